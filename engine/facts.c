@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: MIT */
+#include "facts.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const struct {
+        const char *name;
+        const char *type_guid;
+        uint64_t attributes;
+        mb_fs fs;
+        const char *gpt_name;
+} roles[MB_ROLE__COUNT] = {
+        [MB_ROLE_NONE] = { "none", NULL, 0, MB_FS_NONE, "" },
+        [MB_ROLE_EFI] = { "efi", "c12a7328-f81f-11d2-ba4b-00a0c93ec93b", 0,
+                          MB_FS_FAT32, "EFI system partition" },
+        [MB_ROLE_MSR] = { "msr", "e3c9e316-0b5c-4db8-817d-f92df00215ae", 0,
+                          MB_FS_NONE, "Microsoft reserved partition" },
+        [MB_ROLE_OS] = { "os", "ebd0a0a2-b9e5-4433-87c0-68b6b72699c7", 0,
+                         MB_FS_NTFS, "Basic data partition" },
+        [MB_ROLE_RECOVERY] = { "recovery", "de94bba4-06d1-4d40-a16a-bfd50179d6ac",
+                               0x8000000000000001ULL, MB_FS_NTFS, "" },
+        [MB_ROLE_LDM_METADATA] = { "ldm-metadata", "5808c8aa-7e8f-42e0-85d2-e1e90434cfb3", 0,
+                                   MB_FS_NONE, "LDM metadata partition" },
+        [MB_ROLE_LDM_DATA] = { "ldm-data", "af9b60a0-1431-4f62-bc68-3311714a69ad", 0,
+                               MB_FS_NONE, "LDM data partition" },
+};
+
+const char *mb_role_to_string(mb_role r)
+{
+        return (unsigned)r < MB_ROLE__COUNT ? roles[r].name : "none";
+}
+
+int mb_role_from_string(const char *s, mb_role *ret)
+{
+        for (int r = 0; r < MB_ROLE__COUNT; r++)
+                if (strcmp(s, roles[r].name) == 0) {
+                        *ret = (mb_role)r;
+                        return 0;
+                }
+        return -1;
+}
+
+const char *mb_role_type_guid(mb_role r)
+{
+        return (unsigned)r < MB_ROLE__COUNT ? roles[r].type_guid : NULL;
+}
+
+mb_role mb_role_from_type_guid(const char *type_guid)
+{
+        if (!type_guid)
+                return MB_ROLE_NONE;
+        for (int r = 1; r < MB_ROLE__COUNT; r++)
+                if (strcasecmp(type_guid, roles[r].type_guid) == 0)
+                        return (mb_role)r;
+        return MB_ROLE_NONE;
+}
+
+uint64_t mb_role_default_attributes(mb_role r)
+{
+        return (unsigned)r < MB_ROLE__COUNT ? roles[r].attributes : 0;
+}
+
+mb_fs mb_role_default_fs(mb_role r)
+{
+        return (unsigned)r < MB_ROLE__COUNT ? roles[r].fs : MB_FS_NONE;
+}
+
+const char *mb_role_default_name(mb_role r)
+{
+        return (unsigned)r < MB_ROLE__COUNT ? roles[r].gpt_name : "";
+}
+
+const char *mb_fs_to_string(mb_fs fs)
+{
+        static const char *const n[] = { "none", "fat32", "ntfs", "other" };
+
+        return (unsigned)fs < 4 ? n[fs] : "other";
+}
+
+const char *mb_style_to_string(mb_style s)
+{
+        static const char *const n[] = { "raw", "mbr", "gpt" };
+
+        return (unsigned)s < 3 ? n[s] : "raw";
+}
+
+const char *mb_plex_state_to_string(mb_plex_state s)
+{
+        static const char *const n[] = { "healthy", "resyncing", "failed", "missing" };
+
+        return (unsigned)s < 4 ? n[s] : "failed";
+}
+
+char *mb_strdup(const char *s)
+{
+        return s ? strdup(s) : NULL;
+}
+
+void *mb_reallocarray(void *p, size_t n, size_t size)
+{
+        if (size && n > SIZE_MAX / size)
+                return NULL;
+        return realloc(p, n * size > 0 ? n * size : 1);
+}
+
+mb_disk_fact *mb_facts_disk(const mb_facts *f, uint32_t number)
+{
+        for (uint32_t i = 0; f && i < f->n_disks; i++)
+                if (f->disks[i].number == number)
+                        return &f->disks[i];
+        return NULL;
+}
+
+mb_part_fact *mb_disk_part_by_role(const mb_disk_fact *d, mb_role r)
+{
+        for (uint32_t i = 0; d && i < d->n_partitions; i++)
+                if (d->partitions[i].role == r)
+                        return &d->partitions[i];
+        return NULL;
+}
+
+mb_part_fact *mb_disk_part_by_number(const mb_disk_fact *d, uint32_t number)
+{
+        for (uint32_t i = 0; d && i < d->n_partitions; i++)
+                if (d->partitions[i].number == number)
+                        return &d->partitions[i];
+        return NULL;
+}
+
+mb_part_fact *mb_facts_part_by_guid(const mb_facts *f, const char *unique_guid,
+                                    mb_disk_fact **ret_disk)
+{
+        if (!unique_guid)
+                return NULL;
+        for (uint32_t i = 0; i < f->n_disks; i++)
+                for (uint32_t j = 0; j < f->disks[i].n_partitions; j++) {
+                        mb_part_fact *p = &f->disks[i].partitions[j];
+
+                        if (p->unique_guid && strcasecmp(p->unique_guid, unique_guid) == 0) {
+                                if (ret_disk)
+                                        *ret_disk = &f->disks[i];
+                                return p;
+                        }
+                }
+        return NULL;
+}
+
+bool mb_disk_role_span(const mb_disk_fact *d, mb_role r, uint64_t *ret_first, uint64_t *ret_last)
+{
+        mb_part_fact *p = mb_disk_part_by_role(d, r), *meta;
+        uint64_t first;
+
+        if (!p)
+                return false;
+        first = p->first_lba;
+        if (r == MB_ROLE_MSR && (meta = mb_disk_part_by_role(d, MB_ROLE_LDM_METADATA)) &&
+            meta->last_lba + 1 == p->first_lba)
+                first = meta->first_lba;
+        *ret_first = first;
+        *ret_last = p->last_lba;
+        return true;
+}
+
+mb_bcd_object_fact *mb_facts_bcd_object(const mb_facts *f, const char *id)
+{
+        for (uint32_t i = 0; f->bcd && i < f->bcd->n_objects; i++)
+                if (strcasecmp(f->bcd->objects[i].id, id) == 0)
+                        return &f->bcd->objects[i];
+        return NULL;
+}
+
+mb_bcd_object_fact *mb_facts_bcd_by_description(const mb_facts *f, const char *type,
+                                                const char *description)
+{
+        for (uint32_t i = 0; f->bcd && i < f->bcd->n_objects; i++) {
+                mb_bcd_object_fact *o = &f->bcd->objects[i];
+
+                if (o->description && strcmp(o->description, description) == 0 &&
+                    (!type || (o->type && strcmp(o->type, type) == 0)))
+                        return o;
+        }
+        return NULL;
+}
+
+mb_part_fact *mb_disk_add_part(mb_disk_fact *d)
+{
+        mb_part_fact *n = mb_reallocarray(d->partitions, d->n_partitions + 1, sizeof(*n));
+
+        if (!n)
+                return NULL;
+        d->partitions = n;
+        memset(&n[d->n_partitions], 0, sizeof(*n));
+        return &n[d->n_partitions++];
+}
+
+static int part_cmp(const void *a, const void *b)
+{
+        const mb_part_fact *x = a, *y = b;
+
+        return x->first_lba < y->first_lba ? -1 : x->first_lba > y->first_lba;
+}
+
+void mb_disk_sort_parts(mb_disk_fact *d)
+{
+        if (d->n_partitions > 1)
+                qsort(d->partitions, d->n_partitions, sizeof(*d->partitions), part_cmp);
+}
+
+void mb_part_fact_clear(mb_part_fact *p)
+{
+        free(p->type_guid);
+        free(p->unique_guid);
+        free(p->name);
+        free(p->label);
+        free(p->content_sha256);
+        for (uint32_t i = 0; i < p->n_files; i++) {
+                free(p->files[i].path);
+                free(p->files[i].sha256);
+        }
+        free(p->files);
+        memset(p, 0, sizeof(*p));
+}
+
+void mb_disk_fact_clear(mb_disk_fact *d)
+{
+        for (uint32_t i = 0; i < d->n_partitions; i++)
+                mb_part_fact_clear(&d->partitions[i]);
+        free(d->partitions);
+        free(d->path);
+        free(d->serial);
+        free(d->unique_id);
+        free(d->location);
+        free(d->disk_guid);
+        free(d->dynamic_group);
+        free(d->dynamic_name);
+        memset(d, 0, sizeof(*d));
+}
+
+static void device_free(mb_bcd_device_fact *d)
+{
+        if (!d)
+                return;
+        free(d->kind);
+        free(d->partition);
+        free(d->disk);
+        free(d);
+}
+
+void mb_facts_free(mb_facts *f)
+{
+        if (!f)
+                return;
+        for (uint32_t i = 0; i < f->n_disks; i++)
+                mb_disk_fact_clear(&f->disks[i]);
+        free(f->disks);
+        for (uint32_t i = 0; i < f->n_volumes; i++) {
+                mb_volume_fact *v = &f->volumes[i];
+
+                for (uint32_t j = 0; j < v->n_plexes; j++)
+                        free(v->plexes[j].ldm_disk);
+                free(v->plexes);
+                free(v->name);
+                free(v->kind);
+                free(v->group);
+        }
+        free(f->volumes);
+        if (f->bcd) {
+                for (uint32_t i = 0; i < f->bcd->n_objects; i++) {
+                        mb_bcd_object_fact *o = &f->bcd->objects[i];
+
+                        free(o->id);
+                        free(o->type);
+                        free(o->description);
+                        device_free(o->device);
+                        device_free(o->osdevice);
+                        free(o->path);
+                        for (uint32_t j = 0; j < o->n_displayorder; j++)
+                                free(o->displayorder[j]);
+                        free(o->displayorder);
+                }
+                free(f->bcd->objects);
+                free(f->bcd->store);
+                free(f->bcd);
+        }
+        if (f->firmware) {
+                for (uint32_t i = 0; i < f->firmware->n_entries; i++) {
+                        free(f->firmware->entries[i].description);
+                        free(f->firmware->entries[i].partition);
+                        free(f->firmware->entries[i].path);
+                }
+                free(f->firmware->entries);
+                free(f->firmware->order);
+                free(f->firmware);
+        }
+        free(f->target);
+        free(f);
+}
