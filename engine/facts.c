@@ -2,6 +2,7 @@
 #include "facts.h"
 
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 #include <strings.h>
 
@@ -296,4 +297,140 @@ void mb_facts_free(mb_facts *f)
         }
         free(f->target);
         free(f);
+}
+
+/* ---------- files ---------- */
+
+#include <stdio.h>
+#include <unistd.h>
+
+#include <cyaml/cyaml.h>
+
+#include "yamldoc.h"
+
+extern const cyaml_schema_value_t mb_facts_schema;
+
+/* The facts' own memory comes from malloc, as libcyaml's default allocator does,
+ * so mb_facts_free works on loaded and built facts alike. */
+static int facts_check(const char *name, const mb_facts *f, mb_ydoc *doc, mb_error *err)
+{
+        if (f->version != 1)
+                return mb_ydoc_error(doc, mb_ynode_get(doc->root, "version"), err,
+                                     "unsupported facts version %u; expected 1", f->version);
+        (void)name;
+        for (uint32_t i = 0; i < f->n_disks; i++) {
+                mb_disk_fact *d = &f->disks[i];
+                mb_ynode *dn = mb_ynode_at(mb_ynode_get(doc->root, "disks"), i);
+
+                for (uint32_t j = 0; j < i; j++)
+                        if (f->disks[j].number == d->number)
+                                return mb_ydoc_error(doc, dn, err,
+                                                     "disk number %u appears twice; expected unique disk numbers",
+                                                     d->number);
+                for (uint32_t j = 0; j < d->n_partitions; j++) {
+                        mb_part_fact *p = &d->partitions[j];
+
+                        if (p->last_lba < p->first_lba)
+                                return mb_ydoc_error(doc, mb_ynode_at(mb_ynode_get(dn, "partitions"), j),
+                                                     err, "partition %u ends (LBA %llu) before it starts (LBA %llu)",
+                                                     p->number, (unsigned long long)p->last_lba,
+                                                     (unsigned long long)p->first_lba);
+                }
+                mb_disk_sort_parts(d);
+        }
+        return 0;
+}
+
+static int facts_load_buffer(const char *name, const char *buf, size_t len, mb_facts **ret,
+                             mb_error *err)
+{
+        void *data = NULL;
+        mb_ydoc *doc = NULL;
+        int r;
+
+        r = mb_yaml_load(name, buf, len, &mb_facts_schema, &data, &doc, err);
+        if (r)
+                return r;
+        r = facts_check(name, data, doc, err);
+        mb_ydoc_free(doc);
+        if (r) {
+                mb_facts_free(data);
+                return r;
+        }
+        *ret = data;
+        return 0;
+}
+
+int mb_facts_load(const char *path, mb_facts **ret, mb_error *err)
+{
+        char *buf;
+        size_t len;
+        int r;
+
+        r = mb_yaml_read_file(path, &buf, &len, err);
+        if (r)
+                return r;
+        r = facts_load_buffer(path, buf, len, ret, err);
+        free(buf);
+        return r;
+}
+
+int mb_facts_to_string(const mb_facts *f, bool json, char **ret, mb_error *err)
+{
+        size_t len;
+
+        return mb_yaml_save(&mb_facts_schema, f, json, ret, &len, err);
+}
+
+int mb_facts_save(const mb_facts *f, const char *path, bool json, mb_error *err)
+{
+        char *text, tmp[4096];
+        size_t len;
+        FILE *fp;
+        int r;
+
+        r = mb_yaml_save(&mb_facts_schema, f, json, &text, &len, err);
+        if (r)
+                return r;
+        if (strcmp(path, "-") == 0) {
+                fwrite(text, 1, len, stdout);
+                free(text);
+                return 0;
+        }
+        snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+        fp = fopen(tmp, "w");
+        if (!fp) {
+                free(text);
+                return mb_error_errno(err, MB_EIO, errno, "cannot write %s", tmp);
+        }
+        if (fwrite(text, 1, len, fp) != len || fflush(fp) != 0 || fsync(fileno(fp)) != 0) {
+                int e = errno;
+
+                fclose(fp);
+                unlink(tmp);
+                free(text);
+                return mb_error_errno(err, MB_EIO, e, "cannot write %s", tmp);
+        }
+        free(text);
+        if (fclose(fp) != 0 || rename(tmp, path) != 0) {
+                int e = errno;
+
+                unlink(tmp);
+                return mb_error_errno(err, MB_EIO, e, "cannot replace %s", path);
+        }
+        return 0;
+}
+
+mb_facts *mb_facts_dup(const mb_facts *f)
+{
+        mb_facts *copy = NULL;
+        char *text;
+        size_t len;
+
+        if (mb_yaml_save(&mb_facts_schema, f, false, &text, &len, NULL) != 0)
+                return NULL;
+        if (facts_load_buffer("(copy)", text, len, &copy, NULL) != 0)
+                copy = NULL;
+        free(text);
+        return copy;
 }

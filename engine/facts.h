@@ -51,6 +51,13 @@ typedef enum mb_plex_state {
 
 #define MB_GUID_TEXT 37
 
+/* Where a firmware boot entry stands in BootOrder. */
+typedef enum mb_position {
+        MB_POS_ABSENT = 0,
+        MB_POS_FIRST,
+        MB_POS_LAST,
+} mb_position;
+
 typedef struct mb_file_fact {
         char *path;             /* "/EFI/Microsoft/Boot/BCD" ('/' separated, case kept) */
         uint64_t size;

@@ -42,12 +42,6 @@ typedef enum mb_op_kind {
         MB_OP__COUNT,
 } mb_op_kind;
 
-typedef enum mb_position {
-        MB_POS_ABSENT = 0,
-        MB_POS_FIRST,
-        MB_POS_LAST,
-} mb_position;
-
 typedef struct mb_op {
         mb_op_kind kind;
         uint32_t disk;          /* the disk changed */

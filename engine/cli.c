@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: MIT */
+/* mbstate's command line: verbs, options, help. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "platform/platform.h"
+#include "run.h"
+
+#ifndef MB_VERSION
+#define MB_VERSION "0.0.0"
+#endif
+
+#ifdef _WIN32
+#define DEFAULT_TARGET "windows"
+#else
+#define DEFAULT_TARGET NULL
+#endif
+
+typedef struct verb {
+        const char *name;
+        const char *usage;
+        const char *help;
+        int (*run)(int argc, char **argv, const struct verb *v);
+} verb;
+
+static const char general_help[] =
+        "Usage: mbstate VERB [OPTIONS]\n"
+        "\n"
+        "Keeps a Windows Server boot drive mirrored as declared state.\n"
+        "\n"
+        "Verbs:\n"
+        "  apply FILE     converge the machine to FILE: change only what differs\n"
+        "  check FILE     drift check: exit 0 in desired state, 2 drift, 3 resyncing, 1 error\n"
+        "  plan FILE      what apply would do, and the operations it would run\n"
+        "  facts          the actual state, in site.yaml's vocabulary\n"
+        "  validate FILE  schema and semantic check of FILE only\n"
+        "\n"
+        "Options:\n"
+        "  --target T     snapshot:FACTS.yaml | image:A.img[,B.img...] | windows\n"
+        "  --json         one JSON document on stdout (plan, check, apply, facts)\n"
+        "  --help         help for a verb: mbstate VERB --help\n"
+        "  --version      print the version\n"
+        "\n"
+        "Exit codes: 0 in desired state / converged, 1 error, 2 drift, 3 converging (mirror resync).\n";
+
+static int usage_error(const verb *v, const char *fmt, const char *arg)
+{
+        fprintf(stderr, "mbstate %s: ", v->name);
+        fprintf(stderr, fmt, arg);
+        fprintf(stderr, "\nusage: %s\n", v->usage);
+        return MB_EXIT_ERROR;
+}
+
+typedef struct args {
+        const char *file;
+        const char *target;
+        const char *commands;
+        bool json;
+        bool wait;
+        bool help;
+} args;
+
+static int parse(int argc, char **argv, const verb *v, bool wants_file, args *a)
+{
+        memset(a, 0, sizeof(*a));
+        a->target = DEFAULT_TARGET;
+        for (int i = 1; i < argc; i++) {
+                const char *s = argv[i];
+
+                if (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0)
+                        a->help = true;
+                else if (strcmp(s, "--json") == 0)
+                        a->json = true;
+                else if (strcmp(s, "--wait") == 0)
+                        a->wait = true;
+                else if (strcmp(s, "--target") == 0 || strcmp(s, "--commands") == 0) {
+                        if (i + 1 >= argc)
+                                return usage_error(v, "%s needs a value", s);
+                        if (s[2] == 't')
+                                a->target = argv[++i];
+                        else
+                                a->commands = argv[++i];
+                } else if (strncmp(s, "--target=", 9) == 0)
+                        a->target = s + 9;
+                else if (strncmp(s, "--commands=", 11) == 0)
+                        a->commands = s + 11;
+                else if (s[0] == '-' && s[1])
+                        return usage_error(v, "unknown option '%s'", s);
+                else if (wants_file && !a->file)
+                        a->file = s;
+                else
+                        return usage_error(v, "unexpected argument '%s'", s);
+        }
+        if (a->help) {
+                printf("usage: %s\n\n%s", v->usage, v->help);
+                return -1;
+        }
+        if (wants_file && !a->file)
+                return usage_error(v, "%s", "missing FILE (a site.yaml)");
+        if (a->commands && strcmp(a->commands, "windows") != 0 && strcmp(a->commands, "target") != 0)
+                return usage_error(v, "--commands takes 'windows' or 'target', not '%s'", a->commands);
+        return 0;
+}
+
+static int need_target(const verb *v, const args *a)
+{
+        if (!a->target)
+                return usage_error(v, "%s", "--target is required on this system (snapshot:FACTS.yaml or image:A.img[,B.img...])");
+        return 0;
+}
+
+static int run_verb(int argc, char **argv, const verb *v)
+{
+        mb_run_options o = { 0 };
+        args a;
+        int r = parse(argc, argv, v, true, &a);
+
+        if (r)
+                return r < 0 ? 0 : r;
+        if ((r = need_target(v, &a)))
+                return r;
+        o.verb = strcmp(v->name, "apply") == 0 ? MB_VERB_APPLY
+                 : strcmp(v->name, "check") == 0 ? MB_VERB_CHECK : MB_VERB_PLAN;
+        o.config_path = a.file;
+        o.target = a.target;
+        o.json = a.json;
+        o.commands = a.commands ? a.commands : "target";
+        o.wait = a.wait;
+        o.out = stdout;
+        o.progress = stderr;
+        return mb_run(&o);
+}
+
+static int validate_verb(int argc, char **argv, const verb *v)
+{
+        mb_config *c = NULL;
+        mb_error err = { 0 };
+        char msg[4096];
+        args a;
+        int r = parse(argc, argv, v, true, &a);
+
+        if (r)
+                return r < 0 ? 0 : r;
+        if (mb_config_load(a.file, &c, &err) != 0) {
+                mb_error_format(&err, msg, sizeof(msg));
+                fprintf(stderr, "%s\n", msg);
+                return MB_EXIT_ERROR;
+        }
+        printf("%s: valid (version 1, %u disks, %u mirrors, %u clones, %u boot entries)\n", a.file,
+               c->site->n_disks, c->site->n_mirrors, c->site->n_clones, c->site->n_boot_entries);
+        mb_config_free(c);
+        return MB_EXIT_OK;
+}
+
+static int facts_verb(int argc, char **argv, const verb *v)
+{
+        mb_platform *p = NULL;
+        mb_facts *f = NULL;
+        mb_error err = { 0 };
+        char msg[4096];
+        args a;
+        int r = parse(argc, argv, v, false, &a);
+
+        if (r)
+                return r < 0 ? 0 : r;
+        if ((r = need_target(v, &a)))
+                return r;
+        r = mb_platform_open(a.target, &p, &err);
+        if (!r)
+                r = mb_platform_read_facts(p, &f, &err);
+        if (!r)
+                r = mb_facts_save(f, "-", a.json, &err);
+        mb_facts_free(f);
+        mb_platform_close(p);
+        if (r) {
+                mb_error_format(&err, msg, sizeof(msg));
+                fprintf(stderr, "mbstate facts: %s\n", msg);
+                return MB_EXIT_ERROR;
+        }
+        return MB_EXIT_OK;
+}
+
+static const verb verbs[] = {
+        { "apply", "mbstate apply FILE [--target T] [--json] [--wait]",
+          "Converges the machine to the state FILE declares. Each step is decided on\n"
+          "freshly read state and printed as it runs; a step that fails stops the run.\n"
+          "Running it again changes nothing; an interrupted run is finished by the next.\n"
+          "  --wait   wait until mirror resyncs complete, with progress\n"
+          "Exit: 0 converged, 3 converged with a resync still running, 1 error.\n",
+          run_verb },
+        { "check", "mbstate check FILE [--target T] [--json]",
+          "Compares the machine with FILE and changes nothing. For cron, Task Scheduler,\n"
+          "monitoring. Exit: 0 in desired state, 2 drift, 3 converging (resync), 1 error.\n",
+          run_verb },
+        { "plan", "mbstate plan FILE [--target T] [--json] [--commands windows|target]",
+          "Prints what apply would change, in order, with the operations the target\n"
+          "would run. --commands windows shows the diskpart and bcdedit steps of the\n"
+          "windows target. Exit codes as for check.\n",
+          run_verb },
+        { "facts", "mbstate facts [--target T] [--json]",
+          "Prints the actual state (disks, partitions, dynamic volumes and plexes, ESP\n"
+          "files, BCD objects, firmware entries) as YAML, or JSON with --json. The output\n"
+          "is a valid snapshot: --target snapshot:FILE reads it back.\n",
+          facts_verb },
+        { "validate", "mbstate validate FILE",
+          "Checks FILE against the site.yaml schema (version 1) and its semantic rules.\n"
+          "Errors are printed as FILE:LINE:COLUMN: what is wrong; expected what. Exit 0 or 1.\n",
+          validate_verb },
+};
+
+int main(int argc, char **argv)
+{
+        if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+            strcmp(argv[1], "help") == 0) {
+                fputs(general_help, argc < 2 ? stderr : stdout);
+                return argc < 2 ? MB_EXIT_ERROR : MB_EXIT_OK;
+        }
+        if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+                printf("mbstate %s\n", MB_VERSION);
+                return MB_EXIT_OK;
+        }
+        for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+                if (strcmp(argv[1], verbs[i].name) == 0)
+                        return verbs[i].run(argc - 1, argv + 1, &verbs[i]);
+        fprintf(stderr, "mbstate: unknown verb '%s'; expected apply, check, plan, facts or validate (see mbstate --help)\n",
+                argv[1]);
+        return MB_EXIT_ERROR;
+}

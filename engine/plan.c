@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: MIT */
+#include "plan.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+const char *mb_resource_to_string(mb_resource_kind k)
+{
+        static const char *const names[MB_RES__COUNT] = {
+                "disk", "partition", "dynamic", "mirror", "boot_entry", "clone",
+        };
+
+        return (unsigned)k < MB_RES__COUNT ? names[k] : "unknown";
+}
+
+mb_change *mb_plan_add(mb_plan *p, mb_resource_kind res, const char *subject, bool destructive,
+                       const mb_op *op)
+{
+        mb_change *n = mb_reallocarray(p->changes, p->n_changes + 1, sizeof(*n));
+
+        if (!n)
+                return NULL;
+        p->changes = n;
+        n = &n[p->n_changes++];
+        memset(n, 0, sizeof(*n));
+        n->resource = res;
+        snprintf(n->subject, sizeof(n->subject), "%s", subject);
+        n->destructive = destructive;
+        n->op = *op;
+        return n;
+}
+
+int mb_plan_note(mb_plan *p, const char *fmt, ...)
+{
+        char buf[512], **n;
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof(buf), fmt, ap);
+        va_end(ap);
+        for (size_t i = 0; i < p->n_notes; i++)
+                if (strcmp(p->notes[i], buf) == 0)
+                        return 0;
+        n = mb_reallocarray(p->notes, p->n_notes + 1, sizeof(*n));
+        if (!n)
+                return MB_ENOMEM;
+        p->notes = n;
+        if (!(n[p->n_notes] = strdup(buf)))
+                return MB_ENOMEM;
+        p->n_notes++;
+        return 0;
+}
+
+void mb_plan_status(mb_plan *p, mb_resource_kind res, const char *subject, size_t changes_before)
+{
+        mb_resource_status *n = mb_reallocarray(p->status, p->n_status + 1, sizeof(*n));
+
+        if (!n)
+                return;
+        p->status = n;
+        n = &n[p->n_status++];
+        n->resource = res;
+        snprintf(n->subject, sizeof(n->subject), "%s", subject);
+        n->n_changes = (int)(p->n_changes - changes_before);
+}
+
+void mb_plan_free(mb_plan *p)
+{
+        if (!p)
+                return;
+        for (size_t i = 0; i < p->n_notes; i++)
+                free(p->notes[i]);
+        free(p->notes);
+        free(p->status);
+        free(p->changes);
+        free(p);
+}
+
+const char *mb_plan_disk_label(const mb_config *c, const mb_binding *b, int idx, char *buf,
+                               size_t len)
+{
+        if (idx < 0 || (uint32_t)idx >= c->site->n_disks)
+                snprintf(buf, len, "(unknown disk)");
+        else if (b->number[idx] >= 0)
+                snprintf(buf, len, "%s (disk %d)", c->site->disks[idx].name, b->number[idx]);
+        else
+                snprintf(buf, len, "%s", c->site->disks[idx].name);
+        return buf;
+}
+
+int mb_plan_source_index(const mb_config *c)
+{
+        if (c->template_index >= 0)
+                return c->template_index;
+        return c->n_part_disks ? c->part_disks[0] : -1;
+}
+
+/* ---------- binding ---------- */
+
+static bool selector_match(const mb_config *c, int idx, const mb_disk_fact *d)
+{
+        const mb_site_match *m = c->site->disks[idx].match;
+
+        if (m->number && d->number != *m->number)
+                return false;
+        if (m->serial && (!d->serial || strcasecmp(d->serial, m->serial) != 0))
+                return false;
+        if (m->unique_id && (!d->unique_id || strcasecmp(d->unique_id, m->unique_id) != 0))
+                return false;
+        if (m->location && (!d->location || strcasecmp(d->location, m->location) != 0))
+                return false;
+        if (m->system && !d->system)
+                return false;
+        if (c->min_size[idx] && d->size < c->min_size[idx])
+                return false;
+        return true;
+}
+
+/* A disk that "blank: true" may select: blank, or already one of ours
+ * (same dynamic group as a bound disk, or carrying the source's efi partition
+ * at the same place), so that the selector still holds once converged. */
+static bool blank_candidate(const mb_facts *f, const mb_binding *b, const mb_disk_fact *d,
+                            const mb_disk_fact *source)
+{
+        mb_part_fact *mine, *theirs;
+
+        if (d->n_partitions == 0)
+                return true;
+        for (uint32_t i = 0; i < b->n; i++) {
+                const mb_disk_fact *o = b->number[i] >= 0 ? mb_facts_disk(f, (uint32_t)b->number[i]) : NULL;
+
+                if (o && o != d && o->dynamic && d->dynamic && o->dynamic_group &&
+                    d->dynamic_group && strcasecmp(o->dynamic_group, d->dynamic_group) == 0)
+                        return true;
+        }
+        if (source && source != d && (mine = mb_disk_part_by_role(d, MB_ROLE_EFI)) &&
+            (theirs = mb_disk_part_by_role(source, MB_ROLE_EFI)) &&
+            mine->first_lba == theirs->first_lba && mine->last_lba == theirs->last_lba)
+                return true;
+        return false;
+}
+
+static void describe_selector(const mb_config *c, int idx, char *buf, size_t len)
+{
+        const mb_site_match *m = c->site->disks[idx].match;
+        size_t off = 0;
+
+#define ADD(...) off += (size_t)snprintf(buf + off, off < len ? len - off : 0, __VA_ARGS__)
+        ADD("{");
+        if (m->number)
+                ADD(" number: %u", *m->number);
+        if (m->serial)
+                ADD(" serial: %s", m->serial);
+        if (m->unique_id)
+                ADD(" unique_id: %s", m->unique_id);
+        if (m->location)
+                ADD(" location: %s", m->location);
+        if (m->system)
+                ADD(" system: true");
+        if (m->blank)
+                ADD(" blank: true");
+        if (m->min_size)
+                ADD(" min_size: %s", m->min_size);
+        ADD(" }");
+#undef ADD
+}
+
+static void describe_disks(const mb_facts *f, char *buf, size_t len)
+{
+        size_t off = 0;
+
+        buf[0] = '\0';
+        for (uint32_t i = 0; i < f->n_disks; i++) {
+                char size[32];
+                const mb_disk_fact *d = &f->disks[i];
+
+                off += (size_t)snprintf(buf + off, off < len ? len - off : 0,
+                                        "%sdisk %u (%s, serial %s, %u partitions%s)",
+                                        i ? "; " : "", d->number,
+                                        mb_format_size(d->size, size, sizeof(size)),
+                                        d->serial ? d->serial : "none", d->n_partitions,
+                                        d->system ? ", system" : "");
+        }
+}
+
+int mb_plan_bind(const mb_config *c, const mb_facts *f, mb_binding *ret, mb_error *err)
+{
+        mb_binding b;
+        const mb_site *s = c->site;
+        char sel[256], disks[1024];
+        int src = mb_plan_source_index(c);
+
+        memset(&b, 0, sizeof(b));
+        b.n = s->n_disks;
+        for (uint32_t i = 0; i < 16; i++)
+                b.number[i] = -1;
+        /* pass 0: selectors other than blank; pass 1: blank */
+        for (int pass = 0; pass < 2; pass++) {
+                for (uint32_t i = 0; i < s->n_disks; i++) {
+                        const mb_site_match *m = s->disks[i].match;
+                        const mb_disk_fact *found = NULL, *source = NULL;
+                        int count = 0;
+
+                        if ((pass == 0) == !!m->blank)
+                                continue;
+                        if (pass == 1 && src >= 0 && b.number[src] >= 0)
+                                source = mb_facts_disk(f, (uint32_t)b.number[src]);
+                        for (uint32_t j = 0; j < f->n_disks; j++) {
+                                const mb_disk_fact *d = &f->disks[j];
+                                bool taken = false;
+
+                                for (uint32_t k = 0; k < s->n_disks; k++)
+                                        if (k != i && b.number[k] == (int)d->number)
+                                                taken = true;
+                                if (!selector_match(c, (int)i, d))
+                                        continue;
+                                if (pass == 1 && (taken || !blank_candidate(f, &b, d, source)))
+                                        continue;
+                                if (pass == 0 && taken) {
+                                        for (uint32_t k = 0; k < s->n_disks; k++)
+                                                if (b.number[k] == (int)d->number)
+                                                        return mb_ydoc_error(c->doc,
+                                                                             mb_ynode_get(mb_ynode_at(mb_ynode_get(c->doc->root, "disks"), i), "match"),
+                                                                             err, "disk '%s' selects disk %u, which '%s' already selects; expected selectors that tell the disks apart",
+                                                                             s->disks[i].name, d->number, s->disks[k].name);
+                                }
+                                found = d;
+                                count++;
+                        }
+                        describe_selector(c, (int)i, sel, sizeof(sel));
+                        describe_disks(f, disks, sizeof(disks));
+                        if (count == 0)
+                                return mb_error_set(err, MB_ESTATE,
+                                                    "disk '%s': no disk matches %s; disks present: %s",
+                                                    s->disks[i].name, sel, disks[0] ? disks : "none");
+                        if (count > 1)
+                                return mb_error_set(err, MB_ESTATE,
+                                                    "disk '%s': %d disks match %s; expected exactly one (add serial: or number: to the selector); disks present: %s",
+                                                    s->disks[i].name, count, sel, disks);
+                        b.number[i] = (int)found->number;
+                }
+        }
+        *ret = b;
+        return 0;
+}
+
+/* ---------- wanted geometry ---------- */
+
+int mb_plan_wanted_parts(const mb_config *c, const mb_facts *f, const mb_binding *b,
+                         const mb_disk_fact *disk, mb_part_want *want, size_t max,
+                         mb_error *err)
+{
+        const mb_site_partitions *sp = c->site->partitions;
+        size_t n = 0;
+
+        if (!sp)
+                return 0;
+        if (c->template_index >= 0) {
+                const mb_disk_fact *t = mb_facts_disk(f, (uint32_t)b->number[c->template_index]);
+
+                for (uint32_t i = 0; i < sp->n_roles && n < max; i++) {
+                        mb_role r = sp->roles[i];
+                        mb_part_fact *tp = mb_disk_part_by_role(t, r);
+                        mb_part_want *w = &want[n];
+
+                        if (!tp || !mb_disk_role_span(t, r, &w->first_lba, &w->last_lba))
+                                return mb_error_set(err, MB_ESTATE,
+                                                    "template disk '%s' (disk %u) has no %s partition; expected every role in partitions.roles on the template",
+                                                    sp->template_disk, t->number, mb_role_to_string(r));
+                        w->role = r;
+                        snprintf(w->type_guid, sizeof(w->type_guid), "%s",
+                                 tp->type_guid ? tp->type_guid : mb_role_type_guid(r));
+                        w->attributes = tp->attributes;
+                        snprintf(w->name, sizeof(w->name), "%s", tp->name ? tp->name : "");
+                        n++;
+                }
+        } else {
+                uint64_t lba = 2048, fixed_after, end;
+                uint64_t align = 2048; /* 1 MiB in 512-byte sectors */
+
+                end = disk->last_usable_lba ? disk->last_usable_lba + 1 : disk->size / 512 - 33;
+                end -= end % align;
+                for (uint32_t i = 0; i < c->n_layout && n < max; i++) {
+                        mb_part_want *w = &want[n];
+                        uint64_t sectors;
+
+                        if (c->layout[i].size == MB_SIZE_FILL) {
+                                fixed_after = 0;
+                                for (uint32_t j = i + 1; j < c->n_layout; j++)
+                                        fixed_after += c->layout[j].size / 512;
+                                if (end < lba + fixed_after + align)
+                                        return mb_error_set(err, MB_ESTATE,
+                                                            "disk %u (%llu bytes) is too small for the layout; expected at least %llu MiB",
+                                                            disk->number, (unsigned long long)disk->size,
+                                                            (unsigned long long)((lba + fixed_after) / 2048 + 2));
+                                sectors = end - fixed_after - lba;
+                        } else {
+                                sectors = c->layout[i].size / 512;
+                        }
+                        if (lba + sectors > end)
+                                return mb_error_set(err, MB_ESTATE,
+                                                    "disk %u (%llu bytes) is too small for the layout: role %s would end at LBA %llu, past the last usable LBA %llu",
+                                                    disk->number, (unsigned long long)disk->size,
+                                                    mb_role_to_string(c->layout[i].role),
+                                                    (unsigned long long)(lba + sectors - 1),
+                                                    (unsigned long long)(end - 1));
+                        w->role = c->layout[i].role;
+                        w->first_lba = lba;
+                        w->last_lba = lba + sectors - 1;
+                        snprintf(w->type_guid, sizeof(w->type_guid), "%s", mb_role_type_guid(w->role));
+                        w->attributes = mb_role_default_attributes(w->role);
+                        snprintf(w->name, sizeof(w->name), "%s", mb_role_default_name(w->role));
+                        lba += sectors;
+                        n++;
+                }
+        }
+        return (int)n;
+}
+
+/* ---------- the plan ---------- */
+
+int mb_plan_compute(const mb_config *c, const mb_facts *f, mb_plan **ret, mb_error *err)
+{
+        static int (*const resources[])(const mb_config *, const mb_facts *, mb_plan *, mb_error *) = {
+                mb_res_disk_diff,   mb_res_partition_diff,  mb_res_dynamic_diff,
+                mb_res_mirror_diff, mb_res_boot_entry_diff, mb_res_clone_diff,
+        };
+        mb_plan *p = calloc(1, sizeof(*p));
+        int r;
+
+        if (!p)
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        r = mb_plan_bind(c, f, &p->binding, err);
+        for (size_t i = 0; !r && i < sizeof(resources) / sizeof(resources[0]); i++)
+                r = resources[i](c, f, p, err);
+        if (r) {
+                mb_plan_free(p);
+                return r;
+        }
+        *ret = p;
+        return 0;
+}

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef MB_PLAN_H
+#define MB_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "facts.h"
+#include "platform/platform.h"
+
+typedef enum mb_resource_kind {
+        MB_RES_DISK = 0,
+        MB_RES_PARTITION,
+        MB_RES_DYNAMIC,
+        MB_RES_MIRROR,
+        MB_RES_BOOT_ENTRY,
+        MB_RES_CLONE,
+        MB_RES__COUNT,
+} mb_resource_kind;
+
+const char *mb_resource_to_string(mb_resource_kind k);
+
+/* One difference between the desired and the actual state, and the
+ * primitive operation that removes it. */
+typedef struct mb_change {
+        mb_resource_kind resource;
+        char subject[128];      /* "secondary efi (disk 1)" */
+        char current[256];      /* what is there now, for people */
+        char desired[256];      /* what site.yaml wants */
+        bool destructive;       /* overwrites or removes data on the disk changed */
+        mb_op op;
+} mb_change;
+
+/* Declared disk name -> facts disk number. */
+typedef struct mb_binding {
+        int number[16];         /* -1 when unbound */
+        uint32_t n;
+} mb_binding;
+
+typedef struct mb_health {
+        bool resyncing;         /* a mirror plex is resyncing */
+        uint32_t percent;       /* lowest resync progress */
+        char what[256];         /* "os mirror: plex on disk 1 resyncing 42%" */
+} mb_health;
+
+/* Per resource, the outcome for reports: kept (in desired state) or changes needed. */
+typedef struct mb_resource_status {
+        mb_resource_kind resource;
+        char subject[128];
+        int n_changes;
+} mb_resource_status;
+
+typedef struct mb_plan {
+        mb_change *changes;
+        size_t n_changes;
+        mb_binding binding;
+        mb_health health;
+        mb_resource_status *status;
+        size_t n_status;
+        char **notes;           /* things not changed, said once ("no firmware store on this target") */
+        size_t n_notes;
+} mb_plan;
+
+/*
+ * Computes the plan: a pure function of the loaded config and the facts.
+ * Returns MB_EUNSAFE/MB_EINVAL/MB_ESTATE when the desired state cannot be
+ * reached safely (a non-blank disk that would need cleaning, a template
+ * disk without a role, ...), with a message naming the disk and partition.
+ */
+int mb_plan_compute(const mb_config *c, const mb_facts *f, mb_plan **ret, mb_error *err);
+void mb_plan_free(mb_plan *p);
+
+/* Binds declared disks to facts disks by their selectors. */
+int mb_plan_bind(const mb_config *c, const mb_facts *f, mb_binding *ret, mb_error *err);
+
+/* Used by resources. */
+mb_change *mb_plan_add(mb_plan *p, mb_resource_kind res, const char *subject, bool destructive,
+                       const mb_op *op);
+int mb_plan_note(mb_plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void mb_plan_status(mb_plan *p, mb_resource_kind res, const char *subject, size_t changes_before);
+
+/* "secondary (disk 1)" */
+const char *mb_plan_disk_label(const mb_config *c, const mb_binding *b, int idx, char *buf,
+                               size_t len);
+
+/* The resources: each adds its differences to the plan (pure, no I/O). */
+int mb_res_disk_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error *err);
+int mb_res_partition_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error *err);
+int mb_res_dynamic_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error *err);
+int mb_res_mirror_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error *err);
+int mb_res_boot_entry_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error *err);
+int mb_res_clone_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error *err);
+
+/* Desired partition geometry of a role on a disk (template or layout). */
+typedef struct mb_part_want {
+        mb_role role;
+        uint64_t first_lba, last_lba;
+        char type_guid[MB_GUID_TEXT];
+        uint64_t attributes;
+        char name[72];
+} mb_part_want;
+
+/* Fills want[] (one per role, disk order); returns count or a negative MB_E*. */
+int mb_plan_wanted_parts(const mb_config *c, const mb_facts *f, const mb_binding *b,
+                         const mb_disk_fact *disk, mb_part_want *want, size_t max,
+                         mb_error *err);
+
+/* The source disk of the layout: the template, or the first partitioned disk. */
+int mb_plan_source_index(const mb_config *c);
+
+#endif

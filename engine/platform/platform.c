@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT */
+#include "platform/platform.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const char *mb_op_kind_to_string(mb_op_kind k)
+{
+        static const char *const names[MB_OP__COUNT] = {
+                [MB_OP_DISK_ONLINE] = "disk-online",
+                [MB_OP_DISK_INIT_GPT] = "disk-init-gpt",
+                [MB_OP_PART_CREATE] = "partition-create",
+                [MB_OP_PART_SET_TYPE] = "partition-set-type",
+                [MB_OP_PART_SET_ATTRS] = "partition-set-attributes",
+                [MB_OP_PART_SET_NAME] = "partition-set-name",
+                [MB_OP_FORMAT] = "format",
+                [MB_OP_CONVERT_DYNAMIC] = "convert-dynamic",
+                [MB_OP_MIRROR_ADD] = "mirror-add",
+                [MB_OP_MIRROR_REMOVE_MISSING] = "mirror-remove-missing",
+                [MB_OP_MIRROR_RESYNC] = "mirror-resync",
+                [MB_OP_CLONE_BLOCKS] = "clone-blocks",
+                [MB_OP_SYNC_FILES] = "sync-files",
+                [MB_OP_BCD_COPY_BOOTMGR] = "bcd-copy-bootmgr",
+                [MB_OP_BCD_CREATE_LOADER] = "bcd-create-loader",
+                [MB_OP_BCD_SET_DEVICE] = "bcd-set-device",
+                [MB_OP_BCD_DELETE] = "bcd-delete",
+                [MB_OP_BCD_DISPLAYORDER] = "bcd-displayorder",
+                [MB_OP_FW_ENTRY] = "firmware-entry",
+                [MB_OP_FW_DELETE] = "firmware-delete",
+        };
+
+        return (unsigned)k < MB_OP__COUNT && names[k] ? names[k] : "unknown";
+}
+
+bool mb_op_is_destructive(const mb_op *op)
+{
+        switch (op->kind) {
+        case MB_OP_DISK_INIT_GPT:
+        case MB_OP_FORMAT:
+        case MB_OP_CLONE_BLOCKS:
+        case MB_OP_SYNC_FILES:
+                return true;
+        default:
+                return false;
+        }
+}
+
+#ifndef MB_HAVE_IMAGE
+int mb_platform_open_image(const char *list, mb_platform **ret, mb_error *err)
+{
+        (void)list, (void)ret;
+        return mb_error_set(err, MB_ENOTSUP, "the image target is not built into this mbstate");
+}
+#endif
+
+#ifndef MB_HAVE_WINDOWS
+int mb_platform_open_windows(mb_platform **ret, mb_error *err)
+{
+        (void)ret;
+        return mb_error_set(err, MB_ENOTSUP,
+                            "the windows target is only available in the Windows build of mbstate");
+}
+#endif
+
+int mb_platform_open(const char *spec, mb_platform **ret, mb_error *err)
+{
+        mb_platform *p = NULL;
+        int r;
+
+        if (strncmp(spec, "snapshot:", 9) == 0 && spec[9])
+                r = mb_platform_open_snapshot(spec + 9, &p, err);
+        else if (strncmp(spec, "image:", 6) == 0 && spec[6])
+                r = mb_platform_open_image(spec + 6, &p, err);
+        else if (strcmp(spec, "windows") == 0)
+                r = mb_platform_open_windows(&p, err);
+        else
+                return mb_error_set(err, MB_EINVAL,
+                                    "unknown target '%s'; expected snapshot:FACTS.yaml, image:A.img[,B.img...] or windows",
+                                    spec);
+        if (r)
+                return r;
+        if (!p->spec)
+                p->spec = strdup(spec);
+        *ret = p;
+        return 0;
+}
+
+void mb_platform_close(mb_platform *p)
+{
+        if (!p)
+                return;
+        free(p->spec);
+        p->spec = NULL;
+        if (p->ops && p->ops->close)
+                p->ops->close(p);
+        free(p);
+}
+
+int mb_platform_read_facts(mb_platform *p, mb_facts **ret, mb_error *err)
+{
+        int r;
+
+        if (!p->ops->read_facts)
+                return mb_error_set(err, MB_ENOTSUP, "target %s cannot read facts", p->ops->name);
+        r = p->ops->read_facts(p, ret, err);
+        if (!r && !(*ret)->target)
+                (*ret)->target = strdup(p->spec ? p->spec : p->ops->name);
+        return r;
+}
+
+int mb_platform_allow_write(mb_platform *p, uint32_t disk, mb_error *err)
+{
+        if (!p->ops->allow_write)
+                return mb_error_set(err, MB_ENOTSUP, "target %s cannot write", p->ops->name);
+        return p->ops->allow_write(p, disk, err);
+}
+
+int mb_platform_execute(mb_platform *p, const mb_op *op, mb_progress *progress, mb_error *err)
+{
+        if (!p->ops->execute)
+                return mb_error_set(err, MB_ENOTSUP, "target %s cannot change anything", p->ops->name);
+        return p->ops->execute(p, op, progress, err);
+}
+
+int mb_platform_finish(mb_platform *p, mb_error *err)
+{
+        return p->ops->finish ? p->ops->finish(p, err) : 0;
+}

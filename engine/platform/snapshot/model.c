@@ -1,0 +1,679 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The effect of each primitive operation on facts, with the rules Windows
+ * has. The snapshot target applies these to its file; they also document
+ * what every other target must achieve.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "guid.h"
+#include "platform/platform.h"
+#include "sha256.h"
+#include "yamldoc.h"
+
+static char *new_guid_text(void)
+{
+        char buf[MB_GUID_STR_LEN];
+        mb_guid g;
+
+        if (mb_guid_random(&g) < 0)
+                return NULL;
+        return strdup(mb_guid_format(&g, buf));
+}
+
+static mb_part_fact *role_part(mb_facts *f, uint32_t disk, mb_role role, mb_disk_fact **ret_d,
+                               mb_error *err)
+{
+        mb_disk_fact *d = mb_facts_disk(f, disk);
+        mb_part_fact *p;
+
+        if (!d) {
+                mb_error_set(err, MB_ENOENT, "disk %u does not exist", disk);
+                return NULL;
+        }
+        p = mb_disk_part_by_role(d, role);
+        if (!p)
+                mb_error_set(err, MB_ENOENT, "disk %u has no %s partition", disk,
+                             mb_role_to_string(role));
+        if (ret_d)
+                *ret_d = d;
+        return p;
+}
+
+static mb_part_fact *system_esp(mb_facts *f)
+{
+        for (uint32_t i = 0; i < f->n_disks; i++)
+                if (f->disks[i].system)
+                        return mb_disk_part_by_role(&f->disks[i], MB_ROLE_EFI);
+        return NULL;
+}
+
+/* The BCD file on the system ESP changes with every BCD edit. */
+static void touch_bcd_file(mb_facts *f)
+{
+        mb_part_fact *esp = system_esp(f);
+        char *text = NULL, hex[65];
+
+        if (!esp || mb_facts_to_string(f, false, &text, NULL) != 0)
+                return;
+        mb_sha256_hex(text, strlen(text), hex);
+        free(text);
+        for (uint32_t i = 0; i < esp->n_files; i++)
+                if (strcasecmp(esp->files[i].path, "/EFI/Microsoft/Boot/BCD") == 0) {
+                        free(esp->files[i].sha256);
+                        esp->files[i].sha256 = strdup(hex);
+                }
+}
+
+static int add_part(mb_disk_fact *d, mb_role role, uint64_t first, uint64_t last,
+                    const char *type, const char *name, uint64_t attrs, mb_part_fact **ret,
+                    mb_error *err)
+{
+        uint32_t number = 1;
+        mb_part_fact *p;
+
+        for (bool used = true; used; ) {
+                used = false;
+                for (uint32_t i = 0; i < d->n_partitions; i++)
+                        if (d->partitions[i].number == number)
+                                used = true, number++;
+        }
+        p = mb_disk_add_part(d);
+        if (!p)
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        p->number = number;
+        p->role = role;
+        p->type_guid = strdup(type);
+        p->unique_guid = new_guid_text();
+        p->name = strdup(name ? name : "");
+        p->first_lba = first;
+        p->last_lba = last;
+        p->attributes = attrs;
+        p->fs = MB_FS_NONE;
+        mb_disk_sort_parts(d);
+        if (ret)
+                *ret = mb_disk_part_by_number(d, number);
+        return 0;
+}
+
+static int check_free(const mb_disk_fact *d, uint64_t first, uint64_t last, mb_error *err)
+{
+        if (first < d->first_usable_lba || last > d->last_usable_lba || last < first)
+                return mb_error_set(err, MB_ESTATE,
+                                    "disk %u: LBA %llu-%llu is outside the usable area %llu-%llu",
+                                    d->number, (unsigned long long)first, (unsigned long long)last,
+                                    (unsigned long long)d->first_usable_lba,
+                                    (unsigned long long)d->last_usable_lba);
+        for (uint32_t i = 0; i < d->n_partitions; i++) {
+                const mb_part_fact *q = &d->partitions[i];
+
+                if (q->first_lba <= last && first <= q->last_lba && q->role != MB_ROLE_LDM_DATA)
+                        return mb_error_set(err, MB_ESTATE,
+                                            "disk %u: LBA %llu-%llu is not free (partition %u at %llu-%llu)",
+                                            d->number, (unsigned long long)first,
+                                            (unsigned long long)last, q->number,
+                                            (unsigned long long)q->first_lba,
+                                            (unsigned long long)q->last_lba);
+        }
+        return 0;
+}
+
+static mb_bcd_device_fact *device_for(const mb_disk_fact *d, const mb_part_fact *p)
+{
+        mb_bcd_device_fact *dev = calloc(1, sizeof(*dev));
+
+        if (!dev)
+                return NULL;
+        dev->kind = strdup("partition");
+        dev->partition = mb_strdup(p->unique_guid);
+        dev->disk = mb_strdup(d->disk_guid);
+        return dev;
+}
+
+static void device_free(mb_bcd_device_fact *d)
+{
+        if (!d)
+                return;
+        free(d->kind);
+        free(d->partition);
+        free(d->disk);
+        free(d);
+}
+
+static mb_bcd_object_fact *bcd_add_copy(mb_facts *f, const mb_bcd_object_fact *src,
+                                        const char *description)
+{
+        mb_bcd_object_fact *objs, *o;
+        char *guid = new_guid_text(), id[48];
+        size_t src_index = (size_t)(src - f->bcd->objects);
+
+        if (!guid)
+                return NULL;
+        snprintf(id, sizeof(id), "{%s}", guid);
+        free(guid);
+        objs = mb_reallocarray(f->bcd->objects, f->bcd->n_objects + 1, sizeof(*objs));
+        if (!objs)
+                return NULL;
+        f->bcd->objects = objs;
+        src = &objs[src_index];
+        o = &objs[f->bcd->n_objects++];
+        memset(o, 0, sizeof(*o));
+        o->id = strdup(id);
+        o->type = mb_strdup(src->type);
+        o->description = strdup(description);
+        o->path = mb_strdup(src->path);
+        return o;
+}
+
+static mb_bcd_object_fact *default_loader(mb_facts *f)
+{
+        mb_bcd_object_fact *bm = mb_facts_bcd_object(f, "{bootmgr}");
+
+        if (bm && bm->n_displayorder)
+                return mb_facts_bcd_object(f, bm->displayorder[0]);
+        return NULL;
+}
+
+static int displayorder_add(mb_bcd_object_fact *owner, const char *id, mb_position pos)
+{
+        char **n;
+
+        for (uint32_t i = 0; i < owner->n_displayorder; i++)
+                if (strcasecmp(owner->displayorder[i], id) == 0) {
+                        free(owner->displayorder[i]);
+                        memmove(&owner->displayorder[i], &owner->displayorder[i + 1],
+                                (owner->n_displayorder - i - 1) * sizeof(char *));
+                        owner->n_displayorder--;
+                        break;
+                }
+        n = mb_reallocarray(owner->displayorder, owner->n_displayorder + 1, sizeof(*n));
+        if (!n)
+                return MB_ENOMEM;
+        owner->displayorder = n;
+        if (pos == MB_POS_FIRST) {
+                memmove(&n[1], &n[0], owner->n_displayorder * sizeof(char *));
+                n[0] = strdup(id);
+        } else {
+                n[owner->n_displayorder] = strdup(id);
+        }
+        owner->n_displayorder++;
+        return 0;
+}
+
+static int bcd_op(mb_facts *f, const mb_op *op, mb_error *err)
+{
+        mb_disk_fact *d;
+        mb_part_fact *p;
+        mb_bcd_object_fact *o, *src;
+
+        if (!f->bcd)
+                return mb_error_set(err, MB_ESTATE, "no BCD store");
+        switch (op->kind) {
+        case MB_OP_BCD_COPY_BOOTMGR:
+        case MB_OP_BCD_CREATE_LOADER:
+                if (!(p = role_part(f, op->disk, op->role, &d, err)))
+                        return err->code;
+                src = op->kind == MB_OP_BCD_COPY_BOOTMGR ? mb_facts_bcd_object(f, "{bootmgr}")
+                                                         : default_loader(f);
+                if (!src)
+                        return mb_error_set(err, MB_ESTATE, "BCD: no %s object to copy",
+                                            op->kind == MB_OP_BCD_COPY_BOOTMGR ? "{bootmgr}" : "default loader");
+                if (!(o = bcd_add_copy(f, src, op->description)))
+                        return mb_error_set(err, MB_ENOMEM, "out of memory");
+                o->device = device_for(d, p);
+                if (op->kind == MB_OP_BCD_CREATE_LOADER) {
+                        o->osdevice = device_for(d, p);
+                        displayorder_add(mb_facts_bcd_object(f, "{bootmgr}"), o->id, MB_POS_LAST);
+                }
+                break;
+        case MB_OP_BCD_SET_DEVICE:
+                if (!(p = role_part(f, op->disk, op->role, &d, err)))
+                        return err->code;
+                if (!(o = mb_facts_bcd_object(f, op->object)))
+                        return mb_error_set(err, MB_ENOENT, "BCD object %s not found", op->object);
+                device_free(o->device);
+                o->device = device_for(d, p);
+                if (o->type && strcmp(o->type, "os-loader") == 0) {
+                        device_free(o->osdevice);
+                        o->osdevice = device_for(d, p);
+                }
+                break;
+        case MB_OP_BCD_DISPLAYORDER:
+                if (!mb_facts_bcd_object(f, op->object))
+                        return mb_error_set(err, MB_ENOENT, "BCD object %s not found", op->object);
+                if (!(o = mb_facts_bcd_object(f, "{bootmgr}")))
+                        return mb_error_set(err, MB_ESTATE, "BCD has no {bootmgr}");
+                displayorder_add(o, op->object, op->position);
+                break;
+        case MB_OP_BCD_DELETE:
+                for (uint32_t i = 0; i < f->bcd->n_objects; i++)
+                        if (strcasecmp(f->bcd->objects[i].id, op->object) == 0) {
+                                mb_bcd_object_fact tmp = f->bcd->objects[i];
+
+                                memmove(&f->bcd->objects[i], &f->bcd->objects[i + 1],
+                                        (f->bcd->n_objects - i - 1) * sizeof(tmp));
+                                f->bcd->n_objects--;
+                                device_free(tmp.device);
+                                device_free(tmp.osdevice);
+                                free(tmp.id), free(tmp.type), free(tmp.description), free(tmp.path);
+                                for (uint32_t j = 0; j < tmp.n_displayorder; j++)
+                                        free(tmp.displayorder[j]);
+                                free(tmp.displayorder);
+                                break;
+                        }
+                break;
+        default:
+                break;
+        }
+        touch_bcd_file(f);
+        return 0;
+}
+
+static int fw_op(mb_facts *f, const mb_op *op, mb_error *err)
+{
+        mb_firmware_fact *fw = f->firmware;
+        mb_fw_entry_fact *e = NULL;
+        mb_disk_fact *d;
+        mb_part_fact *p;
+        uint32_t number = 0, *order;
+
+        if (!fw)
+                return mb_error_set(err, MB_ENOTSUP, "this machine has no firmware boot entries");
+        for (uint32_t i = 0; i < fw->n_entries; i++)
+                if (fw->entries[i].description && strcmp(fw->entries[i].description, op->description) == 0)
+                        e = &fw->entries[i];
+        /* drop it from the order; re-added below */
+        for (uint32_t i = 0; e && i < fw->n_order; i++)
+                if (fw->order[i] == e->number) {
+                        memmove(&fw->order[i], &fw->order[i + 1], (fw->n_order - i - 1) * sizeof(uint32_t));
+                        fw->n_order--;
+                        i--;
+                }
+        if (op->kind == MB_OP_FW_DELETE) {
+                if (e) {
+                        size_t i = (size_t)(e - fw->entries);
+
+                        free(e->description), free(e->partition), free(e->path);
+                        memmove(e, e + 1, (fw->n_entries - i - 1) * sizeof(*e));
+                        fw->n_entries--;
+                }
+                return 0;
+        }
+        if (!(p = role_part(f, op->disk, op->role, &d, err)))
+                return err->code;
+        if (!e) {
+                mb_fw_entry_fact *n;
+
+                for (bool used = true; used; ) {
+                        used = false;
+                        for (uint32_t i = 0; i < fw->n_entries; i++)
+                                if (fw->entries[i].number == number)
+                                        used = true, number++;
+                }
+                n = mb_reallocarray(fw->entries, fw->n_entries + 1, sizeof(*n));
+                if (!n)
+                        return mb_error_set(err, MB_ENOMEM, "out of memory");
+                fw->entries = n;
+                e = &n[fw->n_entries++];
+                memset(e, 0, sizeof(*e));
+                e->number = number;
+                e->description = strdup(op->description);
+        }
+        free(e->partition);
+        free(e->path);
+        e->partition = mb_strdup(p->unique_guid);
+        e->path = strdup(op->path);
+        e->active = true;
+        order = mb_reallocarray(fw->order, fw->n_order + 1, sizeof(*order));
+        if (!order)
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        fw->order = order;
+        if (op->position == MB_POS_FIRST) {
+                memmove(&order[1], &order[0], fw->n_order * sizeof(*order));
+                order[0] = e->number;
+        } else {
+                order[fw->n_order] = e->number;
+        }
+        fw->n_order++;
+        return 0;
+}
+
+static const char *group_of(mb_facts *f)
+{
+        for (uint32_t i = 0; i < f->n_disks; i++)
+                if (f->disks[i].dynamic && f->disks[i].dynamic_group)
+                        return f->disks[i].dynamic_group;
+        return NULL;
+}
+
+static mb_volume_fact *add_volume(mb_facts *f)
+{
+        mb_volume_fact *v = mb_reallocarray(f->volumes, f->n_volumes + 1, sizeof(*v));
+
+        if (!v)
+                return NULL;
+        f->volumes = v;
+        v = &v[f->n_volumes++];
+        memset(v, 0, sizeof(*v));
+        return v;
+}
+
+static mb_plex_fact *add_plex(mb_volume_fact *v)
+{
+        mb_plex_fact *x = mb_reallocarray(v->plexes, v->n_plexes + 1, sizeof(*x));
+
+        if (!x)
+                return NULL;
+        v->plexes = x;
+        x = &x[v->n_plexes++];
+        memset(x, 0, sizeof(*x));
+        return x;
+}
+
+static int convert_dynamic(mb_facts *f, const mb_op *op, mb_error *err)
+{
+        mb_disk_fact *d = mb_facts_disk(f, op->disk);
+        mb_part_fact *msr, *os;
+        const char *group;
+        char name[32];
+        int r;
+
+        if (!d)
+                return mb_error_set(err, MB_ENOENT, "disk %u does not exist", op->disk);
+        if (d->style != MB_STYLE_GPT)
+                return mb_error_set(err, MB_ESTATE, "disk %u: convert dynamic needs a GPT disk", d->number);
+        if (d->dynamic)
+                return 0;
+        msr = mb_disk_part_by_role(d, MB_ROLE_MSR);
+        if (!msr || msr->last_lba - msr->first_lba + 1 < 2 * 2048)
+                return mb_error_set(err, MB_ESTATE,
+                                    "disk %u: convert dynamic needs a Microsoft reserved partition of at least 2 MiB to take the 1 MiB LDM metadata partition from",
+                                    d->number);
+        {
+                uint64_t first = msr->first_lba;
+
+                msr->first_lba += 2048;
+                r = add_part(d, MB_ROLE_LDM_METADATA, first, first + 2047,
+                             mb_role_type_guid(MB_ROLE_LDM_METADATA), "LDM metadata partition", 0, NULL, err);
+                if (r)
+                        return r;
+        }
+        group = group_of(f);
+        d->dynamic = true;
+        d->dynamic_group = group ? strdup(group) : new_guid_text();
+        {
+                uint32_t n = 0;
+
+                for (uint32_t i = 0; i < f->n_disks; i++)
+                        n += f->disks[i].dynamic;
+                snprintf(name, sizeof(name), "Disk%u", n);
+        }
+        d->dynamic_name = strdup(name);
+        os = mb_disk_part_by_role(d, MB_ROLE_OS);
+        if (os) {
+                mb_volume_fact *v = add_volume(f);
+                mb_plex_fact *x;
+                char vname[32];
+
+                if (!v || !(x = add_plex(v)))
+                        return mb_error_set(err, MB_ENOMEM, "out of memory");
+                snprintf(vname, sizeof(vname), "Volume%u", f->n_volumes);
+                v->name = strdup(vname);
+                v->kind = strdup("simple");
+                v->size = (os->last_lba - os->first_lba + 1) * 512;
+                v->group = strdup(d->dynamic_group);
+                x->disk = (int32_t)d->number;
+                x->ldm_disk = strdup(name);
+                x->offset = os->first_lba * 512;
+                x->length = v->size;
+                x->state = MB_PLEX_HEALTHY;
+                x->percent = 100;
+        }
+        return 0;
+}
+
+static int mirror_add(mb_facts *f, const mb_op *op, mb_error *err)
+{
+        mb_disk_fact *t = mb_facts_disk(f, op->disk), *s = mb_facts_disk(f, op->disk2);
+        mb_volume_fact *vol = NULL;
+        mb_plex_fact *x;
+        mb_part_fact *np;
+        mb_bcd_object_fact *loader;
+        int r;
+
+        if (!t || !s)
+                return mb_error_set(err, MB_ENOENT, "disk %u or %u does not exist", op->disk, op->disk2);
+        if (!t->dynamic || !s->dynamic)
+                return mb_error_set(err, MB_ESTATE, "add mirror needs both disks dynamic (disk %u: %s, disk %u: %s)",
+                                    s->number, s->dynamic ? "dynamic" : "basic", t->number,
+                                    t->dynamic ? "dynamic" : "basic");
+        for (uint32_t i = 0; i < f->n_volumes && !vol; i++)
+                for (uint32_t j = 0; j < f->volumes[i].n_plexes; j++)
+                        if (f->volumes[i].plexes[j].disk == (int32_t)s->number &&
+                            f->volumes[i].plexes[j].offset == op->first_lba * 512)
+                                vol = &f->volumes[i];
+        if (!vol)
+                return mb_error_set(err, MB_ESTATE, "disk %u has no volume at LBA %llu to mirror",
+                                    s->number, (unsigned long long)op->first_lba);
+        if (op->last_lba - op->first_lba + 1 < vol->size / 512)
+                return mb_error_set(err, MB_ESTATE, "the plex (%llu sectors) is smaller than the volume (%llu sectors)",
+                                    (unsigned long long)(op->last_lba - op->first_lba + 1),
+                                    (unsigned long long)(vol->size / 512));
+        r = check_free(t, op->first_lba, op->last_lba, err);
+        if (r)
+                return mb_error_prefix(err, "add mirror needs unallocated space of the volume's size");
+        r = add_part(t, MB_ROLE_OS, op->first_lba, op->last_lba, op->type_guid, op->name, 0, &np, err);
+        if (r)
+                return r;
+        np->fs = MB_FS_NTFS;
+        if (!(x = add_plex(vol)))
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        x->disk = (int32_t)t->number;
+        x->ldm_disk = mb_strdup(t->dynamic_name);
+        x->offset = op->first_lba * 512;
+        x->length = vol->size;
+        x->state = MB_PLEX_RESYNCING;
+        x->percent = 0;
+        free(vol->kind);
+        vol->kind = strdup("mirror");
+        /* Windows adds a loader entry for the secondary plex of a boot volume. */
+        loader = f->bcd ? default_loader(f) : NULL;
+        if (loader && loader->description) {
+                char desc[160];
+                mb_op lop = { 0 };
+
+                snprintf(desc, sizeof(desc), "%s - secondary plex", loader->description);
+                if (!mb_facts_bcd_by_description(f, "os-loader", desc)) {
+                        lop.kind = MB_OP_BCD_CREATE_LOADER;
+                        lop.disk = t->number;
+                        lop.role = MB_ROLE_OS;
+                        snprintf(lop.description, sizeof(lop.description), "%s", desc);
+                        return bcd_op(f, &lop, err);
+                }
+        }
+        return 0;
+}
+
+int mb_model_apply(mb_facts *facts, const mb_op *op, mb_error *err)
+{
+        mb_facts *f = mb_facts_dup(facts), tmp;
+        mb_disk_fact *d;
+        mb_part_fact *p, *src;
+        int r = 0;
+
+        if (!f)
+                return mb_error_set(err, MB_ENOMEM, "out of memory copying facts");
+        d = mb_facts_disk(f, op->disk);
+        if (!d) {
+                mb_facts_free(f);
+                return mb_error_set(err, MB_ENOENT, "disk %u does not exist", op->disk);
+        }
+        switch (op->kind) {
+        case MB_OP_DISK_ONLINE:
+                d->online = true;
+                d->read_only = false;
+                break;
+        case MB_OP_DISK_INIT_GPT:
+                if (d->n_partitions)
+                        r = mb_error_set(err, MB_ESTATE, "disk %u: convert gpt needs an empty disk; it has %u partitions",
+                                         d->number, d->n_partitions);
+                else if (op->expect_size && d->size != op->expect_size)
+                        r = mb_error_set(err, MB_EUNSAFE, "disk %u: size %llu is not the %llu bytes planned; refusing to initialize it",
+                                         d->number, (unsigned long long)d->size, (unsigned long long)op->expect_size);
+                else if (op->expect_serial[0] && (!d->serial || strcmp(d->serial, op->expect_serial)))
+                        r = mb_error_set(err, MB_EUNSAFE, "disk %u: serial %s is not the %s planned; refusing to initialize it",
+                                         d->number, d->serial ? d->serial : "(none)", op->expect_serial);
+                else if (!d->online)
+                        r = mb_error_set(err, MB_ESTATE, "disk %u is offline", d->number);
+                if (r)
+                        break;
+                d->style = MB_STYLE_GPT;
+                free(d->disk_guid);
+                d->disk_guid = new_guid_text();
+                d->first_usable_lba = 34;
+                d->last_usable_lba = d->size / 512 - 34;
+                break;
+        case MB_OP_PART_CREATE:
+                if (d->style != MB_STYLE_GPT) {
+                        r = mb_error_set(err, MB_ESTATE, "disk %u is not GPT", d->number);
+                        break;
+                }
+                if (mb_disk_part_by_role(d, op->role)) {
+                        r = mb_error_set(err, MB_ESTATE, "disk %u already has a %s partition", d->number,
+                                         mb_role_to_string(op->role));
+                        break;
+                }
+                r = check_free(d, op->first_lba, op->last_lba, err);
+                if (!r)
+                        r = add_part(d, op->role, op->first_lba, op->last_lba, op->type_guid, op->name,
+                                     op->attributes, NULL, err);
+                break;
+        case MB_OP_PART_SET_TYPE:
+        case MB_OP_PART_SET_ATTRS:
+        case MB_OP_PART_SET_NAME:
+        case MB_OP_FORMAT:
+                if (!(p = role_part(f, op->disk, op->role, NULL, err))) {
+                        r = err->code;
+                        break;
+                }
+                if (op->kind == MB_OP_PART_SET_TYPE) {
+                        free(p->type_guid);
+                        p->type_guid = strdup(op->type_guid);
+                        p->role = mb_role_from_type_guid(op->type_guid);
+                } else if (op->kind == MB_OP_PART_SET_ATTRS) {
+                        p->attributes = op->attributes;
+                } else if (op->kind == MB_OP_PART_SET_NAME) {
+                        free(p->name);
+                        p->name = strdup(op->name);
+                } else {
+                        char hex[65], *g = new_guid_text();
+
+                        mb_sha256_hex(g ? g : "", g ? strlen(g) : 0, hex);
+                        free(g);
+                        p->fs = op->fs;
+                        free(p->label);
+                        p->label = op->label[0] ? strdup(op->label) : NULL;
+                        for (uint32_t i = 0; i < p->n_files; i++)
+                                free(p->files[i].path), free(p->files[i].sha256);
+                        free(p->files);
+                        p->files = NULL;
+                        p->n_files = 0;
+                        free(p->content_sha256);
+                        p->content_sha256 = p->role == MB_ROLE_EFI ? NULL : strdup(hex);
+                }
+                break;
+        case MB_OP_CONVERT_DYNAMIC:
+                r = convert_dynamic(f, op, err);
+                break;
+        case MB_OP_MIRROR_ADD:
+                r = mirror_add(f, op, err);
+                break;
+        case MB_OP_MIRROR_RESYNC:
+                for (uint32_t i = 0; i < f->n_volumes; i++)
+                        for (uint32_t j = 0; j < f->volumes[i].n_plexes; j++)
+                                if (f->volumes[i].plexes[j].disk == (int32_t)op->disk) {
+                                        f->volumes[i].plexes[j].state = MB_PLEX_HEALTHY;
+                                        f->volumes[i].plexes[j].percent = 100;
+                                }
+                break;
+        case MB_OP_MIRROR_REMOVE_MISSING:
+                for (uint32_t i = 0; i < f->n_volumes; i++) {
+                        mb_volume_fact *v = &f->volumes[i];
+
+                        for (uint32_t j = 0; j < v->n_plexes; j++)
+                                if (v->plexes[j].ldm_disk && strcmp(v->plexes[j].ldm_disk, op->ldm_disk) == 0 &&
+                                    (v->plexes[j].disk < 0 || v->plexes[j].state == MB_PLEX_MISSING)) {
+                                        free(v->plexes[j].ldm_disk);
+                                        memmove(&v->plexes[j], &v->plexes[j + 1],
+                                                (v->n_plexes - j - 1) * sizeof(*v->plexes));
+                                        v->n_plexes--;
+                                        j--;
+                                }
+                        if (v->n_plexes == 1) {
+                                free(v->kind);
+                                v->kind = strdup("simple");
+                        }
+                }
+                break;
+        case MB_OP_CLONE_BLOCKS:
+        case MB_OP_SYNC_FILES:
+                if (!(src = role_part(f, op->disk2, op->role, NULL, err)) ||
+                    !(p = role_part(f, op->disk, op->role, NULL, err))) {
+                        r = err->code;
+                        break;
+                }
+                if (op->kind == MB_OP_CLONE_BLOCKS) {
+                        if (src->last_lba - src->first_lba != p->last_lba - p->first_lba) {
+                                r = mb_error_set(err, MB_ESTATE, "block clone needs equal partition sizes");
+                                break;
+                        }
+                        free(p->content_sha256);
+                        p->content_sha256 = mb_strdup(src->content_sha256);
+                        p->fs = src->fs;
+                        free(p->label);
+                        p->label = mb_strdup(src->label);
+                } else {
+                        if (p->fs != MB_FS_FAT32) {
+                                r = mb_error_set(err, MB_ESTATE, "disk %u's ESP has no FAT32 file system", op->disk);
+                                break;
+                        }
+                        for (uint32_t i = 0; i < p->n_files; i++)
+                                free(p->files[i].path), free(p->files[i].sha256);
+                        free(p->files);
+                        p->files = calloc(src->n_files ? src->n_files : 1, sizeof(*p->files));
+                        p->n_files = src->n_files;
+                        for (uint32_t i = 0; i < src->n_files; i++) {
+                                p->files[i].path = strdup(src->files[i].path);
+                                p->files[i].size = src->files[i].size;
+                                p->files[i].sha256 = strdup(src->files[i].sha256);
+                        }
+                }
+                break;
+        case MB_OP_BCD_COPY_BOOTMGR:
+        case MB_OP_BCD_CREATE_LOADER:
+        case MB_OP_BCD_SET_DEVICE:
+        case MB_OP_BCD_DELETE:
+        case MB_OP_BCD_DISPLAYORDER:
+                r = bcd_op(f, op, err);
+                break;
+        case MB_OP_FW_ENTRY:
+        case MB_OP_FW_DELETE:
+                r = fw_op(f, op, err);
+                break;
+        default:
+                r = mb_error_set(err, MB_ENOTSUP, "unknown operation %d", op->kind);
+        }
+        if (r) {
+                mb_facts_free(f);
+                return r;
+        }
+        /* swap contents so the caller's pointer now holds the new state */
+        tmp = *facts;
+        *facts = *f;
+        *f = tmp;
+        mb_facts_free(f);
+        return 0;
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef MB_RUN_H
+#define MB_RUN_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "plan.h"
+
+/* Exit codes (DESIGN.md §7). */
+enum {
+        MB_EXIT_OK = 0,
+        MB_EXIT_ERROR = 1,
+        MB_EXIT_DRIFT = 2,
+        MB_EXIT_CONVERGING = 3,
+};
+
+typedef enum { MB_VERB_PLAN, MB_VERB_CHECK, MB_VERB_APPLY } mb_verb;
+
+typedef struct mb_run_options {
+        mb_verb verb;
+        const char *config_path;
+        const char *target;
+        bool json;
+        const char *commands;   /* NULL, "windows" or "target": which commands to show */
+        bool wait;              /* apply: wait for resyncs */
+        FILE *out;              /* report stream (stdout) */
+        FILE *progress;         /* progress stream (stderr) or NULL */
+} mb_run_options;
+
+/* Runs plan, check or apply and prints the report; returns the exit code. */
+int mb_run(const mb_run_options *o);
+
+/* Describes an operation as the target will run it (one or more lines). */
+int mb_op_commands(const char *which, const mb_facts *f, const mb_op *op, char **ret_text);
+
+#endif

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * boot_entry: a boot manager entry whose device is another disk's ESP,
+ * present in the firmware boot order; an OS loader entry for a mirror's
+ * secondary plex. Entries are found by type and description, as an
+ * administrator finds them in `bcdedit /enum`.
+ */
+#include <strings.h>
+
+#include "resource.h"
+
+static bool device_is(const mb_bcd_device_fact *dev, const mb_part_fact *part)
+{
+        return dev && part && dev->kind && strcmp(dev->kind, "partition") == 0 &&
+               dev->partition && part->unique_guid &&
+               strcasecmp(dev->partition, part->unique_guid) == 0;
+}
+
+static const char *device_text(const mb_bcd_device_fact *dev, char *buf, size_t len)
+{
+        if (!dev || !dev->kind)
+                snprintf(buf, len, "no device");
+        else if (strcmp(dev->kind, "partition") == 0)
+                snprintf(buf, len, "partition %s", dev->partition ? dev->partition : "?");
+        else
+                snprintf(buf, len, "%s", dev->kind);
+        return buf;
+}
+
+static bool listed(const mb_bcd_object_fact *list_owner, const char *id)
+{
+        for (uint32_t i = 0; list_owner && i < list_owner->n_displayorder; i++)
+                if (strcasecmp(list_owner->displayorder[i], id) == 0)
+                        return true;
+        return false;
+}
+
+static int firmware_diff(const mb_facts *f, mb_plan *p, const mb_site_boot_entry *e,
+                         const mb_disk_fact *t, const mb_part_fact *tpart, const char *subject,
+                         mb_error *err)
+{
+        mb_position pos = e->firmware ? *e->firmware : MB_POS_LAST;
+        const char *path = "\\EFI\\Microsoft\\Boot\\bootmgfw.efi";
+        const mb_fw_entry_fact *fw = NULL;
+        int at = -1;
+        mb_op op;
+
+        if (!f->firmware) {
+                mb_plan_note(p, "firmware boot entries: this target has no firmware store; the boot manager entries are checked in the BCD store only");
+                return 0;
+        }
+        for (uint32_t i = 0; i < f->firmware->n_entries; i++)
+                if (f->firmware->entries[i].description &&
+                    strcmp(f->firmware->entries[i].description, e->description) == 0)
+                        fw = &f->firmware->entries[i];
+        if (fw)
+                for (uint32_t i = 0; i < f->firmware->n_order; i++)
+                        if (f->firmware->order[i] == fw->number)
+                                at = (int)i;
+        if (pos == MB_POS_ABSENT) {
+                if (fw) {
+                        res_op_init(&op, MB_OP_FW_DELETE, t, MB_ROLE_EFI);
+                        op.number = fw->number;
+                        snprintf(op.description, sizeof(op.description), "%s", e->description);
+                        RES_CHANGE(p, MB_RES_BOOT_ENTRY, subject, false, &op,
+                                   "firmware entry Boot%04X present", fw->number);
+                        snprintf(p->changes[p->n_changes - 1].desired, 256, "no firmware entry");
+                }
+                return 0;
+        }
+        if (fw && tpart && fw->partition && tpart->unique_guid &&
+            strcasecmp(fw->partition, tpart->unique_guid) == 0 && fw->path &&
+            strcasecmp(fw->path, path) == 0 && at >= 0 &&
+            (pos == MB_POS_FIRST ? at == 0 : at == (int)f->firmware->n_order - 1))
+                return 0;
+        res_op_init(&op, MB_OP_FW_ENTRY, t, MB_ROLE_EFI);
+        op.position = pos;
+        op.number = fw ? fw->number : 0xffff;
+        snprintf(op.description, sizeof(op.description), "%s", e->description);
+        snprintf(op.path, sizeof(op.path), "%s", path);
+        if (!fw)
+                RES_CHANGE(p, MB_RES_BOOT_ENTRY, subject, false, &op, "no firmware entry");
+        else if (at < 0)
+                RES_CHANGE(p, MB_RES_BOOT_ENTRY, subject, false, &op,
+                           "firmware entry Boot%04X not in the boot order", fw->number);
+        else
+                RES_CHANGE(p, MB_RES_BOOT_ENTRY, subject, false, &op,
+                           "firmware entry Boot%04X -> partition %s, position %d of %u", fw->number,
+                           fw->partition ? fw->partition : "?", at + 1, f->firmware->n_order);
+        snprintf(p->changes[p->n_changes - 1].desired, 256,
+                 "firmware entry -> %s ESP %s, %s in the boot order", t->path ? t->path : "disk",
+                 path, pos == MB_POS_FIRST ? "first" : "last");
+        return 0;
+}
+
+int mb_res_boot_entry_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error *err)
+{
+        for (uint32_t i = 0; i < c->site->n_boot_entries; i++) {
+                const mb_site_boot_entry *e = &c->site->boot_entries[i];
+                bool manager = e->type == MB_ENTRY_BOOT_MANAGER;
+                int idx = mb_config_disk_index(c, manager ? e->esp : e->plex);
+                mb_disk_fact *t = res_disk(c, f, p, idx);
+                mb_role role = manager ? MB_ROLE_EFI : MB_ROLE_OS;
+                const mb_part_fact *tpart = t ? mb_disk_part_by_role(t, role) : NULL;
+                const mb_bcd_object_fact *obj;
+                size_t before = p->n_changes;
+                char subject[192], dev[96];
+                mb_op op;
+                int r;
+
+                if (!t)
+                        continue;
+                snprintf(subject, sizeof(subject), "\"%s\"", e->description);
+                if (!f->bcd)
+                        return mb_error_set(err, MB_ESTATE,
+                                            "boot entry \"%s\": no BCD store was found on the system disk's ESP; expected \\EFI\\Microsoft\\Boot\\BCD",
+                                            e->description);
+                obj = mb_facts_bcd_by_description(f, manager ? "boot-manager" : "os-loader",
+                                                  e->description);
+                if (!obj) {
+                        res_op_init(&op, manager ? MB_OP_BCD_COPY_BOOTMGR : MB_OP_BCD_CREATE_LOADER, t, role);
+                        snprintf(op.description, sizeof(op.description), "%s", e->description);
+                        RES_CHANGE(p, MB_RES_BOOT_ENTRY, subject, false, &op, "absent");
+                        snprintf(p->changes[p->n_changes - 1].desired, 256,
+                                 manager ? "copy of {bootmgr}, device = the ESP of %s%s"
+                                         : "OS loader, device and osdevice = the %s plex on %s",
+                                 manager ? (e->esp ? e->esp : "") : mb_role_to_string(role), manager ? "" : (e->plex ? e->plex : ""));
+                } else {
+                        bool ok = device_is(obj->device, tpart) &&
+                                  (manager || device_is(obj->osdevice, tpart));
+
+                        if (!ok) {
+                                res_op_init(&op, MB_OP_BCD_SET_DEVICE, t, role);
+                                snprintf(op.object, sizeof(op.object), "%s", obj->id);
+                                snprintf(op.description, sizeof(op.description), "%s", e->description);
+                                RES_CHANGE(p, MB_RES_BOOT_ENTRY, subject, false, &op, "%s %s",
+                                           obj->id, device_text(obj->device, dev, sizeof(dev)));
+                                snprintf(p->changes[p->n_changes - 1].desired, 256,
+                                         "device%s = partition %s (%s of %s)",
+                                         manager ? "" : " and osdevice",
+                                         tpart && tpart->unique_guid ? tpart->unique_guid : "(to be created)",
+                                         mb_role_to_string(role), manager ? e->esp : e->plex);
+                        }
+                        if (!manager && !listed(mb_facts_bcd_object(f, "{bootmgr}"), obj->id)) {
+                                res_op_init(&op, MB_OP_BCD_DISPLAYORDER, t, role);
+                                snprintf(op.object, sizeof(op.object), "%s", obj->id);
+                                op.position = MB_POS_LAST;
+                                RES_CHANGE(p, MB_RES_BOOT_ENTRY, subject, false, &op,
+                                           "%s not in the boot menu", obj->id);
+                                snprintf(p->changes[p->n_changes - 1].desired, 256,
+                                         "in {bootmgr} displayorder");
+                        }
+                }
+                if (manager) {
+                        r = firmware_diff(f, p, e, t, tpart, subject, err);
+                        if (r)
+                                return r;
+                }
+                mb_plan_status(p, MB_RES_BOOT_ENTRY, subject, before);
+        }
+        return 0;
+}

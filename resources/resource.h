@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef MB_RESOURCE_H
+#define MB_RESOURCE_H
+
+#include <stdio.h>
+#include <string.h>
+
+#include "plan.h"
+
+/* The facts disk a declared disk is bound to (NULL if unbound). */
+static inline mb_disk_fact *res_disk(const mb_config *c, const mb_facts *f, const mb_plan *p,
+                                     int idx)
+{
+        (void)c;
+        if (idx < 0 || p->binding.number[idx] < 0)
+                return NULL;
+        return mb_facts_disk(f, (uint32_t)p->binding.number[idx]);
+}
+
+static inline void res_op_init(mb_op *op, mb_op_kind kind, const mb_disk_fact *d, mb_role role)
+{
+        memset(op, 0, sizeof(*op));
+        op->kind = kind;
+        op->disk = d ? d->number : 0;
+        op->role = role;
+}
+
+/* Is role block-cloned onto the disk with index to_idx? */
+static inline bool res_block_cloned(const mb_config *c, mb_role role, int to_idx)
+{
+        for (uint32_t i = 0; i < c->site->n_clones; i++) {
+                const mb_site_clone *k = &c->site->clones[i];
+
+                if (k->role != role || role == MB_ROLE_EFI)
+                        continue;
+                for (uint32_t j = 0; j < k->n_to; j++)
+                        if (mb_config_disk_index(c, k->to[j]) == to_idx)
+                                return true;
+        }
+        return false;
+}
+
+/* Is role mirrored (so its space on non-source disks belongs to the mirror)? */
+static inline bool res_mirrored(const mb_config *c, mb_role role)
+{
+        for (uint32_t i = 0; i < c->site->n_mirrors; i++)
+                if (c->site->mirrors[i].role == role)
+                        return true;
+        return false;
+}
+
+#define RES_CHANGE(plan, res, subj, destructive, op, ...)                                 \
+        do {                                                                              \
+                mb_change *ch_ = mb_plan_add((plan), (res), (subj), (destructive), (op)); \
+                if (!ch_)                                                                 \
+                        return mb_error_set(err, MB_ENOMEM, "out of memory");             \
+                snprintf(ch_->current, sizeof(ch_->current), __VA_ARGS__);                \
+        } while (0)
+
+#endif
