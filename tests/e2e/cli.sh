@@ -1,0 +1,86 @@
+#!/bin/bash
+# The mbstate binary as an administrator uses it: verbs, exit codes, JSON.
+set -u
+mb=$1
+pass=0 fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+expect() { # expect CODE DESCRIPTION -- command...
+        local want=$1 what=$2; shift 3
+        "$@" >"$tmp/out" 2>"$tmp/err"; local got=$?
+        if [ "$got" = "$want" ]; then ok; else bad "$what: exit $got, expected $want"; cat "$tmp/err"; fi
+}
+contains() { if grep -q -- "$2" "$1"; then ok; else bad "$3: '$2' not in $(head -c 300 "$1")"; fi; }
+
+expect 0 "--version" -- "$mb" --version
+contains "$tmp/out" "^mbstate [0-9]" "--version"
+expect 0 "--help" -- "$mb" --help
+contains "$tmp/out" "Exit codes" "--help"
+for v in apply check plan facts validate; do
+        expect 0 "$v --help" -- "$mb" $v --help
+        contains "$tmp/out" "usage: mbstate $v" "$v --help"
+done
+expect 1 "unknown verb" -- "$mb" frobnicate
+expect 1 "unknown option" -- "$mb" plan examples/seed/site.yaml --frob
+expect 1 "unknown target" -- "$mb" plan examples/seed/site.yaml --target floppy:x
+contains "$tmp/err" "unknown target 'floppy:x'" "unknown target message"
+expect 0 "validate seed" -- "$mb" validate examples/seed/site.yaml
+expect 1 "validate bad" -- "$mb" validate tests/data/bad/unknown-role.yaml
+contains "$tmp/err" "unknown-role.yaml:11:25:" "validate bad names file:line:col"
+
+cp tests/data/seed/facts-before.yaml "$tmp/s.yaml"
+cp "$tmp/s.yaml" "$tmp/orig.yaml"
+expect 2 "plan seed" -- "$mb" plan examples/seed/site.yaml --target "snapshot:$tmp/s.yaml"
+contains "$tmp/out" "disk-init-gpt disk 1" "plan shows operations"
+cmp -s "$tmp/s.yaml" "$tmp/orig.yaml" && ok || bad "plan wrote the snapshot"
+expect 2 "check seed" -- "$mb" check examples/seed/site.yaml --target "snapshot:$tmp/s.yaml" --json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["changed"] is False and d["in_desired_state"] is False and len(d["changes"])==14, d' "$tmp/out" && ok || bad "check --json"
+expect 3 "apply seed" -- "$mb" apply examples/seed/site.yaml --target "snapshot:$tmp/s.yaml" --json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["changed"] is True and d["in_desired_state"] is True and d["health"]["resyncing"], d' "$tmp/out" && ok || bad "apply --json"
+expect 3 "check converging" -- "$mb" check examples/seed/site.yaml --target "snapshot:$tmp/s.yaml"
+contains "$tmp/out" "^converging: os mirror" "check converging line"
+expect 0 "apply --wait" -- "$mb" apply examples/seed/site.yaml --target "snapshot:$tmp/s.yaml" --wait
+expect 0 "check in state" -- "$mb" check examples/seed/site.yaml --target "snapshot:$tmp/s.yaml"
+contains "$tmp/out" "^in desired state" "check line"
+cp "$tmp/s.yaml" "$tmp/conv.yaml"
+expect 0 "apply again" -- "$mb" apply examples/seed/site.yaml --target "snapshot:$tmp/s.yaml" --json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["changed"] is False, d' "$tmp/out" && ok || bad "second apply changed"
+cmp -s "$tmp/s.yaml" "$tmp/conv.yaml" && ok || bad "second apply rewrote the snapshot"
+expect 0 "facts yaml" -- "$mb" facts --target "snapshot:$tmp/s.yaml"
+cp "$tmp/out" "$tmp/facts.yaml"
+expect 0 "facts of facts" -- "$mb" facts --target "snapshot:$tmp/facts.yaml"
+cmp -s "$tmp/out" "$tmp/facts.yaml" && ok || bad "facts output does not load back identically"
+expect 0 "facts json" -- "$mb" facts --target "snapshot:$tmp/s.yaml" --json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d["disks"])==2 and d["volumes"][0]["kind"]=="mirror"' "$tmp/out" && ok || bad "facts --json"
+expect 1 "plan on used secondary" -- "$mb" plan examples/seed/site.yaml --target snapshot:tests/data/seed/facts-secondary-used.yaml
+contains "$tmp/err" "partition 1" "refusal names the partition"
+expect 1 "bad facts file" -- "$mb" plan examples/seed/site.yaml --target snapshot:tests/data/bad/unknown-role.yaml
+expect 1 "missing facts file" -- "$mb" facts --target snapshot:/nonexistent/facts.yaml
+
+# JSON Schema of site.yaml against every example, and of the report.
+if /usr/bin/python3 -c 'import jsonschema, yaml' 2>/dev/null; then
+        for f in examples/*/site.yaml tests/data/site-no-mirror.yaml; do
+                /usr/bin/python3 - "$f" <<'PY' && ok || bad "JSON Schema rejects $f"
+import json, sys, yaml, jsonschema
+jsonschema.validate(yaml.safe_load(open(sys.argv[1])), json.load(open("schemas/site.schema.json")))
+PY
+        done
+        /usr/bin/python3 - <<'PY' && ok || bad "JSON Schema accepts a bad document"
+import json, yaml, jsonschema
+s = json.load(open("schemas/site.schema.json"))
+for f in ["unknown-role", "unknown-key", "missing-version", "bad-firmware-position", "negative-number"]:
+    try:
+        jsonschema.validate(yaml.safe_load(open("tests/data/bad/%s.yaml" % f)), s)
+    except jsonschema.ValidationError:
+        continue
+    raise SystemExit("%s accepted" % f)
+PY
+else
+        echo "SKIP: JSON Schema checks need python3-jsonschema and python3-yaml"
+fi
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" = 0 ]

@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: MIT */
+/* Each resource's differences, from small edits of the seed facts (no I/O). */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "plan.h"
+
+static mb_config *cfg;
+static mb_facts *facts;     /* the seed machine, converged by the model */
+
+static void converge(mb_facts *f)
+{
+        for (int i = 0; i < 100; i++) {
+                mb_plan *p = NULL;
+                mb_error err = { 0 };
+
+                cr_assert_eq(mb_plan_compute(cfg, f, &p, &err), 0, "%s", err.msg);
+                if (p->n_changes == 0) {
+                        mb_plan_free(p);
+                        return;
+                }
+                cr_assert_eq(mb_model_apply(f, &p->changes[0].op, &err), 0, "%s", err.msg);
+                mb_plan_free(p);
+        }
+        cr_assert_fail("did not converge");
+}
+
+static void setup(void)
+{
+        mb_error err = { 0 };
+
+        cr_assert_eq(mb_config_load("examples/seed/site.yaml", &cfg, &err), 0, "%s", err.msg);
+        cr_assert_eq(mb_facts_load("tests/data/seed/facts-before.yaml", &facts, &err), 0, "%s", err.msg);
+        converge(facts);
+}
+
+static void teardown(void)
+{
+        mb_facts_free(facts);
+        mb_config_free(cfg);
+}
+
+static mb_plan *plan(void)
+{
+        mb_plan *p = NULL;
+        mb_error err = { 0 };
+
+        cr_assert_eq(mb_plan_compute(cfg, facts, &p, &err), 0, "%s", err.msg);
+        return p;
+}
+
+static void expect_one(mb_resource_kind res, mb_op_kind kind)
+{
+        mb_plan *p = plan();
+
+        cr_assert_eq(p->n_changes, 1, "%zu changes (first %s)", p->n_changes,
+                     p->n_changes ? mb_op_kind_to_string(p->changes[0].op.kind) : "-");
+        cr_assert_eq(p->changes[0].resource, res);
+        cr_assert_eq(p->changes[0].op.kind, kind, "got %s", mb_op_kind_to_string(p->changes[0].op.kind));
+        mb_plan_free(p);
+}
+
+TestSuite(resources, .init = setup, .fini = teardown);
+
+Test(resources, converged_seed_has_no_changes)
+{
+        mb_plan *p = plan();
+
+        cr_assert_eq(p->n_changes, 0);
+        for (size_t i = 0; i < p->n_status; i++)
+                cr_assert_eq(p->status[i].n_changes, 0);
+        cr_assert_geq(p->n_status, 6);
+        mb_plan_free(p);
+}
+
+Test(resources, disk_offline)
+{
+        mb_facts_disk(facts, 1)->online = false;
+        expect_one(MB_RES_DISK, MB_OP_DISK_ONLINE);
+}
+
+Test(resources, disk_read_only)
+{
+        mb_facts_disk(facts, 1)->read_only = true;
+        expect_one(MB_RES_DISK, MB_OP_DISK_ONLINE);
+}
+
+Test(resources, partition_attributes_drift)
+{
+        mb_disk_part_by_role(mb_facts_disk(facts, 1), MB_ROLE_RECOVERY)->attributes = 0;
+        expect_one(MB_RES_PARTITION, MB_OP_PART_SET_ATTRS);
+}
+
+Test(resources, partition_name_drift)
+{
+        mb_part_fact *p = mb_disk_part_by_role(mb_facts_disk(facts, 1), MB_ROLE_EFI);
+
+        free(p->name);
+        p->name = strdup("renamed");
+        expect_one(MB_RES_PARTITION, MB_OP_PART_SET_NAME);
+}
+
+Test(resources, partition_moved_is_refused)
+{
+        mb_plan *p = NULL;
+        mb_error err = { 0 };
+
+        mb_disk_part_by_role(mb_facts_disk(facts, 1), MB_ROLE_RECOVERY)->first_lba += 2048;
+        cr_assert_eq(mb_plan_compute(cfg, facts, &p, &err), MB_EUNSAFE);
+        cr_assert(strstr(err.msg, "never moves or resizes"), "%s", err.msg);
+}
+
+Test(resources, template_without_role_is_an_error)
+{
+        mb_plan *p = NULL;
+        mb_error err = { 0 };
+        mb_disk_fact *d0 = mb_facts_disk(facts, 0);
+
+        mb_disk_part_by_role(d0, MB_ROLE_RECOVERY)->role = MB_ROLE_NONE;
+        cr_assert_eq(mb_plan_compute(cfg, facts, &p, &err), MB_ESTATE);
+        cr_assert(strstr(err.msg, "has no recovery partition"), "%s", err.msg);
+}
+
+Test(resources, dynamic_basic_disk)
+{
+        mb_facts_disk(facts, 1)->dynamic = false;
+        {
+                mb_plan *p = plan();
+
+                cr_assert_eq(p->changes[0].resource, MB_RES_DYNAMIC);
+                cr_assert_eq(p->changes[0].op.kind, MB_OP_CONVERT_DYNAMIC);
+                cr_assert_eq(p->changes[0].op.disk, 1);
+                mb_plan_free(p);
+        }
+}
+
+Test(resources, mirror_failed_plex)
+{
+        facts->volumes[0].plexes[1].state = MB_PLEX_FAILED;
+        expect_one(MB_RES_MIRROR, MB_OP_MIRROR_RESYNC);
+}
+
+Test(resources, mirror_resyncing_is_health_not_drift)
+{
+        mb_plan *p;
+
+        facts->volumes[0].plexes[1].state = MB_PLEX_RESYNCING;
+        facts->volumes[0].plexes[1].percent = 42;
+        p = plan();
+        cr_assert_eq(p->n_changes, 0);
+        cr_assert(p->health.resyncing);
+        cr_assert_eq(p->health.percent, 42);
+        cr_assert(strstr(p->health.what, "42%"));
+        mb_plan_free(p);
+}
+
+Test(resources, boot_entry_wrong_device)
+{
+        mb_bcd_object_fact *o = mb_facts_bcd_by_description(facts, "boot-manager", "Windows Boot Manager Cloned");
+
+        free(o->device->partition);
+        o->device->partition = strdup(mb_disk_part_by_role(mb_facts_disk(facts, 0), MB_ROLE_EFI)->unique_guid);
+        expect_one(MB_RES_BOOT_ENTRY, MB_OP_BCD_SET_DEVICE);
+}
+
+Test(resources, boot_entry_firmware_order)
+{
+        uint32_t t = facts->firmware->order[0];
+
+        facts->firmware->order[0] = facts->firmware->order[1];
+        facts->firmware->order[1] = t;
+        expect_one(MB_RES_BOOT_ENTRY, MB_OP_FW_ENTRY);
+}
+
+Test(resources, boot_entry_loader_missing_from_menu)
+{
+        mb_bcd_object_fact *bm = mb_facts_bcd_object(facts, "{bootmgr}");
+
+        cr_assert_eq(bm->n_displayorder, 2);
+        bm->n_displayorder = 1; /* the freed id stays owned by the array until teardown */
+        bm->n_displayorder = 1;
+        {
+                mb_plan *p = plan();
+
+                cr_assert_eq(p->n_changes, 1);
+                cr_assert_eq(p->changes[0].op.kind, MB_OP_BCD_DISPLAYORDER);
+                mb_plan_free(p);
+        }
+        bm->n_displayorder = 2;
+}
+
+Test(resources, clone_recovery_differs)
+{
+        mb_part_fact *p = mb_disk_part_by_role(mb_facts_disk(facts, 1), MB_ROLE_RECOVERY);
+
+        p->content_sha256[0] = p->content_sha256[0] == '0' ? '1' : '0';
+        expect_one(MB_RES_CLONE, MB_OP_CLONE_BLOCKS);
+}
+
+Test(resources, clone_esp_file_changed)
+{
+        mb_part_fact *p = mb_disk_part_by_role(mb_facts_disk(facts, 0), MB_ROLE_EFI);
+        mb_plan *pl;
+
+        p->files[0].size++;
+        pl = plan();
+        cr_assert_eq(pl->n_changes, 1);
+        cr_assert_eq(pl->changes[0].op.kind, MB_OP_SYNC_FILES);
+        cr_assert(strstr(pl->changes[0].current, "1 file differs (/EFI/Boot/bootx64.efi)"), "%s",
+                  pl->changes[0].current);
+        mb_plan_free(pl);
+}
+
+Test(resources, clone_esp_synced_after_bcd_edit)
+{
+        mb_bcd_object_fact *o = mb_facts_bcd_by_description(facts, "boot-manager", "Windows Boot Manager Cloned");
+        mb_plan *p;
+
+        free(o->description);
+        o->description = strdup("something else");
+        p = plan();
+        cr_assert_eq(p->changes[0].op.kind, MB_OP_BCD_COPY_BOOTMGR);
+        cr_assert_eq(p->changes[p->n_changes - 1].op.kind, MB_OP_SYNC_FILES,
+                     "the ESP copy follows the BCD edit");
+        mb_plan_free(p);
+}
