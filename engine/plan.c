@@ -281,8 +281,10 @@ int mb_plan_wanted_parts(const mb_config *c, const mb_facts *f, const mb_binding
                 uint64_t lba = 2048, fixed_after, end;
                 uint64_t align = 2048; /* 1 MiB in 512-byte sectors */
 
+                /* Like Windows Setup: 1 MiB aligned, and 1 MiB left free before the backup GPT. */
                 end = disk->last_usable_lba ? disk->last_usable_lba + 1 : disk->size / 512 - 33;
                 end -= end % align;
+                end -= align;
                 for (uint32_t i = 0; i < c->n_layout && n < max; i++) {
                         mb_part_want *w = &want[n];
                         uint64_t sectors;

@@ -9,9 +9,9 @@
 #include "config.h"
 
 static const struct bad {
-        const char *file;
+        char file[64];          /* inline: criterion runs each case in a fresh process */
         int line;               /* 0: the error is about the file, not a line */
-        const char *message;    /* substring of the message */
+        char message[128];      /* substring of the message */
 } bad[] = {
         { "syntax-error.yaml", 5, "YAML syntax error" },
         { "unknown-key.yaml", 7, "unknown key 'initialise' in disks; expected one of: name, match, initialize" },
