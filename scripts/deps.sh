@@ -1,0 +1,30 @@
+#!/bin/bash
+# Installs the Debian packages mbstate needs to build and test, when missing.
+# Run as root on Debian 12 (or with sudo available).
+set -eu
+
+packages=(
+        # build
+        meson ninja-build gcc pkg-config
+        libyaml-dev libcyaml-dev libcriterion-dev
+        libfdisk-dev libblkid-dev libhivex-dev
+        # the image target's tools and the independent checkers
+        mtools dosfstools ntfs-3g gdisk fdisk util-linux
+        libhivex-bin reglookup ldmtool xz-utils
+        # JSON/YAML schema checks in the tests
+        python3 python3-yaml python3-jsonschema
+)
+
+missing=()
+for p in "${packages[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+        exit 0
+fi
+echo "installing: ${missing[*]}"
+sudo=""
+[ "$(id -u)" = 0 ] || sudo=sudo
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,21 @@
+#!/bin/bash
+# The whole test suite: installs what is missing, builds with -Werror, runs
+# every unit, end-to-end and conformance test. Prints "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+bash scripts/build.sh || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
+meson test -C build --print-errorlogs --num-processes 2 "$@"
+rc=$?
+python3 - build/meson-logs/testlog.json <<'PY'
+import json, sys
+passed = failed = 0
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r.get("result") in ("OK", "EXPECTEDFAIL", "SKIP"):
+        passed += 1
+    else:
+        failed += 1
+        print("failed:", r.get("name"))
+print("tests: %d passed, %d failed" % (passed, failed))
+PY
+exit $rc
