@@ -1,0 +1,454 @@
+/* SPDX-License-Identifier: MIT */
+#include "image.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "blockdev.h"
+#include "guid.h"
+#include "sha256.h"
+
+#define SECTOR 512u
+
+/* "IMG@@OFFSET" as mtools' -i wants it. */
+static char *mspec(const char *path, uint64_t off)
+{
+        char *s;
+
+        if (asprintf(&s, "%s@@%llu", path, (unsigned long long)off) < 0)
+                return NULL;
+        return s;
+}
+
+/* "::/EFI/Boot" for a '/'-separated path. */
+static char *mpath(const char *p)
+{
+        char *s;
+
+        if (asprintf(&s, "::%s", p) < 0)
+                return NULL;
+        return s;
+}
+
+void img_files_free(img_file *f, uint32_t n)
+{
+        for (uint32_t i = 0; f && i < n; i++)
+                free(f[i].path);
+        free(f);
+}
+
+void img_strv_free(char **v, uint32_t n)
+{
+        for (uint32_t i = 0; v && i < n; i++)
+                free(v[i]);
+        free(v);
+}
+
+static int file_cmp(const void *a, const void *b)
+{
+        return strcmp(((const img_file *)a)->path, ((const img_file *)b)->path);
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Hashes the FAT file p through `mcopy ... -` into a temporary file. */
+static int hash_file(const char *spec, const char *near, const char *p, img_file *f,
+                     mb_error *err)
+{
+        char *tmp = NULL, *mp = mpath(p);
+        int fd = -1, rc;
+        struct stat st;
+
+        if (!mp)
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        rc = img_temp_file(near, 0, &tmp, &fd, err);
+        if (rc < 0) {
+                free(mp);
+                return rc;
+        }
+        {
+                const char *argv[] = { "mcopy", "-n", "-i", spec, mp, "-", NULL };
+
+                rc = img_run(argv, fd, NULL, NULL, err);
+        }
+        if (rc == 0 && fstat(fd, &st) < 0)
+                rc = mb_error_errno(err, MB_EIO, errno, "cannot stat a temporary file");
+        if (rc == 0) {
+                f->size = (uint64_t)st.st_size;
+                rc = img_hash_range(fd, 0, f->size, f->sha256, err);
+        }
+        close(fd);
+        unlink(tmp);
+        free(tmp);
+        free(mp);
+        return rc;
+}
+
+int img_fat_list(const char *path, uint64_t off, img_file **ret_files, uint32_t *ret_n,
+                 char ***ret_dirs, uint32_t *ret_ndirs, mb_error *err)
+{
+        char *spec = mspec(path, off), *out = NULL, *line, *save = NULL;
+        img_file *files = NULL;
+        char **dirs = NULL;
+        uint32_t n = 0, nd = 0;
+        int rc;
+
+        if (!spec)
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        {
+                const char *argv[] = { "mdir", "-/", "-b", "-a", "-i", spec, "::/", NULL };
+
+                rc = img_run(argv, -1, &out, NULL, err);
+        }
+        if (rc < 0) {
+                /* mdir fails on an empty root ("File ::/ not found"): check */
+                if (strstr(err->msg, "not found")) {
+                        free(out);
+                        out = strdup("");
+                        rc = out ? 0 : mb_error_set(err, MB_ENOMEM, "out of memory");
+                }
+                if (rc < 0) {
+                        free(spec);
+                        return mb_error_prefix(err, "%s: cannot list the FAT file system at offset %llu",
+                                               path, (unsigned long long)off);
+                }
+        }
+        for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                size_t len = strlen(line);
+
+                while (len && line[len - 1] == '\r')
+                        line[--len] = '\0';
+                if (strncmp(line, "::/", 3) != 0)
+                        continue;
+                line += 2, len -= 2;
+                if (line[len - 1] == '/') {
+                        char **nd2;
+
+                        line[--len] = '\0';
+                        if (len == 0)
+                                continue;
+                        nd2 = mb_reallocarray(dirs, nd + 1, sizeof(*dirs));
+                        if (!nd2 || !(nd2[nd] = strdup(line))) {
+                                dirs = nd2 ? nd2 : dirs;
+                                rc = mb_error_set(err, MB_ENOMEM, "out of memory");
+                                break;
+                        }
+                        dirs = nd2;
+                        nd++;
+                } else {
+                        img_file *nf = mb_reallocarray(files, n + 1, sizeof(*files));
+
+                        if (!nf) {
+                                rc = mb_error_set(err, MB_ENOMEM, "out of memory");
+                                break;
+                        }
+                        files = nf;
+                        memset(&files[n], 0, sizeof(files[n]));
+                        if (!(files[n].path = strdup(line))) {
+                                rc = mb_error_set(err, MB_ENOMEM, "out of memory");
+                                break;
+                        }
+                        n++;
+                        rc = hash_file(spec, path, line, &files[n - 1], err);
+                        if (rc < 0) {
+                                mb_error_prefix(err, "%s: cannot read %s from the FAT at offset %llu",
+                                                path, line, (unsigned long long)off);
+                                break;
+                        }
+                }
+        }
+        free(out);
+        free(spec);
+        if (rc < 0) {
+                img_files_free(files, n);
+                img_strv_free(dirs, nd);
+                return rc;
+        }
+        if (n > 1)
+                qsort(files, n, sizeof(*files), file_cmp);
+        if (nd > 1)
+                qsort(dirs, nd, sizeof(*dirs), str_cmp);
+        *ret_files = files;
+        *ret_n = n;
+        if (ret_dirs) {
+                *ret_dirs = dirs;
+                *ret_ndirs = nd;
+        } else {
+                img_strv_free(dirs, nd);
+        }
+        return 0;
+}
+
+int img_fat_get(const char *path, uint64_t off, const char *fat_path, const char *out,
+                mb_error *err)
+{
+        char *spec = mspec(path, off), *mp = mpath(fat_path);
+        int rc;
+
+        if (!spec || !mp) {
+                rc = mb_error_set(err, MB_ENOMEM, "out of memory");
+        } else {
+                const char *argv[] = { "mcopy", "-n", "-o", "-i", spec, mp, out, NULL };
+
+                rc = img_run(argv, -1, NULL, NULL, err);
+                if (rc < 0)
+                        mb_error_prefix(err, "%s: cannot copy %s out of the FAT at offset %llu",
+                                        path, fat_path, (unsigned long long)off);
+        }
+        free(spec);
+        free(mp);
+        return rc;
+}
+
+int img_fat_put(const char *path, uint64_t off, const char *in, const char *fat_path,
+                mb_error *err)
+{
+        char *spec = mspec(path, off), *mp = mpath(fat_path);
+        int rc;
+
+        if (!spec || !mp) {
+                rc = mb_error_set(err, MB_ENOMEM, "out of memory");
+        } else {
+                const char *argv[] = { "mcopy", "-o", "-m", "-i", spec, in, mp, NULL };
+
+                rc = img_run(argv, -1, NULL, NULL, err);
+                if (rc < 0)
+                        mb_error_prefix(err, "%s: cannot write %s into the FAT at offset %llu",
+                                        path, fat_path, (unsigned long long)off);
+        }
+        free(spec);
+        free(mp);
+        return rc;
+}
+
+static int run_m(const char *tool, const char *spec, const char *p, const char *image,
+                 mb_error *err)
+{
+        char *mp = mpath(p);
+        int rc;
+
+        if (!mp)
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        {
+                const char *argv[] = { tool, "-i", spec, mp, NULL };
+
+                rc = img_run(argv, -1, NULL, NULL, err);
+        }
+        if (rc < 0)
+                mb_error_prefix(err, "%s: %s %s", image, tool, p);
+        free(mp);
+        return rc;
+}
+
+static const img_file *find_file(const img_file *f, uint32_t n, const char *p, bool nocase)
+{
+        for (uint32_t i = 0; i < n; i++)
+                if ((nocase ? strcasecmp : strcmp)(f[i].path, p) == 0)
+                        return &f[i];
+        return NULL;
+}
+
+static bool has_dir(char **d, uint32_t n, const char *p, bool nocase)
+{
+        for (uint32_t i = 0; i < n; i++)
+                if ((nocase ? strcasecmp : strcmp)(d[i], p) == 0)
+                        return true;
+        return false;
+}
+
+int img_fat_sync(const char *dpath, uint64_t doff, const char *spath, uint64_t soff,
+                 mb_error *err)
+{
+        img_file *sf = NULL, *df = NULL;
+        char **sd = NULL, **dd = NULL, *dspec = mspec(dpath, doff), *tmp = NULL;
+        uint32_t nsf = 0, ndf = 0, nsd = 0, ndd = 0;
+        int rc, fd = -1;
+
+        if (!dspec)
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        rc = img_fat_list(spath, soff, &sf, &nsf, &sd, &nsd, err);
+        if (rc < 0)
+                goto out;
+        rc = img_fat_list(dpath, doff, &df, &ndf, &dd, &ndd, err);
+        if (rc < 0)
+                goto out;
+
+        /* extra files and files whose name differs only in case: delete */
+        for (uint32_t i = 0; i < ndf; i++) {
+                const img_file *s = find_file(sf, nsf, df[i].path, false);
+
+                if (s)
+                        continue;
+                rc = run_m("mdel", dspec, df[i].path, dpath, err);
+                if (rc < 0)
+                        goto out;
+        }
+        /* extra directories (deepest first: the list is sorted, walk back) */
+        for (uint32_t i = ndd; i-- > 0; ) {
+                if (has_dir(sd, nsd, dd[i], false))
+                        continue;
+                rc = run_m("mrd", dspec, dd[i], dpath, err);
+                if (rc < 0)
+                        goto out;
+        }
+        /* missing directories (parents first) */
+        for (uint32_t i = 0; i < nsd; i++) {
+                if (has_dir(dd, ndd, sd[i], false))
+                        continue;
+                rc = run_m("mmd", dspec, sd[i], dpath, err);
+                if (rc < 0)
+                        goto out;
+        }
+        rc = img_temp_file(dpath, 0, &tmp, &fd, err);
+        if (rc < 0)
+                goto out;
+        close(fd);
+        for (uint32_t i = 0; i < nsf; i++) {
+                const img_file *d = find_file(df, ndf, sf[i].path, false);
+
+                if (d && d->size == sf[i].size && strcmp(d->sha256, sf[i].sha256) == 0)
+                        continue;
+                rc = img_fat_get(spath, soff, sf[i].path, tmp, err);
+                if (rc < 0)
+                        goto out;
+                rc = img_fat_put(dpath, doff, tmp, sf[i].path, err);
+                if (rc < 0)
+                        goto out;
+        }
+
+        /* verify */
+        img_files_free(df, ndf);
+        img_strv_free(dd, ndd);
+        df = NULL, dd = NULL;
+        rc = img_fat_list(dpath, doff, &df, &ndf, NULL, NULL, err);
+        if (rc < 0)
+                goto out;
+        if (ndf != nsf) {
+                rc = mb_error_set(err, MB_EIO, "%s: after the copy the FAT holds %u files, the source %u",
+                                  dpath, ndf, nsf);
+                goto out;
+        }
+        for (uint32_t i = 0; i < nsf; i++)
+                if (strcmp(sf[i].path, df[i].path) != 0 || sf[i].size != df[i].size ||
+                    strcmp(sf[i].sha256, df[i].sha256) != 0) {
+                        rc = mb_error_set(err, MB_EIO, "%s: after the copy %s differs from the source",
+                                          dpath, sf[i].path);
+                        goto out;
+                }
+out:
+        if (tmp) {
+                unlink(tmp);
+                free(tmp);
+        }
+        img_files_free(sf, nsf);
+        img_files_free(df, ndf);
+        img_strv_free(sd, nsd);
+        img_strv_free(dd, ndd);
+        free(dspec);
+        return rc;
+}
+
+int img_format_fat32(const char *path, uint64_t first, uint64_t last, const char *label,
+                     mb_error *err)
+{
+        char off[32], hidden[32], blocks[32], geom[32];
+        uint64_t sectors = last - first + 1, spt = 63;
+        int rc;
+
+        /* mkfs.fat rounds the size down to whole tracks: pick the largest
+         * sectors-per-track <= 63 that divides the partition, so the file
+         * system fills it as Windows' does */
+        while (spt > 1 && sectors % spt)
+                spt--;
+        snprintf(geom, sizeof(geom), "255/%llu", (unsigned long long)spt);
+        snprintf(off, sizeof(off), "--offset=%llu", (unsigned long long)first);
+        snprintf(hidden, sizeof(hidden), "%llu", (unsigned long long)first);
+        snprintf(blocks, sizeof(blocks), "%llu", (unsigned long long)(sectors / 2));
+        {
+                const char *argv[] = { "mkfs.fat", "-F", "32", "-S", "512", "-s", "1",
+                                       "-g", geom, "-h", hidden, off,
+                                       "-n", label && *label ? label : "NO NAME",
+                                       path, blocks, NULL };
+                const char *argv_nolabel[] = { "mkfs.fat", "-F", "32", "-S", "512", "-s", "1",
+                                               "-g", geom, "-h", hidden, off,
+                                               path, blocks, NULL };
+
+                rc = img_run(label && *label ? argv : argv_nolabel, -1, NULL, NULL, err);
+        }
+        if (rc < 0)
+                return mb_error_prefix(err, "%s: cannot format FAT32 at LBA %llu-%llu", path,
+                                       (unsigned long long)first, (unsigned long long)last);
+        return 0;
+}
+
+/* mkntfs seeds its volume serial from the clock, so two volumes made in the
+ * same second share one: give each a random serial, in the boot sector and in
+ * its backup (the sector after the volume's last). */
+static int ntfs_new_serial(int fd, uint64_t len, mb_error *err)
+{
+        uint8_t bs[SECTOR], serial[8];
+        mb_guid g;
+        uint64_t backup;
+
+        if (pread(fd, bs, SECTOR, 0) != SECTOR || memcmp(bs + 3, "NTFS    ", 8) != 0)
+                return mb_error_set(err, MB_EIO, "mkntfs left no NTFS boot sector");
+        if (mb_guid_random(&g) < 0)
+                return mb_error_set(err, MB_EIO, "cannot make a random volume serial");
+        memcpy(serial, g.b, sizeof(serial));
+        backup = mb_le64(bs + 0x28) * SECTOR;
+        memcpy(bs + 0x48, serial, sizeof(serial));
+        if (pwrite(fd, bs, SECTOR, 0) != SECTOR)
+                return mb_error_errno(err, MB_EIO, errno, "cannot write the NTFS boot sector");
+        if (backup + SECTOR <= len && pread(fd, bs, SECTOR, (off_t)backup) == SECTOR &&
+            memcmp(bs + 3, "NTFS    ", 8) == 0) {
+                memcpy(bs + 0x48, serial, sizeof(serial));
+                if (pwrite(fd, bs, SECTOR, (off_t)backup) != SECTOR)
+                        return mb_error_errno(err, MB_EIO, errno,
+                                              "cannot write the NTFS backup boot sector");
+        }
+        return 0;
+}
+
+int img_format_ntfs(const char *path, int fd, uint64_t first, uint64_t last,
+                    const char *label, mb_error *err)
+{
+        uint64_t len = (last - first + 1) * SECTOR;
+        char start[32], *tmp = NULL;
+        int tfd, rc;
+
+        snprintf(start, sizeof(start), "%llu", (unsigned long long)first);
+        rc = img_temp_file(path, len, &tmp, &tfd, err);
+        if (rc < 0)
+                return rc;
+        {
+                const char *argv[] = { "mkntfs", "-F", "-Q", "-q", "-s", "512", "-p", start,
+                                       "-H", "255", "-S", "63", tmp, NULL, NULL, NULL };
+
+                if (label && *label) {
+                        argv[12] = "-L";
+                        argv[13] = label;
+                        argv[14] = tmp;
+                }
+                rc = img_run(argv, -1, NULL, NULL, err);
+        }
+        if (rc < 0)
+                mb_error_prefix(err, "%s: cannot format NTFS at LBA %llu-%llu", path,
+                                (unsigned long long)first, (unsigned long long)last);
+        if (rc == 0)
+                rc = ntfs_new_serial(tfd, len, err);
+        if (rc == 0)
+                rc = img_copy_sparse(tfd, 0, fd, first * SECTOR, len, "format ntfs", NULL, err);
+        close(tfd);
+        unlink(tmp);
+        free(tmp);
+        return rc;
+}

@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef MB_IMAGE_H
+#define MB_IMAGE_H
+
+/*
+ * The image target's internals: raw disk image files, disk N is the Nth
+ * file of the list. Every function re-reads what it needs from the bytes;
+ * nothing about a disk's contents is remembered between calls.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "error.h"
+#include "facts.h"
+#include "platform/platform.h"
+
+/* Set by the CLI (or env MB_IMAGE_ALLOW_BLOCK_DEVICES=1): accept block
+ * devices in the image list. Off by default. */
+extern int mb_image_allow_block_devices;
+/* Set by the CLI (or env MB_REPAIR_GPT=1): a disk whose primary or backup
+ * GPT is damaged while the other copy is intact is read from the intact copy
+ * and rewritten (both copies) when the disk is allowed for writing. */
+extern int mb_image_repair_gpt;
+
+typedef struct img_disk {
+        uint32_t number;
+        char *path;             /* as given in the list */
+        char *abspath;          /* realpath() */
+        char serial[16];        /* "IMG-" + 8 hex digits of sha256(abspath) */
+        int fd;                 /* read-only */
+        dev_t st_dev;
+        ino_t st_ino;
+        bool read_only;         /* the file is not writable by us */
+        bool allowed;           /* allow_write() was called for it */
+        bool gpt_needs_repair;  /* set by img_table_read when repair was asked */
+        /* The last whole-partition hash, valid while the file's stat is
+         * unchanged and no operation ran since (image_execute clears it). */
+        struct {
+                bool valid;
+                uint64_t first, last;
+                struct timespec mtime, ctime;
+                off_t size;
+                char hex[65];
+        } hash_cache;
+} img_disk;
+
+typedef struct img_platform {
+        mb_platform base;
+        img_disk *disks;
+        uint32_t n_disks;
+} img_platform;
+
+/* ---- spawn.c ---- */
+
+/* Runs argv (argv[0] looked up in PATH) without a shell, stdin from
+ * /dev/null, with MTOOLS_SKIP_CHECK=1 and LC_ALL=C in its environment.
+ * stdout goes to out_fd when out_fd >= 0, else into *ret_out (malloc'd,
+ * NUL-terminated, length in *ret_len) when ret_out is not NULL, else it is
+ * discarded. A non-zero exit is MB_EIO with the tool's stderr in the message. */
+int img_run(const char *const *argv, int out_fd, char **ret_out, size_t *ret_len,
+            mb_error *err);
+
+/* ---- sparse.c ---- */
+
+/* Makes dst[dst_off, dst_off+len) byte-identical to src[src_off, ...): data
+ * extents of src are copied (copy_file_range, falling back to read/write),
+ * ranges that are holes in src are punched (or zeroed) in dst only where dst
+ * holds data. progress may be NULL. */
+int img_copy_sparse(int src_fd, uint64_t src_off, int dst_fd, uint64_t dst_off, uint64_t len,
+                    const char *what, mb_progress *progress, mb_error *err);
+/* SHA-256 of fd[off, off+len) in hex; holes are hashed as zeros without
+ * being read. */
+int img_hash_range(int fd, uint64_t off, uint64_t len, char hex[65], mb_error *err);
+/* Creates an empty temporary file of size bytes (sparse) next to near (a
+ * path), or in $TMPDIR when that directory is not writable. *ret_path is
+ * malloc'd; the caller unlinks it. */
+int img_temp_file(const char *near, uint64_t size, char **ret_path, int *ret_fd, mb_error *err);
+
+/* ---- gpt.c ---- */
+
+typedef struct img_gpt_part {
+        uint32_t number;        /* 1-based entry index */
+        char type_guid[MB_GUID_TEXT];
+        char unique_guid[MB_GUID_TEXT];
+        char name[128];
+        uint64_t first_lba, last_lba;
+        uint64_t attributes;
+        mb_role role;
+} img_gpt_part;
+
+typedef struct img_table {
+        mb_style style;
+        uint64_t size;          /* bytes */
+        uint64_t sectors;
+        char disk_guid[MB_GUID_TEXT];
+        uint64_t first_usable, last_usable;
+        img_gpt_part *parts;    /* sorted by first_lba */
+        uint32_t n_parts;
+} img_table;
+
+/* Reads the partition table of d: raw checks of both GPT headers and entry
+ * arrays (CRCs, image size), then the table through libfdisk. A damaged copy
+ * is MB_ECORRUPT naming the file, unless repair was asked (then the intact
+ * copy is used and d->gpt_needs_repair is set). */
+int img_table_read(img_disk *d, img_table *ret, mb_error *err);
+void img_table_clear(img_table *t);
+/* The partition of role r in t, or NULL. */
+img_gpt_part *img_table_role(img_table *t, mb_role r);
+/* Rewrites both GPT copies from the intact one (needs allow_write). */
+int img_gpt_repair(img_disk *d, mb_error *err);
+/* Fresh GPT (first usable LBA 34, new disk GUID, no partitions). */
+int img_gpt_init(img_disk *d, mb_error *err);
+/* New partition at exactly [first, last]; *ret_number is its entry number. */
+int img_gpt_create(img_disk *d, uint64_t first, uint64_t last, const char *type_guid,
+                   const char *name, uint64_t attributes, uint32_t *ret_number,
+                   mb_error *err);
+int img_gpt_set_type(img_disk *d, uint32_t number, const char *type_guid, mb_error *err);
+int img_gpt_set_attrs(img_disk *d, uint32_t number, uint64_t attributes, mb_error *err);
+int img_gpt_set_name(img_disk *d, uint32_t number, const char *name, mb_error *err);
+
+/* ---- fat.c ---- */
+
+typedef struct img_file {
+        char *path;             /* "/EFI/Boot/bootx64.efi" */
+        uint64_t size;
+        char sha256[65];
+} img_file;
+
+/* Files of the FAT file system at byte offset off of image path, sorted by
+ * path, with sizes and hashes (read through mtools); directories in
+ * *ret_dirs (may be NULL) without trailing '/'. */
+int img_fat_list(const char *path, uint64_t off, img_file **ret_files, uint32_t *ret_n,
+                 char ***ret_dirs, uint32_t *ret_ndirs, mb_error *err);
+void img_files_free(img_file *f, uint32_t n);
+void img_strv_free(char **v, uint32_t n);
+/* Copies the file fat_path out of the FAT at off into local path out. */
+int img_fat_get(const char *path, uint64_t off, const char *fat_path, const char *out,
+                mb_error *err);
+/* Writes local file in as fat_path (overwriting). */
+int img_fat_put(const char *path, uint64_t off, const char *in, const char *fat_path,
+                mb_error *err);
+/* Makes the FAT at (dpath, doff) file-identical to (spath, soff). */
+int img_fat_sync(const char *dpath, uint64_t doff, const char *spath, uint64_t soff,
+                 mb_error *err);
+/* mkfs.fat -F 32 over [first, last] of the image. */
+int img_format_fat32(const char *path, uint64_t first, uint64_t last, const char *label,
+                     mb_error *err);
+/* mkntfs on a sparse temp file, spliced into [first, last] of the image. */
+int img_format_ntfs(const char *path, int fd, uint64_t first, uint64_t last,
+                    const char *label, mb_error *err);
+
+/* ---- bcd_ops.c ---- */
+
+/* Facts of the BCD store on the ESP at byte offset off of disk d (NULL with
+ * 0 when the store does not exist). */
+int img_bcd_facts(img_platform *ip, mb_facts *f, mb_error *err);
+/* Performs a BCD_* operation on the system disk's store. */
+int img_bcd_execute(img_platform *ip, const mb_op *op, mb_error *err);
+
+/* ---- image.c ---- */
+
+/* Opens d for writing (O_RDWR) after checking allow_write; closes on error. */
+int img_open_rw(img_disk *d, int *ret_fd, mb_error *err);
+
+#endif

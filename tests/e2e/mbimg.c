@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mbimg: a test driver for the image target, independent of the CLI.
+ *
+ *   mbimg facts A.img,B.img
+ *   mbimg exec A.img,B.img ALLOW KIND [key=value ...]
+ *
+ * ALLOW is a comma-separated list of disk numbers passed to allow_write
+ * ("-" for none). KIND is an operation name (PART_CREATE, FORMAT, ...). Keys:
+ * disk disk2 role first last attrs type name fs label object description
+ * path position expect_serial expect_size. Prints facts as one line per
+ * object; errors go to stderr with exit status 1.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "platform/platform.h"
+
+static const char *const kinds[MB_OP__COUNT] = {
+        [MB_OP_DISK_ONLINE] = "DISK_ONLINE", [MB_OP_DISK_INIT_GPT] = "DISK_INIT_GPT",
+        [MB_OP_PART_CREATE] = "PART_CREATE", [MB_OP_PART_SET_TYPE] = "PART_SET_TYPE",
+        [MB_OP_PART_SET_ATTRS] = "PART_SET_ATTRS", [MB_OP_PART_SET_NAME] = "PART_SET_NAME",
+        [MB_OP_FORMAT] = "FORMAT", [MB_OP_CONVERT_DYNAMIC] = "CONVERT_DYNAMIC",
+        [MB_OP_MIRROR_ADD] = "MIRROR_ADD", [MB_OP_MIRROR_REMOVE_MISSING] = "MIRROR_REMOVE_MISSING",
+        [MB_OP_MIRROR_RESYNC] = "MIRROR_RESYNC", [MB_OP_CLONE_BLOCKS] = "CLONE_BLOCKS",
+        [MB_OP_SYNC_FILES] = "SYNC_FILES", [MB_OP_BCD_COPY_BOOTMGR] = "BCD_COPY_BOOTMGR",
+        [MB_OP_BCD_CREATE_LOADER] = "BCD_CREATE_LOADER", [MB_OP_BCD_SET_DEVICE] = "BCD_SET_DEVICE",
+        [MB_OP_BCD_DELETE] = "BCD_DELETE", [MB_OP_BCD_DISPLAYORDER] = "BCD_DISPLAYORDER",
+        [MB_OP_FW_ENTRY] = "FW_ENTRY", [MB_OP_FW_DELETE] = "FW_DELETE",
+};
+
+static const char *s(const char *v)
+{
+        return v ? v : "-";
+}
+
+static void dev(const char *key, const mb_bcd_device_fact *d)
+{
+        if (d)
+                printf(" %s=%s:%s:%s", key, s(d->kind), s(d->partition), s(d->disk));
+}
+
+static void print_facts(const mb_facts *f)
+{
+        for (uint32_t i = 0; i < f->n_disks; i++) {
+                const mb_disk_fact *d = &f->disks[i];
+
+                printf("disk %u path=%s serial=%s size=%" PRIu64 " sector=%u online=%d ro=%d system=%d "
+                       "style=%s guid=%s first=%" PRIu64 " last=%" PRIu64 " parts=%u\n",
+                       d->number, d->path, s(d->serial), d->size, d->sector_size, d->online,
+                       d->read_only, d->system, mb_style_to_string(d->style), s(d->disk_guid),
+                       d->first_usable_lba, d->last_usable_lba, d->n_partitions);
+                for (uint32_t j = 0; j < d->n_partitions; j++) {
+                        const mb_part_fact *p = &d->partitions[j];
+
+                        printf("part %u %u role=%s type=%s guid=%s first=%" PRIu64 " last=%" PRIu64
+                               " attrs=0x%016" PRIx64 " fs=%s label=%s sha256=%s files=%u name=%s\n",
+                               d->number, p->number, mb_role_to_string(p->role), s(p->type_guid),
+                               s(p->unique_guid), p->first_lba, p->last_lba, p->attributes,
+                               mb_fs_to_string(p->fs), s(p->label), s(p->content_sha256),
+                               p->n_files, s(p->name));
+                        for (uint32_t k = 0; k < p->n_files; k++)
+                                printf("file %u %u %s %" PRIu64 " %s\n", d->number, p->number,
+                                       p->files[k].path, p->files[k].size, p->files[k].sha256);
+                }
+        }
+        if (f->bcd) {
+                printf("bcdstore %s\n", s(f->bcd->store));
+                for (uint32_t i = 0; i < f->bcd->n_objects; i++) {
+                        const mb_bcd_object_fact *o = &f->bcd->objects[i];
+
+                        printf("bcd %s type=%s", o->id, s(o->type));
+                        dev("device", o->device);
+                        dev("osdevice", o->osdevice);
+                        printf(" path=%s", s(o->path));
+                        if (o->n_displayorder) {
+                                printf(" order=");
+                                for (uint32_t k = 0; k < o->n_displayorder; k++)
+                                        printf("%s%s", k ? "," : "", o->displayorder[k]);
+                        }
+                        printf(" description=%s\n", s(o->description));
+                }
+        }
+}
+
+static int parse_op(int argc, char **argv, mb_op *op)
+{
+        memset(op, 0, sizeof(*op));
+        op->kind = MB_OP__COUNT;
+        for (int k = 0; k < MB_OP__COUNT; k++)
+                if (kinds[k] && strcmp(argv[0], kinds[k]) == 0)
+                        op->kind = (mb_op_kind)k;
+        if (op->kind == MB_OP__COUNT) {
+                fprintf(stderr, "mbimg: unknown operation %s\n", argv[0]);
+                return -1;
+        }
+        for (int i = 1; i < argc; i++) {
+                char *eq = strchr(argv[i], '=');
+                const char *k = argv[i], *v;
+
+                if (!eq) {
+                        fprintf(stderr, "mbimg: expected key=value: %s\n", argv[i]);
+                        return -1;
+                }
+                *eq = '\0';
+                v = eq + 1;
+                if (!strcmp(k, "disk"))
+                        op->disk = (uint32_t)strtoul(v, NULL, 0);
+                else if (!strcmp(k, "disk2"))
+                        op->disk2 = (uint32_t)strtoul(v, NULL, 0);
+                else if (!strcmp(k, "role")) {
+                        if (mb_role_from_string(v, &op->role) < 0) {
+                                fprintf(stderr, "mbimg: unknown role %s\n", v);
+                                return -1;
+                        }
+                } else if (!strcmp(k, "first"))
+                        op->first_lba = strtoull(v, NULL, 0);
+                else if (!strcmp(k, "last"))
+                        op->last_lba = strtoull(v, NULL, 0);
+                else if (!strcmp(k, "attrs"))
+                        op->attributes = strtoull(v, NULL, 0);
+                else if (!strcmp(k, "type"))
+                        snprintf(op->type_guid, sizeof(op->type_guid), "%s", v);
+                else if (!strcmp(k, "name"))
+                        snprintf(op->name, sizeof(op->name), "%s", v);
+                else if (!strcmp(k, "fs"))
+                        op->fs = !strcmp(v, "fat32") ? MB_FS_FAT32 : !strcmp(v, "ntfs") ? MB_FS_NTFS : MB_FS_OTHER;
+                else if (!strcmp(k, "label"))
+                        snprintf(op->label, sizeof(op->label), "%s", v);
+                else if (!strcmp(k, "object"))
+                        snprintf(op->object, sizeof(op->object), "%s", v);
+                else if (!strcmp(k, "description"))
+                        snprintf(op->description, sizeof(op->description), "%s", v);
+                else if (!strcmp(k, "path"))
+                        snprintf(op->path, sizeof(op->path), "%s", v);
+                else if (!strcmp(k, "position"))
+                        op->position = !strcmp(v, "first") ? MB_POS_FIRST : !strcmp(v, "last") ? MB_POS_LAST : MB_POS_ABSENT;
+                else if (!strcmp(k, "expect_serial"))
+                        snprintf(op->expect_serial, sizeof(op->expect_serial), "%s", v);
+                else if (!strcmp(k, "expect_size"))
+                        op->expect_size = strtoull(v, NULL, 0);
+                else {
+                        fprintf(stderr, "mbimg: unknown key %s\n", k);
+                        return -1;
+                }
+        }
+        return 0;
+}
+
+static void progress_update(mb_progress *p, const char *what, uint64_t done, uint64_t total)
+{
+        (void)p;
+        if (done == total)
+                fprintf(stderr, "%s: %" PRIu64 "/%" PRIu64 " bytes\n", what, done, total);
+}
+
+int main(int argc, char **argv)
+{
+        mb_platform *p = NULL;
+        mb_error err = { 0 };
+        mb_facts *f = NULL;
+        int rc;
+
+        if (argc < 3 || (strcmp(argv[1], "facts") && strcmp(argv[1], "exec")) ||
+            (!strcmp(argv[1], "exec") && argc < 5)) {
+                fprintf(stderr, "usage: mbimg facts LIST | mbimg exec LIST ALLOW KIND [key=value...]\n");
+                return 2;
+        }
+        rc = mb_platform_open_image(argv[2], &p, &err);
+        if (rc == 0 && !strcmp(argv[1], "facts")) {
+                rc = p->ops->read_facts(p, &f, &err);
+                if (rc == 0)
+                        print_facts(f);
+                mb_facts_free(f);
+        } else if (rc == 0) {
+                mb_progress pr = { .update = progress_update };
+                mb_op op;
+
+                if (strcmp(argv[3], "-") != 0) {
+                        char *save = NULL;
+
+                        for (char *t = strtok_r(argv[3], ",", &save); t && rc == 0;
+                             t = strtok_r(NULL, ",", &save))
+                                rc = p->ops->allow_write(p, (uint32_t)strtoul(t, NULL, 0), &err);
+                }
+                if (rc == 0) {
+                        if (parse_op(argc - 4, argv + 4, &op) < 0) {
+                                p->ops->close(p);
+                                return 2;
+                        }
+                        rc = p->ops->execute(p, &op, &pr, &err);
+                }
+        }
+        if (p)
+                p->ops->close(p);
+        if (rc < 0) {
+                fprintf(stderr, "mbimg: %s (%s)\n", err.msg, mb_error_code_name(rc));
+                return 1;
+        }
+        return 0;
+}
