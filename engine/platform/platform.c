@@ -89,11 +89,7 @@ void mb_platform_close(mb_platform *p)
 {
         if (!p)
                 return;
-        free(p->spec);
-        p->spec = NULL;
-        if (p->ops && p->ops->close)
-                p->ops->close(p);
-        free(p);
+        p->ops->close(p);
 }
 
 int mb_platform_read_facts(mb_platform *p, mb_facts **ret, mb_error *err)

@@ -87,6 +87,7 @@ typedef struct mb_platform_ops {
         int (*execute)(mb_platform *p, const mb_op *op, mb_progress *progress, mb_error *err);
         /* Called once after the last operation of a run (snapshot writes its file). */
         int (*finish)(mb_platform *p, mb_error *err);
+        /* Releases everything: the back end's state, p->spec and p itself. */
         void (*close)(mb_platform *p);
 } mb_platform_ops;
 

@@ -73,6 +73,8 @@ static void snap_close(mb_platform *p)
         mb_facts_free(s->facts);
         free(s->path);
         free(s);
+        free(p->spec);
+        free(p);
 }
 
 static const mb_platform_ops snapshot_ops = {
