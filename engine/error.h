@@ -5,6 +5,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+#ifdef __MINGW32__
+#define MB_PRINTF(f, a) __attribute__((format(gnu_printf, f, a)))
+#else
+#define MB_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#endif
+
 /*
  * Error codes: every fallible function returns 0 or one of these (negative),
  * and fills an mb_error with a message that says what, which object, why and
@@ -36,19 +42,19 @@ void mb_error_clear(mb_error *err);
 
 /* Sets err (if not NULL) to code and a printf-style message; returns code. */
 int mb_error_set(mb_error *err, int code, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+        MB_PRINTF(3, 4);
 
 /* Like mb_error_set, plus strerror(errnum). */
 int mb_error_errno(mb_error *err, int code, int errnum, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
+        MB_PRINTF(4, 5);
 
 /* Sets a located error about a document: FILE:LINE:COLUMN is printed first. */
 int mb_error_at(mb_error *err, int code, const char *file, int line, int column,
-                const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+                const char *fmt, ...) MB_PRINTF(6, 7);
 
 /* Prefixes the existing message with context ("writing GPT of disk 1: ..."). */
 int mb_error_prefix(mb_error *err, const char *fmt, ...)
-        __attribute__((format(printf, 2, 3)));
+        MB_PRINTF(2, 3);
 
 /* Formats err for people: "FILE:LINE:COLUMN: msg" or "msg". */
 void mb_error_format(const mb_error *err, char *buf, size_t len);

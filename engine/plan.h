@@ -77,7 +77,7 @@ int mb_plan_bind(const mb_config *c, const mb_facts *f, mb_binding *ret, mb_erro
 /* Used by resources. */
 mb_change *mb_plan_add(mb_plan *p, mb_resource_kind res, const char *subject, bool destructive,
                        const mb_op *op);
-int mb_plan_note(mb_plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int mb_plan_note(mb_plan *p, const char *fmt, ...) MB_PRINTF(2, 3);
 void mb_plan_status(mb_plan *p, mb_resource_kind res, const char *subject, size_t changes_before);
 
 /* "secondary (disk 1)" */

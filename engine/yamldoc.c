@@ -360,7 +360,7 @@ typedef struct vctx {
 } vctx;
 
 static int verr(vctx *v, const mb_ynode *n, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+        MB_PRINTF(3, 4);
 static int verr(vctx *v, const mb_ynode *n, const char *fmt, ...)
 {
         char msg[1536];

@@ -61,7 +61,7 @@ mb_ynode *mb_ynode_get(const mb_ynode *map, const char *key);
 mb_ynode *mb_ynode_at(const mb_ynode *seq, size_t i);
 /* A located error at node (or at the document start when node is NULL). */
 int mb_ydoc_error(const mb_ydoc *doc, const mb_ynode *node, mb_error *err, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
+        MB_PRINTF(4, 5);
 
 /* Emits data described by schema as YAML (libyaml's emitter) or JSON. */
 int mb_yaml_save(const cyaml_schema_value_t *schema, const void *data, bool json,
@@ -73,7 +73,7 @@ typedef struct mb_buf {
         size_t len, cap;
         bool failed;
 } mb_buf;
-void mb_buf_printf(mb_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void mb_buf_printf(mb_buf *b, const char *fmt, ...) MB_PRINTF(2, 3);
 void mb_buf_put(mb_buf *b, const char *s, size_t n);
 void mb_buf_json_string(mb_buf *b, const char *s);
 void mb_buf_free(mb_buf *b);

@@ -110,7 +110,7 @@ static const char *gstr(const mb_guid *g, char buf[MB_GUID_STR_LEN + 2])
 
 /* Error after a failed hivex call (errno set by hivex). */
 static int hx_fail(mb_error *err, int code, const mb_bcd *b, const char *call, const char *fmt, ...)
-        __attribute__((format(printf, 5, 6)));
+        MB_PRINTF(5, 6);
 static int hx_fail(mb_error *err, int code, const mb_bcd *b, const char *call, const char *fmt, ...)
 {
         char what[1024];

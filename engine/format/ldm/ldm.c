@@ -876,7 +876,7 @@ typedef struct devread {
         uint8_t klog[LDM_SECTOR];
 } devread;
 
-static void dwarn(devread *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void dwarn(devread *r, const char *fmt, ...) MB_PRINTF(2, 3);
 static void dwarn(devread *r, const char *fmt, ...)
 {
         size_t n = strlen(r->warn);

@@ -73,7 +73,7 @@ int ldm_build_group(const mb_ldm_db *db, uint8_t *out, size_t cap);
 int ldm_probe_dev(mb_blockdev *dev, mb_ldm_dev *ret, int *state, uint64_t *meta_first,
                   uint64_t *meta_last, mb_error *err);
 
-void ldm_warn(mb_ldm_db *db, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ldm_warn(mb_ldm_db *db, const char *fmt, ...) MB_PRINTF(2, 3);
 void ldm_derive_types(mb_ldm_db *db);
 uint64_t ldm_filetime_now(void);
 

@@ -1,0 +1,692 @@
+/* SPDX-License-Identifier: MIT */
+#include "windows_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define EFI_GLOBAL_GUID "{8be4df61-93ca-11d2-aa0d-00e098032b8c}"
+#define BCD_TMP_NAME "BCD.mbstate"
+
+static const char *op_name(mb_op_kind k)
+{
+        static const char *const names[MB_OP__COUNT] = {
+                [MB_OP_DISK_ONLINE] = "disk-online", [MB_OP_DISK_INIT_GPT] = "disk-init-gpt",
+                [MB_OP_PART_CREATE] = "partition-create", [MB_OP_PART_SET_TYPE] = "partition-set-type",
+                [MB_OP_PART_SET_ATTRS] = "partition-set-attributes",
+                [MB_OP_PART_SET_NAME] = "partition-set-name", [MB_OP_FORMAT] = "format",
+                [MB_OP_CONVERT_DYNAMIC] = "convert-dynamic", [MB_OP_MIRROR_ADD] = "mirror-add",
+                [MB_OP_MIRROR_REMOVE_MISSING] = "mirror-remove-missing",
+                [MB_OP_MIRROR_RESYNC] = "mirror-resync", [MB_OP_CLONE_BLOCKS] = "clone-blocks",
+                [MB_OP_SYNC_FILES] = "sync-files", [MB_OP_BCD_COPY_BOOTMGR] = "bcd-copy-bootmgr",
+                [MB_OP_BCD_CREATE_LOADER] = "bcd-create-loader",
+                [MB_OP_BCD_SET_DEVICE] = "bcd-set-device", [MB_OP_BCD_DELETE] = "bcd-delete",
+                [MB_OP_BCD_DISPLAYORDER] = "bcd-displayorder", [MB_OP_FW_ENTRY] = "firmware-entry",
+                [MB_OP_FW_DELETE] = "firmware-delete",
+        };
+
+        return (unsigned)k < MB_OP__COUNT && names[k] ? names[k] : "unknown";
+}
+
+/* ---- steps ---- */
+
+static int add_step(mb_win_steps *s, mb_win_step_kind kind, char *text, const char *a1,
+                    const char *a2, mb_error *err)
+{
+        mb_win_step *v;
+
+        if (!text)
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        v = mb_reallocarray(s->v, s->n + 1, sizeof(*v));
+        if (!v) {
+                free(text);
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        }
+        s->v = v;
+        v[s->n].kind = kind;
+        v[s->n].text = text;
+        v[s->n].arg1 = mb_strdup(a1);
+        v[s->n].arg2 = mb_strdup(a2);
+        s->n++;
+        return 0;
+}
+
+static char *fmt(const char *f, ...) MB_PRINTF(1, 2);
+static char *fmt(const char *f, ...)
+{
+        va_list ap;
+        char *s;
+        int n;
+
+        va_start(ap, f);
+        n = vsnprintf(NULL, 0, f, ap);
+        va_end(ap);
+        if (n < 0 || !(s = malloc((size_t)n + 1)))
+                return NULL;
+        va_start(ap, f);
+        vsnprintf(s, (size_t)n + 1, f, ap);
+        va_end(ap);
+        return s;
+}
+
+/* Appends to a growing malloc'd string; on failure frees it and sets NULL. */
+static void append(char **buf, size_t *len, const char *text, size_t n)
+{
+        char *b;
+
+        if (!*buf)
+                return;
+        b = realloc(*buf, *len + n + 1);
+        if (!b) {
+                free(*buf);
+                *buf = NULL;
+                return;
+        }
+        memcpy(b + *len, text, n);
+        *len += n;
+        b[*len] = '\0';
+        *buf = b;
+}
+
+void mb_win_steps_clear(mb_win_steps *s)
+{
+        for (size_t i = 0; s && i < s->n; i++) {
+                free(s->v[i].text);
+                free(s->v[i].arg1);
+                free(s->v[i].arg2);
+        }
+        if (s) {
+                free(s->v);
+                s->v = NULL;
+                s->n = 0;
+        }
+}
+
+/* ---- resolving names ---- */
+
+typedef struct render {
+        const mb_facts *facts;
+        const mb_op *op;
+        const mb_win_render_ctx *ctx;
+        mb_error *err;
+        char buf[4][320];       /* scratch for names */
+} render;
+
+static const mb_disk_fact *need_disk(render *r, uint32_t number)
+{
+        const mb_disk_fact *d = mb_facts_disk(r->facts, number);
+
+        if (!d)
+                mb_error_set(r->err, MB_ENOENT, "%s: disk %u is not in the facts",
+                             op_name(r->op->kind), number);
+        return d;
+}
+
+/* The partition of role on d, or NULL (no error). */
+static const mb_part_fact *role_part(const mb_disk_fact *d, mb_role role)
+{
+        return d ? mb_disk_part_by_role(d, role) : NULL;
+}
+
+/* "\\?\Volume{guid}\" (with_slash) or without the trailing backslash. */
+static const char *volume_path(render *r, int slot, const mb_disk_fact *d, const mb_part_fact *p,
+                               mb_role role, bool with_slash)
+{
+        const char *v = NULL;
+        size_t n;
+
+        if (p && r->ctx && r->ctx->volume_path)
+                v = r->ctx->volume_path(r->ctx->data, d, p);
+        if (v)
+                snprintf(r->buf[slot], sizeof(r->buf[slot]), "%s", v);
+        else if (p && p->unique_guid)
+                snprintf(r->buf[slot], sizeof(r->buf[slot]), "\\\\?\\Volume{%s}\\", p->unique_guid);
+        else
+                snprintf(r->buf[slot], sizeof(r->buf[slot]),
+                         "\\\\?\\Volume{<unique GUID of the %s partition of disk %u, once created>}\\",
+                         mb_role_to_string(role), d ? d->number : 0);
+        n = strlen(r->buf[slot]);
+        if (!with_slash && n > 0 && r->buf[slot][n - 1] == '\\')
+                r->buf[slot][n - 1] = '\0';
+        else if (with_slash && n > 0 && r->buf[slot][n - 1] != '\\' && n + 1 < sizeof(r->buf[slot]))
+                strcat(r->buf[slot], "\\");
+        return r->buf[slot];
+}
+
+static const char *nt_device(render *r, int slot, const mb_disk_fact *d, const mb_part_fact *p,
+                             mb_role role)
+{
+        const char *v = NULL;
+
+        if (p && r->ctx && r->ctx->nt_device)
+                v = r->ctx->nt_device(r->ctx->data, d, p);
+        if (v)
+                snprintf(r->buf[slot], sizeof(r->buf[slot]), "%s", v);
+        else
+                snprintf(r->buf[slot], sizeof(r->buf[slot]),
+                         "<\\Device\\HarddiskVolumeN of disk %u's %s partition>", d ? d->number : 0,
+                         mb_role_to_string(role));
+        return r->buf[slot];
+}
+
+/* A BCD object id: "{bootmgr}"-style aliases and "{guid}" are kept as they are. */
+static bool valid_object(const char *id)
+{
+        size_t n = strlen(id);
+
+        if (n < 3 || id[0] != '{' || id[n - 1] != '}')
+                return false;
+        for (size_t i = 1; i + 1 < n; i++)
+                if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'z') ||
+                      (id[i] >= 'A' && id[i] <= 'Z') || id[i] == '-'))
+                        return false;
+        return true;
+}
+
+/* Description text for a command line: no quotes, no control characters. */
+static int check_description(render *r, const char *s)
+{
+        if (!*s)
+                return mb_error_set(r->err, MB_EINVAL, "%s: empty BCD description", op_name(r->op->kind));
+        for (const char *p = s; *p; p++)
+                if (*p == '"' || (unsigned char)*p < 0x20)
+                        return mb_error_set(r->err, MB_EINVAL,
+                                            "%s: BCD description \"%s\" contains a quote or control character",
+                                            op_name(r->op->kind), s);
+        return 0;
+}
+
+static const char *diskpart_fs(mb_fs fs)
+{
+        return fs == MB_FS_FAT32 ? "fat32" : fs == MB_FS_NTFS ? "ntfs" : NULL;
+}
+
+static const char *size_text(uint64_t bytes, char buf[32])
+{
+        if (bytes % (1024 * 1024) == 0)
+                snprintf(buf, 32, "%llu MiB", (unsigned long long)(bytes >> 20));
+        else
+                snprintf(buf, 32, "%llu bytes", (unsigned long long)bytes);
+        return buf;
+}
+
+/* "select disk N\nselect partition P\n" for a role's partition. */
+static char *select_partition(render *r, const mb_disk_fact *d)
+{
+        const mb_part_fact *p = role_part(d, r->op->role);
+
+        if (!p)
+                return fmt("select disk %u\nselect partition <number of disk %u's %s partition, once created>\n",
+                           d->number, d->number, mb_role_to_string(r->op->role));
+        return fmt("select disk %u\nselect partition %u\n", d->number, p->number);
+}
+
+static int diskpart(render *r, mb_win_steps *s, char *select, const char *tail)
+{
+        char *script;
+
+        if (!select)
+                return mb_error_set(r->err, MB_ENOMEM, "out of memory");
+        script = fmt("%s%s\n", select, tail);
+        free(select);
+        return add_step(s, MB_WIN_STEP_DISKPART, script, NULL, NULL, r->err);
+}
+
+/* ---- per operation ---- */
+
+static int render_disk_online(render *r, const mb_disk_fact *d, mb_win_steps *s)
+{
+        SET_DISK_ATTRIBUTES a;
+        char path[32];
+
+        mb_win_build_online(&a);
+        mb_win_disk_path(d->number, path);
+        return add_step(s, MB_WIN_STEP_IOCTL,
+                        fmt("IOCTL_DISK_SET_DISK_ATTRIBUTES %s: Version=%lu Persist=%s Attributes=0x%llx AttributesMask=0x%llx (online, writable)",
+                            path, (unsigned long)a.Version, a.Persist ? "TRUE" : "FALSE",
+                            (unsigned long long)a.Attributes, (unsigned long long)a.AttributesMask),
+                        NULL, NULL, r->err);
+}
+
+static int render_init_gpt(render *r, const mb_disk_fact *d, mb_win_steps *s)
+{
+        char path[32];
+        int rc;
+
+        mb_win_disk_path(d->number, path);
+        rc = add_step(s, MB_WIN_STEP_IOCTL,
+                      fmt("check %s is still serial \"%s\", %llu bytes, with no partitions",
+                          path, r->op->expect_serial[0] ? r->op->expect_serial : (d->serial ? d->serial : ""),
+                          (unsigned long long)(r->op->expect_size ? r->op->expect_size : d->size)),
+                      NULL, NULL, r->err);
+        if (rc == 0)
+                rc = add_step(s, MB_WIN_STEP_IOCTL,
+                              fmt("IOCTL_DISK_CREATE_DISK %s: PartitionStyle=GPT MaxPartitionCount=128 DiskId=<new random GUID>",
+                                  path),
+                              NULL, NULL, r->err);
+        if (rc == 0)
+                rc = add_step(s, MB_WIN_STEP_IOCTL,
+                              fmt("IOCTL_DISK_SET_DRIVE_LAYOUT_EX %s: PartitionStyle=GPT PartitionCount=0 (no MSR left behind)",
+                                  path),
+                              NULL, NULL, r->err);
+        if (rc == 0)
+                rc = add_step(s, MB_WIN_STEP_IOCTL, fmt("IOCTL_DISK_UPDATE_PROPERTIES %s", path),
+                              NULL, NULL, r->err);
+        return rc;
+}
+
+static int render_part_create(render *r, const mb_disk_fact *d, mb_win_steps *s)
+{
+        const mb_op *op = r->op;
+        const char *type = op->type_guid[0] ? op->type_guid : mb_role_type_guid(op->role);
+        const char *name = op->name[0] ? op->name : mb_role_default_name(op->role);
+        uint32_t ss = d->sector_size ? d->sector_size : 512;
+        char path[32], sz[32];
+        int rc;
+
+        if (!type)
+                return mb_error_set(r->err, MB_EINVAL, "%s: no type GUID for role %s",
+                                    op_name(op->kind), mb_role_to_string(op->role));
+        if (op->last_lba < op->first_lba)
+                return mb_error_set(r->err, MB_EINVAL, "%s: last LBA %llu before first LBA %llu",
+                                    op_name(op->kind), (unsigned long long)op->last_lba,
+                                    (unsigned long long)op->first_lba);
+        mb_win_disk_path(d->number, path);
+        rc = add_step(s, MB_WIN_STEP_IOCTL,
+                      fmt("IOCTL_DISK_SET_DRIVE_LAYOUT_EX %s: keep the existing partitions, add %s partition: "
+                          "StartingOffset=%llu PartitionLength=%llu (LBA %llu-%llu, %s) PartitionType={%s} "
+                          "PartitionId=<new random GUID> Attributes=0x%016llx Name=\"%s\"",
+                          path, mb_role_to_string(op->role),
+                          (unsigned long long)(op->first_lba * ss),
+                          (unsigned long long)((op->last_lba - op->first_lba + 1) * ss),
+                          (unsigned long long)op->first_lba, (unsigned long long)op->last_lba,
+                          size_text((op->last_lba - op->first_lba + 1) * ss, sz), type,
+                          (unsigned long long)op->attributes, name ? name : ""),
+                      NULL, NULL, r->err);
+        if (rc == 0)
+                rc = add_step(s, MB_WIN_STEP_IOCTL, fmt("IOCTL_DISK_UPDATE_PROPERTIES %s", path),
+                              NULL, NULL, r->err);
+        return rc;
+}
+
+static int render_set_name(render *r, const mb_disk_fact *d, mb_win_steps *s)
+{
+        const mb_part_fact *p = role_part(d, r->op->role);
+        char path[32];
+
+        if (!p)
+                return mb_error_set(r->err, MB_ESTATE, "%s: disk %u has no %s partition",
+                                    op_name(r->op->kind), d->number, mb_role_to_string(r->op->role));
+        mb_win_disk_path(d->number, path);
+        return add_step(s, MB_WIN_STEP_IOCTL,
+                        fmt("IOCTL_DISK_SET_DRIVE_LAYOUT_EX %s: partition %u Name=\"%s\" (everything else kept)",
+                            path, p->number, r->op->name),
+                        NULL, NULL, r->err);
+}
+
+static int render_format(render *r, const mb_disk_fact *d, mb_win_steps *s)
+{
+        const char *fs = diskpart_fs(r->op->fs);
+        char tail[96];
+
+        if (!fs)
+                return mb_error_set(r->err, MB_EINVAL, "%s: cannot format as %s",
+                                    op_name(r->op->kind), mb_fs_to_string(r->op->fs));
+        for (const char *c = r->op->label; *c; c++)
+                if (*c == '"' || (unsigned char)*c < 0x20)
+                        return mb_error_set(r->err, MB_EINVAL, "%s: label \"%s\" contains a quote or control character",
+                                            op_name(r->op->kind), r->op->label);
+        if (r->op->label[0])
+                snprintf(tail, sizeof(tail), "format fs=%s label=\"%s\" quick", fs, r->op->label);
+        else
+                snprintf(tail, sizeof(tail), "format fs=%s quick", fs);
+        return diskpart(r, s, select_partition(r, d), tail);
+}
+
+static int render_mirror_add(render *r, const mb_disk_fact *d, mb_win_steps *s)
+{
+        const mb_disk_fact *src = need_disk(r, r->op->disk2);
+        char drive = r->ctx && r->ctx->system_drive ? r->ctx->system_drive : 'C';
+
+        if (!src)
+                return r->err->code;
+        if (r->op->role != MB_ROLE_OS || !src->system)
+                return mb_error_set(r->err, MB_ENOTSUP,
+                                    "%s: the windows target mirrors only the running system's volume (role os on the system disk), not role %s on disk %u",
+                                    op_name(r->op->kind), mb_role_to_string(r->op->role), src->number);
+        return add_step(s, MB_WIN_STEP_DISKPART, fmt("select volume=%c\nadd disk=%u\n", drive, d->number),
+                        NULL, NULL, r->err);
+}
+
+static int render_clone_blocks(render *r, const mb_disk_fact *d, mb_win_steps *s)
+{
+        const mb_disk_fact *src = need_disk(r, r->op->disk2);
+        const mb_part_fact *sp, *dp;
+        char sz[32];
+
+        if (!src)
+                return r->err->code;
+        sp = role_part(src, r->op->role);
+        dp = role_part(d, r->op->role);
+        if (!sp)
+                return mb_error_set(r->err, MB_ESTATE, "%s: disk %u has no %s partition to copy from",
+                                    op_name(r->op->kind), src->number, mb_role_to_string(r->op->role));
+        return add_step(s, MB_WIN_STEP_COPYBLOCKS,
+                        fmt("copy blocks %s -> %s (%s; both volumes locked, the destination dismounted)",
+                            volume_path(r, 0, src, sp, r->op->role, false),
+                            volume_path(r, 1, d, dp, r->op->role, false),
+                            size_text((sp->last_lba - sp->first_lba + 1) *
+                                      (src->sector_size ? src->sector_size : 512), sz)),
+                        r->buf[0], r->buf[1], r->err);
+}
+
+static int render_sync_files(render *r, const mb_disk_fact *d, mb_win_steps *s)
+{
+        const mb_disk_fact *src = need_disk(r, r->op->disk2);
+        const mb_part_fact *sp, *dp;
+        const char *from, *to;
+        bool live_store;
+        int rc;
+
+        if (!src)
+                return r->err->code;
+        sp = role_part(src, r->op->role);
+        dp = role_part(d, r->op->role);
+        if (!sp)
+                return mb_error_set(r->err, MB_ESTATE, "%s: disk %u has no %s partition to copy from",
+                                    op_name(r->op->kind), src->number, mb_role_to_string(r->op->role));
+        /* The running system's store is held open by the registry: it is
+         * exported by bcdedit instead of copied. */
+        live_store = r->op->role == MB_ROLE_EFI && src->system;
+        from = volume_path(r, 0, src, sp, r->op->role, true);
+        to = volume_path(r, 1, d, dp, r->op->role, true);
+        rc = add_step(s, MB_WIN_STEP_COPYTREE,
+                      fmt("copy tree %s -> %s (copy every file, delete files the source does not have%s)",
+                          from, to,
+                          live_store ? "; except \\EFI\\Microsoft\\Boot\\BCD and its BCD.LOG* files" : ""),
+                      from, to, r->err);
+        if (rc == 0 && live_store) {
+                snprintf(r->buf[2], sizeof(r->buf[2]), "%sEFI\\Microsoft\\Boot\\" BCD_TMP_NAME, to);
+                snprintf(r->buf[3], sizeof(r->buf[3]), "%sEFI\\Microsoft\\Boot\\BCD", to);
+                rc = add_step(s, MB_WIN_STEP_COMMAND, fmt("bcdedit /export \"%s\"", r->buf[2]),
+                              NULL, NULL, r->err);
+                if (rc == 0)
+                        rc = add_step(s, MB_WIN_STEP_MOVE,
+                                      fmt("move %s -> %s (replace)", r->buf[2], r->buf[3]),
+                                      r->buf[2], r->buf[3], r->err);
+        }
+        return rc;
+}
+
+static int render_bcd_device(render *r, const char *object, const mb_disk_fact *d,
+                             bool osdevice, mb_win_steps *s)
+{
+        const mb_part_fact *p = role_part(d, r->op->role);
+        const char *dev;
+        int rc;
+
+        dev = nt_device(r, 0, d, p, r->op->role);
+        rc = add_step(s, MB_WIN_STEP_COMMAND, fmt("bcdedit /set %s device partition=%s", object, dev),
+                      NULL, NULL, r->err);
+        if (rc == 0 && osdevice)
+                rc = add_step(s, MB_WIN_STEP_COMMAND,
+                              fmt("bcdedit /set %s osdevice partition=%s", object, dev), NULL, NULL,
+                              r->err);
+        return rc;
+}
+
+static const char *new_object(render *r)
+{
+        return r->ctx && r->ctx->new_object ? r->ctx->new_object : MB_WIN_NEW_OBJECT;
+}
+
+static int render_bcd_copy(render *r, const mb_disk_fact *d, mb_win_steps *s, bool loader)
+{
+        int rc = check_description(r, r->op->description);
+
+        if (rc < 0)
+                return rc;
+        rc = add_step(s, MB_WIN_STEP_COMMAND,
+                      fmt("bcdedit /copy %s /d \"%s\"", loader ? "{default}" : "{bootmgr}",
+                          r->op->description),
+                      NULL, NULL, r->err);
+        if (rc < 0)
+                return rc;
+        /* A loader for the os role boots the mirrored (dynamic) volume the
+         * copied loader already names: there is no partition of its own to
+         * point at (Windows adds the plex's own entry when mirroring). */
+        if (loader && r->op->role == MB_ROLE_OS)
+                return 0;
+        return render_bcd_device(r, new_object(r), d, loader, s);
+}
+
+static int render_bcd_set_device(render *r, const mb_disk_fact *d, mb_win_steps *s)
+{
+        const mb_bcd_object_fact *o;
+
+        if (!valid_object(r->op->object))
+                return mb_error_set(r->err, MB_EINVAL, "%s: invalid BCD object id \"%s\"",
+                                    op_name(r->op->kind), r->op->object);
+        o = mb_facts_bcd_object(r->facts, r->op->object);
+        return render_bcd_device(r, r->op->object, d, o && o->type && strcmp(o->type, "os-loader") == 0,
+                                 s);
+}
+
+static const char *position_flag(mb_position p)
+{
+        return p == MB_POS_FIRST ? "/addfirst" : p == MB_POS_LAST ? "/addlast" : "/remove";
+}
+
+static int render_fw_entry(render *r, mb_win_steps *s)
+{
+        const mb_bcd_object_fact *o = NULL;
+        char id[160];
+
+        if (r->facts->bcd)
+                for (uint32_t i = 0; i < r->facts->bcd->n_objects; i++) {
+                        const mb_bcd_object_fact *c = &r->facts->bcd->objects[i];
+
+                        if (c->description && strcmp(c->description, r->op->description) == 0 &&
+                            c->id && strcasecmp(c->id, "{bootmgr}") != 0 &&
+                            c->id && strcasecmp(c->id, "{fwbootmgr}") != 0) {
+                                o = c;
+                                break;
+                        }
+                }
+        if (o)
+                snprintf(id, sizeof(id), "%s", o->id);
+        else if (r->ctx && r->ctx->new_object)
+                snprintf(id, sizeof(id), "%s", r->ctx->new_object);
+        else
+                snprintf(id, sizeof(id), "{<id of the BCD object \"%s\">}", r->op->description);
+        return add_step(s, MB_WIN_STEP_COMMAND,
+                        fmt("bcdedit /set {fwbootmgr} displayorder %s %s", id,
+                            position_flag(r->op->position)),
+                        NULL, NULL, r->err);
+}
+
+static int render_fw_delete(render *r, mb_win_steps *s)
+{
+        char name[16];
+        int rc;
+
+        snprintf(name, sizeof(name), "Boot%04X", r->op->number & 0xffff);
+        rc = add_step(s, MB_WIN_STEP_FIRMWARE,
+                      fmt("SetFirmwareEnvironmentVariableW BootOrder " EFI_GLOBAL_GUID
+                          " = BootOrder without %04X", r->op->number & 0xffff),
+                      "BootOrder", name, r->err);
+        if (rc == 0)
+                rc = add_step(s, MB_WIN_STEP_FIRMWARE,
+                              fmt("SetFirmwareEnvironmentVariableW %s " EFI_GLOBAL_GUID " (delete: size 0)",
+                                  name),
+                              name, NULL, r->err);
+        return rc;
+}
+
+int mb_win_render_steps(const mb_facts *facts, const mb_op *op, const mb_win_render_ctx *ctx,
+                        mb_win_steps *ret, mb_error *err)
+{
+        render r = { .facts = facts, .op = op, .ctx = ctx, .err = err };
+        mb_win_steps s = { 0 };
+        const mb_disk_fact *d = NULL;
+        char tail[96];
+        int rc;
+
+        switch (op->kind) {
+        case MB_OP_BCD_DELETE: case MB_OP_BCD_DISPLAYORDER: case MB_OP_FW_ENTRY:
+        case MB_OP_FW_DELETE:
+                break;
+        default:
+                d = need_disk(&r, op->disk);
+                if (!d)
+                        return err->code;
+        }
+
+        switch (op->kind) {
+        case MB_OP_DISK_ONLINE:
+                rc = render_disk_online(&r, d, &s);
+                break;
+        case MB_OP_DISK_INIT_GPT:
+                rc = render_init_gpt(&r, d, &s);
+                break;
+        case MB_OP_PART_CREATE:
+                rc = render_part_create(&r, d, &s);
+                break;
+        case MB_OP_PART_SET_TYPE: {
+                GUID g;
+
+                if (mb_w_guid_parse(op->type_guid, &g) < 0) {
+                        rc = mb_error_set(err, MB_EINVAL, "%s: invalid type GUID \"%s\"",
+                                          op_name(op->kind), op->type_guid);
+                        break;
+                }
+                snprintf(tail, sizeof(tail), "set id=%s override", op->type_guid);
+                rc = diskpart(&r, &s, select_partition(&r, d), tail);
+                break;
+        }
+        case MB_OP_PART_SET_ATTRS:
+                snprintf(tail, sizeof(tail), "gpt attributes=0x%016llx",
+                         (unsigned long long)op->attributes);
+                rc = diskpart(&r, &s, select_partition(&r, d), tail);
+                break;
+        case MB_OP_PART_SET_NAME:
+                rc = render_set_name(&r, d, &s);
+                break;
+        case MB_OP_FORMAT:
+                rc = render_format(&r, d, &s);
+                break;
+        case MB_OP_CONVERT_DYNAMIC:
+                rc = add_step(&s, MB_WIN_STEP_DISKPART,
+                              fmt("select disk %u\nconvert dynamic\n", d->number), NULL, NULL, err);
+                break;
+        case MB_OP_MIRROR_ADD:
+                rc = render_mirror_add(&r, d, &s);
+                break;
+        case MB_OP_MIRROR_REMOVE_MISSING:
+                rc = mb_error_set(err, MB_ENOTSUP,
+                                  "%s: removing the records of missing disk %s is not automated on Windows yet; "
+                                  "in Disk Management remove the mirror on the missing disk, then Remove Disk",
+                                  op_name(op->kind), op->ldm_disk);
+                break;
+        case MB_OP_MIRROR_RESYNC:
+                rc = add_step(&s, MB_WIN_STEP_WAIT,
+                              fmt("wait until the plex of the %s volume on disk %u is healthy (facts re-read every 10 s)",
+                                  mb_role_to_string(op->role), d->number),
+                              NULL, NULL, err);
+                break;
+        case MB_OP_CLONE_BLOCKS:
+                rc = render_clone_blocks(&r, d, &s);
+                break;
+        case MB_OP_SYNC_FILES:
+                rc = render_sync_files(&r, d, &s);
+                break;
+        case MB_OP_BCD_COPY_BOOTMGR:
+                rc = render_bcd_copy(&r, d, &s, false);
+                break;
+        case MB_OP_BCD_CREATE_LOADER:
+                rc = render_bcd_copy(&r, d, &s, true);
+                break;
+        case MB_OP_BCD_SET_DEVICE:
+                rc = render_bcd_set_device(&r, d, &s);
+                break;
+        case MB_OP_BCD_DELETE:
+                rc = valid_object(op->object)
+                        ? add_step(&s, MB_WIN_STEP_COMMAND, fmt("bcdedit /delete %s", op->object),
+                                   NULL, NULL, err)
+                        : mb_error_set(err, MB_EINVAL, "%s: invalid BCD object id \"%s\"",
+                                       op_name(op->kind), op->object);
+                break;
+        case MB_OP_BCD_DISPLAYORDER:
+                rc = valid_object(op->object)
+                        ? add_step(&s, MB_WIN_STEP_COMMAND,
+                                   fmt("bcdedit /displayorder %s %s", op->object,
+                                       position_flag(op->position)),
+                                   NULL, NULL, err)
+                        : mb_error_set(err, MB_EINVAL, "%s: invalid BCD object id \"%s\"",
+                                       op_name(op->kind), op->object);
+                break;
+        case MB_OP_FW_ENTRY:
+                rc = check_description(&r, op->description);
+                if (rc == 0)
+                        rc = render_fw_entry(&r, &s);
+                break;
+        case MB_OP_FW_DELETE:
+                rc = render_fw_delete(&r, &s);
+                break;
+        default:
+                rc = mb_error_set(err, MB_EINVAL, "unknown operation %d", (int)op->kind);
+        }
+        if (rc < 0) {
+                mb_win_steps_clear(&s);
+                return rc;
+        }
+        *ret = s;
+        return 0;
+}
+
+int mb_win_steps_to_text(const mb_win_steps *s, char **ret, mb_error *err)
+{
+        size_t len = 0;
+        char *out = calloc(1, 1);
+
+        for (size_t i = 0; out && i < s->n; i++) {
+                const mb_win_step *st = &s->v[i];
+
+                if (st->kind == MB_WIN_STEP_DISKPART) {
+                        const char *line = st->text;
+
+                        append(&out, &len, "diskpart /s <<EOF\n", 18);
+                        while (*line) {
+                                const char *nl = strchr(line, '\n');
+                                size_t n = nl ? (size_t)(nl - line) : strlen(line);
+
+                                append(&out, &len, "  ", 2);
+                                append(&out, &len, line, n);
+                                append(&out, &len, "\n", 1);
+                                line += n + (nl ? 1 : 0);
+                        }
+                        append(&out, &len, "EOF\n", 4);
+                } else {
+                        append(&out, &len, st->text, strlen(st->text));
+                        append(&out, &len, "\n", 1);
+                }
+        }
+        if (!out)
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        *ret = out;
+        return 0;
+}
+
+int mb_windows_render_op(const mb_facts *facts, const mb_op *op, char **ret_text, mb_error *err)
+{
+        mb_win_steps s = { 0 };
+        int rc = mb_win_render_steps(facts, op, NULL, &s, err);
+
+        if (rc < 0)
+                return rc;
+        rc = mb_win_steps_to_text(&s, ret_text, err);
+        mb_win_steps_clear(&s);
+        return rc;
+}

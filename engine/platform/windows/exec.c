@@ -1,0 +1,446 @@
+/* SPDX-License-Identifier: MIT */
+#include "windows_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "guid.h"
+
+#define EFI_GLOBAL_VARIABLE_GUID "{8be4df61-93ca-11d2-aa0d-00e098032b8c}"
+
+/* The render context of a run: names taken from the volume enumeration. */
+typedef struct exec_names {
+        const mb_win_volmap *map;
+} exec_names;
+
+static const char *ctx_volume_path(void *data, const mb_disk_fact *d, const mb_part_fact *p)
+{
+        const mb_win_volume *v = mb_win_volmap_by_part(((exec_names *)data)->map, d->number,
+                                                       p->unique_guid);
+
+        return v ? v->name : NULL;
+}
+
+static const char *ctx_nt_device(void *data, const mb_disk_fact *d, const mb_part_fact *p)
+{
+        const mb_win_volume *v = mb_win_volmap_by_part(((exec_names *)data)->map, d->number,
+                                                       p->unique_guid);
+
+        return v && v->nt[0] ? v->nt : NULL;
+}
+
+static int guid_new(GUID *ret, mb_error *err)
+{
+        mb_guid g;
+        char t[MB_GUID_STR_LEN];
+
+        if (mb_guid_random(&g) < 0)
+                return mb_error_set(err, MB_EIO, "cannot get random bytes for a GUID");
+        mb_guid_format(&g, t);
+        return mb_w_guid_parse(t, ret) < 0 ? mb_error_set(err, MB_EIO, "GUID conversion failed") : 0;
+}
+
+static int open_disk(mb_win_target *t, uint32_t disk, bool write, HANDLE *ret, mb_error *err)
+{
+        char path[32];
+        DWORD e;
+
+        if (write && (disk >= 64 || !t->allowed[disk]))
+                return mb_error_set(err, MB_EUNSAFE,
+                                    "disk %u is not selected by the configuration; it is never opened for writing",
+                                    disk);
+        mb_win_disk_path(disk, path);
+        *ret = mb_win_open(t->w, path, GENERIC_READ | (write ? GENERIC_WRITE : 0), 0, &e);
+        if (*ret == INVALID_HANDLE_VALUE)
+                return mb_w_error(err, MB_EIO, e, "CreateFileW", "cannot open disk %u ('%s')", disk,
+                                  path);
+        return 0;
+}
+
+static int ioctl_in(mb_win_target *t, HANDLE h, DWORD code, const char *name, uint32_t disk,
+                    const void *in, size_t in_len, mb_error *err)
+{
+        DWORD got = 0;
+
+        if (!t->w->DeviceIoControl(h, code, (LPVOID)in, (DWORD)in_len, NULL, 0, &got, NULL))
+                return mb_w_error(err, MB_EIO, t->w->GetLastError(), "DeviceIoControl",
+                                  "%s on disk %u", name, disk);
+        return 0;
+}
+
+/* Identity check right before a destructive step (DESIGN.md §6). */
+static int check_identity(const mb_facts *f, const mb_op *op, bool must_be_blank, mb_error *err)
+{
+        const mb_disk_fact *d = mb_facts_disk(f, op->disk);
+
+        if (!d)
+                return mb_error_set(err, MB_ESTATE, "disk %u is gone", op->disk);
+        if (op->expect_serial[0] && (!d->serial || strcmp(d->serial, op->expect_serial) != 0))
+                return mb_error_set(err, MB_EUNSAFE,
+                                    "disk %u is now serial \"%s\", the plan was made for \"%s\"; stopping",
+                                    op->disk, d->serial ? d->serial : "", op->expect_serial);
+        if (op->expect_size && d->size != op->expect_size)
+                return mb_error_set(err, MB_EUNSAFE,
+                                    "disk %u is now %llu bytes, the plan was made for %llu; stopping",
+                                    op->disk, (unsigned long long)d->size,
+                                    (unsigned long long)op->expect_size);
+        if (must_be_blank && d->n_partitions > 0)
+                return mb_error_set(err, MB_EUNSAFE,
+                                    "disk %u has %u partitions; it is initialized only when blank",
+                                    op->disk, d->n_partitions);
+        return 0;
+}
+
+static int do_online(mb_win_target *t, const mb_op *op, mb_error *err)
+{
+        SET_DISK_ATTRIBUTES a;
+        HANDLE h;
+        int r = open_disk(t, op->disk, true, &h, err);
+
+        if (r < 0)
+                return r;
+        mb_win_build_online(&a);
+        r = ioctl_in(t, h, IOCTL_DISK_SET_DISK_ATTRIBUTES, "IOCTL_DISK_SET_DISK_ATTRIBUTES", op->disk,
+                     &a, sizeof(a), err);
+        t->w->CloseHandle(h);
+        return r;
+}
+
+static int do_init_gpt(mb_win_target *t, const mb_op *op, mb_error *err)
+{
+        CREATE_DISK cd;
+        DRIVE_LAYOUT_INFORMATION_EX layout;
+        GUID id;
+        HANDLE h;
+        int r = guid_new(&id, err);
+
+        if (r < 0 || (r = open_disk(t, op->disk, true, &h, err)) < 0)
+                return r;
+        mb_win_build_create_gpt(&id, &cd);
+        mb_win_build_empty_gpt_layout(&id, &layout);
+        r = ioctl_in(t, h, IOCTL_DISK_CREATE_DISK, "IOCTL_DISK_CREATE_DISK", op->disk, &cd, sizeof(cd),
+                     err);
+        if (r == 0)
+                r = ioctl_in(t, h, IOCTL_DISK_SET_DRIVE_LAYOUT_EX, "IOCTL_DISK_SET_DRIVE_LAYOUT_EX",
+                             op->disk, &layout, offsetof(DRIVE_LAYOUT_INFORMATION_EX, PartitionEntry),
+                             err);
+        if (r == 0)
+                r = ioctl_in(t, h, IOCTL_DISK_UPDATE_PROPERTIES, "IOCTL_DISK_UPDATE_PROPERTIES",
+                             op->disk, NULL, 0, err);
+        t->w->CloseHandle(h);
+        return r;
+}
+
+static int do_layout(mb_win_target *t, const mb_op *op, uint32_t ss, mb_error *err)
+{
+        void *cur = NULL, *next = NULL;
+        size_t cur_len = 0, next_len = 0;
+        char what[48];
+        GUID id;
+        HANDLE h;
+        int r = guid_new(&id, err);
+
+        if (r < 0 || (r = open_disk(t, op->disk, true, &h, err)) < 0)
+                return r;
+        snprintf(what, sizeof(what), "on disk %u", op->disk);
+        r = mb_win_ioctl(t->w, h, IOCTL_DISK_GET_DRIVE_LAYOUT_EX, "IOCTL_DISK_GET_DRIVE_LAYOUT_EX",
+                         what, NULL, 0, &cur, &cur_len, err);
+        if (r == 0)
+                r = mb_win_build_layout(cur, cur_len, ss, op, &id, &next, &next_len, err);
+        if (r == 0)
+                r = ioctl_in(t, h, IOCTL_DISK_SET_DRIVE_LAYOUT_EX, "IOCTL_DISK_SET_DRIVE_LAYOUT_EX",
+                             op->disk, next, next_len, err);
+        if (r == 0)
+                r = ioctl_in(t, h, IOCTL_DISK_UPDATE_PROPERTIES, "IOCTL_DISK_UPDATE_PROPERTIES",
+                             op->disk, NULL, 0, err);
+        free(cur);
+        free(next);
+        t->w->CloseHandle(h);
+        return r;
+}
+
+/* "%SystemRoot%\System32\<tool>" so PATH cannot substitute another program. */
+static int system_tool(const mb_win32 *w, const char *cmd, char **ret, mb_error *err)
+{
+        WCHAR wdir[MAX_PATH];
+        char *dir, *out;
+        const char *sp = strchr(cmd, ' ');
+        size_t tool = sp ? (size_t)(sp - cmd) : strlen(cmd), n;
+
+        if (!w->GetSystemWindowsDirectoryW(wdir, MAX_PATH) || !(dir = mb_w_to_utf8_n(wdir, MAX_PATH)))
+                return mb_w_error(err, MB_EIO, w->GetLastError(), "GetSystemWindowsDirectoryW",
+                                  "cannot find the Windows folder");
+        n = strlen(dir) + strlen(cmd) + 32;
+        out = malloc(n);
+        if (!out) {
+                free(dir);
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        }
+        snprintf(out, n, "\"%s\\System32\\%.*s.exe\"%s", dir, (int)tool, cmd, cmd + tool);
+        free(dir);
+        *ret = out;
+        return 0;
+}
+
+static int run_checked(mb_win_target *t, const char *cmd, char **ret_out, mb_error *err)
+{
+        char *full = NULL, *out = NULL;
+        DWORD code = 0;
+        int r = system_tool(t->w, cmd, &full, err);
+
+        if (r < 0)
+                return r;
+        r = mb_win_run(t->w, full, &out, &code, err);
+        free(full);
+        if (r < 0)
+                return r;
+        if (code != 0) {
+                r = mb_error_set(err, MB_EIO, "'%s' failed with exit code %lu: %.400s", cmd,
+                                 (unsigned long)code, out ? out : "");
+                free(out);
+                return r;
+        }
+        if (ret_out)
+                *ret_out = out;
+        else
+                free(out);
+        return 0;
+}
+
+static int run_diskpart(mb_win_target *t, const char *script, mb_error *err)
+{
+        WCHAR wtmp[MAX_PATH];
+        char *tmp, path[MAX_PATH + 64], cmd[MAX_PATH + 96];
+        static unsigned seq;
+        WCHAR *wpath;
+        HANDLE h;
+        DWORD put = 0, e;
+        int r;
+
+        if (!t->w->GetTempPathW(MAX_PATH, wtmp) || !(tmp = mb_w_to_utf8_n(wtmp, MAX_PATH)))
+                return mb_w_error(err, MB_EIO, t->w->GetLastError(), "GetTempPathW",
+                                  "cannot find the temporary folder");
+        snprintf(path, sizeof(path), "%smbstate-diskpart-%u.txt", tmp, ++seq);
+        free(tmp);
+        wpath = mb_w_from_utf8(path);
+        if (!wpath)
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        h = t->w->CreateFileW(wpath, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, FILE_ATTRIBUTE_TEMPORARY,
+                              NULL);
+        if (h == INVALID_HANDLE_VALUE) {
+                e = t->w->GetLastError();
+                free(wpath);
+                return mb_w_error(err, MB_EIO, e, "CreateFileW", "cannot write the diskpart script '%s'",
+                                  path);
+        }
+        if (!t->w->WriteFile(h, script, (DWORD)strlen(script), &put, NULL) || put != strlen(script)) {
+                e = t->w->GetLastError();
+                t->w->CloseHandle(h);
+                t->w->DeleteFileW(wpath);
+                free(wpath);
+                return mb_w_error(err, MB_EIO, e, "WriteFile", "cannot write the diskpart script '%s'",
+                                  path);
+        }
+        t->w->CloseHandle(h);
+        snprintf(cmd, sizeof(cmd), "diskpart /s \"%s\"", path);
+        r = run_checked(t, cmd, NULL, err);
+        t->w->DeleteFileW(wpath);
+        free(wpath);
+        return r;
+}
+
+/* Replaces every MB_WIN_NEW_OBJECT in text with id (malloc'd result). */
+static char *substitute(const char *text, const char *id)
+{
+        size_t pl = strlen(MB_WIN_NEW_OBJECT), il = strlen(id), n = 0;
+        const char *p;
+        char *out, *o;
+
+        for (p = text; (p = strstr(p, MB_WIN_NEW_OBJECT)); p += pl)
+                n++;
+        out = malloc(strlen(text) + n * il + 1);
+        if (!out)
+                return NULL;
+        for (o = out, p = text; *p;) {
+                if (strncmp(p, MB_WIN_NEW_OBJECT, pl) == 0) {
+                        memcpy(o, id, il);
+                        o += il;
+                        p += pl;
+                } else {
+                        *o++ = *p++;
+                }
+        }
+        *o = '\0';
+        return out;
+}
+
+static int fw_delete(mb_win_target *t, const mb_op *op, mb_error *err)
+{
+        uint8_t order[512], out[512];
+        WCHAR *guid = mb_w_from_utf8(EFI_GLOBAL_VARIABLE_GUID), *name;
+        DWORD len, n = 0;
+        char vn[16];
+        int r = 0;
+
+        if (!guid)
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        name = mb_w_from_utf8("BootOrder");
+        len = name ? t->w->GetFirmwareEnvironmentVariableW(name, guid, order, sizeof(order)) : 0;
+        for (DWORD i = 0; i + 1 < len; i += 2)
+                if ((uint32_t)(order[i] | order[i + 1] << 8) != (op->number & 0xffff)) {
+                        out[n++] = order[i];
+                        out[n++] = order[i + 1];
+                }
+        if (len && n != len && !t->w->SetFirmwareEnvironmentVariableW(name, guid, out, n))
+                r = mb_w_error(err, MB_EIO, t->w->GetLastError(), "SetFirmwareEnvironmentVariableW",
+                               "cannot rewrite BootOrder");
+        free(name);
+        snprintf(vn, sizeof(vn), "Boot%04X", op->number & 0xffff);
+        name = mb_w_from_utf8(vn);
+        if (r == 0 && name && !t->w->SetFirmwareEnvironmentVariableW(name, guid, NULL, 0))
+                r = mb_w_error(err, MB_EIO, t->w->GetLastError(), "SetFirmwareEnvironmentVariableW",
+                               "cannot delete %s", vn);
+        free(name);
+        free(guid);
+        return r;
+}
+
+static int run_steps(mb_win_target *t, const mb_facts *f, const mb_op *op, mb_win_steps *s,
+                     mb_progress *progress, mb_error *err)
+{
+        char new_id[40] = "";
+        int r = 0;
+
+        for (size_t i = 0; i < s->n && r == 0; i++) {
+                mb_win_step *st = &s->v[i];
+                char *text = new_id[0] ? substitute(st->text, new_id) : mb_strdup(st->text);
+
+                if (!text)
+                        return mb_error_set(err, MB_ENOMEM, "out of memory");
+                if (strstr(text, "<")  && st->kind != MB_WIN_STEP_IOCTL &&
+                    st->kind != MB_WIN_STEP_WAIT) {
+                        r = mb_error_set(err, MB_ESTATE, "cannot run '%s': a name it needs is not known yet",
+                                         text);
+                        free(text);
+                        break;
+                }
+                switch (st->kind) {
+                case MB_WIN_STEP_IOCTL:
+                        break;  /* performed below from op, with the same builders */
+                case MB_WIN_STEP_DISKPART:
+                        r = run_diskpart(t, text, err);
+                        break;
+                case MB_WIN_STEP_COMMAND: {
+                        char *out = NULL;
+
+                        r = run_checked(t, text, &out, err);
+                        if (r == 0 && strncmp(text, "bcdedit /copy ", 14) == 0 &&
+                            mb_win_find_object_id(out ? out : "", new_id) < 0)
+                                r = mb_error_set(err, MB_EIO,
+                                                 "'%s' did not print the id of the new object: %.300s",
+                                                 text, out ? out : "");
+                        free(out);
+                        break;
+                }
+                case MB_WIN_STEP_COPYTREE:
+                        r = mb_win_copy_tree(t->w, st->arg1, st->arg2,
+                                             op->role == MB_ROLE_EFI &&
+                                             mb_facts_disk(f, op->disk2) &&
+                                             mb_facts_disk(f, op->disk2)->system, err);
+                        break;
+                case MB_WIN_STEP_MOVE: {
+                        WCHAR *a = mb_w_from_utf8(st->arg1), *b = mb_w_from_utf8(st->arg2);
+
+                        if (!a || !b)
+                                r = mb_error_set(err, MB_ENOMEM, "out of memory");
+                        else if (!t->w->MoveFileExW(a, b, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
+                                r = mb_w_error(err, MB_EIO, t->w->GetLastError(), "MoveFileExW",
+                                               "cannot move '%s' over '%s'", st->arg1, st->arg2);
+                        free(a);
+                        free(b);
+                        break;
+                }
+                case MB_WIN_STEP_COPYBLOCKS:
+                        r = mb_win_copy_blocks(t->w, st->arg1, st->arg2, progress, err);
+                        break;
+                case MB_WIN_STEP_WAIT:
+                        break;  /* the executor re-reads facts; resync state comes from there */
+                case MB_WIN_STEP_FIRMWARE:
+                        if (i == 0)
+                                r = fw_delete(t, op, err);
+                        break;
+                }
+                free(text);
+        }
+        return r;
+}
+
+int mb_win_execute(mb_win_target *t, const mb_op *op, mb_progress *progress, mb_error *err)
+{
+        mb_facts *f = NULL;
+        mb_win_volmap map = { 0 };
+        exec_names names;
+        mb_win_render_ctx ctx;
+        mb_win_steps steps = { 0 };
+        const mb_disk_fact *d;
+        int r;
+
+        switch (op->kind) {
+        case MB_OP_BCD_DELETE: case MB_OP_BCD_DISPLAYORDER: case MB_OP_FW_ENTRY:
+        case MB_OP_FW_DELETE: case MB_OP_BCD_COPY_BOOTMGR: case MB_OP_BCD_CREATE_LOADER:
+        case MB_OP_BCD_SET_DEVICE: case MB_OP_MIRROR_RESYNC:
+                break;
+        default:
+                if (op->disk >= 64 || !t->allowed[op->disk])
+                        return mb_error_set(err, MB_EUNSAFE,
+                                            "disk %u is not selected by the configuration; it is never opened for writing",
+                                            op->disk);
+        }
+
+        r = mb_win_read_facts(t->w, &f, err);
+        if (r < 0)
+                return mb_error_prefix(err, "re-reading facts before %s", "an operation");
+        r = mb_win_volmap_read(t->w, f, &map, err);
+        if (r < 0)
+                goto out;
+        names.map = &map;
+        memset(&ctx, 0, sizeof(ctx));
+        ctx.data = &names;
+        ctx.volume_path = ctx_volume_path;
+        ctx.nt_device = ctx_nt_device;
+        ctx.system_drive = t->system_drive;
+        r = mb_win_render_steps(f, op, &ctx, &steps, err);
+        if (r < 0)
+                goto out;
+
+        d = mb_facts_disk(f, op->disk);
+        switch (op->kind) {
+        case MB_OP_DISK_ONLINE:
+                r = do_online(t, op, err);
+                break;
+        case MB_OP_DISK_INIT_GPT:
+                r = check_identity(f, op, true, err);
+                if (r == 0)
+                        r = do_init_gpt(t, op, err);
+                break;
+        case MB_OP_PART_CREATE:
+        case MB_OP_PART_SET_NAME:
+                r = do_layout(t, op, d && d->sector_size ? d->sector_size : 512, err);
+                break;
+        case MB_OP_FORMAT:
+        case MB_OP_CLONE_BLOCKS:
+                r = check_identity(f, op, false, err);
+                if (r == 0)
+                        r = run_steps(t, f, op, &steps, progress, err);
+                break;
+        default:
+                r = run_steps(t, f, op, &steps, progress, err);
+        }
+out:
+        mb_win_steps_clear(&steps);
+        mb_win_volmap_clear(&map);
+        mb_facts_free(f);
+        return r;
+}

@@ -1,0 +1,721 @@
+/* SPDX-License-Identifier: MIT */
+#include "windows_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "sha256.h"
+
+#define MAX_DISKS 64
+#define EFI_GLOBAL_VARIABLE_GUID "{8be4df61-93ca-11d2-aa0d-00e098032b8c}"
+
+void mb_win_disk_path(uint32_t number, char buf[32])
+{
+        snprintf(buf, 32, "\\\\.\\PhysicalDrive%u", number);
+}
+
+/* CreateFileW on a UTF-8 name; INVALID_HANDLE_VALUE with *ret_error set. */
+HANDLE mb_win_open(const mb_win32 *w, const char *name, DWORD access, DWORD flags,
+                   DWORD *ret_error)
+{
+        WCHAR *wn = mb_w_from_utf8(name);
+        HANDLE h;
+
+        if (!wn) {
+                *ret_error = ERROR_INVALID_PARAMETER;
+                return INVALID_HANDLE_VALUE;
+        }
+        h = w->CreateFileW(wn, access, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL, OPEN_EXISTING,
+                           flags, NULL);
+        *ret_error = h == INVALID_HANDLE_VALUE ? w->GetLastError() : 0;
+        free(wn);
+        return h;
+}
+
+int mb_win_ioctl(const mb_win32 *w, HANDLE h, DWORD code, const char *code_name,
+                 const char *what, const void *in, size_t in_len, void **ret, size_t *ret_len,
+                 mb_error *err)
+{
+        size_t size = 4096;
+
+        for (int tries = 0; tries < 8; tries++, size *= 4) {
+                void *buf = calloc(1, size);
+                DWORD got = 0, e;
+
+                if (!buf)
+                        return mb_error_set(err, MB_ENOMEM, "out of memory");
+                if (w->DeviceIoControl(h, code, (LPVOID)in, (DWORD)in_len, buf, (DWORD)size, &got,
+                                       NULL)) {
+                        *ret = buf;
+                        *ret_len = got;
+                        return 0;
+                }
+                e = w->GetLastError();
+                free(buf);
+                if (e != ERROR_INSUFFICIENT_BUFFER && e != ERROR_MORE_DATA)
+                        return mb_w_error(err, e == ERROR_NOT_SUPPORTED || e == ERROR_INVALID_FUNCTION
+                                                       ? MB_ENOTSUP : MB_EIO,
+                                          e, "DeviceIoControl", "%s %s", code_name, what);
+        }
+        return mb_error_set(err, MB_EIO, "%s %s: the answer does not fit in %zu bytes", code_name,
+                            what, size);
+}
+
+static int query_property(const mb_win32 *w, HANDLE h, STORAGE_PROPERTY_ID id, const char *what,
+                          void **ret, size_t *ret_len, mb_error *err)
+{
+        STORAGE_PROPERTY_QUERY q;
+
+        memset(&q, 0, sizeof(q));
+        q.PropertyId = id;
+        q.QueryType = PropertyStandardQuery;
+        return mb_win_ioctl(w, h, IOCTL_STORAGE_QUERY_PROPERTY, "IOCTL_STORAGE_QUERY_PROPERTY", what,
+                            &q, sizeof(q), ret, ret_len, err);
+}
+
+/* Fills d from the disk's IOCTLs. MB_ENOENT when there is no such disk. */
+static int read_disk(const mb_win32 *w, uint32_t number, mb_disk_fact *d, mb_error *err)
+{
+        char path[32], what[64], loc[96];
+        const char *bus = NULL;
+        void *buf = NULL;
+        size_t len = 0;
+        DWORD e;
+        HANDLE h;
+        int r;
+
+        mb_win_disk_path(number, path);
+        snprintf(what, sizeof(what), "on disk %u ('%s')", number, path);
+        h = mb_win_open(w, path, GENERIC_READ, 0, &e);
+        if (h == INVALID_HANDLE_VALUE) {
+                if (e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND)
+                        return MB_ENOENT;
+                return mb_w_error(err, MB_EIO, e, "CreateFileW", "cannot open disk %u ('%s')",
+                                  number, path);
+        }
+        d->number = number;
+        d->path = mb_strdup(path);
+
+        r = mb_win_ioctl(w, h, IOCTL_DISK_GET_DRIVE_GEOMETRY_EX, "IOCTL_DISK_GET_DRIVE_GEOMETRY_EX",
+                         what, NULL, 0, &buf, &len, err);
+        if (r == 0)
+                r = mb_win_parse_geometry(buf, len, d, err);
+        free(buf);
+        buf = NULL;
+        if (r < 0)
+                goto out;
+
+        r = query_property(w, h, StorageDeviceProperty, what, &buf, &len, err);
+        if (r == 0)
+                r = mb_win_parse_device_descriptor(buf, len, d, &bus, err);
+        free(buf);
+        buf = NULL;
+        if (r < 0)
+                goto out;
+
+        r = query_property(w, h, StorageDeviceIdProperty, what, &buf, &len, err);
+        if (r == 0)
+                r = mb_win_parse_device_id(buf, len, d, err);
+        else if (r == MB_ENOTSUP)
+                r = 0;  /* not every bus reports device identifiers */
+        free(buf);
+        buf = NULL;
+        if (r < 0)
+                goto out;
+
+        if (mb_win_ioctl(w, h, IOCTL_SCSI_GET_ADDRESS, "IOCTL_SCSI_GET_ADDRESS", what, NULL, 0,
+                         &buf, &len, NULL) == 0 && len >= sizeof(SCSI_ADDRESS)) {
+                SCSI_ADDRESS a;
+
+                memcpy(&a, buf, sizeof(a));
+                snprintf(loc, sizeof(loc), "%s:port%u:path%u:target%u:lun%u", bus ? bus : "unknown",
+                         a.PortNumber, a.PathId, a.TargetId, a.Lun);
+                d->location = mb_strdup(loc);
+        } else if (bus) {
+                d->location = mb_strdup(bus);
+        }
+        free(buf);
+        buf = NULL;
+
+        r = mb_win_ioctl(w, h, IOCTL_DISK_GET_DISK_ATTRIBUTES, "IOCTL_DISK_GET_DISK_ATTRIBUTES",
+                         what, NULL, 0, &buf, &len, err);
+        if (r == 0)
+                r = mb_win_parse_disk_attributes(buf, len, d, err);
+        free(buf);
+        buf = NULL;
+        if (r < 0)
+                goto out;
+
+        r = mb_win_ioctl(w, h, IOCTL_DISK_GET_DRIVE_LAYOUT_EX, "IOCTL_DISK_GET_DRIVE_LAYOUT_EX",
+                         what, NULL, 0, &buf, &len, err);
+        if (r == 0)
+                r = mb_win_parse_layout(buf, len, d, err);
+        free(buf);
+        if (r < 0)
+                mb_error_prefix(err, "disk %u", number);
+out:
+        w->CloseHandle(h);
+        return r;
+}
+
+const mb_win_volume *mb_win_volmap_by_nt(const mb_win_volmap *m, const char *nt)
+{
+        for (size_t i = 0; m && i < m->n; i++)
+                if (m->v[i].nt[0] && strcasecmp(m->v[i].nt, nt) == 0)
+                        return &m->v[i];
+        return NULL;
+}
+
+const mb_win_volume *mb_win_volmap_by_part(const mb_win_volmap *m, uint32_t disk,
+                                           const char *part_guid)
+{
+        for (size_t i = 0; m && part_guid && i < m->n; i++)
+                if (m->v[i].disk == (int32_t)disk && strcasecmp(m->v[i].part_guid, part_guid) == 0)
+                        return &m->v[i];
+        return NULL;
+}
+
+void mb_win_volmap_clear(mb_win_volmap *m)
+{
+        free(m->v);
+        m->v = NULL;
+        m->n = 0;
+}
+
+static mb_fs fs_from_name(const char *n)
+{
+        if (strcasecmp(n, "NTFS") == 0)
+                return MB_FS_NTFS;
+        if (strcasecmp(n, "FAT32") == 0)
+                return MB_FS_FAT32;
+        return n[0] ? MB_FS_OTHER : MB_FS_NONE;
+}
+
+/* Extents, NT name, file system of one volume; matched against f's partitions. */
+static int read_volume(const mb_win32 *w, const WCHAR *wname, mb_facts *f, mb_win_volume *v,
+                       mb_error *err)
+{
+        char *name = mb_w_to_utf8(wname), *dev;
+        WCHAR target[128], label[64], fsname[32];
+        void *buf = NULL;
+        size_t len = 0, n;
+        HANDLE h;
+        DWORD e;
+        int r;
+
+        memset(v, 0, sizeof(*v));
+        v->disk = -1;
+        if (!name)
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        snprintf(v->name, sizeof(v->name), "%s", name);
+        n = strlen(name);
+        /* "\\?\Volume{...}\" -> device "\\?\Volume{...}" and DOS name "Volume{...}" */
+        if (n > 4 && name[n - 1] == '\\')
+                name[n - 1] = '\0';
+        dev = name;
+        {
+                WCHAR *dos = mb_w_from_utf8(dev + 4);
+
+                if (dos && w->QueryDosDeviceW(dos, target, 128)) {
+                        char *t = mb_w_to_utf8_n(target, 128);
+
+                        if (t)
+                                snprintf(v->nt, sizeof(v->nt), "%s", t);
+                        free(t);
+                }
+                free(dos);
+        }
+        h = mb_win_open(w, dev, 0, 0, &e);
+        if (h == INVALID_HANDLE_VALUE) {
+                free(name);
+                return 0;       /* a volume that vanished or cannot be queried: not ours */
+        }
+        r = mb_win_ioctl(w, h, IOCTL_VOLUME_GET_VOLUME_DISK_EXTENTS,
+                         "IOCTL_VOLUME_GET_VOLUME_DISK_EXTENTS", v->name, NULL, 0, &buf, &len, err);
+        w->CloseHandle(h);
+        if (r == MB_ENOTSUP || r == MB_EIO) {
+                /* CD-ROMs and offline volumes have no disk extents. */
+                free(buf);
+                free(name);
+                mb_error_clear(err);
+                return 0;
+        }
+        if (r == 0)
+                r = mb_win_parse_extents(buf, len, v->ext, 8, &v->n_ext, err);
+        free(buf);
+        free(name);
+        if (r < 0 || v->n_ext == 0)
+                return r;
+        v->disk = (int32_t)v->ext[0].disk;
+
+        label[0] = fsname[0] = 0;
+        if (!w->GetVolumeInformationW(wname, label, 64, NULL, NULL, NULL, fsname, 32))
+                label[0] = fsname[0] = 0;
+
+        if (v->n_ext == 1) {
+                mb_disk_fact *d = mb_facts_disk(f, v->ext[0].disk);
+
+                for (uint32_t i = 0; d && i < d->n_partitions; i++) {
+                        mb_part_fact *p = &d->partitions[i];
+                        uint32_t ss = d->sector_size;
+
+                        if (p->first_lba * ss != v->ext[0].offset ||
+                            (p->last_lba - p->first_lba + 1) * ss != v->ext[0].length)
+                                continue;
+                        v->part_number = p->number;
+                        snprintf(v->part_guid, sizeof(v->part_guid), "%s",
+                                 p->unique_guid ? p->unique_guid : "");
+                        snprintf(v->disk_guid, sizeof(v->disk_guid), "%s",
+                                 d->disk_guid ? d->disk_guid : "");
+                        {
+                                char *fs8 = mb_w_to_utf8_n(fsname, 32);
+                                char *lb8 = mb_w_to_utf8_n(label, 64);
+
+                                p->fs = fs8 ? fs_from_name(fs8) : MB_FS_NONE;
+                                free(p->label);
+                                p->label = lb8 && lb8[0] ? lb8 : NULL;
+                                if (!p->label)
+                                        free(lb8);
+                                free(fs8);
+                        }
+                        break;
+                }
+        }
+        return 0;
+}
+
+/* Dynamic volumes: every volume with an extent on a dynamic disk. */
+static int add_dynamic_volume(mb_facts *f, const mb_win_volume *v, mb_error *err)
+{
+        mb_volume_fact *nv, *vol;
+        uint64_t total = 0;
+        bool same = true;
+
+        for (size_t i = 0; i < v->n_ext; i++) {
+                total += v->ext[i].length;
+                if (v->ext[i].length != v->ext[0].length)
+                        same = false;
+        }
+        nv = mb_reallocarray(f->volumes, f->n_volumes + 1, sizeof(*nv));
+        if (!nv)
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        f->volumes = nv;
+        vol = &nv[f->n_volumes++];
+        memset(vol, 0, sizeof(*vol));
+        {
+                const char *g = strchr(v->name, '{');
+                char name[48];
+
+                snprintf(name, sizeof(name), "Volume%.38s", g ? g : "");
+                vol->name = mb_strdup(name);
+        }
+        /* Several equal extents on different disks: one plex per disk (a
+         * mirror); otherwise the extents add up (simple or spanned). VDS
+         * is the source for plex health; until it is read, plexes that
+         * the volume manager reports extents for are taken as healthy. */
+        if (v->n_ext > 1 && same) {
+                vol->kind = mb_strdup("mirror");
+                vol->size = v->ext[0].length;
+        } else {
+                vol->kind = mb_strdup(v->n_ext > 1 ? "spanned" : "simple");
+                vol->size = total;
+        }
+        vol->plexes = calloc(v->n_ext, sizeof(*vol->plexes));
+        if (!vol->plexes || !vol->kind || !vol->name)
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        for (size_t i = 0; i < v->n_ext; i++) {
+                mb_disk_fact *d = mb_facts_disk(f, v->ext[i].disk);
+
+                vol->plexes[i].disk = (int32_t)v->ext[i].disk;
+                vol->plexes[i].ldm_disk = d && d->dynamic_name ? mb_strdup(d->dynamic_name) : NULL;
+                vol->plexes[i].offset = v->ext[i].offset;
+                vol->plexes[i].length = v->ext[i].length;
+                vol->plexes[i].state = MB_PLEX_HEALTHY;
+                vol->plexes[i].percent = 100;
+        }
+        vol->n_plexes = (uint32_t)v->n_ext;
+        return 0;
+}
+
+int mb_win_volmap_read(const mb_win32 *w, mb_facts *f, mb_win_volmap *ret, mb_error *err)
+{
+        WCHAR name[MAX_PATH];
+        mb_win_volmap m = { 0 };
+        HANDLE fh;
+        int r = 0;
+
+        fh = w->FindFirstVolumeW(name, MAX_PATH);
+        if (fh == INVALID_HANDLE_VALUE) {
+                DWORD e = w->GetLastError();
+
+                if (e == ERROR_NO_MORE_FILES) {
+                        *ret = m;
+                        return 0;
+                }
+                return mb_w_error(err, MB_EIO, e, "FindFirstVolumeW", "cannot list volumes");
+        }
+        do {
+                mb_win_volume *nv = mb_reallocarray(m.v, m.n + 1, sizeof(*nv));
+
+                if (!nv) {
+                        r = mb_error_set(err, MB_ENOMEM, "out of memory");
+                        break;
+                }
+                m.v = nv;
+                r = read_volume(w, name, f, &nv[m.n], err);
+                if (r < 0)
+                        break;
+                if (nv[m.n].n_ext > 0)
+                        m.n++;
+        } while (w->FindNextVolumeW(fh, name, MAX_PATH));
+        w->FindVolumeClose(fh);
+        if (r < 0) {
+                mb_win_volmap_clear(&m);
+                return r;
+        }
+        *ret = m;
+        return 0;
+}
+
+/* Marks the disk that holds the system partition the machine booted from. */
+static void mark_system_disk(const mb_win32 *w, mb_facts *f, const mb_win_volmap *m)
+{
+        WCHAR value[128];
+        DWORD len = sizeof(value);
+        const mb_win_volume *v;
+        WCHAR *key = mb_w_from_utf8("SYSTEM\\Setup"), *val = mb_w_from_utf8("SystemPartition");
+        char *nt = NULL;
+
+        if (key && val &&
+            w->RegGetValueW(HKEY_LOCAL_MACHINE, key, val, RRF_RT_REG_SZ, NULL, value, &len) == 0)
+                nt = mb_w_to_utf8_n(value, 128);
+        free(key);
+        free(val);
+        if (nt && (v = mb_win_volmap_by_nt(m, nt)) && v->disk >= 0) {
+                mb_disk_fact *d = mb_facts_disk(f, (uint32_t)v->disk);
+
+                if (d)
+                        d->system = true;
+        }
+        free(nt);
+}
+
+/* ---- ESP file lists ---- */
+
+typedef struct file_list {
+        mb_file_fact *v;
+        uint32_t n;
+} file_list;
+
+static int hash_file(const mb_win32 *w, const char *path, uint64_t *ret_size, char ret_hex[65],
+                     mb_error *err)
+{
+        static uint8_t buf[65536];
+        mb_sha256 s;
+        uint64_t total = 0;
+        DWORD got, e;
+        HANDLE h = mb_win_open(w, path, GENERIC_READ, 0, &e);
+
+        if (h == INVALID_HANDLE_VALUE)
+                return mb_w_error(err, MB_EIO, e, "CreateFileW", "cannot open '%s'", path);
+        mb_sha256_init(&s);
+        for (;;) {
+                if (!w->ReadFile(h, buf, sizeof(buf), &got, NULL)) {
+                        e = w->GetLastError();
+                        w->CloseHandle(h);
+                        return mb_w_error(err, MB_EIO, e, "ReadFile", "cannot read '%s'", path);
+                }
+                if (got == 0)
+                        break;
+                mb_sha256_update(&s, buf, got);
+                total += got;
+        }
+        w->CloseHandle(h);
+        mb_sha256_final_hex(&s, ret_hex);
+        *ret_size = total;
+        return 0;
+}
+
+/* Walks root (ending in '\'), rel is the '/'-separated path below it. */
+static int walk(const mb_win32 *w, const char *root, const char *rel, file_list *out, int depth,
+                mb_error *err)
+{
+        WIN32_FIND_DATAW fd;
+        char pattern[1024];
+        WCHAR *wp;
+        HANDLE fh;
+        int r = 0;
+
+        if (depth > 16)
+                return 0;
+        snprintf(pattern, sizeof(pattern), "%s%s*", root, rel);
+        for (char *c = pattern + strlen(root); *c; c++)
+                if (*c == '/')
+                        *c = '\\';
+        wp = mb_w_from_utf8(pattern);
+        if (!wp)
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        fh = w->FindFirstFileW(wp, &fd);
+        free(wp);
+        if (fh == INVALID_HANDLE_VALUE)
+                return 0;
+        do {
+                char *n = mb_w_to_utf8_n(fd.cFileName, MAX_PATH), sub[1024], full[1024];
+
+                if (!n) {
+                        r = mb_error_set(err, MB_ENOMEM, "out of memory");
+                        break;
+                }
+                if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0 ||
+                    (depth == 0 && strcasecmp(n, "System Volume Information") == 0)) {
+                        free(n);
+                        continue;
+                }
+                snprintf(sub, sizeof(sub), "%s%s", rel, n);
+                free(n);
+                if (fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) {
+                        char dir[1030];
+
+                        snprintf(dir, sizeof(dir), "%s/", sub);
+                        r = walk(w, root, dir, out, depth + 1, err);
+                } else {
+                        mb_file_fact *nv = mb_reallocarray(out->v, out->n + 1, sizeof(*nv));
+                        char hex[65];
+                        uint64_t size;
+
+                        if (!nv) {
+                                r = mb_error_set(err, MB_ENOMEM, "out of memory");
+                                break;
+                        }
+                        out->v = nv;
+                        snprintf(full, sizeof(full), "%s%s", root, sub);
+                        for (char *c = full + strlen(root); *c; c++)
+                                if (*c == '/')
+                                        *c = '\\';
+                        r = hash_file(w, full, &size, hex, err);
+                        if (r == 0) {
+                                char p[1030];
+
+                                snprintf(p, sizeof(p), "/%s", sub);
+                                nv[out->n].path = mb_strdup(p);
+                                nv[out->n].size = size;
+                                nv[out->n].sha256 = mb_strdup(hex);
+                                out->n++;
+                        }
+                }
+        } while (r == 0 && w->FindNextFileW(fh, &fd));
+        w->FindClose(fh);
+        return r;
+}
+
+static int file_cmp(const void *a, const void *b)
+{
+        return strcmp(((const mb_file_fact *)a)->path, ((const mb_file_fact *)b)->path);
+}
+
+static int read_esp_files(const mb_win32 *w, mb_facts *f, const mb_win_volmap *m, mb_error *err)
+{
+        for (uint32_t i = 0; i < f->n_disks; i++)
+                for (uint32_t j = 0; j < f->disks[i].n_partitions; j++) {
+                        mb_part_fact *p = &f->disks[i].partitions[j];
+                        const mb_win_volume *v;
+                        file_list l = { 0 };
+                        int r;
+
+                        if (p->role != MB_ROLE_EFI ||
+                            !(v = mb_win_volmap_by_part(m, f->disks[i].number, p->unique_guid)))
+                                continue;
+                        r = walk(w, v->name, "", &l, 0, err);
+                        if (r < 0) {
+                                for (uint32_t k = 0; k < l.n; k++) {
+                                        free(l.v[k].path);
+                                        free(l.v[k].sha256);
+                                }
+                                free(l.v);
+                                return mb_error_prefix(err, "reading the ESP of disk %u",
+                                                       f->disks[i].number);
+                        }
+                        if (l.n > 1)
+                                qsort(l.v, l.n, sizeof(*l.v), file_cmp);
+                        p->files = l.v;
+                        p->n_files = l.n;
+                }
+        return 0;
+}
+
+/* ---- BCD and firmware ---- */
+
+static int read_bcd(const mb_win32 *w, mb_facts *f, const mb_win_volmap *m, mb_error *err)
+{
+        char *out = NULL;
+        DWORD code = 0;
+        int r = mb_win_run(w, "bcdedit.exe /enum all /v", &out, &code, err);
+
+        if (r < 0)
+                return r;
+        if (code != 0) {
+                r = mb_error_set(err, MB_EIO, "bcdedit /enum all /v failed with exit code %lu: %.300s",
+                                 (unsigned long)code, out ? out : "");
+                free(out);
+                return r;
+        }
+        r = mb_win_parse_bcdedit(out ? out : "", m, "system store (bcdedit /enum all /v)", &f->bcd,
+                                 err);
+        free(out);
+        return r;
+}
+
+static int enable_privilege(const mb_win32 *w, const char *name)
+{
+        HANDLE tok;
+        TOKEN_PRIVILEGES tp;
+        WCHAR *wn = mb_w_from_utf8(name);
+        BOOL ok;
+
+        if (!wn)
+                return -1;
+        if (!w->OpenProcessToken(w->GetCurrentProcess(), TOKEN_ADJUST_PRIVILEGES | TOKEN_QUERY, &tok)) {
+                free(wn);
+                return -1;
+        }
+        memset(&tp, 0, sizeof(tp));
+        tp.PrivilegeCount = 1;
+        tp.Privileges[0].Attributes = SE_PRIVILEGE_ENABLED;
+        ok = w->LookupPrivilegeValueW(NULL, wn, &tp.Privileges[0].Luid) &&
+             w->AdjustTokenPrivileges(tok, FALSE, &tp, sizeof(tp), NULL, NULL) &&
+             w->GetLastError() == ERROR_SUCCESS;
+        free(wn);
+        w->CloseHandle(tok);
+        return ok ? 0 : -1;
+}
+
+static int read_firmware(const mb_win32 *w, mb_facts *f, mb_error *err)
+{
+        uint8_t buf[4096];
+        WCHAR *guid = mb_w_from_utf8(EFI_GLOBAL_VARIABLE_GUID), *name;
+        mb_firmware_fact *fw;
+        DWORD len;
+        int r = 0;
+
+        if (!guid)
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        if (enable_privilege(w, "SeSystemEnvironmentPrivilege") < 0) {
+                free(guid);
+                return mb_error_set(err, MB_EUNSAFE,
+                                    "cannot enable SeSystemEnvironmentPrivilege to read the firmware boot entries");
+        }
+        name = mb_w_from_utf8("BootOrder");
+        len = name ? w->GetFirmwareEnvironmentVariableW(name, guid, buf, sizeof(buf)) : 0;
+        free(name);
+        if (len == 0) {
+                DWORD e = w->GetLastError();
+
+                free(guid);
+                return mb_w_error(err, MB_EIO, e, "GetFirmwareEnvironmentVariableW",
+                                  "cannot read the firmware variable BootOrder");
+        }
+        fw = calloc(1, sizeof(*fw));
+        if (!fw || !(fw->order = calloc(len / 2 + 1, sizeof(uint32_t))) ||
+            !(fw->entries = calloc(len / 2 + 1, sizeof(*fw->entries)))) {
+                if (fw) {
+                        free(fw->order);
+                        free(fw);
+                }
+                free(guid);
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        }
+        f->firmware = fw;
+        for (DWORD i = 0; i + 1 < len; i += 2)
+                fw->order[fw->n_order++] = (uint32_t)(buf[i] | buf[i + 1] << 8);
+        for (uint32_t i = 0; i < fw->n_order && r == 0; i++) {
+                uint8_t opt[4096];
+                char vn[16];
+                DWORD olen;
+
+                snprintf(vn, sizeof(vn), "Boot%04X", fw->order[i]);
+                name = mb_w_from_utf8(vn);
+                olen = name ? w->GetFirmwareEnvironmentVariableW(name, guid, opt, sizeof(opt)) : 0;
+                free(name);
+                if (olen == 0)
+                        continue;       /* BootOrder may name an entry that is gone */
+                r = mb_win_parse_load_option(opt, olen, fw->order[i], &fw->entries[fw->n_entries],
+                                             err);
+                if (r == 0)
+                        fw->n_entries++;
+        }
+        free(guid);
+        return r;
+}
+
+int mb_win_read_facts(const mb_win32 *w, mb_facts **ret, mb_error *err)
+{
+        mb_facts *f = calloc(1, sizeof(*f));
+        mb_win_volmap m = { 0 };
+        int r = 0;
+
+        if (!f)
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        f->version = 1;
+        f->target = mb_strdup("windows");
+        for (uint32_t n = 0; n < MAX_DISKS; n++) {
+                mb_disk_fact d;
+
+                memset(&d, 0, sizeof(d));
+                r = read_disk(w, n, &d, err);
+                if (r == MB_ENOENT) {
+                        mb_disk_fact_clear(&d);
+                        r = 0;
+                        continue;
+                }
+                if (r < 0) {
+                        mb_disk_fact_clear(&d);
+                        goto fail;
+                }
+                {
+                        mb_disk_fact *nd = mb_reallocarray(f->disks, f->n_disks + 1, sizeof(*nd));
+
+                        if (!nd) {
+                                mb_disk_fact_clear(&d);
+                                r = mb_error_set(err, MB_ENOMEM, "out of memory");
+                                goto fail;
+                        }
+                        f->disks = nd;
+                        nd[f->n_disks++] = d;
+                }
+        }
+        if (f->n_disks == 0) {
+                r = mb_error_set(err, MB_ENOENT,
+                                 "no disks found: \\\\.\\PhysicalDrive0 to \\\\.\\PhysicalDrive%d do not exist",
+                                 MAX_DISKS - 1);
+                goto fail;
+        }
+        r = mb_win_volmap_read(w, f, &m, err);
+        if (r < 0)
+                goto fail;
+        for (size_t i = 0; i < m.n; i++) {
+                mb_disk_fact *d = m.v[i].disk >= 0 ? mb_facts_disk(f, (uint32_t)m.v[i].disk) : NULL;
+
+                if (d && d->dynamic && !m.v[i].part_number) {
+                        r = add_dynamic_volume(f, &m.v[i], err);
+                        if (r < 0)
+                                goto fail;
+                }
+        }
+        mark_system_disk(w, f, &m);
+        r = read_esp_files(w, f, &m, err);
+        if (r == 0)
+                r = read_bcd(w, f, &m, err);
+        if (r == 0)
+                r = read_firmware(w, f, err);
+        if (r < 0)
+                goto fail;
+        mb_win_volmap_clear(&m);
+        *ret = f;
+        return 0;
+fail:
+        mb_win_volmap_clear(&m);
+        mb_facts_free(f);
+        return r;
+}

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The byte layouts the windows target relies on (x64 Windows SDK), checked
+ * at compile time in both builds: natively against win32_compat.h, in the
+ * mingw-w64 cross build against the system headers. The same numbers are
+ * used by the test fixtures in tests/data/windows/.
+ */
+#include <stddef.h>
+
+#include "win32_compat.h"
+
+#define AT(type, field, off) _Static_assert(offsetof(type, field) == (off), #type "." #field)
+#define SIZE(type, n) _Static_assert(sizeof(type) == (n), "sizeof " #type)
+
+SIZE(GUID, 16);
+SIZE(DISK_GEOMETRY, 24);
+AT(DISK_GEOMETRY, BytesPerSector, 20);
+AT(DISK_GEOMETRY_EX, DiskSize, 24);
+AT(DISK_GEOMETRY_EX, Data, 32);
+AT(STORAGE_PROPERTY_QUERY, QueryType, 4);
+SIZE(STORAGE_PROPERTY_QUERY, 12);
+AT(STORAGE_DEVICE_DESCRIPTOR, SerialNumberOffset, 24);
+AT(STORAGE_DEVICE_DESCRIPTOR, BusType, 28);
+AT(STORAGE_DEVICE_DESCRIPTOR, RawDeviceProperties, 36);
+AT(STORAGE_DEVICE_ID_DESCRIPTOR, Identifiers, 12);
+AT(STORAGE_IDENTIFIER, IdentifierSize, 8);
+AT(STORAGE_IDENTIFIER, NextOffset, 10);
+AT(STORAGE_IDENTIFIER, Association, 12);
+AT(STORAGE_IDENTIFIER, Identifier, 16);
+SIZE(GET_DISK_ATTRIBUTES, 16);
+AT(GET_DISK_ATTRIBUTES, Attributes, 8);
+SIZE(SET_DISK_ATTRIBUTES, 40);
+AT(SET_DISK_ATTRIBUTES, Persist, 4);
+AT(SET_DISK_ATTRIBUTES, Attributes, 8);
+AT(SET_DISK_ATTRIBUTES, AttributesMask, 16);
+AT(SET_DISK_ATTRIBUTES, Reserved2, 24);
+SIZE(PARTITION_INFORMATION_GPT, 112);
+AT(PARTITION_INFORMATION_GPT, PartitionId, 16);
+AT(PARTITION_INFORMATION_GPT, Attributes, 32);
+AT(PARTITION_INFORMATION_GPT, Name, 40);
+SIZE(PARTITION_INFORMATION_EX, 144);
+AT(PARTITION_INFORMATION_EX, StartingOffset, 8);
+AT(PARTITION_INFORMATION_EX, PartitionLength, 16);
+AT(PARTITION_INFORMATION_EX, PartitionNumber, 24);
+AT(PARTITION_INFORMATION_EX, RewritePartition, 28);
+AT(PARTITION_INFORMATION_EX, Gpt, 32);
+AT(PARTITION_INFORMATION_EX, Mbr, 32);
+SIZE(DRIVE_LAYOUT_INFORMATION_GPT, 40);
+AT(DRIVE_LAYOUT_INFORMATION_GPT, StartingUsableOffset, 16);
+AT(DRIVE_LAYOUT_INFORMATION_GPT, UsableLength, 24);
+AT(DRIVE_LAYOUT_INFORMATION_GPT, MaxPartitionCount, 32);
+AT(DRIVE_LAYOUT_INFORMATION_EX, PartitionCount, 4);
+AT(DRIVE_LAYOUT_INFORMATION_EX, Gpt, 8);
+AT(DRIVE_LAYOUT_INFORMATION_EX, PartitionEntry, 48);
+SIZE(DRIVE_LAYOUT_INFORMATION_EX, 192);
+SIZE(CREATE_DISK, 24);
+AT(CREATE_DISK, Gpt, 4);
+AT(CREATE_DISK_GPT, MaxPartitionCount, 16);
+SIZE(DISK_EXTENT, 24);
+AT(DISK_EXTENT, StartingOffset, 8);
+AT(DISK_EXTENT, ExtentLength, 16);
+AT(VOLUME_DISK_EXTENTS, Extents, 8);
+SIZE(SCSI_ADDRESS, 8);
+SIZE(GET_LENGTH_INFORMATION, 8);
+
+_Static_assert(IOCTL_DISK_GET_DRIVE_LAYOUT_EX == 0x00070050, "IOCTL_DISK_GET_DRIVE_LAYOUT_EX");
+_Static_assert(IOCTL_DISK_SET_DRIVE_LAYOUT_EX == 0x0007c054, "IOCTL_DISK_SET_DRIVE_LAYOUT_EX");
+_Static_assert(IOCTL_DISK_CREATE_DISK == 0x0007c058, "IOCTL_DISK_CREATE_DISK");
+_Static_assert(IOCTL_DISK_GET_DRIVE_GEOMETRY_EX == 0x000700a0, "IOCTL_DISK_GET_DRIVE_GEOMETRY_EX");
+_Static_assert(IOCTL_DISK_UPDATE_PROPERTIES == 0x00070140, "IOCTL_DISK_UPDATE_PROPERTIES");
+_Static_assert(IOCTL_DISK_GET_DISK_ATTRIBUTES == 0x000700f0, "IOCTL_DISK_GET_DISK_ATTRIBUTES");
+_Static_assert(IOCTL_DISK_SET_DISK_ATTRIBUTES == 0x0007c0f4, "IOCTL_DISK_SET_DISK_ATTRIBUTES");
+_Static_assert(IOCTL_DISK_GET_LENGTH_INFO == 0x0007405c, "IOCTL_DISK_GET_LENGTH_INFO");
+_Static_assert(IOCTL_STORAGE_QUERY_PROPERTY == 0x002d1400, "IOCTL_STORAGE_QUERY_PROPERTY");
+_Static_assert(IOCTL_VOLUME_GET_VOLUME_DISK_EXTENTS == 0x00560000, "IOCTL_VOLUME_GET_VOLUME_DISK_EXTENTS");
+_Static_assert(IOCTL_SCSI_GET_ADDRESS == 0x00041018, "IOCTL_SCSI_GET_ADDRESS");
+_Static_assert(FSCTL_LOCK_VOLUME == 0x00090018, "FSCTL_LOCK_VOLUME");
+_Static_assert(FSCTL_DISMOUNT_VOLUME == 0x00090020, "FSCTL_DISMOUNT_VOLUME");
+
+/* An otherwise empty translation unit is not ISO C. */
+int mb_win32_layout_checked(void);
+int mb_win32_layout_checked(void)
+{
+        return 1;
+}

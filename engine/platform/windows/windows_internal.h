@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef MB_WINDOWS_INTERNAL_H
+#define MB_WINDOWS_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "win32_table.h"
+#include "facts.h"
+#include "platform/platform.h"
+#include "platform/windows/windows_target.h"
+
+/*
+ * The windows target's logic, host-independent: it reaches the system only
+ * through an mb_win32 table. Split as
+ *   ioctl.c     IOCTL output parsing and input building (pure)
+ *   facts.c     reading facts through the table
+ *   commands.c  the reviewable text of every operation (pure)
+ *   exec.c      performing operations through the table
+ *   security.c  elevation, firmware, config ACL
+ *   process.c   running diskpart/bcdedit
+ */
+
+/* ---- ioctl.c: parsing (each fills only the fields it names) ---- */
+
+/* IOCTL_DISK_GET_DRIVE_GEOMETRY_EX -> size, sector_size. */
+int mb_win_parse_geometry(const void *buf, size_t len, mb_disk_fact *d, mb_error *err);
+/* IOCTL_STORAGE_QUERY_PROPERTY(StorageDeviceProperty) -> serial, and the bus
+ * name into ret_bus (static string, may be NULL). */
+int mb_win_parse_device_descriptor(const void *buf, size_t len, mb_disk_fact *d,
+                                   const char **ret_bus, mb_error *err);
+/* IOCTL_STORAGE_QUERY_PROPERTY(StorageDeviceIdProperty) -> unique_id: the
+ * first NAA, EUI-64 or vendor identifier, as lower-case hex (binary) or text. */
+int mb_win_parse_device_id(const void *buf, size_t len, mb_disk_fact *d, mb_error *err);
+/* IOCTL_DISK_GET_DISK_ATTRIBUTES -> online, read_only. */
+int mb_win_parse_disk_attributes(const void *buf, size_t len, mb_disk_fact *d, mb_error *err);
+/* IOCTL_DISK_GET_DRIVE_LAYOUT_EX -> style, disk_guid, usable LBAs, partitions
+ * (number, role, type, unique GUID, name, LBAs, attributes), dynamic. Needs
+ * d->sector_size. */
+int mb_win_parse_layout(const void *buf, size_t len, mb_disk_fact *d, mb_error *err);
+
+typedef struct mb_win_extent {
+        uint32_t disk;
+        uint64_t offset;        /* bytes */
+        uint64_t length;        /* bytes */
+} mb_win_extent;
+
+/* IOCTL_VOLUME_GET_VOLUME_DISK_EXTENTS -> up to max extents; *ret_n set. */
+int mb_win_parse_extents(const void *buf, size_t len, mb_win_extent *ret, size_t max,
+                         size_t *ret_n, mb_error *err);
+
+/* What the volume enumeration found, for facts and for the executor. */
+typedef struct mb_win_volume {
+        char name[64];          /* "\\?\Volume{...}\" as FindFirstVolumeW gave it */
+        char nt[96];            /* "\Device\HarddiskVolumeN" (QueryDosDeviceW) */
+        mb_win_extent ext[8];
+        size_t n_ext;
+        char part_guid[37];     /* basic GPT partition holding it, when one extent */
+        char disk_guid[37];
+        int32_t disk;           /* disk of ext[0], -1 none */
+        uint32_t part_number;   /* 0 when not a basic partition */
+} mb_win_volume;
+
+typedef struct mb_win_volmap {
+        mb_win_volume *v;
+        size_t n;
+} mb_win_volmap;
+
+const mb_win_volume *mb_win_volmap_by_nt(const mb_win_volmap *m, const char *nt);
+const mb_win_volume *mb_win_volmap_by_part(const mb_win_volmap *m, uint32_t disk,
+                                           const char *part_guid);
+void mb_win_volmap_clear(mb_win_volmap *m);
+/* Enumerates volumes and matches them against the disks of f (partition
+ * GUIDs, fs, labels filled in f). */
+int mb_win_volmap_read(const mb_win32 *w, mb_facts *f, mb_win_volmap *ret, mb_error *err);
+
+/* ---- bcdedit.c ---- */
+
+/* Parses `bcdedit /enum all /v` output (see bcdedit.c for what is used). */
+int mb_win_parse_bcdedit(const char *text, const mb_win_volmap *map, const char *store,
+                         mb_bcd_fact **ret, mb_error *err);
+void mb_win_bcd_free(mb_bcd_fact *b);
+/* The first "{guid}" in text (bcdedit /copy's message), normalized. */
+int mb_win_find_object_id(const char *text, char ret[40]);
+
+/* ---- firmware.c ---- */
+
+/* An EFI_LOAD_OPTION (Boot####) -> entry (description, partition GUID of
+ * its HD node, file path, active). */
+int mb_win_parse_load_option(const void *buf, size_t len, uint32_t number,
+                             mb_fw_entry_fact *ret, mb_error *err);
+
+/* ---- ioctl.c: building input buffers ---- */
+
+/* SET_DISK_ATTRIBUTES for "online and writable", persisted. */
+void mb_win_build_online(SET_DISK_ATTRIBUTES *ret);
+/* CREATE_DISK for an empty GPT with disk_id and 128 entries. */
+void mb_win_build_create_gpt(const GUID *disk_id, CREATE_DISK *ret);
+/* An empty GPT DRIVE_LAYOUT_INFORMATION_EX (no partitions, so nothing such as
+ * an MSR is left behind). */
+void mb_win_build_empty_gpt_layout(const GUID *disk_id, DRIVE_LAYOUT_INFORMATION_EX *ret);
+/*
+ * A new layout from the current one (as IOCTL_DISK_GET_DRIVE_LAYOUT_EX
+ * returned it) for a PART_CREATE (new_id names the new partition),
+ * PART_SET_TYPE, PART_SET_ATTRS or PART_SET_NAME: existing entries are
+ * kept byte for byte, RewritePartition set on the one that changes.
+ * *ret is malloc'd.
+ */
+int mb_win_build_layout(const void *cur, size_t cur_len, uint32_t sector_size, const mb_op *op,
+                        const GUID *new_id, void **ret, size_t *ret_len, mb_error *err);
+
+const char *mb_win_bus_name(uint32_t bus);
+
+/* ---- process.c ---- */
+
+/* Runs cmdline (UTF-8, quoted as CreateProcessW wants it), collecting its
+ * stdout+stderr (UTF-8/OEM bytes as they come) into *ret_out (may be NULL)
+ * and its exit code into *ret_code. Fails only if it could not run. */
+int mb_win_run(const mb_win32 *w, const char *cmdline, char **ret_out, DWORD *ret_code,
+               mb_error *err);
+
+/* ---- commands.c ---- */
+
+/*
+ * What the executor knows at run time and a plan printed offline does not.
+ * mb_windows_render_op() renders with no context: values only known then
+ * are shown as <...> placeholders, and volume paths assume the volume GUID
+ * of a GPT basic partition is its partition GUID (as Windows names them).
+ */
+typedef struct mb_win_render_ctx {
+        void *data;
+        /* "\\?\Volume{...}\" of the partition, or NULL to use the partition GUID. */
+        const char *(*volume_path)(void *data, const mb_disk_fact *d, const mb_part_fact *p);
+        /* NT device name ("\Device\HarddiskVolume3") for bcdedit, or NULL. */
+        const char *(*nt_device)(void *data, const mb_disk_fact *d, const mb_part_fact *p);
+        /* Id of the object a previous `bcdedit /copy` printed, or NULL. */
+        const char *new_object;
+        /* Drive letter of the running system's volume ('C'), 0 = unknown. */
+        char system_drive;
+} mb_win_render_ctx;
+
+/* Stands for the id `bcdedit /copy` prints, until the executor knows it. */
+#define MB_WIN_NEW_OBJECT "{<id printed by bcdedit /copy>}"
+
+/* One rendered step: a diskpart script, a command line, an IOCTL or a copy. */
+typedef enum mb_win_step_kind {
+        MB_WIN_STEP_IOCTL = 0,  /* described for people; exec builds the same buffer */
+        MB_WIN_STEP_DISKPART,   /* text = the script, run as diskpart /s FILE */
+        MB_WIN_STEP_COMMAND,    /* text = the command line */
+        MB_WIN_STEP_COPYTREE,   /* arg1 -> arg2, file-identical, except BCD files */
+        MB_WIN_STEP_COPYBLOCKS, /* arg1 -> arg2 (volume devices), whole volume */
+        MB_WIN_STEP_WAIT,       /* wait for a resync */
+        MB_WIN_STEP_FIRMWARE,   /* a firmware variable write (arg1 variable, arg2 entry) */
+        MB_WIN_STEP_MOVE,       /* rename arg1 over arg2 */
+} mb_win_step_kind;
+
+typedef struct mb_win_step {
+        mb_win_step_kind kind;
+        char *text;
+        char *arg1, *arg2;
+} mb_win_step;
+
+typedef struct mb_win_steps {
+        mb_win_step *v;
+        size_t n;
+} mb_win_steps;
+
+int mb_win_render_steps(const mb_facts *facts, const mb_op *op, const mb_win_render_ctx *ctx,
+                        mb_win_steps *ret, mb_error *err);
+void mb_win_steps_clear(mb_win_steps *s);
+/* The steps as one text, the form `plan --commands windows` prints. */
+int mb_win_steps_to_text(const mb_win_steps *s, char **ret, mb_error *err);
+
+/* ---- facts.c ---- */
+
+int mb_win_read_facts(const mb_win32 *w, mb_facts **ret, mb_error *err);
+/* CreateFileW on a UTF-8 name, shared read/write, OPEN_EXISTING. */
+HANDLE mb_win_open(const mb_win32 *w, const char *name, DWORD access, DWORD flags,
+                   DWORD *ret_error);
+/* DeviceIoControl with a growing output buffer; *ret malloc'd. Errors name
+ * code_name and what; MB_ENOTSUP for "not supported" answers. */
+int mb_win_ioctl(const mb_win32 *w, HANDLE h, DWORD code, const char *code_name,
+                 const char *what, const void *in, size_t in_len, void **ret, size_t *ret_len,
+                 mb_error *err);
+/* "\\.\PhysicalDriveN" */
+void mb_win_disk_path(uint32_t number, char buf[32]);
+
+/* ---- exec.c ---- */
+
+typedef struct mb_win_target {
+        const mb_win32 *w;
+        bool allowed[64];       /* disks site.yaml selected (allow_write) */
+        char system_drive;
+} mb_win_target;
+
+int mb_win_execute(mb_win_target *t, const mb_op *op, mb_progress *progress, mb_error *err);
+
+/* ---- platform_windows.c ---- */
+
+/* mb_platform_open_windows / mb_windows_preflight over an explicit table. */
+int mb_win_platform_open(const mb_win32 *w, mb_platform **ret, mb_error *err);
+int mb_win_preflight(const mb_win32 *w, bool *ret_hibernation, mb_error *err);
+
+/* ---- copy.c ---- */
+
+int mb_win_copy_tree(const mb_win32 *w, const char *from, const char *to, bool skip_bcd,
+                     mb_error *err);
+int mb_win_copy_blocks(const mb_win32 *w, const char *from, const char *to, mb_progress *progress,
+                       mb_error *err);
+
+/* ---- security.c ---- */
+
+int mb_win_check_elevated(const mb_win32 *w, mb_error *err);
+int mb_win_check_uefi(const mb_win32 *w, mb_error *err);
+int mb_win_check_config_acl(const mb_win32 *w, const char *path, mb_error *err);
+/* Parses a self-relative ACL: 0 if only administrators, SYSTEM,
+ * TrustedInstaller or self_sid may write; MB_EUNSAFE naming the SID otherwise. */
+int mb_win_acl_check(const void *acl, size_t len, const void *self_sid, const char *what,
+                     mb_error *err);
+void mb_win_sid_to_string(const void *sid, char *buf, size_t len);
+
+#endif

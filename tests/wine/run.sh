@@ -1,0 +1,97 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# Runs the cross-built mbstate.exe under wine and compares it with the
+# native build (the golden output): same stdout, stderr and exit code for
+# --version, --help, validate (good and bad files) and plan against the seed
+# snapshot; `facts --target windows` must end with a clear error, not a crash.
+#
+#   tests/wine/run.sh NATIVE_MBSTATE MBSTATE_EXE
+#
+# Run from anywhere; paths in the commands are relative to the repository
+# root so both builds print the same names. Last line: "N passed, N failed".
+set -uo pipefail
+
+if [ $# -ne 2 ]; then
+    echo "usage: $0 NATIVE_MBSTATE MBSTATE_EXE" >&2
+    exit 1
+fi
+native=$(readlink -f "$1")
+exe=$(readlink -f "$2")
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root" || exit 1
+
+export WINEDEBUG=-all
+export WINEPREFIX=${WINEPREFIX:-/tmp/mbstate-wineprefix}
+# No desktop integration, no Mono/Gecko prompts.
+export WINEDLLOVERRIDES="mscoree,mshtml=;winemenubuilder.exe=d"
+out=$(mktemp -d /tmp/mbstate-wine.XXXXXX)
+trap 'rm -rf "$out"' EXIT
+
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "ok   $1"; }
+bad() { failed=$((failed + 1)); echo "FAIL $1"; [ -n "${2:-}" ] && sed 's/^/     /' "$2" | head -40; }
+
+# wine prints "\r\n" and may add its own diagnostics on stderr: strip both.
+run_wine() { # NAME ARGS...
+    local name=$1; shift
+    timeout 300 wine "$exe" "$@" >"$out/$name.wout" 2>"$out/$name.werr"
+    echo $? >"$out/$name.wrc"
+    sed -i 's/\r$//' "$out/$name.wout" "$out/$name.werr"
+    sed -i '/^wine: \|^[0-9a-f]*:err:\|^[0-9a-f]*:fixme:/d' "$out/$name.werr"
+}
+run_native() { # NAME ARGS...
+    local name=$1; shift
+    timeout 300 "$native" "$@" >"$out/$name.nout" 2>"$out/$name.nerr"
+    echo $? >"$out/$name.nrc"
+}
+
+# Same exit code, stdout and stderr from both builds.
+same() { # NAME ARGS...
+    local name=$1
+    run_native "$@"
+    run_wine "$@"
+    {
+        diff -u "$out/$name.nrc" "$out/$name.wrc" | sed 's/^/exit: /'
+        diff -u "$out/$name.nout" "$out/$name.wout"
+        diff -u "$out/$name.nerr" "$out/$name.werr"
+    } >"$out/$name.diff" 2>&1
+    if [ -s "$out/$name.diff" ]; then
+        bad "$name: native and wine differ" "$out/$name.diff"
+    else
+        ok "$name (exit $(cat "$out/$name.nrc"))"
+    fi
+}
+
+# wine must be set up once; its first start prints configuration noise.
+timeout 300 wineboot -i >/dev/null 2>&1 || true
+
+same version --version
+same help --help
+for verb in validate plan check facts apply; do
+    same "help-$verb" "$verb" --help
+done
+same validate-seed validate examples/seed/site.yaml
+for f in tests/data/bad/*.yaml; do
+    same "validate-bad-$(basename "$f" .yaml)" validate "$f"
+done
+for s in tests/data/seed/facts-*.yaml; do
+    n=$(basename "$s" .yaml)
+    same "plan-$n" plan examples/seed/site.yaml --target "snapshot:$s"
+    same "plan-$n-json" plan examples/seed/site.yaml --target "snapshot:$s" --json
+    same "plan-$n-commands" plan examples/seed/site.yaml --target "snapshot:$s" --commands windows
+done
+
+# The live target under wine: a clear error, never a crash.
+run_wine facts-windows facts --target windows
+rc=$(cat "$out/facts-windows.wrc")
+if [ "$rc" = 1 ] && grep -q '^mbstate' "$out/facts-windows.werr" &&
+   ! grep -qiE 'unhandled exception|unimplemented function|backtrace|page fault' "$out/facts-windows.werr"; then
+    ok "facts --target windows ends with a clear error: $(head -1 "$out/facts-windows.werr")"
+else
+    bad "facts --target windows: exit $rc" "$out/facts-windows.werr"
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
