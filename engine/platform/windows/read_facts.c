@@ -483,7 +483,7 @@ static int walk(const mb_win32 *w, const char *root, const char *rel, file_list 
                 } else {
                         mb_file_fact *nv = mb_reallocarray(out->v, out->n + 1, sizeof(*nv));
                         char hex[65];
-                        uint64_t size;
+                        uint64_t size = 0;
 
                         if (!nv) {
                                 r = mb_error_set(err, MB_ENOMEM, "out of memory");
