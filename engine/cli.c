@@ -7,6 +7,7 @@
 #include "config.h"
 #include "platform/platform.h"
 #include "run.h"
+#include "runctl.h"
 
 #ifndef MB_VERSION
 #define MB_VERSION "0.0.0"
@@ -40,6 +41,8 @@ static const char general_help[] =
         "Options:\n"
         "  --target T     snapshot:FACTS.yaml | image:A.img[,B.img...] | windows\n"
         "  --json         one JSON document on stdout (plan, check, apply, facts)\n"
+        "  --log L        also log to syslog, eventlog (Windows) or the file L\n"
+        "  --lock-timeout D  wait up to D (default 30s) for another run to finish\n"
         "  --help         help for a verb: mbstate VERB --help\n"
         "  --version      print the version\n"
         "\n"
@@ -57,8 +60,11 @@ typedef struct args {
         const char *file;
         const char *target;
         const char *commands;
+        const char *log;
         bool json;
         bool wait;
+        double wait_max;
+        double lock_timeout;
         bool help;
 } args;
 
@@ -66,6 +72,7 @@ static int parse(int argc, char **argv, const verb *v, bool wants_file, args *a)
 {
         memset(a, 0, sizeof(*a));
         a->target = DEFAULT_TARGET;
+        a->lock_timeout = 30;
         for (int i = 1; i < argc; i++) {
                 const char *s = argv[i];
 
@@ -75,13 +82,27 @@ static int parse(int argc, char **argv, const verb *v, bool wants_file, args *a)
                         a->json = true;
                 else if (strcmp(s, "--wait") == 0)
                         a->wait = true;
-                else if (strcmp(s, "--target") == 0 || strcmp(s, "--commands") == 0) {
+                else if (strncmp(s, "--wait=", 7) == 0) {
+                        a->wait = true;
+                        if ((a->wait_max = mb_parse_duration(s + 7)) <= 0)
+                                return usage_error(v, "--wait=%s: expected a duration such as 600, 90s, 30m or 2h", s + 7);
+                } else if (strcmp(s, "--target") == 0 || strcmp(s, "--commands") == 0 ||
+                           strcmp(s, "--log") == 0 || strcmp(s, "--lock-timeout") == 0) {
                         if (i + 1 >= argc)
                                 return usage_error(v, "%s needs a value", s);
-                        if (s[2] == 't')
+                        if (strcmp(s, "--target") == 0)
                                 a->target = argv[++i];
-                        else
+                        else if (strcmp(s, "--commands") == 0)
                                 a->commands = argv[++i];
+                        else if (strcmp(s, "--log") == 0)
+                                a->log = argv[++i];
+                        else if ((a->lock_timeout = mb_parse_duration(argv[++i])) < 0)
+                                return usage_error(v, "--lock-timeout %s: expected a duration such as 0, 30 or 5m", argv[i]);
+                } else if (strncmp(s, "--log=", 6) == 0)
+                        a->log = s + 6;
+                else if (strncmp(s, "--lock-timeout=", 15) == 0) {
+                        if ((a->lock_timeout = mb_parse_duration(s + 15)) < 0)
+                                return usage_error(v, "--lock-timeout=%s: expected a duration such as 0, 30 or 5m", s + 15);
                 } else if (strncmp(s, "--target=", 9) == 0)
                         a->target = s + 9;
                 else if (strncmp(s, "--commands=", 11) == 0)
@@ -128,6 +149,9 @@ static int run_verb(int argc, char **argv, const verb *v)
         o.json = a.json;
         o.commands = a.commands ? a.commands : "target";
         o.wait = a.wait;
+        o.wait_max = a.wait_max;
+        o.lock_timeout = a.lock_timeout;
+        o.log = a.log;
         o.out = stdout;
         o.progress = stderr;
         return mb_run(&o);
@@ -183,14 +207,17 @@ static int facts_verb(int argc, char **argv, const verb *v)
 }
 
 static const verb verbs[] = {
-        { "apply", "mbstate apply FILE [--target T] [--json] [--wait]",
+        { "apply", "mbstate apply FILE [--target T] [--json] [--wait[=DURATION]] [--log L] [--lock-timeout D]",
           "Converges the machine to the state FILE declares. Each step is decided on\n"
           "freshly read state and printed as it runs; a step that fails stops the run.\n"
           "Running it again changes nothing; an interrupted run is finished by the next.\n"
-          "  --wait   wait until mirror resyncs complete, with progress\n"
+          "  --wait[=DURATION]  wait (at most DURATION: 600, 90s, 30m, 2h) until mirror\n"
+          "                     resyncs complete: a progress bar on a terminal, percentages otherwise\n"
+          "  --log L            syslog, eventlog (Windows) or a file: start, each change, outcome\n"
+          "  --lock-timeout D   wait up to D for another run (default 30s), then exit 1\n"
           "Exit: 0 converged, 3 converged with a resync still running, 1 error.\n",
           run_verb },
-        { "check", "mbstate check FILE [--target T] [--json]",
+        { "check", "mbstate check FILE [--target T] [--json] [--log L] [--lock-timeout D]",
           "Compares the machine with FILE and changes nothing. For cron, Task Scheduler,\n"
           "monitoring. Exit: 0 in desired state, 2 drift, 3 converging (resync), 1 error.\n",
           run_verb },

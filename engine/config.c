@@ -436,12 +436,23 @@ mirrored:;
         return 0;
 }
 
+#ifdef MB_HAVE_WINDOWS
+int mb_windows_check_config_acl(const char *path, mb_error *err);
+#endif
+
 int mb_config_load(const char *path, mb_config **ret, mb_error *err)
 {
         mb_config *c = calloc(1, sizeof(*c));
         void *data = NULL;
         int r;
 
+#ifdef MB_HAVE_WINDOWS
+        r = mb_windows_check_config_acl(path, err);
+        if (r == MB_EUNSAFE) {
+                free(c);
+                return r;
+        }
+#endif
         if (!c || !(c->path = strdup(path))) {
                 free(c);
                 return mb_error_set(err, MB_ENOMEM, "out of memory");

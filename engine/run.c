@@ -12,9 +12,11 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "platform/platform.h"
+#include "runctl.h"
 #include "yamldoc.h"
 
 #define MAX_STEPS 200
@@ -111,6 +113,7 @@ int mb_op_commands(const char *which, const mb_facts *f, const mb_op *op, char *
 
 typedef struct report {
         const mb_run_options *o;
+        mb_log *log;
         mb_facts *facts;        /* state the plan was made from */
         mb_plan *plan;          /* the initial plan */
         mb_change *applied;
@@ -393,6 +396,8 @@ static int apply_loop(report *r, const mb_config *c, mb_platform *pl)
                 }
                 r->applied = n;
                 r->applied[r->n_applied++] = *ch;
+                mb_log_write(r->log, false, "applied %s %s: %s -> %s (%s)", mb_resource_to_string(ch->resource),
+                             ch->subject, ch->current, ch->desired, mb_op_kind_to_string(ch->op.kind));
                 mb_plan_free(p);
                 p = NULL;
                 mb_facts_free(f);
@@ -404,9 +409,24 @@ static int apply_loop(report *r, const mb_config *c, mb_platform *pl)
                 }
         }
         if (!rc && r->o->wait) {
+                double start = (double)time(NULL);
+                bool tty = r->o->progress && isatty(fileno(r->o->progress));
+
                 while (p && p->health.resyncing) {
                         mb_op op = { .kind = MB_OP_MIRROR_RESYNC };
 
+                        if (r->o->progress) {
+                                unsigned pc = p->health.percent, bar = pc / 5;
+
+                                if (tty)
+                                        fprintf(r->o->progress, "\r  resync [%.*s%*s] %3u%%", (int)bar,
+                                                "####################", (int)(20 - bar), "", pc);
+                                else
+                                        fprintf(r->o->progress, "  resync %u%%\n", pc);
+                                fflush(r->o->progress);
+                        }
+                        if (r->o->wait_max > 0 && (double)time(NULL) - start >= r->o->wait_max)
+                                break; /* still converging: exit 3 */
                         for (uint32_t v = 0; v < f->n_volumes; v++)
                                 for (uint32_t x = 0; x < f->volumes[v].n_plexes; x++)
                                         if (f->volumes[v].plexes[x].state == MB_PLEX_RESYNCING)
@@ -423,6 +443,9 @@ static int apply_loop(report *r, const mb_config *c, mb_platform *pl)
                         if (rc)
                                 break;
                 }
+                if (tty && !rc)
+                        fprintf(r->o->progress, "\r  resync %s\n",
+                                p && p->health.resyncing ? "still running" : "complete                       ");
         }
         {
                 mb_error ferr = { 0 };
@@ -449,7 +472,20 @@ int mb_run(const mb_run_options *o)
         mb_platform *pl = NULL;
         int rc, code;
 
+        mb_lock *lock = NULL;
+        static const char *const verbs[] = { "plan", "check", "apply" };
+
+        if (o->log && mb_log_open(o->log, &r.log, &r.err) != 0) {
+                char msg[4096];
+
+                mb_error_format(&r.err, msg, sizeof(msg));
+                fprintf(stderr, "mbstate: %s\n", msg);
+                return MB_EXIT_ERROR;
+        }
+        mb_log_write(r.log, false, "%s %s --target %s: start", verbs[o->verb], o->config_path, o->target);
         rc = mb_config_load(o->config_path, &c, &r.err);
+        if (!rc)
+                rc = mb_lock_acquire(o->target, o->verb == MB_VERB_APPLY, o->lock_timeout, &lock, &r.err);
         if (!rc)
                 rc = mb_platform_open(o->target, &pl, &r.err);
         if (!rc)
@@ -471,11 +507,25 @@ int mb_run(const mb_run_options *o)
                 print_json(&r, code);
         else
                 print_text(&r, c, code);
+        if (r.failed) {
+                char msg[4096];
+
+                mb_error_format(&r.err, msg, sizeof(msg));
+                mb_log_write(r.log, true, "%s %s: %s", verbs[o->verb], o->config_path, msg);
+        }
+        mb_log_write(r.log, r.failed, "%s %s: exit %d (%s; %zu change%s %s)", verbs[o->verb],
+                     o->config_path, code,
+                     code == 0 ? "in desired state" : code == 1 ? "error" : code == 2 ? "drift" : "converging",
+                     o->verb == MB_VERB_APPLY ? r.n_applied : (r.plan ? r.plan->n_changes : 0),
+                     (o->verb == MB_VERB_APPLY ? r.n_applied : (r.plan ? r.plan->n_changes : 0)) == 1 ? "" : "s",
+                     o->verb == MB_VERB_APPLY ? "applied" : "needed");
         mb_plan_free(r.plan);
         mb_plan_free(r.final);
         free(r.applied);
         mb_facts_free(r.facts);
         mb_platform_close(pl);
+        mb_lock_release(lock);
         mb_config_free(c);
+        mb_log_close(r.log);
         return code;
 }

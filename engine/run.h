@@ -25,6 +25,9 @@ typedef struct mb_run_options {
         bool json;
         const char *commands;   /* NULL, "windows" or "target": which commands to show */
         bool wait;              /* apply: wait for resyncs */
+        double wait_max;        /* seconds; 0 = no limit */
+        double lock_timeout;    /* seconds to wait for another run's lock */
+        const char *log;        /* NULL, "syslog", "eventlog" or a file */
         FILE *out;              /* report stream (stdout) */
         FILE *progress;         /* progress stream (stderr) or NULL */
 } mb_run_options;

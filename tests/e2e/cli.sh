@@ -7,6 +7,10 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 ok() { pass=$((pass + 1)); }
+jsondir=$tmp/json
+mkdir -p "$jsondir"
+# Every --json report of this file is kept and validated against schemas/report.schema.json.
+keep_json() { cp "$tmp/out" "$jsondir/$(ls "$jsondir" | wc -l).json"; }
 bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 expect() { # expect CODE DESCRIPTION -- command...
         local want=$1 what=$2; shift 3
@@ -37,8 +41,10 @@ expect 2 "plan seed" -- "$mb" plan examples/seed/site.yaml --target "snapshot:$t
 contains "$tmp/out" "disk-init-gpt disk 1" "plan shows operations"
 cmp -s "$tmp/s.yaml" "$tmp/orig.yaml" && ok || bad "plan wrote the snapshot"
 expect 2 "check seed" -- "$mb" check examples/seed/site.yaml --target "snapshot:$tmp/s.yaml" --json
+keep_json
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["changed"] is False and d["in_desired_state"] is False and len(d["changes"])==14, d' "$tmp/out" && ok || bad "check --json"
 expect 3 "apply seed" -- "$mb" apply examples/seed/site.yaml --target "snapshot:$tmp/s.yaml" --json
+keep_json
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["changed"] is True and d["in_desired_state"] is True and d["health"]["resyncing"], d' "$tmp/out" && ok || bad "apply --json"
 expect 3 "check converging" -- "$mb" check examples/seed/site.yaml --target "snapshot:$tmp/s.yaml"
 contains "$tmp/out" "^converging: os mirror" "check converging line"
@@ -47,6 +53,7 @@ expect 0 "check in state" -- "$mb" check examples/seed/site.yaml --target "snaps
 contains "$tmp/out" "^in desired state" "check line"
 cp "$tmp/s.yaml" "$tmp/conv.yaml"
 expect 0 "apply again" -- "$mb" apply examples/seed/site.yaml --target "snapshot:$tmp/s.yaml" --json
+keep_json
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["changed"] is False, d' "$tmp/out" && ok || bad "second apply changed"
 cmp -s "$tmp/s.yaml" "$tmp/conv.yaml" && ok || bad "second apply rewrote the snapshot"
 expect 0 "facts yaml" -- "$mb" facts --target "snapshot:$tmp/s.yaml"
@@ -59,6 +66,38 @@ expect 1 "plan on used secondary" -- "$mb" plan examples/seed/site.yaml --target
 contains "$tmp/err" "partition 1" "refusal names the partition"
 expect 1 "bad facts file" -- "$mb" plan examples/seed/site.yaml --target snapshot:tests/data/bad/unknown-role.yaml
 expect 1 "missing facts file" -- "$mb" facts --target snapshot:/nonexistent/facts.yaml
+
+expect 1 "plan --json on used secondary" -- "$mb" plan examples/seed/site.yaml --json --target snapshot:tests/data/seed/facts-secondary-used.yaml
+keep_json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["exit_code"]==1 and "partition 1" in d["errors"][0], d' "$tmp/out" && ok || bad "errors in JSON"
+
+# Trust: a site.yaml or facts file others can write is refused.
+cp examples/seed/site.yaml "$tmp/open.yaml"; chmod 666 "$tmp/open.yaml"
+expect 1 "world-writable site.yaml" -- "$mb" validate "$tmp/open.yaml"
+contains "$tmp/err" "refusing a file that every user can modify" "trust message"
+cp tests/data/seed/facts-before.yaml "$tmp/open-facts.yaml"; chmod 664 "$tmp/open-facts.yaml"
+expect 1 "group-writable facts" -- "$mb" check examples/seed/site.yaml --target "snapshot:$tmp/open-facts.yaml"
+contains "$tmp/err" "its group" "trust message (group)"
+
+# One run at a time: a held lock makes the second run wait, then give up.
+cp tests/data/seed/facts-before.yaml "$tmp/l.yaml"
+MBSTATE_LOCK=$tmp/lock flock "$tmp/lock" sleep 4 &
+holder=$!
+sleep 0.5
+MBSTATE_LOCK=$tmp/lock expect 1 "locked apply" -- "$mb" apply examples/seed/site.yaml --target "snapshot:$tmp/l.yaml" --lock-timeout 1
+contains "$tmp/err" "another mbstate run holds the lock" "lock message"
+cmp -s "$tmp/l.yaml" tests/data/seed/facts-before.yaml && ok || bad "the locked-out apply wrote"
+wait $holder
+MBSTATE_LOCK=$tmp/lock expect 3 "apply after the lock is free" -- "$mb" apply examples/seed/site.yaml --target "snapshot:$tmp/l.yaml" --lock-timeout 1
+
+# --log FILE: start, each change, outcome.
+cp tests/data/seed/facts-before.yaml "$tmp/g.yaml"
+expect 0 "apply --log --wait=10s" -- "$mb" apply examples/seed/site.yaml --target "snapshot:$tmp/g.yaml" --log "$tmp/mb.log" --wait=10s
+contains "$tmp/mb.log" "apply examples/seed/site.yaml --target snapshot:.*: start" "log start"
+contains "$tmp/mb.log" "applied mirror os mirror plex" "log change"
+contains "$tmp/mb.log" "exit 0 (in desired state; 13 changes applied)" "log outcome"
+contains "$tmp/err" "resync 0%" "wait progress (not a terminal: percentages)"
+expect 1 "bad --wait" -- "$mb" apply examples/seed/site.yaml --target "snapshot:$tmp/g.yaml" --wait=soon
 
 # JSON Schema of site.yaml against every example, and of the report.
 if /usr/bin/python3 -c 'import jsonschema, yaml' 2>/dev/null; then
@@ -77,6 +116,14 @@ for f in ["unknown-role", "unknown-key", "missing-version", "bad-firmware-positi
     except jsonschema.ValidationError:
         continue
     raise SystemExit("%s accepted" % f)
+PY
+        /usr/bin/python3 - "$jsondir" <<'PY' && ok || bad "a report does not match schemas/report.schema.json"
+import glob, json, sys, jsonschema
+schema = json.load(open("schemas/report.schema.json"))
+files = sorted(glob.glob(sys.argv[1] + "/*.json"))
+assert len(files) >= 4, files
+for f in files:
+    jsonschema.validate(json.load(open(f)), schema)
 PY
 else
         echo "SKIP: JSON Schema checks need python3-jsonschema and python3-yaml"

@@ -62,7 +62,8 @@ static int run(mb_verb verb, const char *config, const char *facts_path, bool js
         size_t len = 0;
         FILE *out = open_memstream(&buf, &len);
         mb_run_options o = { .verb = verb, .config_path = config, .target = target,
-                             .json = json, .commands = "target", .wait = wait, .out = out };
+                             .json = json, .commands = "target", .wait = wait, .out = out,
+                             .lock_timeout = 60 };
         int code;
 
         snprintf(target, sizeof(target), "snapshot:%s", facts_path);
