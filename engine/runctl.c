@@ -10,8 +10,10 @@
 #include <time.h>
 
 #ifdef _WIN32
+#include <process.h>
 #include <windows.h>
 #undef MB_OK
+#define getpid _getpid
 #else
 #include <fcntl.h>
 #include <sys/file.h>
@@ -27,23 +29,25 @@ struct mb_lock {
 #endif
 };
 
+#ifndef _WIN32
 static void sleep_ms(int ms)
 {
-#ifdef _WIN32
-        Sleep((DWORD)ms);
-#else
         struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 
         nanosleep(&ts, NULL);
-#endif
 }
+#endif
 
 static double now_s(void)
 {
+#ifdef _WIN32
+        return (double)GetTickCount64() / 1000.0;
+#else
         struct timespec ts;
 
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+#endif
 }
 
 #ifndef _WIN32
