@@ -11,6 +11,8 @@ packages=(
         # the image target's tools and the independent checkers
         mtools dosfstools ntfs-3g gdisk fdisk util-linux
         libhivex-bin reglookup ldmtool xz-utils
+        # the Ansible twin playbook test
+        ansible-core
         # JSON/YAML schema checks in the tests
         python3 python3-yaml python3-jsonschema
 )
