@@ -93,8 +93,24 @@ static int firmware_diff(const mb_facts *f, mb_plan *p, const mb_site_boot_entry
         return 0;
 }
 
+/* Firmware entries that name a partition no disk has any more (a failed or
+ * replaced disk): the firmware skips them at boot, so `check` names them.
+ * Not a change: which entries to remove is the administrator's call. */
+static void stale_firmware_notes(const mb_facts *f, mb_plan *p)
+{
+        for (uint32_t i = 0; f->firmware && i < f->firmware->n_entries; i++) {
+                const mb_fw_entry_fact *e = &f->firmware->entries[i];
+
+                if (e->partition && !mb_facts_part_by_guid(f, e->partition, NULL))
+                        mb_plan_note(p, "firmware entry Boot%04X \"%s\" names partition %s, which is on none of the disks: the firmware will skip it",
+                                     e->number, e->description ? e->description : "",
+                                     e->partition);
+        }
+}
+
 int mb_res_boot_entry_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error *err)
 {
+        stale_firmware_notes(f, p);
         for (uint32_t i = 0; i < c->site->n_boot_entries; i++) {
                 const mb_site_boot_entry *e = &c->site->boot_entries[i];
                 bool manager = e->type == MB_ENTRY_BOOT_MANAGER;

@@ -11,6 +11,8 @@ packages=(
         # the image target's tools and the independent checkers
         mtools dosfstools ntfs-3g gdisk fdisk util-linux
         libhivex-bin reglookup ldmtool xz-utils
+        # UEFI variables (OVMF_VARS), the stand-in boot manager, the failover boot test
+        ovmf grub-efi-amd64-bin qemu-system-x86
         # the Ansible twin playbook test
         ansible-core
         # JSON/YAML schema checks in the tests

@@ -7,6 +7,9 @@
  *       writes a Windows Server 2022-like BCD store (mb_bcd_build_windows_store)
  *   mkseed splice SRC DST OFFSET
  *       copies the sparse file SRC into DST at byte OFFSET, data extents only
+ *   mkseed nvram VARS DESCRIPTION PART_GUID PART_NUMBER FIRST_LBA SECTORS PATH
+ *       adds a firmware boot entry HD(PART_NUMBER, GPT, PART_GUID, FIRST_LBA,
+ *       SECTORS)/PATH to the OVMF variable store VARS, first in BootOrder
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +20,7 @@
 
 #include "error.h"
 #include "guid.h"
+#include "format/efivars/efivars.h"
 #include "platform/image/image.h"
 #ifdef MB_IMAGE_HAVE_BCD
 #include "format/bcd/bcd.h"
@@ -29,6 +33,48 @@ static int guid(const char *s, mb_guid *g)
                 return -1;
         }
         return 0;
+}
+
+/* A new Boot#### (lowest free number) for the partition, first in BootOrder. */
+static int nvram(const char *vars, char **a, mb_error *err)
+{
+        mb_efi_load_option o = { .attributes = MB_EFI_LOAD_OPTION_ACTIVE, .has_hd = true,
+                                 .mbr_type = 2, .signature_type = 2 };
+        mb_efi_boot_entry *e = NULL;
+        mb_efivars *v;
+        uint16_t *order = NULL, *n = NULL, number = 0;
+        uint32_t ne = 0, no = 0;
+        int rc;
+
+        snprintf(o.description, sizeof(o.description), "%s", a[0]);
+        if (guid(a[1], &o.signature))
+                return mb_error_set(err, MB_EINVAL, "invalid partition GUID");
+        o.part_number = (uint32_t)strtoul(a[2], NULL, 0);
+        o.part_start = strtoull(a[3], NULL, 0);
+        o.part_size = strtoull(a[4], NULL, 0);
+        snprintf(o.path, sizeof(o.path), "%s", a[5]);
+        rc = mb_efivars_load(vars, &v, err);
+        if (rc < 0)
+                return rc;
+        rc = mb_efivars_boot_entries(v, &e, &ne, err);
+        if (rc == 0)
+                rc = mb_efivars_boot_order(v, &order, &no, err);
+        for (uint32_t i = 0; rc == 0 && i < ne && e[i].number == number; i++)
+                number++;
+        if (rc == 0 && !(n = calloc(no + 1, sizeof(*n))))
+                rc = mb_error_set(err, MB_ENOMEM, "out of memory");
+        if (rc == 0) {
+                n[0] = number;
+                memcpy(n + 1, order, no * sizeof(*order));
+                rc = mb_efivars_set_boot_entry(v, number, &o, err);
+        }
+        if (rc == 0)
+                rc = mb_efivars_set_boot_order(v, n, no + 1, err);
+        if (rc == 0)
+                rc = mb_efivars_save(v, NULL, err);
+        free(e), free(order), free(n);
+        mb_efivars_free(v);
+        return rc;
 }
 
 int main(int argc, char **argv)
@@ -61,9 +107,12 @@ int main(int argc, char **argv)
                         rc = mb_error_errno(&err, MB_EIO, 1, "fsync");
                 close(src);
                 close(dst);
+        } else if (argc == 9 && !strcmp(argv[1], "nvram")) {
+                rc = nvram(argv[2], argv + 3, &err);
         } else {
                 fprintf(stderr, "usage: mkseed bcd STORE DISK_GUID ESP_GUID OS_GUID RECOVERY_GUID\n"
-                                "       mkseed splice SRC DST OFFSET\n");
+                                "       mkseed splice SRC DST OFFSET\n"
+                                "       mkseed nvram VARS DESCRIPTION PART_GUID PART_NUMBER FIRST_LBA SECTORS PATH\n");
                 return 2;
         }
         if (rc < 0) {

@@ -186,6 +186,23 @@ Test(resources, boot_entry_firmware_order)
         expect_one(MB_RES_BOOT_ENTRY, MB_OP_FW_ENTRY);
 }
 
+Test(resources, firmware_entry_to_no_partition_is_a_note)
+{
+        mb_fw_entry_fact *e = &facts->firmware->entries[0];
+        mb_plan *p;
+        bool named = false;
+
+        free(e->partition);
+        e->partition = strdup("0badc0de-0000-4000-8000-000000000001");
+        p = plan();
+        for (size_t i = 0; i < p->n_notes; i++)
+                if (strstr(p->notes[i], "0badc0de-0000-4000-8000-000000000001") &&
+                    strstr(p->notes[i], "none of the disks"))
+                        named = true;
+        cr_assert(named, "a note names the entry whose partition is gone");
+        mb_plan_free(p);
+}
+
 Test(resources, boot_entry_loader_missing_from_menu)
 {
         mb_bcd_object_fact *bm = mb_facts_bcd_object(facts, "{bootmgr}");

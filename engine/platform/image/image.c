@@ -255,6 +255,11 @@ static int image_read_facts(mb_platform *p, mb_facts **ret, mb_error *err)
                         return rc;
                 }
         }
+        rc = img_fw_facts(ip, f, err);
+        if (rc < 0) {
+                mb_facts_free(f);
+                return rc;
+        }
         *ret = f;
         return 0;
 }
@@ -560,8 +565,7 @@ static int image_execute(mb_platform *p, const mb_op *op, mb_progress *progress,
                                     op->disk);
         case MB_OP_FW_ENTRY:
         case MB_OP_FW_DELETE:
-                return mb_error_set(err, MB_ENOTSUP,
-                                    "image target: there is no firmware (NVRAM) store for image files");
+                return img_fw_execute(ip, op, err);
         default:
                 return mb_error_set(err, MB_EINVAL, "image target: unknown operation %d",
                                     (int)op->kind);
@@ -587,6 +591,7 @@ static void image_close(mb_platform *p)
                 free(ip->disks[i].abspath);
         }
         free(ip->disks);
+        free(ip->nvram);
         free(p->spec);
         free(ip);
 }
@@ -658,9 +663,14 @@ int mb_platform_open_image(const char *list, mb_platform **ret, mb_error *err)
         ip->base.ops = &image_ops;
         ip->base.priv = ip;
         for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-                img_disk *n = mb_reallocarray(ip->disks, ip->n_disks + 1, sizeof(*n)), *d;
+                img_disk *n, *d;
 
-                if (!n) {
+                if (strncmp(tok, "nvram=", 6) == 0) {
+                        if ((rc = img_fw_open(ip, tok + 6, err)) < 0)
+                                break;
+                        continue;
+                }
+                if (!(n = mb_reallocarray(ip->disks, ip->n_disks + 1, sizeof(*n)))) {
                         rc = mb_error_set(err, MB_ENOMEM, "out of memory");
                         break;
                 }

@@ -52,7 +52,17 @@ typedef struct img_platform {
         mb_platform base;
         img_disk *disks;
         uint32_t n_disks;
+        char *nvram;            /* "nvram=FILE": the UEFI variable store, or NULL */
 } img_platform;
+
+/* ---- firmware.c ---- */
+
+/* Checks that path holds a UEFI variable store and records it as ip's. */
+int img_fw_open(img_platform *ip, const char *path, mb_error *err);
+/* f->firmware from the store (left NULL without nvram=). */
+int img_fw_facts(img_platform *ip, mb_facts *f, mb_error *err);
+/* MB_OP_FW_ENTRY, MB_OP_FW_DELETE; needs allow_write for op->disk. */
+int img_fw_execute(img_platform *ip, const mb_op *op, mb_error *err);
 
 /* ---- spawn.c ---- */
 
