@@ -440,24 +440,18 @@ mirrored:;
 int mb_windows_check_config_acl(const char *path, mb_error *err);
 #endif
 
-int mb_config_load(const char *path, mb_config **ret, mb_error *err)
+int mb_config_load_buffer(const char *name, const char *buf, size_t len, mb_config **ret,
+                          mb_error *err)
 {
         mb_config *c = calloc(1, sizeof(*c));
         void *data = NULL;
         int r;
 
-#ifdef MB_HAVE_WINDOWS
-        r = mb_windows_check_config_acl(path, err);
-        if (r == MB_EUNSAFE) {
-                free(c);
-                return r;
-        }
-#endif
-        if (!c || !(c->path = strdup(path))) {
+        if (!c || !(c->path = strdup(name))) {
                 free(c);
                 return mb_error_set(err, MB_ENOMEM, "out of memory");
         }
-        r = mb_yaml_load_file(path, &mb_site_schema, &data, &c->doc, err);
+        r = mb_yaml_load(name, buf, len, &mb_site_schema, &data, &c->doc, err);
         if (r)
                 goto fail;
         c->site = data;
@@ -479,5 +473,24 @@ int mb_config_load(const char *path, mb_config **ret, mb_error *err)
         return 0;
 fail:
         mb_config_free(c);
+        return r;
+}
+
+int mb_config_load(const char *path, mb_config **ret, mb_error *err)
+{
+        char *buf;
+        size_t len;
+        int r;
+
+#ifdef MB_HAVE_WINDOWS
+        r = mb_windows_check_config_acl(path, err);
+        if (r == MB_EUNSAFE)
+                return r;
+#endif
+        r = mb_yaml_read_file(path, &buf, &len, err);
+        if (r)
+                return r;
+        r = mb_config_load_buffer(path, buf, len, ret, err);
+        free(buf);
         return r;
 }

@@ -105,6 +105,9 @@ typedef struct mb_config {
 
 /* Loads and checks site.yaml; every error is FILE:LINE:COLUMN located. */
 int mb_config_load(const char *path, mb_config **ret, mb_error *err);
+/* The same for a document in memory; name is used in messages (fuzzing, tests). */
+int mb_config_load_buffer(const char *name, const char *buf, size_t len, mb_config **ret,
+                          mb_error *err);
 void mb_config_free(mb_config *c);
 
 /* Index of a declared disk by name, or -1. */

@@ -341,8 +341,8 @@ static int facts_check(const char *name, const mb_facts *f, mb_ydoc *doc, mb_err
         return 0;
 }
 
-static int facts_load_buffer(const char *name, const char *buf, size_t len, mb_facts **ret,
-                             mb_error *err)
+int mb_facts_load_buffer(const char *name, const char *buf, size_t len, mb_facts **ret,
+                         mb_error *err)
 {
         void *data = NULL;
         mb_ydoc *doc = NULL;
@@ -370,7 +370,7 @@ int mb_facts_load(const char *path, mb_facts **ret, mb_error *err)
         r = mb_yaml_read_file(path, &buf, &len, err);
         if (r)
                 return r;
-        r = facts_load_buffer(path, buf, len, ret, err);
+        r = mb_facts_load_buffer(path, buf, len, ret, err);
         free(buf);
         return r;
 }
@@ -429,7 +429,7 @@ mb_facts *mb_facts_dup(const mb_facts *f)
 
         if (mb_yaml_save(&mb_facts_schema, f, false, &text, &len, NULL) != 0)
                 return NULL;
-        if (facts_load_buffer("(copy)", text, len, &copy, NULL) != 0)
+        if (mb_facts_load_buffer("(copy)", text, len, &copy, NULL) != 0)
                 copy = NULL;
         free(text);
         return copy;

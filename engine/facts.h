@@ -186,6 +186,9 @@ const char *mb_role_default_name(mb_role r);
 
 /* Loads a facts file (YAML or JSON); errors are located (file:line:col). */
 int mb_facts_load(const char *path, mb_facts **ret, mb_error *err);
+/* The same for a document in memory; name is used in messages. */
+int mb_facts_load_buffer(const char *name, const char *buf, size_t len, mb_facts **ret,
+                         mb_error *err);
 /* Writes facts as YAML or JSON to path ("-" = stdout); atomically for files. */
 int mb_facts_save(const mb_facts *f, const char *path, bool json, mb_error *err);
 /* Writes facts to a memory buffer (NUL-terminated, caller frees). */

@@ -54,11 +54,13 @@ static double now_s(void)
 /* A stable key for the machine a target names: image paths resolved. */
 static void target_key(const char *target, char out[17])
 {
-        char hex[65], *copy, *tok, *save = NULL, resolved[4096];
+        char hex[65], *copy = NULL, *tok, *save = NULL, resolved[4096];
+        size_t n = strlen(target);
         mb_sha256 s;
 
         mb_sha256_init(&s);
-        if (strncmp(target, "image:", 6) == 0 && (copy = strdup(target + 6))) {
+        if (n > 6 && strncmp(target, "image:", 6) == 0 && (copy = malloc(n - 5))) {
+                memcpy(copy, target + 6, n - 5);
                 for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
                         const char *p = realpath(tok, resolved) ? resolved : tok;
 

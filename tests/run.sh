@@ -1,8 +1,8 @@
 #!/bin/bash
 # The whole test suite: installs what is missing, builds with -Werror, runs
 # every unit, end-to-end and conformance test, then cross-builds the Windows
-# exe and smoke-tests it under wine. Ends with "N passed, N failed" (meson
-# tests plus wine checks).
+# exe and smoke-tests it under wine, then runs the fuzz targets for a bounded
+# time. Ends with "N passed, N failed" (meson tests, wine checks, fuzzing).
 set -u
 cd "$(dirname "$0")/.."
 bash scripts/build.sh || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
@@ -37,5 +37,12 @@ if [ "${MBSTATE_SKIP_CROSS:-0}" != 1 ]; then
                 failed=$((failed + ${wf:-1}))
         fi
 fi
+# Hostile input: every libFuzzer target for a bounded time (clang, ASan, UBSan).
+fuzz_rc=0
+if [ "${MBSTATE_SKIP_FUZZ:-0}" != 1 ]; then
+        FUZZ_SECONDS=${FUZZ_SECONDS:-30} bash tests/fuzz/run.sh
+        fuzz_rc=$?
+        if [ "$fuzz_rc" = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+fi
 echo "${passed:-0} passed, ${failed:-1} failed"
-[ "$rc" = 0 ] && [ "$cross_rc" = 0 ]
+[ "$rc" = 0 ] && [ "$cross_rc" = 0 ] && [ "$fuzz_rc" = 0 ]
