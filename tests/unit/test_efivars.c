@@ -296,7 +296,40 @@ Test(efivars, full_store_writes_nothing)
         free(before), free(after), free(big);
 }
 
-Test(efivars, hostile_load_options)
+Test(efivars, record_in_deleted_transition)
+{
+        mb_error err = { 0 };
+        mb_efivars *v;
+        mb_efivar *list;
+        uint32_t n;
+        size_t size;
+        uint8_t *b, one = 1, two = 2;
+
+        cr_assert_eq(mb_efivars_load(vars, &v, &err), 0, "%s", err.msg);
+        cr_assert_eq(mb_efivars_set(v, &mb_efi_global_variable, "Timeout", MB_EFI_VARIABLE_NV_BS_RT,
+                                    &one, 1, &err), 0);
+        cr_assert_eq(mb_efivars_save(v, NULL, &err), 0);
+        mb_efivars_free(v);
+        /* a firmware interrupted between "old in transition" and "new added" */
+        b = slurp(vars, &size);
+        cr_assert_eq(b[0x66], 0x3f);
+        b[0x66] = 0x3e;
+        spew(vars, b, size);
+        free(b);
+        cr_assert_eq(mb_efivars_load(vars, &v, &err), 0, "%s", err.msg);
+        cr_assert_eq(mb_efivars_list(v, &list, &n, &err), 0);
+        cr_assert_eq(n, 1, "the record in transition is still the live one");
+        free(list);
+        cr_assert_eq(mb_efivars_set(v, &mb_efi_global_variable, "Timeout", MB_EFI_VARIABLE_NV_BS_RT,
+                                    &two, 1, &err), 0);
+        cr_assert_eq(mb_efivars_list(v, &list, &n, &err), 0);
+        cr_assert_eq(n, 1);
+        cr_assert_eq(list[0].data[0], 2);
+        free(list);
+        mb_efivars_free(v);
+}
+
+Test(load_options, hostile)
 {
         mb_error err = { 0 };
         mb_efi_load_option o = esp_option("W", "2b8e4f10-5c3d-4a7e-8f21-6d9b0e4c7a35", 1, 2048, 204800), p;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #define MAX_FILE (64u << 20)
+#define MAX_RECORDS 16384u
 
 /* Firmware volume header (PI spec, EFI_FIRMWARE_VOLUME_HEADER). */
 #define FV_FS_GUID_OFF   16
@@ -241,15 +242,21 @@ static bool record_added(const record *r)
         return r->state == ST_ADDED || r->state == (ST_ADDED & ST_IN_DELETED_TRANSITION);
 }
 
-/* Walks the records: fails on a damaged one, sets v->next after the last. */
+/* Walks the records: fails on a damaged one or on more than MAX_RECORDS
+ * (lookups are quadratic in the worst case), sets v->next after the last. */
 static int walk(mb_efivars *v, mb_error *err)
 {
-        uint32_t off = v->first;
+        uint32_t off = v->first, n = 0;
         record r;
         int rc;
 
-        while ((rc = record_at(v, off, &r, err)) > 0)
+        while ((rc = record_at(v, off, &r, err)) > 0) {
+                if (++n > MAX_RECORDS)
+                        return mb_error_set(err, MB_ECORRUPT,
+                                            "%s: more than %u variable records; not a store a firmware wrote",
+                                            v->path, MAX_RECORDS);
                 off = record_next(&r);
+        }
         if (rc < 0)
                 return rc;
         v->next = off < v->end ? off : v->end;
