@@ -17,6 +17,18 @@ static const mb_file_fact *find_file(const mb_part_fact *p, const char *path)
         return NULL;
 }
 
+/* The BCD hive's transaction logs (BCD.LOG, BCD.LOG1, BCD.LOG2) are not
+ * content: Windows rewrites them whenever a store is opened, the live
+ * store's are held open, and the ESP sync does not copy them. The store
+ * itself is compared by the fact the target reports for it (on windows a
+ * hash of its objects, see engine/platform/windows/read_facts.c). */
+static bool ignored(const char *path)
+{
+        static const char logs[] = "/EFI/Microsoft/Boot/BCD.LOG";
+
+        return strncasecmp(path, logs, sizeof(logs) - 1) == 0 && !strchr(path + sizeof(logs) - 1, '/');
+}
+
 /* Describes how dst's files differ from src's; returns the number of differences. */
 static int files_diff(const mb_part_fact *src, const mb_part_fact *dst, char *buf, size_t len)
 {
@@ -27,6 +39,8 @@ static int files_diff(const mb_part_fact *src, const mb_part_fact *dst, char *bu
         for (uint32_t i = 0; i < src->n_files; i++) {
                 const mb_file_fact *a = &src->files[i], *b = find_file(dst, a->path);
 
+                if (ignored(a->path))
+                        continue;
                 if (!b)
                         missing++;
                 else if (a->size != b->size || strcasecmp(a->sha256, b->sha256) != 0)
@@ -37,7 +51,7 @@ static int files_diff(const mb_part_fact *src, const mb_part_fact *dst, char *bu
                         snprintf(names, sizeof(names), "%s", a->path);
         }
         for (uint32_t i = 0; dst && i < dst->n_files; i++)
-                if (!find_file(src, dst->files[i].path)) {
+                if (!ignored(dst->files[i].path) && !find_file(src, dst->files[i].path)) {
                         extra++;
                         if (!names[0])
                                 snprintf(names, sizeof(names), "%s", dst->files[i].path);

@@ -83,6 +83,15 @@ for s in tests/data/seed/facts-*.yaml; do
     same "plan-$n-commands" plan examples/seed/site.yaml --target "snapshot:$s" --commands windows
 done
 
+# BCD.LOG* files that differ between the ESPs are not drift (both builds).
+same plan-bcd-logs plan examples/seed/site.yaml \
+    --target snapshot:tests/data/windows/facts-bcd-logs-differ.yaml
+if [ "$(cat "$out/plan-bcd-logs.nrc")" = 3 ] && ! grep -q 'clone' "$out/plan-bcd-logs.nout"; then
+    ok "BCD.LOG* files are ignored by the ESP clone (exit 3: converging)"
+else
+    bad "BCD.LOG* files made the ESP clone drift: exit $(cat "$out/plan-bcd-logs.nrc")" "$out/plan-bcd-logs.nout"
+fi
+
 # The live target under wine: a clear error, never a crash.
 run_wine facts-windows facts --target windows
 rc=$(cat "$out/facts-windows.wrc")

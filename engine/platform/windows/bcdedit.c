@@ -266,3 +266,174 @@ int mb_win_find_object_id(const char *text, char ret[40])
         }
         return -1;
 }
+
+/* ---- canonical dump, for comparing two stores ---- */
+
+typedef struct canon_elem {
+        char *key;
+        char *values;           /* continuation values joined with '\n', in printed order */
+} canon_elem;
+
+typedef struct canon_obj {
+        char *id;
+        canon_elem *e;
+        size_t n;
+} canon_obj;
+
+static int elem_cmp(const void *a, const void *b)
+{
+        return strcmp(((const canon_elem *)a)->key, ((const canon_elem *)b)->key);
+}
+
+static int obj_cmp(const void *a, const void *b)
+{
+        return strcmp(((const canon_obj *)a)->id, ((const canon_obj *)b)->id);
+}
+
+static char *join(const char *a, const char *b)
+{
+        size_t la = strlen(a), lb = strlen(b);
+        char *s = malloc(la + lb + 2);
+
+        if (!s)
+                return NULL;
+        memcpy(s, a, la);
+        s[la] = '\n';
+        memcpy(s + la + 1, b, lb + 1);
+        return s;
+}
+
+/*
+ * Two BCD stores hold the same objects when their `bcdedit /store X /enum
+ * all /v` listings agree object by object and element by element, whatever
+ * order bcdedit printed them in and whatever the hive files' bytes are (the
+ * live store is held open by the registry and copied with `bcdedit
+ * /export`, which rewrites the hive). The canonical text is: objects sorted
+ * by identifier (lower case), each as "identifier <id>" followed by its
+ * elements sorted by keyword, "<keyword>\t<value>[\n\t<continuation>...]".
+ * Headings and their underlines (localized) are left out; values are
+ * compared as printed, which is stable between two listings made by the
+ * same bcdedit on the same machine.
+ */
+int mb_win_bcd_canonical(const char *text, char **ret, size_t *ret_len, mb_error *err)
+{
+        char *copy = mb_strdup(text), *line, *next, *out = NULL;
+        canon_obj *objs = NULL, *o = NULL;
+        canon_elem *last = NULL;
+        size_t n_objs = 0, len = 0, cap = 0;
+        int r = 0;
+
+        if (!copy)
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        for (line = copy; line; line = next) {
+                bool continuation = (*line == ' ' || *line == '\t');
+                char *l, *key, *value;
+
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = '\0';
+                l = trim(line);
+                if (!*l || l[0] == '-')
+                        continue;
+                if (continuation) {
+                        char *j;
+
+                        if (!last)
+                                continue;
+                        j = join(last->values, l);
+                        if (!j)
+                                goto nomem;
+                        free(last->values);
+                        last->values = j;
+                        continue;
+                }
+                key = l;
+                value = l;
+                while (*value && *value != ' ' && *value != '\t')
+                        value++;
+                if (!*value || (next && strncmp(next + strspn(next, " \t\r"), "--", 2) == 0)) {
+                        last = NULL;    /* a heading (underlined), in any language */
+                        continue;
+                }
+                *value++ = '\0';
+                value = trim(value);
+                if (strcmp(key, "identifier") == 0) {
+                        canon_obj *n = mb_reallocarray(objs, n_objs + 1, sizeof(*n));
+
+                        if (!n)
+                                goto nomem;
+                        objs = n;
+                        o = &objs[n_objs++];
+                        memset(o, 0, sizeof(*o));
+                        o->id = mb_strdup(value);
+                        if (!o->id)
+                                goto nomem;
+                        for (char *c = o->id; *c; c++)
+                                *c = (char)tolower((unsigned char)*c);
+                        last = NULL;
+                        continue;
+                }
+                if (!o)
+                        continue;
+                {
+                        canon_elem *n = mb_reallocarray(o->e, o->n + 1, sizeof(*n));
+
+                        if (!n)
+                                goto nomem;
+                        o->e = n;
+                        last = &n[o->n++];
+                        last->key = mb_strdup(key);
+                        last->values = mb_strdup(value);
+                        if (!last->key || !last->values)
+                                goto nomem;
+                }
+        }
+        if (n_objs > 1)
+                qsort(objs, n_objs, sizeof(*objs), obj_cmp);
+        for (size_t i = 0; i < n_objs; i++) {
+                if (objs[i].n > 1)
+                        qsort(objs[i].e, objs[i].n, sizeof(*objs[i].e), elem_cmp);
+                for (size_t j = 0; j <= objs[i].n; j++) {
+                        const char *k = j == 0 ? "identifier" : objs[i].e[j - 1].key;
+                        const char *v = j == 0 ? objs[i].id : objs[i].e[j - 1].values;
+                        size_t need = strlen(k) + 2 * strlen(v) + 4;
+
+                        if (len + need >= cap) {
+                                char *b = realloc(out, cap = (len + need) * 2 + 256);
+
+                                if (!b)
+                                        goto nomem;
+                                out = b;
+                        }
+                        len += (size_t)sprintf(out + len, "%s\t", k);
+                        for (const char *c = v; *c; c++) {
+                                out[len++] = *c;
+                                if (*c == '\n')
+                                        out[len++] = '\t';
+                        }
+                        out[len++] = '\n';
+                        out[len] = '\0';
+                }
+        }
+        if (!out && !(out = calloc(1, 1)))
+                goto nomem;
+        *ret = out;
+        *ret_len = len;
+        out = NULL;
+        goto done;
+nomem:
+        r = mb_error_set(err, MB_ENOMEM, "out of memory");
+done:
+        free(out);
+        for (size_t i = 0; i < n_objs; i++) {
+                for (size_t j = 0; j < objs[i].n; j++) {
+                        free(objs[i].e[j].key);
+                        free(objs[i].e[j].values);
+                }
+                free(objs[i].e);
+                free(objs[i].id);
+        }
+        free(objs);
+        free(copy);
+        return r;
+}

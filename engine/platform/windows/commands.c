@@ -360,6 +360,56 @@ static int render_mirror_add(render *r, const mb_disk_fact *d, mb_win_steps *s)
                         NULL, NULL, r->err);
 }
 
+/*
+ * diskpart names the group's missing disks M0, M1, ... ("list disk") and
+ * says nothing that ties those numbers to LDM disk names except in
+ * localized text, which is never parsed. So the script is rendered only
+ * when the disk to drop is the group's one missing disk: it is then M0.
+ * "delete disk override" drops the disk record and its half of every mirror
+ * (the plex records); nothing is written to any present disk's data.
+ */
+static int render_remove_missing(render *r, mb_win_steps *s)
+{
+        const char *missing[16];
+        size_t n = 0;
+        bool found = false;
+
+        if (!r->op->ldm_disk[0])
+                return mb_error_set(r->err, MB_EINVAL, "%s: no LDM disk name", op_name(r->op->kind));
+        for (const char *c = r->op->ldm_disk; *c; c++)
+                if ((unsigned char)*c < 0x20 || *c == '"')
+                        return mb_error_set(r->err, MB_EINVAL, "%s: invalid LDM disk name \"%s\"",
+                                            op_name(r->op->kind), r->op->ldm_disk);
+        for (uint32_t i = 0; i < r->facts->n_volumes; i++)
+                for (uint32_t j = 0; j < r->facts->volumes[i].n_plexes; j++) {
+                        const mb_plex_fact *x = &r->facts->volumes[i].plexes[j];
+                        bool seen = false;
+
+                        if (x->disk >= 0 && x->state != MB_PLEX_MISSING)
+                                continue;
+                        for (size_t k = 0; k < n; k++)
+                                seen |= strcmp(missing[k], x->ldm_disk ? x->ldm_disk : "") == 0;
+                        if (!seen && n < 16)
+                                missing[n++] = x->ldm_disk ? x->ldm_disk : "";
+                        found |= x->ldm_disk && strcmp(x->ldm_disk, r->op->ldm_disk) == 0;
+                }
+        if (!found)
+                return mb_error_set(r->err, MB_ESTATE, "%s: LDM disk %s holds no plex of a missing disk",
+                                    op_name(r->op->kind), r->op->ldm_disk);
+        if (n > 1)
+                return mb_error_set(r->err, MB_ENOTSUP,
+                                    "%s: %zu disks of the group are missing (%s, %s%s); diskpart numbers them M0, M1, ... "
+                                    "in an order mbstate does not read: remove %s by hand (diskpart: list disk, "
+                                    "select disk M<n>, delete disk override) and run again",
+                                    op_name(r->op->kind), n, missing[0], missing[1], n > 2 ? ", ..." : "",
+                                    r->op->ldm_disk);
+        return add_step(s, MB_WIN_STEP_DISKPART,
+                        fmt("rem LDM disk %s, the dynamic disk group's only missing disk\n"
+                            "select disk M0\n"
+                            "delete disk override\n", r->op->ldm_disk),
+                        NULL, NULL, r->err);
+}
+
 static int render_clone_blocks(render *r, const mb_disk_fact *d, mb_win_steps *s)
 {
         const mb_disk_fact *src = need_disk(r, r->op->disk2);
@@ -585,10 +635,7 @@ int mb_win_render_steps(const mb_facts *facts, const mb_op *op, const mb_win_ren
                 rc = render_mirror_add(&r, d, &s);
                 break;
         case MB_OP_MIRROR_REMOVE_MISSING:
-                rc = mb_error_set(err, MB_ENOTSUP,
-                                  "%s: removing the records of missing disk %s is not automated on Windows yet; "
-                                  "in Disk Management remove the mirror on the missing disk, then Remove Disk",
-                                  op_name(op->kind), op->ldm_disk);
+                rc = render_remove_missing(&r, &s);
                 break;
         case MB_OP_MIRROR_RESYNC:
                 rc = add_step(&s, MB_WIN_STEP_WAIT,

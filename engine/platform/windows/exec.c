@@ -399,7 +399,7 @@ int mb_win_execute(mb_win_target *t, const mb_op *op, mb_progress *progress, mb_
                                             op->disk);
         }
 
-        r = mb_win_read_facts(t->w, &f, err);
+        r = mb_win_read_facts_opts(t->w, &t->read_opts, &f, err);
         if (r < 0)
                 return mb_error_prefix(err, "re-reading facts before %s", "an operation");
         r = mb_win_volmap_read(t->w, f, &map, err);

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "sha256.h"
+#include "vds.h"
 
 #define MAX_DISKS 64
 #define EFI_GLOBAL_VARIABLE_GUID "{8be4df61-93ca-11d2-aa0d-00e098032b8c}"
@@ -286,59 +287,6 @@ static int read_volume(const mb_win32 *w, const WCHAR *wname, mb_facts *f, mb_wi
         return 0;
 }
 
-/* Dynamic volumes: every volume with an extent on a dynamic disk. */
-static int add_dynamic_volume(mb_facts *f, const mb_win_volume *v, mb_error *err)
-{
-        mb_volume_fact *nv, *vol;
-        uint64_t total = 0;
-        bool same = true;
-
-        for (size_t i = 0; i < v->n_ext; i++) {
-                total += v->ext[i].length;
-                if (v->ext[i].length != v->ext[0].length)
-                        same = false;
-        }
-        nv = mb_reallocarray(f->volumes, f->n_volumes + 1, sizeof(*nv));
-        if (!nv)
-                return mb_error_set(err, MB_ENOMEM, "out of memory");
-        f->volumes = nv;
-        vol = &nv[f->n_volumes++];
-        memset(vol, 0, sizeof(*vol));
-        {
-                const char *g = strchr(v->name, '{');
-                char name[48];
-
-                snprintf(name, sizeof(name), "Volume%.38s", g ? g : "");
-                vol->name = mb_strdup(name);
-        }
-        /* Several equal extents on different disks: one plex per disk (a
-         * mirror); otherwise the extents add up (simple or spanned). VDS
-         * is the source for plex health; until it is read, plexes that
-         * the volume manager reports extents for are taken as healthy. */
-        if (v->n_ext > 1 && same) {
-                vol->kind = mb_strdup("mirror");
-                vol->size = v->ext[0].length;
-        } else {
-                vol->kind = mb_strdup(v->n_ext > 1 ? "spanned" : "simple");
-                vol->size = total;
-        }
-        vol->plexes = calloc(v->n_ext, sizeof(*vol->plexes));
-        if (!vol->plexes || !vol->kind || !vol->name)
-                return mb_error_set(err, MB_ENOMEM, "out of memory");
-        for (size_t i = 0; i < v->n_ext; i++) {
-                mb_disk_fact *d = mb_facts_disk(f, v->ext[i].disk);
-
-                vol->plexes[i].disk = (int32_t)v->ext[i].disk;
-                vol->plexes[i].ldm_disk = d && d->dynamic_name ? mb_strdup(d->dynamic_name) : NULL;
-                vol->plexes[i].offset = v->ext[i].offset;
-                vol->plexes[i].length = v->ext[i].length;
-                vol->plexes[i].state = MB_PLEX_HEALTHY;
-                vol->plexes[i].percent = 100;
-        }
-        vol->n_plexes = (uint32_t)v->n_ext;
-        return 0;
-}
-
 int mb_win_volmap_read(const mb_win32 *w, mb_facts *f, mb_win_volmap *ret, mb_error *err)
 {
         WCHAR name[MAX_PATH];
@@ -379,8 +327,9 @@ int mb_win_volmap_read(const mb_win32 *w, mb_facts *f, mb_win_volmap *ret, mb_er
         return 0;
 }
 
-/* Marks the disk that holds the system partition the machine booted from. */
-static void mark_system_disk(const mb_win32 *w, mb_facts *f, const mb_win_volmap *m)
+/* Marks the disk that holds the system partition the machine booted from;
+ * *ret_nt is its NT device name (malloc'd) or NULL. */
+static void mark_system_disk(const mb_win32 *w, mb_facts *f, const mb_win_volmap *m, char **ret_nt)
 {
         WCHAR value[128];
         DWORD len = sizeof(value);
@@ -399,7 +348,7 @@ static void mark_system_disk(const mb_win32 *w, mb_facts *f, const mb_win_volmap
                 if (d)
                         d->system = true;
         }
-        free(nt);
+        *ret_nt = nt;
 }
 
 /* ---- ESP file lists ---- */
@@ -438,10 +387,42 @@ static int hash_file(const mb_win32 *w, const char *path, uint64_t *ret_size, ch
         return 0;
 }
 
-/* Walks root (ending in '\'), rel is the '/'-separated path below it. */
-static int walk(const mb_win32 *w, const char *root, const char *rel, file_list *out, int depth,
+/* The ESP being listed. */
+typedef struct esp_walk {
+        const char *root;               /* "\\?\Volume{...}\" */
+        bool system;                    /* the running system's ESP (its BCD is the live store) */
+        const char *system_dump;        /* `bcdedit /enum all /v` of the system store, or NULL */
+} esp_walk;
+
+#define BOOT_DIR "EFI/Microsoft/Boot/"
+
+/* The hive's transaction logs: held open with the live store, rewritten
+ * whenever bcdedit opens a store; not content. */
+static bool is_bcd_log(const char *rel)
+{
+        return strncasecmp(rel, BOOT_DIR "BCD.LOG", strlen(BOOT_DIR "BCD.LOG")) == 0 &&
+               !strchr(rel + strlen(BOOT_DIR), '/');
+}
+
+/*
+ * The BCD store's fact: size and SHA-256 of its canonical listing
+ * (mb_win_bcd_canonical of `bcdedit /store <file> /enum all /v`), not of the
+ * hive's bytes, so the live store and its `bcdedit /export` copy on the
+ * other ESP compare equal exactly when they hold the same objects. The live
+ * store cannot be read as a file (the registry holds it open); should
+ * bcdedit refuse /store on it, the system store's own listing stands in.
+ * A store bcdedit cannot read on another ESP is hashed as bytes (it then
+ * differs, and the next ESP sync replaces it).
+ */
+static int bcd_fact(const mb_win32 *w, const esp_walk *e, const char *full, uint64_t *ret_size,
+                    char ret_hex[65], mb_error *err);
+
+/* Walks e->root (ending in '\'), rel is the '/'-separated path below it. */
+static int walk(const mb_win32 *w, const esp_walk *e, const char *rel, file_list *out, int depth,
                 mb_error *err)
 {
+        const char *root = e->root;
+
         WIN32_FIND_DATAW fd;
         char pattern[1024];
         WCHAR *wp;
@@ -479,7 +460,9 @@ static int walk(const mb_win32 *w, const char *root, const char *rel, file_list 
                         char dir[1030];
 
                         snprintf(dir, sizeof(dir), "%s/", sub);
-                        r = walk(w, root, dir, out, depth + 1, err);
+                        r = walk(w, e, dir, out, depth + 1, err);
+                } else if (is_bcd_log(sub)) {
+                        continue;
                 } else {
                         mb_file_fact *nv = mb_reallocarray(out->v, out->n + 1, sizeof(*nv));
                         char hex[65];
@@ -494,7 +477,10 @@ static int walk(const mb_win32 *w, const char *root, const char *rel, file_list 
                         for (char *c = full + strlen(root); *c; c++)
                                 if (*c == '/')
                                         *c = '\\';
-                        r = hash_file(w, full, &size, hex, err);
+                        if (strcasecmp(sub, BOOT_DIR "BCD") == 0)
+                                r = bcd_fact(w, e, full, &size, hex, err);
+                        else
+                                r = hash_file(w, full, &size, hex, err);
                         if (r == 0) {
                                 char p[1030];
 
@@ -510,12 +496,56 @@ static int walk(const mb_win32 *w, const char *root, const char *rel, file_list 
         return r;
 }
 
+static int canonical_hash(const char *dump, uint64_t *ret_size, char ret_hex[65], mb_error *err)
+{
+        char *canon = NULL;
+        size_t len = 0;
+        int r = mb_win_bcd_canonical(dump, &canon, &len, err);
+
+        if (r < 0)
+                return r;
+        mb_sha256_hex(canon, len, ret_hex);
+        *ret_size = len;
+        free(canon);
+        return 0;
+}
+
+static int bcd_fact(const mb_win32 *w, const esp_walk *e, const char *full, uint64_t *ret_size,
+                    char ret_hex[65], mb_error *err)
+{
+        char *cmd, *out = NULL;
+        size_t n = strlen(full) + 64;
+        DWORD code = 0;
+        int r;
+
+        if (strchr(full, '"'))
+                return mb_error_set(err, MB_EINVAL, "'%s': a quote in a volume path", full);
+        cmd = malloc(n);
+        if (!cmd)
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        snprintf(cmd, n, "bcdedit.exe /store \"%s\" /enum all /v", full);
+        r = mb_win_run(w, cmd, &out, &code, err);
+        free(cmd);
+        if (r == 0 && code == 0)
+                r = canonical_hash(out ? out : "", ret_size, ret_hex, err);
+        else if (r == 0 && e->system && e->system_dump)
+                r = canonical_hash(e->system_dump, ret_size, ret_hex, err);
+        else if (r == 0 && !e->system)
+                r = hash_file(w, full, ret_size, ret_hex, err);
+        else if (r == 0)
+                r = mb_error_set(err, MB_EIO, "bcdedit /store \"%s\" /enum all /v failed with exit code %lu: %.300s",
+                                 full, (unsigned long)code, out ? out : "");
+        free(out);
+        return r;
+}
+
 static int file_cmp(const void *a, const void *b)
 {
         return strcmp(((const mb_file_fact *)a)->path, ((const mb_file_fact *)b)->path);
 }
 
-static int read_esp_files(const mb_win32 *w, mb_facts *f, const mb_win_volmap *m, mb_error *err)
+static int read_esp_files(const mb_win32 *w, mb_facts *f, const mb_win_volmap *m,
+                          const char *system_esp_nt, const char *system_dump, mb_error *err)
 {
         for (uint32_t i = 0; i < f->n_disks; i++)
                 for (uint32_t j = 0; j < f->disks[i].n_partitions; j++) {
@@ -527,7 +557,13 @@ static int read_esp_files(const mb_win32 *w, mb_facts *f, const mb_win_volmap *m
                         if (p->role != MB_ROLE_EFI ||
                             !(v = mb_win_volmap_by_part(m, f->disks[i].number, p->unique_guid)))
                                 continue;
-                        r = walk(w, v->name, "", &l, 0, err);
+                        {
+                                esp_walk e = { .root = v->name, .system_dump = system_dump };
+
+                                e.system = system_esp_nt && v->nt[0] &&
+                                           strcasecmp(v->nt, system_esp_nt) == 0;
+                                r = walk(w, &e, "", &l, 0, err);
+                        }
                         if (r < 0) {
                                 for (uint32_t k = 0; k < l.n; k++) {
                                         free(l.v[k].path);
@@ -547,7 +583,9 @@ static int read_esp_files(const mb_win32 *w, mb_facts *f, const mb_win_volmap *m
 
 /* ---- BCD and firmware ---- */
 
-static int read_bcd(const mb_win32 *w, mb_facts *f, const mb_win_volmap *m, mb_error *err)
+/* The system store's objects; *ret_dump (the listing) is kept for the ESP's BCD fact. */
+static int read_bcd(const mb_win32 *w, mb_facts *f, const mb_win_volmap *m, char **ret_dump,
+                    mb_error *err)
 {
         char *out = NULL;
         DWORD code = 0;
@@ -563,6 +601,10 @@ static int read_bcd(const mb_win32 *w, mb_facts *f, const mb_win_volmap *m, mb_e
         }
         r = mb_win_parse_bcdedit(out ? out : "", m, "system store (bcdedit /enum all /v)", &f->bcd,
                                  err);
+        if (r == 0 && out) {
+                *ret_dump = out;
+                return 0;
+        }
         free(out);
         return r;
 }
@@ -649,12 +691,103 @@ static int read_firmware(const mb_win32 *w, mb_facts *f, mb_error *err)
         return r;
 }
 
-int mb_win_read_facts(const mb_win32 *w, mb_facts **ret, mb_error *err)
+#define HASH_CHUNK (1u << 20)
+
+int mb_win_hash_device_range(const mb_win32 *w, const char *name, uint64_t offset,
+                             uint64_t length, char ret_hex[65], mb_error *err)
 {
-        mb_facts *f = calloc(1, sizeof(*f));
-        mb_win_volmap m = { 0 };
+        LARGE_INTEGER pos;
+        uint64_t done = 0;
+        uint8_t *buf;
+        mb_sha256 s;
+        DWORD e;
+        HANDLE h = mb_win_open(w, name, GENERIC_READ, 0, &e);
         int r = 0;
 
+        if (h == INVALID_HANDLE_VALUE)
+                return mb_w_error(err, MB_EIO, e, "CreateFileW", "cannot open '%s'", name);
+        buf = malloc(HASH_CHUNK);
+        if (!buf) {
+                w->CloseHandle(h);
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        }
+        pos.QuadPart = (int64_t)offset;
+        if (!w->SetFilePointerEx(h, pos, NULL, FILE_BEGIN))
+                r = mb_w_error(err, MB_EIO, w->GetLastError(), "SetFilePointerEx",
+                               "cannot seek '%s' to byte %llu", name, (unsigned long long)offset);
+        mb_sha256_init(&s);
+        while (r == 0 && done < length) {
+                DWORD want = (DWORD)(length - done < HASH_CHUNK ? length - done : HASH_CHUNK), got = 0;
+
+                if (!w->ReadFile(h, buf, want, &got, NULL)) {
+                        r = mb_w_error(err, MB_EIO, w->GetLastError(), "ReadFile",
+                                       "cannot read '%s' at byte %llu", name,
+                                       (unsigned long long)(offset + done));
+                        break;
+                }
+                if (got != want) {
+                        r = mb_error_set(err, MB_EIO, "'%s': short read at byte %llu (%lu of %lu bytes)",
+                                         name, (unsigned long long)(offset + done),
+                                         (unsigned long)got, (unsigned long)want);
+                        break;
+                }
+                mb_sha256_update(&s, buf, got);
+                done += got;
+        }
+        free(buf);
+        w->CloseHandle(h);
+        if (r == 0)
+                mb_sha256_final_hex(&s, ret_hex);
+        return r;
+}
+
+/* content_sha256 of every recovery partition (what a block clone compares),
+ * read through the disk itself so a partition without a mounted volume
+ * counts too. */
+static int hash_recovery_partitions(const mb_win32 *w, mb_facts *f, mb_error *err)
+{
+        for (uint32_t i = 0; i < f->n_disks; i++) {
+                mb_disk_fact *d = &f->disks[i];
+
+                for (uint32_t j = 0; j < d->n_partitions; j++) {
+                        mb_part_fact *p = &d->partitions[j];
+                        uint32_t ss = d->sector_size ? d->sector_size : 512;
+                        char path[32], hex[65];
+                        int r;
+
+                        if (p->role != MB_ROLE_RECOVERY)
+                                continue;
+                        mb_win_disk_path(d->number, path);
+                        r = mb_win_hash_device_range(w, path, p->first_lba * ss,
+                                                     (p->last_lba - p->first_lba + 1) * ss, hex, err);
+                        if (r < 0)
+                                return mb_error_prefix(err, "hashing partition %u of disk %u", p->number,
+                                                       d->number);
+                        free(p->content_sha256);
+                        p->content_sha256 = mb_strdup(hex);
+                        if (!p->content_sha256)
+                                return mb_error_set(err, MB_ENOMEM, "out of memory");
+                }
+        }
+        return 0;
+}
+
+int mb_win_read_facts(const mb_win32 *w, mb_facts **ret, mb_error *err)
+{
+        return mb_win_read_facts_opts(w, NULL, ret, err);
+}
+
+int mb_win_read_facts_opts(const mb_win32 *w, const mb_win_read_opts *o, mb_facts **ret,
+                           mb_error *err)
+{
+        static const mb_win_read_opts defaults;
+        mb_facts *f = calloc(1, sizeof(*f));
+        mb_win_volmap m = { 0 };
+        char *system_nt = NULL, *dump = NULL;
+        int r = 0;
+
+        if (!o)
+                o = &defaults;
         if (!f)
                 return mb_error_set(err, MB_ENOMEM, "out of memory");
         f->version = 1;
@@ -694,27 +827,45 @@ int mb_win_read_facts(const mb_win32 *w, mb_facts **ret, mb_error *err)
         r = mb_win_volmap_read(w, f, &m, err);
         if (r < 0)
                 goto fail;
-        for (size_t i = 0; i < m.n; i++) {
-                mb_disk_fact *d = m.v[i].disk >= 0 ? mb_facts_disk(f, (uint32_t)m.v[i].disk) : NULL;
+        r = mb_win_read_ldm(w, f, err);
+        if (r < 0)
+                goto fail;
+        if (f->n_volumes > 0) {
+                /* The LDM database records which plexes exist, not whether a
+                 * plex is resynchronizing: that is the volume manager's
+                 * live state, which VDS reports. */
+                mb_win_vds_plex *v = NULL;
+                size_t n = 0;
 
-                if (d && d->dynamic && !m.v[i].part_number) {
-                        r = add_dynamic_volume(f, &m.v[i], err);
-                        if (r < 0)
-                                goto fail;
+                r = mb_win_vds_read(w, &v, &n, err);
+                if (r < 0) {
+                        mb_error_prefix(err, "reading the mirrors' health");
+                        goto fail;
                 }
+                mb_win_vds_apply(f, v, n);
+                free(v);
         }
-        mark_system_disk(w, f, &m);
-        r = read_esp_files(w, f, &m, err);
+        mark_system_disk(w, f, &m, &system_nt);
+        if (!o->no_content_hash) {
+                r = hash_recovery_partitions(w, f, err);
+                if (r < 0)
+                        goto fail;
+        }
+        r = read_bcd(w, f, &m, &dump, err);
         if (r == 0)
-                r = read_bcd(w, f, &m, err);
+                r = read_esp_files(w, f, &m, system_nt, dump, err);
         if (r == 0)
                 r = read_firmware(w, f, err);
         if (r < 0)
                 goto fail;
+        free(system_nt);
+        free(dump);
         mb_win_volmap_clear(&m);
         *ret = f;
         return 0;
 fail:
+        free(system_nt);
+        free(dump);
         mb_win_volmap_clear(&m);
         mb_facts_free(f);
         return r;

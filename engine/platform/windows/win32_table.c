@@ -186,6 +186,14 @@ static HRESULT WINAPI co_create_instance(REFCLSID clsid, LPVOID outer, DWORD ctx
         return CoCreateInstance(clsid, (LPUNKNOWN)outer, ctx, iid, ret);
 }
 
+static HRESULT WINAPI co_initialize_security(PSECURITY_DESCRIPTOR sd, LONG n_auth, void *auth,
+                                             void *reserved1, DWORD authn_level, DWORD imp_level,
+                                             void *auth_list, DWORD capabilities, void *reserved3)
+{
+        return CoInitializeSecurity(sd, n_auth, (SOLE_AUTHENTICATION_SERVICE *)auth, reserved1,
+                                    authn_level, imp_level, auth_list, capabilities, reserved3);
+}
+
 static DWORD WINAPI get_named_security_info(LPCWSTR name, SE_OBJECT_TYPE type,
                                             SECURITY_INFORMATION info, PSID *owner, PSID *group,
                                             PACL *dacl, PACL *sacl, PSECURITY_DESCRIPTOR *sd)
@@ -264,6 +272,8 @@ const mb_win32 mb_win32_system = {
         .CoInitializeEx = CoInitializeEx,
         .CoCreateInstance = co_create_instance,
         .CoUninitialize = CoUninitialize,
+        .CoInitializeSecurity = co_initialize_security,
+        .CoTaskMemFree = CoTaskMemFree,
         .GetLastError = GetLastError,
         .Sleep = Sleep,
 };

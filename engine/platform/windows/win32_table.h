@@ -88,6 +88,10 @@ typedef struct mb_win32 {
         HRESULT (WINAPI *CoCreateInstance)(REFCLSID clsid, LPVOID outer, DWORD ctx, REFIID iid,
                                            LPVOID *ret);
         void (WINAPI *CoUninitialize)(void);
+        HRESULT (WINAPI *CoInitializeSecurity)(PSECURITY_DESCRIPTOR sd, LONG n_auth, void *auth,
+                                               void *reserved1, DWORD authn_level, DWORD imp_level,
+                                               void *auth_list, DWORD capabilities, void *reserved3);
+        void (WINAPI *CoTaskMemFree)(LPVOID p);
 
         /* Misc. */
         DWORD (WINAPI *GetLastError)(void);

@@ -83,6 +83,9 @@ int mb_win_parse_bcdedit(const char *text, const mb_win_volmap *map, const char 
 void mb_win_bcd_free(mb_bcd_fact *b);
 /* The first "{guid}" in text (bcdedit /copy's message), normalized. */
 int mb_win_find_object_id(const char *text, char ret[40]);
+/* The canonical form of a `bcdedit /enum all /v` listing (see bcdedit.c):
+ * equal for two stores with the same objects. *ret malloc'd. */
+int mb_win_bcd_canonical(const char *text, char **ret, size_t *ret_len, mb_error *err);
 
 /* ---- firmware.c ---- */
 
@@ -175,6 +178,19 @@ int mb_win_steps_to_text(const mb_win_steps *s, char **ret, mb_error *err);
 /* ---- facts.c ---- */
 
 int mb_win_read_facts(const mb_win32 *w, mb_facts **ret, mb_error *err);
+
+/* How facts are read; all false is the real thing. */
+typedef struct mb_win_read_opts {
+        bool no_content_hash;   /* tests: leave content_sha256 unset (524 MiB each) */
+} mb_win_read_opts;
+
+int mb_win_read_facts_opts(const mb_win32 *w, const mb_win_read_opts *o, mb_facts **ret,
+                           mb_error *err);
+/* SHA-256 of bytes [offset, offset + length) of the device name (a disk or
+ * volume path), read raw through the table in 1 MiB pieces: every byte
+ * counts, holes and unwritten areas read as what the device returns. */
+int mb_win_hash_device_range(const mb_win32 *w, const char *name, uint64_t offset,
+                             uint64_t length, char ret_hex[65], mb_error *err);
 /* CreateFileW on a UTF-8 name, shared read/write, OPEN_EXISTING. */
 HANDLE mb_win_open(const mb_win32 *w, const char *name, DWORD access, DWORD flags,
                    DWORD *ret_error);
@@ -186,12 +202,20 @@ int mb_win_ioctl(const mb_win32 *w, HANDLE h, DWORD code, const char *code_name,
 /* "\\.\PhysicalDriveN" */
 void mb_win_disk_path(uint32_t number, char buf[32]);
 
+/* ---- ldm_facts.c ---- */
+
+/* Group, LDM disk names and volumes with their plexes (healthy, failed as
+ * the database records it, or missing) from the LDM database read raw from
+ * the dynamic disks of f. Nothing when no disk is dynamic. */
+int mb_win_read_ldm(const mb_win32 *w, mb_facts *f, mb_error *err);
+
 /* ---- exec.c ---- */
 
 typedef struct mb_win_target {
         const mb_win32 *w;
         bool allowed[64];       /* disks site.yaml selected (allow_write) */
         char system_drive;
+        mb_win_read_opts read_opts;
 } mb_win_target;
 
 int mb_win_execute(mb_win_target *t, const mb_op *op, mb_progress *progress, mb_error *err);
