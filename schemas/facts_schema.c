@@ -42,7 +42,9 @@ static const cyaml_schema_field_t part_fields[] = {
                          CYAML_ARRAY_LEN(role_strings)),
         STR("type_guid", mb_part_fact, type_guid),
         STR("unique_guid", mb_part_fact, unique_guid),
-        STR("name", mb_part_fact, name),
+        /* quoted: an empty name must read back as "", not as null */
+        CYAML_FIELD_STRING_PTR("name", CYAML_FLAG_OPTIONAL | CYAML_FLAG_SCALAR_QUOTE_DOUBLE,
+                               mb_part_fact, name, 0, 4096),
         CYAML_FIELD_UINT("first_lba", CYAML_FLAG_DEFAULT, mb_part_fact, first_lba),
         CYAML_FIELD_UINT("last_lba", CYAML_FLAG_DEFAULT, mb_part_fact, last_lba),
         CYAML_FIELD_UINT("attributes", CYAML_FLAG_OPTIONAL, mb_part_fact, attributes),
