@@ -160,6 +160,6 @@ refuse "DISK_INIT_GPT on the converged disk 1 is refused" "has 4 partition" op 1
 check "sgdisk -v on both disks" sh -c "sgdisk -v '$D0' | grep -q '^No problems found' && sgdisk -v '$D1' | grep -q '^No problems found'"
 
 # ---- later steps ----
-refuse "CONVERT_DYNAMIC is not supported yet" "not implemented" op 1 CONVERT_DYNAMIC disk=1
+refuse "CONVERT_DYNAMIC on a disk not selected for writing is refused" "not selected for writing" op - CONVERT_DYNAMIC disk=1
 refuse "FW_ENTRY has no store on images" "no firmware" op 1 FW_ENTRY disk=1 role=efi
 finish

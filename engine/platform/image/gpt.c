@@ -739,3 +739,122 @@ int img_gpt_set_name(img_disk *d, uint32_t number, const char *name, mb_error *e
 {
         return set_field(d, number, SET_NAME, name, 0, err);
 }
+
+/* Applies one edit to the in-memory table of cxt. */
+static int apply_edit(img_disk *d, struct fdisk_context *cxt, const img_gpt_edit *e,
+                      mb_error *err)
+{
+        struct fdisk_partition *pa = NULL;
+        struct fdisk_parttype *type = NULL;
+        char guid[MB_GUID_STR_LEN];
+        size_t partno = 0;
+        mb_guid g;
+        int rc;
+
+        switch (e->kind) {
+        case IMG_GPT_EDIT_DELETE:
+                rc = find_partno(d, cxt, e->number, err);
+                if (rc < 0)
+                        return rc;
+                rc = fdisk_delete_partition(cxt, e->number - 1);
+                if (rc < 0)
+                        return fdisk_err(err, d, rc, "cannot delete partition",
+                                         "fdisk_delete_partition");
+                return 0;
+        case IMG_GPT_EDIT_RANGE:
+                rc = find_partno(d, cxt, e->number, err);
+                if (rc < 0)
+                        return rc;
+                pa = fdisk_new_partition();
+                if (!pa)
+                        return mb_error_set(err, MB_ENOMEM, "out of memory");
+                fdisk_partition_set_start(pa, e->first_lba);
+                fdisk_partition_set_size(pa, e->last_lba - e->first_lba + 1);
+                rc = fdisk_set_partition(cxt, e->number - 1, pa);
+                fdisk_unref_partition(pa);
+                if (rc < 0)
+                        return fdisk_err(err, d, rc, "cannot move or resize partition",
+                                         "fdisk_set_partition");
+                return 0;
+        case IMG_GPT_EDIT_CREATE:
+                if (mb_guid_random(&g) < 0)
+                        return mb_error_set(err, MB_EIO, "cannot make a random GUID");
+                mb_guid_format(&g, guid);
+                type = fdisk_label_parse_parttype(fdisk_get_label(cxt, NULL), e->type_guid);
+                pa = fdisk_new_partition();
+                if (!type || !pa) {
+                        fdisk_unref_partition(pa);
+                        fdisk_unref_parttype(type);
+                        return mb_error_set(err, MB_EINVAL, "%s: invalid partition type '%s'",
+                                            d->path, e->type_guid);
+                }
+                fdisk_partition_set_start(pa, e->first_lba);
+                fdisk_partition_set_size(pa, e->last_lba - e->first_lba + 1);
+                fdisk_partition_size_explicit(pa, 1);
+                fdisk_partition_partno_follow_default(pa, 1);
+                fdisk_partition_set_type(pa, type);
+                fdisk_partition_set_uuid(pa, guid);
+                if (e->name[0])
+                        fdisk_partition_set_name(pa, e->name);
+                rc = fdisk_add_partition(cxt, pa, &partno);
+                fdisk_unref_partition(pa);
+                fdisk_unref_parttype(type);
+                if (rc < 0)
+                        return fdisk_err(err, d, rc, "cannot add partition", "fdisk_add_partition");
+                rc = fdisk_gpt_set_partition_attrs(cxt, partno, e->attributes);
+                if (rc < 0)
+                        return fdisk_err(err, d, rc, "cannot set partition attributes",
+                                         "fdisk_gpt_set_partition_attrs");
+                return 0;
+        }
+        return mb_error_set(err, MB_EINVAL, "unknown GPT edit %d", (int)e->kind);
+}
+
+int img_gpt_edit_batch(img_disk *d, const img_gpt_edit *edits, size_t n, mb_error *err)
+{
+        struct fdisk_context *cxt = NULL;
+        img_table t;
+        int rc;
+
+        rc = ensure_sound(d, err);
+        if (rc < 0)
+                return rc;
+        rc = open_write(d, &cxt, err);
+        if (rc < 0)
+                return rc;
+        if (!fdisk_is_labeltype(cxt, FDISK_DISKLABEL_GPT)) {
+                fdisk_unref_context(cxt);
+                return mb_error_set(err, MB_ESTATE, "%s: the disk is not GPT", d->path);
+        }
+        for (size_t i = 0; i < n; i++) {
+                rc = apply_edit(d, cxt, &edits[i], err);
+                if (rc < 0) {
+                        fdisk_unref_context(cxt);
+                        return mb_error_prefix(err, "GPT edit %zu of %zu (nothing written)", i + 1, n);
+                }
+        }
+        rc = write_close(d, cxt, err);
+        if (rc < 0)
+                return rc;
+        /* libfdisk may have aligned: every created or moved range must read back exactly */
+        rc = img_table_read(d, &t, err);
+        if (rc < 0)
+                return mb_error_prefix(err, "after writing GPT");
+        for (size_t i = 0; i < n && rc == 0; i++) {
+                const img_gpt_edit *e = &edits[i];
+                bool found = false;
+
+                if (e->kind == IMG_GPT_EDIT_DELETE)
+                        continue;
+                for (uint32_t j = 0; j < t.n_parts; j++)
+                        found |= t.parts[j].first_lba == e->first_lba &&
+                                 t.parts[j].last_lba == e->last_lba;
+                if (!found)
+                        rc = mb_error_set(err, MB_EIO,
+                                          "%s: no partition at LBA %llu-%llu after writing the GPT",
+                                          d->path, (unsigned long long)e->first_lba,
+                                          (unsigned long long)e->last_lba);
+        }
+        img_table_clear(&t);
+        return rc;
+}

@@ -247,6 +247,11 @@ static int image_read_facts(mb_platform *p, mb_facts **ret, mb_error *err)
                         return rc;
                 }
         }
+        rc = img_dynamic_facts(ip, f, err);
+        if (rc < 0) {
+                mb_facts_free(f);
+                return rc;
+        }
         esp = mb_disk_part_by_role(&f->disks[0], MB_ROLE_EFI);
         if (esp && esp->fs == MB_FS_FAT32) {
                 rc = img_bcd_facts(ip, f, err);
@@ -560,9 +565,7 @@ static int image_execute(mb_platform *p, const mb_op *op, mb_progress *progress,
         case MB_OP_MIRROR_ADD:
         case MB_OP_MIRROR_REMOVE_MISSING:
         case MB_OP_MIRROR_RESYNC:
-                return mb_error_set(err, MB_ENOTSUP,
-                                    "image target: dynamic disks and mirrors are not implemented yet (disk %u)",
-                                    op->disk);
+                return img_dynamic_execute(ip, op, progress, err);
         case MB_OP_FW_ENTRY:
         case MB_OP_FW_DELETE:
                 return img_fw_execute(ip, op, err);

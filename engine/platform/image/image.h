@@ -132,6 +132,21 @@ int img_gpt_set_type(img_disk *d, uint32_t number, const char *type_guid, mb_err
 int img_gpt_set_attrs(img_disk *d, uint32_t number, uint64_t attributes, mb_error *err);
 int img_gpt_set_name(img_disk *d, uint32_t number, const char *name, mb_error *err);
 
+/* One change of a batch: move/resize entry number, delete it, or create one. */
+typedef enum { IMG_GPT_EDIT_RANGE, IMG_GPT_EDIT_DELETE, IMG_GPT_EDIT_CREATE } img_gpt_edit_kind;
+typedef struct img_gpt_edit {
+        img_gpt_edit_kind kind;
+        uint32_t number;        /* RANGE, DELETE */
+        uint64_t first_lba, last_lba;   /* RANGE, CREATE */
+        char type_guid[MB_GUID_TEXT];   /* CREATE */
+        char name[72];
+        uint64_t attributes;
+} img_gpt_edit;
+/* Applies edits in order to the GPT in memory and writes both copies once:
+ * either every edit is on disk or none is. Created and moved ranges are
+ * checked after writing (libfdisk must not have aligned them). */
+int img_gpt_edit_batch(img_disk *d, const img_gpt_edit *edits, size_t n, mb_error *err);
+
 /* ---- fat.c ---- */
 
 typedef struct img_file {
@@ -170,6 +185,18 @@ int img_format_ntfs(const char *path, int fd, uint64_t first, uint64_t last,
 int img_bcd_facts(img_platform *ip, mb_facts *f, mb_error *err);
 /* Performs a BCD_* operation on the system disk's store. */
 int img_bcd_execute(img_platform *ip, const mb_op *op, mb_error *err);
+
+/* ---- dynamic.c ---- */
+
+/* Dynamic disks (LDM) of the image list: fills each disk's dynamic,
+ * dynamic_group and dynamic_name and f->volumes from the database of every
+ * disk group found on the images (MBR and GPT dynamic disks). A damaged
+ * database is an error naming the file; nothing is written. */
+int img_dynamic_facts(img_platform *ip, mb_facts *f, mb_error *err);
+/* MB_OP_CONVERT_DYNAMIC, MB_OP_MIRROR_ADD, MB_OP_MIRROR_REMOVE_MISSING,
+ * MB_OP_MIRROR_RESYNC on the images. */
+int img_dynamic_execute(img_platform *ip, const mb_op *op, mb_progress *progress,
+                        mb_error *err);
 
 /* ---- image.c ---- */
 

@@ -1,0 +1,979 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Dynamic disks (LDM) and the boot-volume mirror on image files.
+ *
+ * Layout of a GPT disk converted here, as Windows converts a basic GPT disk
+ * that holds the boot volume (the 2008 R2 reference disks show the metadata
+ * and data partitions of a disk made dynamic while empty):
+ *
+ *   - LDM metadata partition (5808c8aa-...): the first 2048 sectors (1 MiB)
+ *     of the Microsoft reserved partition, which shrinks by as much. It holds
+ *     the private region written by engine/format/ldm (PRIVHEAD copies at
+ *     +1856 and +2047, TOCBLOCKs at +2 and +2045, config at +17, log at
+ *     +1498).
+ *   - The LDM data area (PRIVHEAD logical disk) runs from the first sector
+ *     after the MSR to the last usable LBA, as on the reference disks where
+ *     it is the LDM data partition exactly.
+ *   - Retained GPT entries: partitions inside the data area that Windows
+ *     must still find through the GPT keep their entries: the os partition
+ *     (the boot volume; its LDM simple volume is the same extent, data in
+ *     place) and the recovery partition (not an LDM volume). The ESP lies
+ *     before the data area and keeps its entry. So role-by-type lookups of
+ *     efi, msr (with the metadata partition before it), os and recovery keep
+ *     working on a dynamic disk.
+ *   - LDM data partitions (af9b60a0-...): one GPT entry per stretch of the
+ *     data area that no retained entry covers; that is the space LDM may
+ *     allocate. A GPT never has overlapping entries (sgdisk -v is clean).
+ *   - Adding a mirror plex takes its extent from an LDM data partition: the
+ *     extent gets a retained entry of the os type (the boot volume's plex
+ *     must be found by the boot loader as on the source disk) and the LDM
+ *     data partitions are recomputed around it.
+ *
+ * Every operation reads the database again from all images; nothing is
+ * remembered between operations.
+ */
+#include "image.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "blockdev.h"
+#include "format/ldm/ldm.h"
+#include "guid.h"
+
+#define SECTOR 512u
+#define LDM_META_SECTORS 2048u
+#define LDM_GROUP_NAME "MBSTATEDg0" /* Windows names the group "<computer name>Dg0" */
+
+static const char ldm_meta_type[] = "5808c8aa-7e8f-42e0-85d2-e1e90434cfb3";
+static const char ldm_data_type[] = "af9b60a0-1431-4f62-bc68-3311714a69ad";
+
+/* ---- block devices over the images ---- */
+
+typedef struct img_bdev {
+        mb_blockdev dev;
+        int fd;
+        bool own_fd;
+} img_bdev;
+
+static int bdev_read(mb_blockdev *dev, uint64_t off, void *buf, size_t len, mb_error *err)
+{
+        img_bdev *b = dev->ctx;
+        uint8_t *p = buf;
+
+        while (len > 0) {
+                ssize_t n = pread(b->fd, p, len, (off_t)off);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return mb_error_errno(err, MB_EIO, errno, "%s: cannot read at offset %llu (pread)",
+                                              dev->name, (unsigned long long)off);
+                if (n == 0) {
+                        memset(p, 0, len);
+                        return 0;
+                }
+                p += n, off += (uint64_t)n, len -= (size_t)n;
+        }
+        return 0;
+}
+
+static int bdev_write(mb_blockdev *dev, uint64_t off, const void *buf, size_t len, mb_error *err)
+{
+        img_bdev *b = dev->ctx;
+        const uint8_t *p = buf;
+
+        while (len > 0) {
+                ssize_t n = pwrite(b->fd, p, len, (off_t)off);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return mb_error_errno(err, MB_EIO, n < 0 ? errno : EIO,
+                                              "%s: cannot write at offset %llu (pwrite)", dev->name,
+                                              (unsigned long long)off);
+                p += n, off += (uint64_t)n, len -= (size_t)n;
+        }
+        return 0;
+}
+
+/* Every image as a blockdev (index = disk number): writable for the disks
+ * in write_mask that were allowed, read-only (the target's own fd) for the
+ * others. *ret_devs is freed with bdevs_close. */
+static int bdevs_open(img_platform *ip, const bool *writable, img_bdev **ret_b,
+                      mb_blockdev ***ret_devs, mb_error *err)
+{
+        img_bdev *b = calloc(ip->n_disks, sizeof(*b));
+        mb_blockdev **devs = calloc(ip->n_disks, sizeof(*devs));
+        int rc = 0;
+
+        if (!b || !devs) {
+                free(b), free(devs);
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        }
+        for (uint32_t i = 0; i < ip->n_disks; i++) {
+                img_disk *d = &ip->disks[i];
+                struct stat st;
+
+                b[i].fd = d->fd;
+                if (writable && writable[i]) {
+                        rc = img_open_rw(d, &b[i].fd, err);
+                        if (rc < 0)
+                                break;
+                        b[i].own_fd = true;
+                        b[i].dev.write = bdev_write;
+                }
+                if (fstat(b[i].fd, &st) < 0) {
+                        rc = mb_error_errno(err, MB_EIO, errno, "%s: cannot stat (fstat)", d->path);
+                        break;
+                }
+                if (S_ISBLK(st.st_mode)) {
+                        off_t e = lseek(b[i].fd, 0, SEEK_END);
+
+                        b[i].dev.size = e > 0 ? (uint64_t)e : 0;
+                } else {
+                        b[i].dev.size = (uint64_t)st.st_size;
+                }
+                b[i].dev.ctx = &b[i];
+                b[i].dev.name = d->path;
+                b[i].dev.sector_size = SECTOR;
+                b[i].dev.read = bdev_read;
+                devs[i] = &b[i].dev;
+        }
+        if (rc < 0) {
+                for (uint32_t i = 0; i < ip->n_disks; i++)
+                        if (b[i].own_fd)
+                                close(b[i].fd);
+                free(b), free(devs);
+                return rc;
+        }
+        *ret_b = b;
+        *ret_devs = devs;
+        return 0;
+}
+
+/* Closes the writable descriptors (after fsync); the first failure wins. */
+static int bdevs_close(img_platform *ip, img_bdev *b, mb_blockdev **devs, int rc, mb_error *err)
+{
+        for (uint32_t i = 0; b && i < ip->n_disks; i++) {
+                if (!b[i].own_fd)
+                        continue;
+                if (fsync(b[i].fd) < 0 && rc == 0)
+                        rc = mb_error_errno(err, MB_EIO, errno, "%s: fsync", ip->disks[i].path);
+                close(b[i].fd);
+        }
+        free(b);
+        free(devs);
+        return rc;
+}
+
+/* ---- reading the database ---- */
+
+/* The group GUID text of disk i alone, "" when it is not dynamic. */
+static int disk_group(mb_blockdev **devs, uint32_t i, char *buf, size_t len, mb_error *err)
+{
+        mb_ldm_db *db = NULL;
+        int rc;
+
+        buf[0] = '\0';
+        rc = mb_ldm_read(&devs[i], 1, &db, err);
+        if (rc == MB_ENOENT) {
+                mb_error_clear(err);
+                return 0;
+        }
+        if (rc < 0)
+                return rc;
+        snprintf(buf, len, "%s", db->group_guid_str);
+        mb_ldm_db_free(db);
+        return 0;
+}
+
+/* The database of the group that disk `member` belongs to, read from every
+ * image (devs indexed by disk number), or *ret_db NULL when that disk is not
+ * dynamic. member < 0: the first group found on any image (NULL when none). */
+static int read_group_of(img_platform *ip, mb_blockdev **devs, int member, mb_ldm_db **ret_db,
+                         mb_error *err)
+{
+        char group[65] = "";
+        int rc;
+
+        *ret_db = NULL;
+        for (uint32_t i = 0; i < ip->n_disks && !group[0]; i++) {
+                if (member >= 0 && i != (uint32_t)member)
+                        continue;
+                rc = disk_group(devs, i, group, sizeof(group), err);
+                if (rc < 0)
+                        return rc;
+        }
+        if (!group[0])
+                return 0;
+        return mb_ldm_read_group(devs, ip->n_disks, group, ret_db, err);
+}
+
+static const mb_ldm_disk *ldm_disk_of_dev(const mb_ldm_db *db, uint32_t number)
+{
+        for (size_t i = 0; i < db->n_disks; i++)
+                if (db->disks[i].dev_index == (int)number)
+                        return &db->disks[i];
+        return NULL;
+}
+
+static const mb_ldm_dev *ldm_dev_of(const mb_ldm_db *db, uint32_t number)
+{
+        for (size_t i = 0; i < db->n_devs; i++)
+                if (db->devs[i].dev_index == (int)number)
+                        return &db->devs[i];
+        return NULL;
+}
+
+static const mb_ldm_disk *ldm_disk_by_id(const mb_ldm_db *db, uint64_t id)
+{
+        for (size_t i = 0; i < db->n_disks; i++)
+                if (db->disks[i].id == id)
+                        return &db->disks[i];
+        return NULL;
+}
+
+static mb_ldm_comp *ldm_comp_by_id(mb_ldm_db *db, uint64_t id)
+{
+        for (size_t i = 0; i < db->n_comps; i++)
+                if (db->comps[i].id == id)
+                        return &db->comps[i];
+        return NULL;
+}
+
+static mb_ldm_vol *ldm_vol_by_id(mb_ldm_db *db, uint64_t id)
+{
+        for (size_t i = 0; i < db->n_vols; i++)
+                if (db->vols[i].id == id)
+                        return &db->vols[i];
+        return NULL;
+}
+
+/* ---- facts ---- */
+
+static mb_volume_fact *add_volume(mb_facts *f)
+{
+        mb_volume_fact *v = mb_reallocarray(f->volumes, f->n_volumes + 1, sizeof(*v));
+
+        if (!v)
+                return NULL;
+        f->volumes = v;
+        v = &v[f->n_volumes++];
+        memset(v, 0, sizeof(*v));
+        return v;
+}
+
+static mb_plex_fact *add_plex(mb_volume_fact *v)
+{
+        mb_plex_fact *x = mb_reallocarray(v->plexes, v->n_plexes + 1, sizeof(*x));
+
+        if (!x)
+                return NULL;
+        v->plexes = x;
+        x = &x[v->n_plexes++];
+        memset(x, 0, sizeof(*x));
+        return x;
+}
+
+/* Adds the disks' dynamic fields and the volumes of one group. A plex fact
+ * is one extent: a mirror has one per plex, a spanned/striped/raid5 volume
+ * one per extent. Offsets are bytes from the start of the disk; for a
+ * missing disk (whose data area start is unknown) from the start of its
+ * data area. */
+static int group_facts(mb_ldm_db *db, mb_facts *f, mb_error *err)
+{
+        for (uint32_t i = 0; i < f->n_disks; i++) {
+                mb_disk_fact *d = &f->disks[i];
+                const mb_ldm_disk *k = ldm_disk_of_dev(db, d->number);
+
+                if (!k)
+                        continue;
+                d->dynamic = true;
+                free(d->dynamic_group);
+                free(d->dynamic_name);
+                d->dynamic_group = strdup(db->group_guid_str);
+                d->dynamic_name = strdup(k->name);
+                if (!d->dynamic_group || !d->dynamic_name)
+                        return mb_error_set(err, MB_ENOMEM, "out of memory");
+        }
+        for (size_t i = 0; i < db->n_vols; i++) {
+                const mb_ldm_vol *lv = &db->vols[i];
+                mb_volume_fact *v = add_volume(f);
+
+                if (!v)
+                        return mb_error_set(err, MB_ENOMEM, "out of memory");
+                v->name = strdup(lv->name);
+                v->kind = strdup(lv->type == MB_LDM_VOL_MIRRORED ? "mirror"
+                                                                 : mb_ldm_vol_type_name(lv->type));
+                v->size = lv->size * SECTOR;
+                v->group = strdup(db->group_guid_str);
+                if (!v->name || !v->kind || !v->group)
+                        return mb_error_set(err, MB_ENOMEM, "out of memory");
+                for (size_t c = 0; c < db->n_comps; c++) {
+                        const mb_ldm_comp *lc = &db->comps[c];
+
+                        if (lc->vol_id != lv->id)
+                                continue;
+                        for (size_t p = 0; p < db->n_parts; p++) {
+                                const mb_ldm_part *lp = &db->parts[p];
+                                const mb_ldm_disk *k;
+                                const mb_ldm_dev *dev;
+                                mb_plex_fact *x;
+
+                                if (lp->comp_id != lc->id)
+                                        continue;
+                                k = ldm_disk_by_id(db, lp->disk_id);
+                                dev = k && k->dev_index >= 0 ? ldm_dev_of(db, (uint32_t)k->dev_index) : NULL;
+                                if (!(x = add_plex(v)))
+                                        return mb_error_set(err, MB_ENOMEM, "out of memory");
+                                x->disk = dev ? dev->dev_index : -1;
+                                x->ldm_disk = strdup(k ? k->name : "");
+                                if (!x->ldm_disk)
+                                        return mb_error_set(err, MB_ENOMEM, "out of memory");
+                                x->offset = ((dev ? dev->logical_disk_start : 0) + lp->start) * SECTOR;
+                                x->length = lp->size * SECTOR;
+                                if (!dev) {
+                                        x->state = MB_PLEX_MISSING;
+                                        x->percent = 0;
+                                } else if (!lc->state_ok) {
+                                        x->state = MB_PLEX_FAILED;
+                                        x->percent = 0;
+                                } else {
+                                        x->state = MB_PLEX_HEALTHY;
+                                        x->percent = 100;
+                                }
+                        }
+                }
+        }
+        return 0;
+}
+
+int img_dynamic_facts(img_platform *ip, mb_facts *f, mb_error *err)
+{
+        char (*groups)[65] = calloc(ip->n_disks, sizeof(*groups));
+        mb_blockdev **devs = NULL;
+        img_bdev *b = NULL;
+        int rc;
+
+        if (!groups)
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        rc = bdevs_open(ip, NULL, &b, &devs, err);
+        if (rc < 0) {
+                free(groups);
+                return rc;
+        }
+        for (uint32_t i = 0; i < ip->n_disks && rc == 0; i++)
+                rc = disk_group(devs, i, groups[i], sizeof(groups[i]), err);
+        for (uint32_t i = 0; i < ip->n_disks && rc == 0; i++) {
+                mb_ldm_db *db = NULL;
+                bool seen = false;
+
+                if (!groups[i][0])
+                        continue;
+                for (uint32_t j = 0; j < i; j++)
+                        seen |= strcmp(groups[j], groups[i]) == 0;
+                if (seen)
+                        continue;
+                rc = mb_ldm_read_group(devs, ip->n_disks, groups[i], &db, err);
+                if (rc == 0)
+                        rc = group_facts(db, f, err);
+                mb_ldm_db_free(db);
+        }
+        free(groups);
+        return bdevs_close(ip, b, devs, rc, err);
+}
+
+/* ---- the GPT around the data area ---- */
+
+/* The stretches of [lf, ll] that no partition other than an LDM data
+ * partition covers, as CREATE edits of LDM data partitions; DELETE edits for
+ * the LDM data partitions that are not exactly one of them. `extra` (may be
+ * NULL) is a partition about to be created, counted as covering its range.
+ * Returns the number of edits written to e (at most max). */
+static int data_part_edits(const img_table *t, uint64_t lf, uint64_t ll, const img_gpt_edit *extra,
+                           img_gpt_edit *e, int max)
+{
+        uint64_t pos = lf;
+        int n = 0;
+        struct { uint64_t first, last; } gaps[64];
+        int n_gaps = 0;
+
+        while (pos <= ll && n_gaps < 64) {
+                uint64_t next_busy = ll + 1, busy_end = 0;
+
+                for (uint32_t i = 0; i <= t->n_parts; i++) {
+                        uint64_t a, z;
+
+                        if (i == t->n_parts) {
+                                if (!extra)
+                                        break;
+                                a = extra->first_lba, z = extra->last_lba;
+                        } else {
+                                if (t->parts[i].role == MB_ROLE_LDM_DATA)
+                                        continue;
+                                a = t->parts[i].first_lba, z = t->parts[i].last_lba;
+                        }
+                        if (z < pos || a > ll)
+                                continue;
+                        if (a <= pos) {
+                                next_busy = pos;
+                                if (z > busy_end)
+                                        busy_end = z;
+                        } else if (a < next_busy) {
+                                next_busy = a;
+                        }
+                }
+                if (next_busy == pos) {
+                        pos = busy_end + 1;
+                        continue;
+                }
+                gaps[n_gaps].first = pos;
+                gaps[n_gaps].last = next_busy - 1;
+                n_gaps++;
+                pos = next_busy;
+        }
+        for (uint32_t i = 0; i < t->n_parts && n < max; i++) {
+                const img_gpt_part *p = &t->parts[i];
+                bool keep = false;
+
+                if (p->role != MB_ROLE_LDM_DATA)
+                        continue;
+                for (int g = 0; g < n_gaps; g++)
+                        keep |= gaps[g].first == p->first_lba && gaps[g].last == p->last_lba;
+                if (!keep) {
+                        memset(&e[n], 0, sizeof(e[n]));
+                        e[n].kind = IMG_GPT_EDIT_DELETE;
+                        e[n++].number = p->number;
+                }
+        }
+        for (int g = 0; g < n_gaps && n < max; g++) {
+                bool have = false;
+
+                for (uint32_t i = 0; i < t->n_parts; i++)
+                        have |= t->parts[i].role == MB_ROLE_LDM_DATA &&
+                                t->parts[i].first_lba == gaps[g].first &&
+                                t->parts[i].last_lba == gaps[g].last;
+                if (have)
+                        continue;
+                memset(&e[n], 0, sizeof(e[n]));
+                e[n].kind = IMG_GPT_EDIT_CREATE;
+                e[n].first_lba = gaps[g].first;
+                e[n].last_lba = gaps[g].last;
+                snprintf(e[n].type_guid, sizeof(e[n].type_guid), "%s", ldm_data_type);
+                snprintf(e[n].name, sizeof(e[n].name), "LDM data partition");
+                n++;
+        }
+        return n;
+}
+
+static img_disk *disk_of(img_platform *ip, uint32_t n, mb_error *err)
+{
+        if (n >= ip->n_disks) {
+                mb_error_set(err, MB_EINVAL, "image target: there is no disk %u (%u image(s))", n,
+                             ip->n_disks);
+                return NULL;
+        }
+        return &ip->disks[n];
+}
+
+/* Every present member of db must be writable; returns the mask to open. */
+static int members_writable(img_platform *ip, const mb_ldm_db *db, int also, bool *mask,
+                            mb_error *err)
+{
+        memset(mask, 0, ip->n_disks * sizeof(*mask));
+        for (size_t i = 0; db && i < db->n_devs; i++) {
+                img_disk *d = &ip->disks[db->devs[i].dev_index];
+
+                if (!d->allowed)
+                        return mb_error_set(err, MB_EUNSAFE,
+                                            "%s (disk %u) belongs to dynamic disk group %s but is not selected for writing; every member holds the group's database, so none can be changed",
+                                            d->path, d->number, db->group_guid_str);
+                mask[d->number] = true;
+        }
+        if (also >= 0)
+                mask[also] = true;
+        return 0;
+}
+
+/* ---- convert dynamic ---- */
+
+static int op_convert(img_platform *ip, const mb_op *op, mb_error *err)
+{
+        img_disk *d = disk_of(ip, op->disk, err);
+        img_gpt_edit edits[40];
+        mb_blockdev **devs = NULL;
+        img_bdev *b = NULL;
+        mb_ldm_db *db = NULL;
+        img_gpt_part *msr, *os;
+        uint64_t meta_first, lf, ll, disk_id;
+        img_table t = { 0 };
+        bool *mask = NULL;
+        int rc, n = 0;
+
+        if (!d)
+                return err->code;
+        if (!d->allowed)
+                return mb_error_set(err, MB_EUNSAFE,
+                                    "%s (disk %u): refusing to write: the disk is not selected for writing",
+                                    d->path, d->number);
+        rc = img_table_read(d, &t, err);
+        if (rc < 0)
+                return rc;
+        if (t.style != MB_STYLE_GPT) {
+                rc = mb_error_set(err, MB_ESTATE, "%s (disk %u): convert dynamic needs a GPT disk (it is %s)",
+                                  d->path, d->number, mb_style_to_string(t.style));
+                goto out;
+        }
+        if (img_table_role(&t, MB_ROLE_LDM_METADATA)) {
+                rc = 0; /* already dynamic: the reader checks its database in facts */
+                goto out;
+        }
+        msr = img_table_role(&t, MB_ROLE_MSR);
+        if (!msr || msr->last_lba - msr->first_lba + 1 < 2 * LDM_META_SECTORS) {
+                rc = mb_error_set(err, MB_ESTATE,
+                                  "%s (disk %u): convert dynamic needs a Microsoft reserved partition of at least 2 MiB to take the 1 MiB LDM metadata partition from",
+                                  d->path, d->number);
+                goto out;
+        }
+        meta_first = msr->first_lba;
+        lf = msr->last_lba + 1;
+        ll = t.last_usable;
+        os = img_table_role(&t, MB_ROLE_OS);
+        if (os && (os->first_lba < lf || os->last_lba > ll)) {
+                rc = mb_error_set(err, MB_ESTATE,
+                                  "%s (disk %u): the os partition (LBA %llu-%llu) is not after the Microsoft reserved partition; it cannot become a simple volume in place",
+                                  d->path, d->number, (unsigned long long)os->first_lba,
+                                  (unsigned long long)os->last_lba);
+                goto out;
+        }
+
+        rc = bdevs_open(ip, NULL, &b, &devs, err);
+        if (rc < 0)
+                goto out;
+        rc = read_group_of(ip, devs, -1, &db, err);
+        rc = bdevs_close(ip, b, devs, rc, err);
+        if (rc < 0)
+                goto out;
+        if (!db && (rc = mb_ldm_db_new(LDM_GROUP_NAME, NULL, &db, err)) < 0)
+                goto out;
+        rc = mb_ldm_init_gpt_disk(db, (int)d->number, meta_first, meta_first + LDM_META_SECTORS - 1,
+                                  lf, ll, NULL, NULL, &disk_id, err);
+        if (rc == 0 && os)
+                rc = mb_ldm_add_simple_volume(db, disk_id, os->first_lba - lf,
+                                              os->last_lba - os->first_lba + 1, NULL, NULL, 0x07,
+                                              NULL, NULL, err);
+        if (rc < 0)
+                goto out;
+
+        /* GPT first, in one write: MSR shrinks, metadata and data partitions appear */
+        memset(edits, 0, sizeof(edits));
+        edits[n].kind = IMG_GPT_EDIT_RANGE;
+        edits[n].number = msr->number;
+        edits[n].first_lba = meta_first + LDM_META_SECTORS;
+        edits[n++].last_lba = msr->last_lba;
+        edits[n].kind = IMG_GPT_EDIT_CREATE;
+        edits[n].first_lba = meta_first;
+        edits[n].last_lba = meta_first + LDM_META_SECTORS - 1;
+        snprintf(edits[n].type_guid, sizeof(edits[n].type_guid), "%s", ldm_meta_type);
+        snprintf(edits[n++].name, sizeof(edits[n].name), "LDM metadata partition");
+        n += data_part_edits(&t, lf, ll, NULL, &edits[n], (int)(sizeof(edits) / sizeof(edits[0])) - n);
+
+        mask = calloc(ip->n_disks, sizeof(*mask));
+        if (!mask) {
+                rc = mb_error_set(err, MB_ENOMEM, "out of memory");
+                goto out;
+        }
+        rc = members_writable(ip, db, (int)d->number, mask, err);
+        if (rc < 0)
+                goto out;
+        /*
+         * The GPT first, in one write (the LDM writer refuses a disk without
+         * the metadata partition), then the private region of every member.
+         * A run interrupted in between leaves a metadata partition without a
+         * PRIVHEAD, which the reader reports as damaged (see the report of
+         * issue 4: not finished by a second run yet).
+         */
+        rc = img_gpt_edit_batch(d, edits, (size_t)n, err);
+        if (rc < 0) {
+                mb_error_prefix(err, "%s (disk %u): converting to dynamic", d->path, d->number);
+                goto out;
+        }
+        rc = bdevs_open(ip, mask, &b, &devs, err);
+        if (rc < 0)
+                goto out;
+        rc = mb_ldm_write(db, devs, ip->n_disks, err);
+        rc = bdevs_close(ip, b, devs, rc, err);
+        if (rc < 0)
+                mb_error_prefix(err, "%s (disk %u): writing the LDM database", d->path, d->number);
+out:
+        free(mask);
+        mb_ldm_db_free(db);
+        img_table_clear(&t);
+        return rc;
+}
+
+/* ---- mirror ---- */
+
+/* The BCD facts of the system ESP, or NULL when there is no store. */
+static mb_facts *bcd_facts(img_platform *ip)
+{
+        mb_facts *f = calloc(1, sizeof(*f));
+        mb_error e = { 0 };
+
+        if (!f)
+                return NULL;
+        if (img_bcd_facts(ip, f, &e) < 0 || !f->bcd) {
+                mb_facts_free(f);
+                return NULL;
+        }
+        return f;
+}
+
+/* The description of the default OS loader (first in {bootmgr}'s display
+ * order, as the snapshot model takes it), "" when there is none. */
+static void default_loader_description(const mb_facts *f, char *buf, size_t len)
+{
+        mb_bcd_object_fact *bm = mb_facts_bcd_object(f, "{bootmgr}");
+
+        buf[0] = '\0';
+        if (bm && bm->n_displayorder) {
+                mb_bcd_object_fact *o = mb_facts_bcd_object(f, bm->displayorder[0]);
+
+                if (o && o->description)
+                        snprintf(buf, len, "%s", o->description);
+        }
+}
+
+/* The volume with an extent on disk `src` starting at absolute LBA `first`,
+ * and the LDM disk record of `dst`. */
+static int find_mirror_parts(img_platform *ip, mb_ldm_db *db, const mb_op *op, mb_ldm_vol **ret_vol,
+                             const mb_ldm_disk **ret_dst, const mb_ldm_dev **ret_dst_dev,
+                             mb_error *err)
+{
+        const mb_ldm_dev *sdev = ldm_dev_of(db, op->disk2), *tdev = ldm_dev_of(db, op->disk);
+        const mb_ldm_disk *sk = ldm_disk_of_dev(db, op->disk2), *tk = ldm_disk_of_dev(db, op->disk);
+
+        if (!sdev || !sk || !tdev || !tk)
+                return mb_error_set(err, MB_ESTATE,
+                                    "add mirror needs both disks dynamic in one group (%s: %s, %s: %s)",
+                                    ip->disks[op->disk2].path, sk ? "dynamic" : "not a member",
+                                    ip->disks[op->disk].path, tk ? "dynamic" : "not a member");
+        for (size_t i = 0; i < db->n_parts; i++) {
+                const mb_ldm_part *p = &db->parts[i];
+                mb_ldm_comp *c;
+
+                if (p->disk_id != sk->id || sdev->logical_disk_start + p->start != op->first_lba)
+                        continue;
+                if (!(c = ldm_comp_by_id(db, p->comp_id)) || !(*ret_vol = ldm_vol_by_id(db, c->vol_id)))
+                        continue;
+                *ret_dst = tk;
+                *ret_dst_dev = tdev;
+                return 0;
+        }
+        return mb_error_set(err, MB_ESTATE, "%s (disk %u, %s) has no dynamic volume at LBA %llu to mirror",
+                            ip->disks[op->disk2].path, op->disk2, sk->name,
+                            (unsigned long long)op->first_lba);
+}
+
+/* Copies the extent of the source plex onto the target extent, holes kept. */
+static int sync_plex(img_platform *ip, uint32_t src, uint64_t src_lba, uint32_t dst, uint64_t dst_lba,
+                     uint64_t sectors, mb_progress *progress, mb_error *err)
+{
+        img_disk *dd = &ip->disks[dst];
+        char what[64];
+        int fd, rc;
+
+        rc = img_open_rw(dd, &fd, err);
+        if (rc < 0)
+                return rc;
+        snprintf(what, sizeof(what), "mirror resync disk %u -> %u", src, dst);
+        rc = img_copy_sparse(ip->disks[src].fd, src_lba * SECTOR, fd, dst_lba * SECTOR,
+                             sectors * SECTOR, what, progress, err);
+        if (rc < 0)
+                mb_error_prefix(err, "synchronizing the plex from %s to %s", ip->disks[src].path,
+                                dd->path);
+        else if (fsync(fd) < 0)
+                rc = mb_error_errno(err, MB_EIO, errno, "%s: fsync", dd->path);
+        close(fd);
+        return rc;
+}
+
+/* Reads the group of disk `member` from every image; MB_ESTATE when that
+ * disk is not dynamic. */
+static int read_db(img_platform *ip, uint32_t member, mb_ldm_db **ret_db, mb_error *err)
+{
+        mb_blockdev **devs = NULL;
+        img_bdev *b = NULL;
+        int rc;
+
+        rc = bdevs_open(ip, NULL, &b, &devs, err);
+        if (rc < 0)
+                return rc;
+        rc = read_group_of(ip, devs, (int)member, ret_db, err);
+        rc = bdevs_close(ip, b, devs, rc, err);
+        if (rc == 0 && !*ret_db)
+                rc = mb_error_set(err, MB_ESTATE, "%s (disk %u) is not a dynamic disk",
+                                  ip->disks[member].path, member);
+        return rc;
+}
+
+/* Commits db to every present member (all must be selected for writing). */
+static int write_db(img_platform *ip, mb_ldm_db *db, mb_error *err)
+{
+        bool *mask = calloc(ip->n_disks, sizeof(*mask));
+        mb_blockdev **devs = NULL;
+        img_bdev *b = NULL;
+        int rc;
+
+        if (!mask)
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        rc = members_writable(ip, db, -1, mask, err);
+        if (rc == 0)
+                rc = bdevs_open(ip, mask, &b, &devs, err);
+        free(mask);
+        if (rc < 0)
+                return rc;
+        rc = mb_ldm_write(db, devs, ip->n_disks, err);
+        rc = bdevs_close(ip, b, devs, rc, err);
+        if (rc < 0)
+                mb_error_prefix(err, "writing the LDM database of group %s", db->group_guid_str);
+        return rc;
+}
+
+/*
+ * MIRROR_ADD: disk (target) gains a plex of the volume whose extent on disk2
+ * (source) starts at first_lba. Order: copy the data (sparse-aware), commit
+ * the database with the new component and extent on every member, then the
+ * target's GPT (retained os entry, LDM data partitions around it), then the
+ * "<loader> - secondary plex" BCD entry Windows adds for a boot volume.
+ */
+static int op_mirror_add(img_platform *ip, const mb_op *op, mb_progress *progress, mb_error *err)
+{
+        img_disk *t = disk_of(ip, op->disk, err), *s;
+        img_gpt_edit edits[40], os_entry;
+        const mb_ldm_disk *tk = NULL;
+        const mb_ldm_dev *tdev = NULL;
+        mb_ldm_vol *vol = NULL;
+        mb_ldm_db *db = NULL;
+        img_table tt = { 0 };
+        mb_facts *bf;
+        uint64_t lf, ll, src_first;
+        int rc, n = 0;
+
+        if (!t || !(s = disk_of(ip, op->disk2, err)))
+                return err->code;
+        if (op->disk == op->disk2)
+                return mb_error_set(err, MB_EINVAL, "add mirror: source and target are the same disk (%u)",
+                                    op->disk);
+        rc = read_db(ip, op->disk, &db, err);
+        if (rc < 0)
+                return rc;
+        rc = find_mirror_parts(ip, db, op, &vol, &tk, &tdev, err);
+        if (rc < 0)
+                goto out;
+        src_first = op->first_lba;
+        lf = tdev->logical_disk_start;
+        ll = lf + tdev->logical_disk_size - 1;
+        if (op->last_lba < op->first_lba || op->last_lba - op->first_lba + 1 < vol->size) {
+                rc = mb_error_set(err, MB_ESTATE,
+                                  "add mirror: the extent LBA %llu-%llu is smaller than volume %s (%llu sectors)",
+                                  (unsigned long long)op->first_lba, (unsigned long long)op->last_lba,
+                                  vol->name, (unsigned long long)vol->size);
+                goto out;
+        }
+        if (op->first_lba < lf || op->first_lba + vol->size - 1 > ll) {
+                rc = mb_error_set(err, MB_ESTATE,
+                                  "%s (disk %u): the plex LBA %llu-%llu is outside the LDM data area %llu-%llu",
+                                  t->path, t->number, (unsigned long long)op->first_lba,
+                                  (unsigned long long)(op->first_lba + vol->size - 1),
+                                  (unsigned long long)lf, (unsigned long long)ll);
+                goto out;
+        }
+        rc = img_table_read(t, &tt, err);
+        if (rc < 0)
+                goto out;
+        for (uint32_t i = 0; i < tt.n_parts; i++) {
+                const img_gpt_part *q = &tt.parts[i];
+
+                if (q->role != MB_ROLE_LDM_DATA && q->first_lba <= op->first_lba + vol->size - 1 &&
+                    op->first_lba <= q->last_lba) {
+                        rc = mb_error_set(err, MB_ESTATE,
+                                          "%s (disk %u): add mirror needs unallocated space; partition %u (LBA %llu-%llu) is in the way",
+                                          t->path, t->number, q->number,
+                                          (unsigned long long)q->first_lba,
+                                          (unsigned long long)q->last_lba);
+                        goto out;
+                }
+        }
+        rc = mb_ldm_add_mirror_plex(db, vol->id, tk->id, op->first_lba - lf, NULL, err);
+        if (rc < 0)
+                goto out;
+        rc = sync_plex(ip, op->disk2, src_first, op->disk, op->first_lba, vol->size, progress, err);
+        if (rc < 0)
+                goto out;
+        rc = write_db(ip, db, err);
+        if (rc < 0)
+                goto out;
+
+        memset(&os_entry, 0, sizeof(os_entry));
+        os_entry.kind = IMG_GPT_EDIT_CREATE;
+        os_entry.first_lba = op->first_lba;
+        os_entry.last_lba = op->first_lba + vol->size - 1;
+        snprintf(os_entry.type_guid, sizeof(os_entry.type_guid), "%s",
+                 op->type_guid[0] ? op->type_guid : mb_role_type_guid(MB_ROLE_OS));
+        snprintf(os_entry.name, sizeof(os_entry.name), "%s", op->name);
+        os_entry.attributes = op->attributes;
+        n = data_part_edits(&tt, lf, ll, &os_entry, edits, 39);
+        edits[n++] = os_entry;
+        rc = img_gpt_edit_batch(t, edits, (size_t)n, err);
+        if (rc < 0) {
+                mb_error_prefix(err, "%s (disk %u): retained GPT entry of the new plex", t->path, t->number);
+                goto out;
+        }
+
+        bf = bcd_facts(ip);
+        if (bf) {
+                char desc[160], base[128];
+                mb_op lop;
+
+                default_loader_description(bf, base, sizeof(base));
+                snprintf(desc, sizeof(desc), "%s - secondary plex", base);
+                if (base[0] && !mb_facts_bcd_by_description(bf, "os-loader", desc)) {
+                        memset(&lop, 0, sizeof(lop));
+                        lop.kind = MB_OP_BCD_CREATE_LOADER;
+                        lop.disk = op->disk;
+                        lop.role = MB_ROLE_OS;
+                        snprintf(lop.description, sizeof(lop.description), "%s", desc);
+                        rc = img_bcd_execute(ip, &lop, err);
+                        if (rc < 0)
+                                mb_error_prefix(err, "BCD entry \"%s\"", desc);
+                }
+                mb_facts_free(bf);
+                /* ... and Windows lists it in the boot menu */
+                if (rc == 0 && base[0] && (bf = bcd_facts(ip))) {
+                        mb_bcd_object_fact *o = mb_facts_bcd_by_description(bf, "os-loader", desc);
+                        mb_bcd_object_fact *bm = mb_facts_bcd_object(bf, "{bootmgr}");
+                        bool listed = false;
+
+                        for (uint32_t i = 0; o && bm && i < bm->n_displayorder; i++)
+                                listed |= strcasecmp(bm->displayorder[i], o->id) == 0;
+                        if (o && bm && !listed) {
+                                memset(&lop, 0, sizeof(lop));
+                                lop.kind = MB_OP_BCD_DISPLAYORDER;
+                                lop.disk = op->disk;
+                                lop.position = MB_POS_LAST;
+                                snprintf(lop.object, sizeof(lop.object), "%s", o->id);
+                                rc = img_bcd_execute(ip, &lop, err);
+                                if (rc < 0)
+                                        mb_error_prefix(err, "BCD entry \"%s\" in the boot menu", desc);
+                        }
+                        mb_facts_free(bf);
+                }
+        }
+out:
+        img_table_clear(&tt);
+        mb_ldm_db_free(db);
+        return rc;
+}
+
+/* MIRROR_REMOVE_MISSING: drops the missing LDM disk ldm_disk with its
+ * extents and components (a mirror left with one plex becomes simple). */
+static int op_remove_missing(img_platform *ip, const mb_op *op, mb_error *err)
+{
+        mb_ldm_db *db = NULL;
+        mb_ldm_disk *k;
+        int rc;
+
+        if (!op->ldm_disk[0])
+                return mb_error_set(err, MB_EINVAL, "remove missing: no LDM disk name given");
+        rc = read_db(ip, op->disk2 < ip->n_disks ? op->disk2 : op->disk, &db, err);
+        if (rc < 0)
+                return rc;
+        k = mb_ldm_find_disk(db, op->ldm_disk);
+        if (!k) {
+                rc = 0;         /* already gone */
+        } else if (k->dev_index >= 0) {
+                rc = mb_error_set(err, MB_EUNSAFE,
+                                  "LDM disk %s of group %s is present (%s); only a missing disk is removed",
+                                  k->name, db->group_guid_str, ip->disks[k->dev_index].path);
+        } else {
+                rc = mb_ldm_remove_disk(db, k->id, err);
+                if (rc == 0)
+                        rc = write_db(ip, db, err);
+        }
+        mb_ldm_db_free(db);
+        return rc;
+}
+
+/* MIRROR_RESYNC: copies every plex of the volumes with an extent on disk
+ * from the healthy plex on disk2 again, then marks its component ACTIVE. */
+static int op_resync(img_platform *ip, const mb_op *op, mb_progress *progress, mb_error *err)
+{
+        mb_ldm_db *db = NULL;
+        const mb_ldm_disk *tk, *sk;
+        const mb_ldm_dev *tdev, *sdev;
+        bool changed = false;
+        int rc;
+
+        rc = read_db(ip, op->disk, &db, err);
+        if (rc < 0)
+                return rc;
+        tk = ldm_disk_of_dev(db, op->disk), sk = ldm_disk_of_dev(db, op->disk2);
+        tdev = ldm_dev_of(db, op->disk), sdev = ldm_dev_of(db, op->disk2);
+        if (!tk || !sk || !tdev || !sdev) {
+                rc = mb_error_set(err, MB_ESTATE, "resync needs disks %u and %u in one dynamic disk group",
+                                  op->disk, op->disk2);
+                goto out;
+        }
+        for (size_t i = 0; i < db->n_parts && rc == 0; i++) {
+                mb_ldm_part *tp = &db->parts[i];
+                mb_ldm_comp *tc = ldm_comp_by_id(db, tp->comp_id);
+
+                if (tp->disk_id != tk->id || !tc)
+                        continue;
+                for (size_t j = 0; j < db->n_parts; j++) {
+                        mb_ldm_part *sp = &db->parts[j];
+                        mb_ldm_comp *sc = ldm_comp_by_id(db, sp->comp_id);
+
+                        if (sp->disk_id != sk->id || !sc || sc->vol_id != tc->vol_id || !sc->state_ok)
+                                continue;
+                        rc = sync_plex(ip, op->disk2, sdev->logical_disk_start + sp->start, op->disk,
+                                       tdev->logical_disk_start + tp->start, tp->size, progress, err);
+                        if (rc == 0 && !tc->state_ok) {
+                                snprintf(tc->state, sizeof(tc->state), "ACTIVE");
+                                tc->state_ok = 1;
+                                changed = true;
+                        }
+                        break;
+                }
+        }
+        if (rc == 0 && changed)
+                rc = write_db(ip, db, err);
+out:
+        mb_ldm_db_free(db);
+        return rc;
+}
+
+int img_dynamic_execute(img_platform *ip, const mb_op *op, mb_progress *progress, mb_error *err)
+{
+        switch (op->kind) {
+        case MB_OP_CONVERT_DYNAMIC:
+                return op_convert(ip, op, err);
+        case MB_OP_MIRROR_ADD:
+                return op_mirror_add(ip, op, progress, err);
+        case MB_OP_MIRROR_REMOVE_MISSING:
+                return op_remove_missing(ip, op, err);
+        case MB_OP_MIRROR_RESYNC:
+                return op_resync(ip, op, progress, err);
+        default:
+                return mb_error_set(err, MB_EINVAL, "image target: operation %d is not a dynamic-disk operation",
+                                    (int)op->kind);
+        }
+}
