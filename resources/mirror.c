@@ -80,6 +80,25 @@ int mb_res_mirror_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_err
                                                             subject, have->offset, have->length,
                                                             w->first_lba * 512,
                                                             (w->last_lba - w->first_lba + 1) * 512, slabel);
+                                {
+                                        const mb_part_fact *entry = mb_disk_part_by_role(t, sm->role);
+
+                                        if (!entry || entry->first_lba != w->first_lba) {
+                                                /* an add interrupted after the database commit */
+                                                res_op_init(&op, MB_OP_MIRROR_ADD, t, sm->role);
+                                                op.disk2 = sd->number;
+                                                op.first_lba = w->first_lba;
+                                                op.last_lba = w->last_lba;
+                                                snprintf(op.type_guid, sizeof(op.type_guid), "%s", w->type_guid);
+                                                snprintf(op.name, sizeof(op.name), "%s", w->name);
+                                                RES_CHANGE(p, MB_RES_MIRROR, subject, false, &op,
+                                                           "plex without its GPT entry (an interrupted add)");
+                                                snprintf(p->changes[p->n_changes - 1].desired, 256,
+                                                         "plex with its retained %s GPT entry at LBA %llu",
+                                                         mb_role_to_string(sm->role),
+                                                         (unsigned long long)w->first_lba);
+                                        }
+                                }
                                 if (have->state == MB_PLEX_RESYNCING) {
                                         if (!p->health.resyncing || have->percent < p->health.percent)
                                                 p->health.percent = have->percent;

@@ -53,6 +53,7 @@
  */
 #include "ldm_int.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -860,6 +861,7 @@ static int find_ldm_partition(mb_blockdev *dev, int *kind, uint64_t *meta_first,
 /* Per-device state while reading. */
 typedef struct devread {
         int is_ldm;
+        int uninitialized;      /* GPT metadata partition never written (interrupted conversion) */
         mb_ldm_dev d;
         uint8_t ph_img[LDM_SECTOR], toc_img[LDM_SECTOR];
         char warn[1024];
@@ -930,6 +932,26 @@ static int locate_privhead(mb_blockdev *dev, devread *r, mb_error *err)
                         snprintf(reasons + strlen(reasons), sizeof(reasons) - strlen(reasons),
                                  "%ssector %llu: %s", reasons[0] ? "; " : "",
                                  (unsigned long long)cand[i], w);
+        }
+        if (best < 0 && kind == 2) {
+                /* A metadata partition whose PRIVHEAD sectors were never
+                 * written: a conversion interrupted between its GPT write
+                 * and its database write. Not dynamic yet (the converter
+                 * zeroes the range before creating the partition). */
+                bool blank = true;
+
+                for (int i = 0; i < n_cand && blank; i++) {
+                        rc = read_sector(dev, cand[i], s[0], err);
+                        if (rc < 0)
+                                return rc;
+                        for (size_t j = 0; j < LDM_SECTOR && blank; j++)
+                                blank = s[0][j] == 0;
+                }
+                if (blank) {
+                        r->is_ldm = 0;
+                        r->uninitialized = 1;
+                        return 0;
+                }
         }
         if (best < 0)
                 return mb_error_set(err, MB_ECORRUPT, "%s: %s partition found but no valid PRIVHEAD (%s)",
@@ -1019,8 +1041,8 @@ int ldm_probe_dev(mb_blockdev *dev, mb_ldm_dev *ret, int *state, uint64_t *meta_
         if (!r)
                 return mb_error_set(err, MB_ENOMEM, "%s: out of memory", dev->name);
         rc = locate_privhead(dev, r, err);
-        if (rc == MB_ECORRUPT) {
-                *state = 1;
+        if (rc == MB_ECORRUPT || (rc == 0 && r->uninitialized)) {
+                *state = 1;     /* partition there, no (valid) PRIVHEAD */
                 rc = 0;
         } else if (rc == 0) {
                 *state = 2;

@@ -504,6 +504,42 @@ static int members_writable(img_platform *ip, const mb_ldm_db *db, int also, boo
 
 /* ---- convert dynamic ---- */
 
+/* Zeroes sectors [first, first+count) of d (hole-punched where the file
+ * system allows, written otherwise). */
+static int zero_range(img_disk *d, uint64_t first, uint64_t count, mb_error *err)
+{
+        static const uint8_t zero[64 * 1024];
+        uint64_t off = first * 512, end = (first + count) * 512;
+        int fd, rc;
+
+        rc = img_open_rw(d, &fd, err);
+        if (rc < 0)
+                return rc;
+        while (off < end) {
+                size_t len = end - off < sizeof(zero) ? (size_t)(end - off) : sizeof(zero);
+                ssize_t w = pwrite(fd, zero, len, (off_t)off);
+
+                if (w <= 0) {
+                        int e = w < 0 ? errno : EIO;
+
+                        close(fd);
+                        return mb_error_errno(err, MB_EIO, e,
+                                              "%s (disk %u): cannot clear the LDM metadata range at byte %llu (pwrite)",
+                                              d->path, d->number, (unsigned long long)off);
+                }
+                off += (uint64_t)w;
+        }
+        if (fsync(fd) < 0) {
+                int e = errno;
+
+                close(fd);
+                return mb_error_errno(err, MB_EIO, e, "%s (disk %u): cannot flush (fsync)", d->path,
+                                      d->number);
+        }
+        close(fd);
+        return 0;
+}
+
 static int op_convert(img_platform *ip, const mb_op *op, mb_error *err)
 {
         img_disk *d = disk_of(ip, op->disk, err);
@@ -511,10 +547,10 @@ static int op_convert(img_platform *ip, const mb_op *op, mb_error *err)
         mb_blockdev **devs = NULL;
         img_bdev *b = NULL;
         mb_ldm_db *db = NULL;
-        img_gpt_part *msr, *os;
-        uint64_t meta_first, lf, ll, disk_id;
+        img_gpt_part *msr, *os, *meta;
+        uint64_t meta_first = 0, lf, ll, disk_id;
         img_table t = { 0 };
-        bool *mask = NULL;
+        bool *mask = NULL, resume = false;
         int rc, n = 0;
 
         if (!d)
@@ -531,18 +567,37 @@ static int op_convert(img_platform *ip, const mb_op *op, mb_error *err)
                                   d->path, d->number, mb_style_to_string(t.style));
                 goto out;
         }
-        if (img_table_role(&t, MB_ROLE_LDM_METADATA)) {
-                rc = 0; /* already dynamic: the reader checks its database in facts */
-                goto out;
-        }
         msr = img_table_role(&t, MB_ROLE_MSR);
-        if (!msr || msr->last_lba - msr->first_lba + 1 < 2 * LDM_META_SECTORS) {
+        if ((meta = img_table_role(&t, MB_ROLE_LDM_METADATA))) {
+                int dyn = 0;
+
+                /* Either converted (nothing to do), or a conversion interrupted
+                 * after its GPT write: the metadata partition exists but was
+                 * never written; finish it with the database write alone. */
+                rc = bdevs_open(ip, NULL, &b, &devs, err);
+                if (rc < 0)
+                        goto out;
+                rc = mb_ldm_probe(devs[d->number], &dyn, err);
+                rc = bdevs_close(ip, b, devs, rc, err);
+                if (rc < 0 || dyn)
+                        goto out;
+                if (!msr || meta->last_lba - meta->first_lba + 1 != LDM_META_SECTORS ||
+                    msr->first_lba != meta->last_lba + 1) {
+                        rc = mb_error_set(err, MB_ESTATE,
+                                          "%s (disk %u): an LDM metadata partition without a database that is not where conversion puts it (before the Microsoft reserved partition); refusing to guess",
+                                          d->path, d->number);
+                        goto out;
+                }
+                resume = true;
+                meta_first = meta->first_lba;
+        } else if (!msr || msr->last_lba - msr->first_lba + 1 < 2 * LDM_META_SECTORS) {
                 rc = mb_error_set(err, MB_ESTATE,
                                   "%s (disk %u): convert dynamic needs a Microsoft reserved partition of at least 2 MiB to take the 1 MiB LDM metadata partition from",
                                   d->path, d->number);
                 goto out;
         }
-        meta_first = msr->first_lba;
+        if (!resume)
+                meta_first = msr->first_lba;
         lf = msr->last_lba + 1;
         ll = t.last_usable;
         os = img_table_role(&t, MB_ROLE_OS);
@@ -572,8 +627,9 @@ static int op_convert(img_platform *ip, const mb_op *op, mb_error *err)
         if (rc < 0)
                 goto out;
 
-        /* GPT first, in one write: MSR shrinks, metadata and data partitions appear */
+        /* GPT in one write: MSR shrinks, metadata and data partitions appear */
         memset(edits, 0, sizeof(edits));
+        if (!resume) {
         edits[n].kind = IMG_GPT_EDIT_RANGE;
         edits[n].number = msr->number;
         edits[n].first_lba = meta_first + LDM_META_SECTORS;
@@ -584,6 +640,7 @@ static int op_convert(img_platform *ip, const mb_op *op, mb_error *err)
         snprintf(edits[n].type_guid, sizeof(edits[n].type_guid), "%s", ldm_meta_type);
         snprintf(edits[n++].name, sizeof(edits[n].name), "LDM metadata partition");
         n += data_part_edits(&t, lf, ll, NULL, &edits[n], (int)(sizeof(edits) / sizeof(edits[0])) - n);
+        }
 
         mask = calloc(ip->n_disks, sizeof(*mask));
         if (!mask) {
@@ -594,16 +651,22 @@ static int op_convert(img_platform *ip, const mb_op *op, mb_error *err)
         if (rc < 0)
                 goto out;
         /*
-         * The GPT first, in one write (the LDM writer refuses a disk without
-         * the metadata partition), then the private region of every member.
-         * A run interrupted in between leaves a metadata partition without a
-         * PRIVHEAD, which the reader reports as damaged (see the report of
-         * issue 4: not finished by a second run yet).
+         * The metadata range (the first 1 MiB of the MSR) is zeroed, then the
+         * GPT written in one write (the LDM writer refuses a disk without the
+         * metadata partition), then the private region of every member. A run
+         * interrupted after the GPT write leaves a metadata partition whose
+         * PRIVHEAD sectors are zero: the reader reports the disk as not yet
+         * dynamic, and the next run resumes here with the database write.
          */
-        rc = img_gpt_edit_batch(d, edits, (size_t)n, err);
-        if (rc < 0) {
-                mb_error_prefix(err, "%s (disk %u): converting to dynamic", d->path, d->number);
-                goto out;
+        if (!resume) {
+                rc = zero_range(d, meta_first, LDM_META_SECTORS, err);
+                if (rc < 0)
+                        goto out;
+                rc = img_gpt_edit_batch(d, edits, (size_t)n, err);
+                if (rc < 0) {
+                        mb_error_prefix(err, "%s (disk %u): converting to dynamic", d->path, d->number);
+                        goto out;
+                }
         }
         rc = bdevs_open(ip, mask, &b, &devs, err);
         if (rc < 0)
@@ -765,6 +828,7 @@ static int op_mirror_add(img_platform *ip, const mb_op *op, mb_progress *progres
         img_table tt = { 0 };
         mb_facts *bf;
         uint64_t lf, ll, src_first;
+        bool resume = false;
         int rc, n = 0;
 
         if (!t || !(s = disk_of(ip, op->disk2, err)))
@@ -799,6 +863,20 @@ static int op_mirror_add(img_platform *ip, const mb_op *op, mb_progress *progres
         rc = img_table_read(t, &tt, err);
         if (rc < 0)
                 goto out;
+        /* An add interrupted after its database commit: the plex is there,
+         * its retained GPT entry (and maybe the BCD entry) is not. */
+        for (size_t i = 0; i < db->n_parts && !resume; i++) {
+                const mb_ldm_part *p = &db->parts[i];
+                const mb_ldm_comp *c = ldm_comp_by_id(db, p->comp_id);
+
+                resume = p->disk_id == tk->id && c && c->vol_id == vol->id &&
+                         lf + p->start == op->first_lba;
+        }
+        for (uint32_t i = 0; i < tt.n_parts && resume; i++)
+                if (tt.parts[i].first_lba == op->first_lba && tt.parts[i].role == MB_ROLE_OS) {
+                        rc = 0; /* complete already: entry present */
+                        goto bcd;
+                }
         for (uint32_t i = 0; i < tt.n_parts; i++) {
                 const img_gpt_part *q = &tt.parts[i];
 
@@ -812,15 +890,17 @@ static int op_mirror_add(img_platform *ip, const mb_op *op, mb_progress *progres
                         goto out;
                 }
         }
-        rc = mb_ldm_add_mirror_plex(db, vol->id, tk->id, op->first_lba - lf, NULL, err);
-        if (rc < 0)
-                goto out;
-        rc = sync_plex(ip, op->disk2, src_first, op->disk, op->first_lba, vol->size, progress, err);
-        if (rc < 0)
-                goto out;
-        rc = write_db(ip, db, err);
-        if (rc < 0)
-                goto out;
+        if (!resume) {
+                rc = mb_ldm_add_mirror_plex(db, vol->id, tk->id, op->first_lba - lf, NULL, err);
+                if (rc < 0)
+                        goto out;
+                rc = sync_plex(ip, op->disk2, src_first, op->disk, op->first_lba, vol->size, progress, err);
+                if (rc < 0)
+                        goto out;
+                rc = write_db(ip, db, err);
+                if (rc < 0)
+                        goto out;
+        }
 
         memset(&os_entry, 0, sizeof(os_entry));
         os_entry.kind = IMG_GPT_EDIT_CREATE;
@@ -838,6 +918,7 @@ static int op_mirror_add(img_platform *ip, const mb_op *op, mb_progress *progres
                 goto out;
         }
 
+bcd:
         bf = bcd_facts(ip);
         if (bf) {
                 char desc[160], base[128];
