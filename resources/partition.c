@@ -24,6 +24,21 @@ static void part_label(const char *disk_label, mb_role r, char *buf, size_t len)
         snprintf(buf, len, "%s %s", disk_label, mb_role_to_string(r));
 }
 
+/* "holds <phrase>": what a partition's file system fact means to a reader. */
+static const char *fs_phrase(mb_fs fs)
+{
+        switch (fs) {
+        case MB_FS_NONE:
+                return "no file system that blkid recognizes";
+        case MB_FS_FAT32:
+                return "a fat32 file system";
+        case MB_FS_NTFS:
+                return "an ntfs file system";
+        default:
+                return "a file system other than fat32 or ntfs";
+        }
+}
+
 static int check_source(const mb_config *c, const mb_facts *f, mb_plan *p, int idx,
                         mb_error *err)
 {
@@ -50,6 +65,16 @@ static int check_source(const mb_config *c, const mb_facts *f, mb_plan *p, int i
                                             label, mb_role_to_string(want[i].role),
                                             (unsigned long long)want[i].first_lba,
                                             (unsigned long long)want[i].last_lba);
+                /* the ESP the system boots from: everything else is copied from it */
+                if (want[i].role == MB_ROLE_EFI) {
+                        const mb_part_fact *q = mb_disk_part_by_role(d, MB_ROLE_EFI);
+
+                        if (q && q->fs != MB_FS_FAT32)
+                                return mb_error_set(err, MB_ESTATE,
+                                                    "source disk %s (%s): partition %u (efi) holds %s; expected the FAT32 EFI system partition the machine boots from",
+                                                    label, d->path ? d->path : "?", q->number,
+                                                    fs_phrase(q->fs));
+                }
         }
         return 0;
 }
@@ -86,8 +111,9 @@ static int diff_disk(const mb_config *c, const mb_facts *f, mb_plan *p, int idx,
                         continue;
                 if (w->last_lba > (d->last_usable_lba ? d->last_usable_lba : d->size / 512 - 34))
                         return mb_error_set(err, MB_ESTATE,
-                                            "disk %s (%s) is too small: the %s partition would end at LBA %llu, past its last usable LBA %llu; expected a disk at least as large as the template",
-                                            label, mb_format_size(d->size, size, sizeof(size)),
+                                            "disk %s (%s, %s) is too small: the %s partition would end at LBA %llu, past its last usable LBA %llu; expected a disk at least as large as the template",
+                                            label, d->path ? d->path : "?",
+                                            mb_format_size(d->size, size, sizeof(size)),
                                             mb_role_to_string(w->role), (unsigned long long)w->last_lba,
                                             (unsigned long long)(d->last_usable_lba ? d->last_usable_lba : d->size / 512 - 34));
                 if (!q) {
@@ -142,9 +168,10 @@ static int diff_disk(const mb_config *c, const mb_facts *f, mb_plan *p, int idx,
                         if (fs != MB_FS_NONE && q->fs != fs && q->fs != MB_FS_NONE &&
                             !res_block_cloned(c, w->role, idx))
                                 return mb_error_set(err, MB_EUNSAFE,
-                                                    "disk %s: partition %u (%s) holds a %s file system, expected %s; mbstate does not reformat a file system it did not create",
-                                                    label, q->number, mb_role_to_string(w->role),
-                                                    mb_fs_to_string(q->fs), mb_fs_to_string(fs));
+                                                    "disk %s (%s): partition %u (%s) holds %s, expected %s; mbstate does not reformat a file system it did not create",
+                                                    label, d->path ? d->path : "?", q->number,
+                                                    mb_role_to_string(w->role), fs_phrase(q->fs),
+                                                    fs_phrase(fs));
                         format = fs != MB_FS_NONE && q->fs == MB_FS_NONE &&
                                  !res_block_cloned(c, w->role, idx);
                 }

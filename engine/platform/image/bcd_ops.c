@@ -62,8 +62,15 @@ static int store_open(img_platform *ip, int writable, mb_bcd **ret_bcd, char **r
                                   d->path, fat_path);
         if (rc == 0) {
                 rc = mb_bcd_open(tmp, writable, ret_bcd, err);
-                if (rc < 0)
+                if (rc < 0) {
+                        /* the reader names its file: our temporary copy, not the store */
+                        size_t n = strlen(tmp);
+
+                        if (strncmp(err->msg, "BCD ", 4) == 0 && strncmp(err->msg + 4, tmp, n) == 0 &&
+                            strncmp(err->msg + 4 + n, ": ", 2) == 0)
+                                memmove(err->msg, err->msg + 6 + n, strlen(err->msg + 6 + n) + 1);
                         mb_error_prefix(err, "%s: BCD store %s", d->path, fat_path);
+                }
         }
         if (rc < 0) {
                 unlink(tmp);
