@@ -2770,3 +2770,47 @@ Test(windows_util, guid_and_strings)
         free(w);
         free(back);
 }
+
+/* The facts the windows target builds from the seed machine's buffers are
+ * the seed machine of tests/data/seed/facts-before.yaml: same disks, same
+ * partitions at the same places with the same types, attributes, names and
+ * file systems. Identifiers the seed does not show (GUIDs, serials) are
+ * invented on both sides and not compared. */
+Test(windows_facts, seed_buffers_are_the_seed_fixture)
+{
+        mb_facts *f = seed_facts("disk1_layout_raw.hex"), *want = NULL;
+        mb_error err = { 0 };
+
+        cr_assert_eq(mb_facts_load(MB_TEST_DATA "/../seed/facts-before.yaml", &want, &err), 0, "%s", err.msg);
+        cr_assert_eq(f->n_disks, want->n_disks);
+        for (uint32_t i = 0; i < want->n_disks; i++) {
+                mb_disk_fact *w = &want->disks[i], *d = mb_facts_disk(f, w->number);
+
+                cr_assert_not_null(d, "disk %u", w->number);
+                cr_assert_eq(d->size, w->size, "disk %u size", w->number);
+                cr_assert_eq(d->sector_size, w->sector_size);
+                cr_assert_eq(d->online, w->online, "disk %u online", w->number);
+                cr_assert_eq(d->system, w->system, "disk %u system", w->number);
+                cr_assert_eq(d->style, w->style, "disk %u style", w->number);
+                cr_assert_eq(d->dynamic, w->dynamic);
+                cr_assert_eq(d->n_partitions, w->n_partitions, "disk %u partitions", w->number);
+                if (w->style == MB_STYLE_GPT) {
+                        cr_assert_eq(d->first_usable_lba, w->first_usable_lba);
+                        cr_assert_eq(d->last_usable_lba, w->last_usable_lba);
+                }
+                for (uint32_t j = 0; j < w->n_partitions; j++) {
+                        mb_part_fact *p = &d->partitions[j], *q = &w->partitions[j];
+
+                        cr_assert_eq(p->number, q->number, "disk %u partition %u", w->number, j);
+                        cr_assert_eq(p->role, q->role, "partition %u role", q->number);
+                        cr_assert_str_eq(p->type_guid, q->type_guid);
+                        cr_assert_eq(p->first_lba, q->first_lba, "partition %u first LBA", q->number);
+                        cr_assert_eq(p->last_lba, q->last_lba, "partition %u last LBA", q->number);
+                        cr_assert_eq(p->attributes, q->attributes, "partition %u attributes", q->number);
+                        cr_assert_str_eq(p->name ? p->name : "", q->name ? q->name : "");
+                        cr_assert_eq(p->fs, q->fs, "partition %u file system", q->number);
+                }
+        }
+        mb_facts_free(want);
+        mb_facts_free(f);
+}
