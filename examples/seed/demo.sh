@@ -39,10 +39,19 @@ if [ -x examples/seed/make-images ] && $mb facts --target image:/dev/null 2>&1 |
         step "the same on disk images: two 32 GiB sparse images like the seed's disks"
         run examples/seed/make-images "$work/images"
         images="image:$work/images/disk0.img,$work/images/disk1.img"
+        # the firmware's variable store, when the seed images carry one (Debian's ovmf)
+        [ -f "$work/images/vars.fd" ] && images="$images,nvram=$work/images/vars.fd"
         run $mb plan "$site" --target "$images"
         run $mb apply "$site" --target "$images"
         run $mb check "$site" --target "$images"
+        step "a second apply changes nothing"
         run $mb apply "$site" --target "$images"
+        step "what tools nobody here wrote say"
+        for d in disk0 disk1; do run sgdisk -v "$work/images/$d.img"; done
+        group=$(ldmtool -d "$work/images/disk0.img" -d "$work/images/disk1.img" scan 2>/dev/null | tr -d '[]" \n')
+        run ldmtool -d "$work/images/disk0.img" -d "$work/images/disk1.img" show volume "$group" Volume1
+        mcopy -n -i "$work/images/disk1.img@@1048576" ::/EFI/Microsoft/Boot/BCD "$work/BCD.disk1"
+        run reglookup -p /Objects -t SZ "$work/BCD.disk1"
 fi
 echo
 echo "demo files are in $work"
