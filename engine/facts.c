@@ -239,7 +239,7 @@ void mb_disk_fact_clear(mb_disk_fact *d)
         memset(d, 0, sizeof(*d));
 }
 
-static void device_free(mb_bcd_device_fact *d)
+void mb_bcd_device_fact_free(mb_bcd_device_fact *d)
 {
         if (!d)
                 return;
@@ -247,6 +247,55 @@ static void device_free(mb_bcd_device_fact *d)
         free(d->partition);
         free(d->disk);
         free(d);
+}
+
+void mb_bcd_object_fact_clear(mb_bcd_object_fact *o)
+{
+        free(o->id);
+        free(o->type);
+        free(o->description);
+        mb_bcd_device_fact_free(o->device);
+        mb_bcd_device_fact_free(o->osdevice);
+        free(o->path);
+        for (uint32_t j = 0; j < o->n_displayorder; j++)
+                free(o->displayorder[j]);
+        free(o->displayorder);
+        memset(o, 0, sizeof(*o));
+}
+
+void mb_bcd_fact_free(mb_bcd_fact *b)
+{
+        if (!b)
+                return;
+        for (uint32_t i = 0; i < b->n_objects; i++)
+                mb_bcd_object_fact_clear(&b->objects[i]);
+        free(b->objects);
+        free(b->store);
+        free(b);
+}
+
+mb_volume_fact *mb_facts_add_volume(mb_facts *f)
+{
+        mb_volume_fact *v = mb_reallocarray(f->volumes, f->n_volumes + 1, sizeof(*v));
+
+        if (!v)
+                return NULL;
+        f->volumes = v;
+        v = &v[f->n_volumes++];
+        memset(v, 0, sizeof(*v));
+        return v;
+}
+
+mb_plex_fact *mb_volume_add_plex(mb_volume_fact *v)
+{
+        mb_plex_fact *x = mb_reallocarray(v->plexes, v->n_plexes + 1, sizeof(*x));
+
+        if (!x)
+                return NULL;
+        v->plexes = x;
+        x = &x[v->n_plexes++];
+        memset(x, 0, sizeof(*x));
+        return x;
 }
 
 void mb_facts_free(mb_facts *f)
@@ -267,24 +316,7 @@ void mb_facts_free(mb_facts *f)
                 free(v->group);
         }
         free(f->volumes);
-        if (f->bcd) {
-                for (uint32_t i = 0; i < f->bcd->n_objects; i++) {
-                        mb_bcd_object_fact *o = &f->bcd->objects[i];
-
-                        free(o->id);
-                        free(o->type);
-                        free(o->description);
-                        device_free(o->device);
-                        device_free(o->osdevice);
-                        free(o->path);
-                        for (uint32_t j = 0; j < o->n_displayorder; j++)
-                                free(o->displayorder[j]);
-                        free(o->displayorder);
-                }
-                free(f->bcd->objects);
-                free(f->bcd->store);
-                free(f->bcd);
-        }
+        mb_bcd_fact_free(f->bcd);
         if (f->firmware) {
                 for (uint32_t i = 0; i < f->firmware->n_entries; i++) {
                         free(f->firmware->entries[i].description);

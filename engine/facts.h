@@ -217,5 +217,11 @@ mb_part_fact *mb_disk_add_part(mb_disk_fact *d);  /* zeroed; keeps no order */
 void mb_disk_sort_parts(mb_disk_fact *d);
 void mb_part_fact_clear(mb_part_fact *p);
 void mb_disk_fact_clear(mb_disk_fact *d);
+/* Zeroed entries appended to facts being built; NULL when out of memory. */
+mb_volume_fact *mb_facts_add_volume(mb_facts *f);
+mb_plex_fact *mb_volume_add_plex(mb_volume_fact *v);
+void mb_bcd_device_fact_free(mb_bcd_device_fact *d);
+void mb_bcd_object_fact_clear(mb_bcd_object_fact *o);
+void mb_bcd_fact_free(mb_bcd_fact *b);
 
 #endif

@@ -1504,7 +1504,7 @@ Test(windows_facts, bcdedit_headings_in_another_language)
         cr_assert_str_eq(b->objects[0].displayorder[0], "{063973c0-d0ac-11ed-b884-cfa59b967f58}");
         cr_assert_str_eq(b->objects[0].device->kind, "partition");
         cr_assert_null(b->objects[0].device->partition);
-        mb_win_bcd_free(b);
+        mb_bcd_fact_free(b);
 }
 
 Test(windows_facts, disk_open_denied_is_a_clear_error)

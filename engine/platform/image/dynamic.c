@@ -258,29 +258,6 @@ static mb_ldm_vol *ldm_vol_by_id(mb_ldm_db *db, uint64_t id)
 
 /* ---- facts ---- */
 
-static mb_volume_fact *add_volume(mb_facts *f)
-{
-        mb_volume_fact *v = mb_reallocarray(f->volumes, f->n_volumes + 1, sizeof(*v));
-
-        if (!v)
-                return NULL;
-        f->volumes = v;
-        v = &v[f->n_volumes++];
-        memset(v, 0, sizeof(*v));
-        return v;
-}
-
-static mb_plex_fact *add_plex(mb_volume_fact *v)
-{
-        mb_plex_fact *x = mb_reallocarray(v->plexes, v->n_plexes + 1, sizeof(*x));
-
-        if (!x)
-                return NULL;
-        v->plexes = x;
-        x = &x[v->n_plexes++];
-        memset(x, 0, sizeof(*x));
-        return x;
-}
 
 /* Adds the disks' dynamic fields and the volumes of one group. A plex fact
  * is one extent: a mirror has one per plex, a spanned/striped/raid5 volume
@@ -305,7 +282,7 @@ static int group_facts(mb_ldm_db *db, mb_facts *f, mb_error *err)
         }
         for (size_t i = 0; i < db->n_vols; i++) {
                 const mb_ldm_vol *lv = &db->vols[i];
-                mb_volume_fact *v = add_volume(f);
+                mb_volume_fact *v = mb_facts_add_volume(f);
 
                 if (!v)
                         return mb_error_set(err, MB_ENOMEM, "out of memory");
@@ -331,7 +308,7 @@ static int group_facts(mb_ldm_db *db, mb_facts *f, mb_error *err)
                                         continue;
                                 k = ldm_disk_by_id(db, lp->disk_id);
                                 dev = k && k->dev_index >= 0 ? ldm_dev_of(db, (uint32_t)k->dev_index) : NULL;
-                                if (!(x = add_plex(v)))
+                                if (!(x = mb_volume_add_plex(v)))
                                         return mb_error_set(err, MB_ENOMEM, "out of memory");
                                 x->disk = dev ? dev->dev_index : -1;
                                 x->ldm_disk = strdup(k ? k->name : "");

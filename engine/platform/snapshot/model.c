@@ -133,15 +133,6 @@ static mb_bcd_device_fact *device_for(const mb_disk_fact *d, const mb_part_fact 
         return dev;
 }
 
-static void device_free(mb_bcd_device_fact *d)
-{
-        if (!d)
-                return;
-        free(d->kind);
-        free(d->partition);
-        free(d->disk);
-        free(d);
-}
 
 static mb_bcd_object_fact *bcd_add_copy(mb_facts *f, const mb_bcd_object_fact *src,
                                         const char *description)
@@ -234,10 +225,10 @@ static int bcd_op(mb_facts *f, const mb_op *op, mb_error *err)
                         return err->code;
                 if (!(o = mb_facts_bcd_object(f, op->object)))
                         return mb_error_set(err, MB_ENOENT, "BCD object %s not found", op->object);
-                device_free(o->device);
+                mb_bcd_device_fact_free(o->device);
                 o->device = device_for(d, p);
                 if (o->type && strcmp(o->type, "os-loader") == 0) {
-                        device_free(o->osdevice);
+                        mb_bcd_device_fact_free(o->osdevice);
                         o->osdevice = device_for(d, p);
                 }
                 break;
@@ -256,12 +247,7 @@ static int bcd_op(mb_facts *f, const mb_op *op, mb_error *err)
                                 memmove(&f->bcd->objects[i], &f->bcd->objects[i + 1],
                                         (f->bcd->n_objects - i - 1) * sizeof(tmp));
                                 f->bcd->n_objects--;
-                                device_free(tmp.device);
-                                device_free(tmp.osdevice);
-                                free(tmp.id), free(tmp.type), free(tmp.description), free(tmp.path);
-                                for (uint32_t j = 0; j < tmp.n_displayorder; j++)
-                                        free(tmp.displayorder[j]);
-                                free(tmp.displayorder);
+                                mb_bcd_object_fact_clear(&tmp);
                                 break;
                         }
                 break;
@@ -349,29 +335,6 @@ static const char *group_of(mb_facts *f)
         return NULL;
 }
 
-static mb_volume_fact *add_volume(mb_facts *f)
-{
-        mb_volume_fact *v = mb_reallocarray(f->volumes, f->n_volumes + 1, sizeof(*v));
-
-        if (!v)
-                return NULL;
-        f->volumes = v;
-        v = &v[f->n_volumes++];
-        memset(v, 0, sizeof(*v));
-        return v;
-}
-
-static mb_plex_fact *add_plex(mb_volume_fact *v)
-{
-        mb_plex_fact *x = mb_reallocarray(v->plexes, v->n_plexes + 1, sizeof(*x));
-
-        if (!x)
-                return NULL;
-        v->plexes = x;
-        x = &x[v->n_plexes++];
-        memset(x, 0, sizeof(*x));
-        return x;
-}
 
 static int convert_dynamic(mb_facts *f, const mb_op *op, mb_error *err)
 {
@@ -414,11 +377,11 @@ static int convert_dynamic(mb_facts *f, const mb_op *op, mb_error *err)
         d->dynamic_name = strdup(name);
         os = mb_disk_part_by_role(d, MB_ROLE_OS);
         if (os) {
-                mb_volume_fact *v = add_volume(f);
+                mb_volume_fact *v = mb_facts_add_volume(f);
                 mb_plex_fact *x;
                 char vname[32];
 
-                if (!v || !(x = add_plex(v)))
+                if (!v || !(x = mb_volume_add_plex(v)))
                         return mb_error_set(err, MB_ENOMEM, "out of memory");
                 snprintf(vname, sizeof(vname), "Volume%u", f->n_volumes);
                 v->name = strdup(vname);
@@ -469,7 +432,7 @@ static int mirror_add(mb_facts *f, const mb_op *op, mb_error *err)
         if (r)
                 return r;
         np->fs = MB_FS_NTFS;
-        if (!(x = add_plex(vol)))
+        if (!(x = mb_volume_add_plex(vol)))
                 return mb_error_set(err, MB_ENOMEM, "out of memory");
         x->disk = (int32_t)t->number;
         x->ldm_disk = mb_strdup(t->dynamic_name);

@@ -210,41 +210,10 @@ int mb_win_parse_bcdedit(const char *text, const mb_win_volmap *map, const char 
         return 0;
 nomem:
         free(copy);
-        mb_win_bcd_free(b);
+        mb_bcd_fact_free(b);
         return mb_error_set(err, MB_ENOMEM, "out of memory");
 }
 
-static void device_free(mb_bcd_device_fact *d)
-{
-        if (!d)
-                return;
-        free(d->kind);
-        free(d->partition);
-        free(d->disk);
-        free(d);
-}
-
-void mb_win_bcd_free(mb_bcd_fact *b)
-{
-        if (!b)
-                return;
-        for (uint32_t i = 0; i < b->n_objects; i++) {
-                mb_bcd_object_fact *o = &b->objects[i];
-
-                free(o->id);
-                free(o->type);
-                free(o->description);
-                device_free(o->device);
-                device_free(o->osdevice);
-                free(o->path);
-                for (uint32_t j = 0; j < o->n_displayorder; j++)
-                        free(o->displayorder[j]);
-                free(o->displayorder);
-        }
-        free(b->objects);
-        free(b->store);
-        free(b);
-}
 
 int mb_win_find_object_id(const char *text, char ret[40])
 {

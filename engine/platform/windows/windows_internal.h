@@ -77,10 +77,9 @@ int mb_win_volmap_read(const mb_win32 *w, mb_facts *f, mb_win_volmap *ret, mb_er
 
 /* ---- bcdedit.c ---- */
 
-/* Parses `bcdedit /enum all /v` output (see bcdedit.c for what is used). */
+/* Parses `bcdedit /enum all /v` output (see bcdedit.c for what is used); free with mb_bcd_fact_free. */
 int mb_win_parse_bcdedit(const char *text, const mb_win_volmap *map, const char *store,
                          mb_bcd_fact **ret, mb_error *err);
-void mb_win_bcd_free(mb_bcd_fact *b);
 /* The first "{guid}" in text (bcdedit /copy's message), normalized. */
 int mb_win_find_object_id(const char *text, char ret[40]);
 /* The canonical form of a `bcdedit /enum all /v` listing (see bcdedit.c):
