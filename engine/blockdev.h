@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "fault.h"
 
 /*
  * A disk as the byte-level format code sees it: positioned reads and writes
@@ -45,6 +46,9 @@ static inline int mb_blockdev_write(mb_blockdev *dev, uint64_t off, const void *
                                     "%s: write of %zu bytes at offset %llu is past the end (%llu bytes)",
                                     dev->name, len, (unsigned long long)off,
                                     (unsigned long long)dev->size);
+        if (mb_fault_pointf(err, "write of %zu bytes to %s at offset %llu", len, dev->name,
+                            (unsigned long long)off) < 0)
+                return MB_EIO;
         return dev->write(dev, off, buf, len, err);
 }
 

@@ -43,6 +43,7 @@ static const char general_help[] =
         "  --json         one JSON document on stdout (plan, check, apply, facts)\n"
         "  --log L        also log to syslog, eventlog (Windows) or the file L\n"
         "  --lock-timeout D  wait up to D (default 30s) for another run to finish\n"
+        "  --allow-block-devices  let image: name block devices (refused by default)\n"
         "  --help         help for a verb: mbstate VERB --help\n"
         "  --version      print the version\n"
         "\n"
@@ -68,6 +69,17 @@ typedef struct args {
         bool help;
 } args;
 
+/* --allow-block-devices: the image target reads this from its environment
+ * (engine/platform/image/image.h), in every build that has it. */
+static void allow_block_devices(void)
+{
+#ifdef _WIN32
+        _putenv("MB_IMAGE_ALLOW_BLOCK_DEVICES=1");
+#else
+        setenv("MB_IMAGE_ALLOW_BLOCK_DEVICES", "1", 1);
+#endif
+}
+
 static int parse(int argc, char **argv, const verb *v, bool wants_file, args *a)
 {
         memset(a, 0, sizeof(*a));
@@ -82,6 +94,8 @@ static int parse(int argc, char **argv, const verb *v, bool wants_file, args *a)
                         a->json = true;
                 else if (strcmp(s, "--wait") == 0)
                         a->wait = true;
+                else if (strcmp(s, "--allow-block-devices") == 0)
+                        allow_block_devices();
                 else if (strncmp(s, "--wait=", 7) == 0) {
                         a->wait = true;
                         if ((a->wait_max = mb_parse_duration(s + 7)) <= 0)

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault.h"
+
 const char *mb_op_kind_to_string(mb_op_kind k)
 {
         static const char *const names[MB_OP__COUNT] = {
@@ -115,6 +117,9 @@ int mb_platform_execute(mb_platform *p, const mb_op *op, mb_progress *progress, 
 {
         if (!p->ops->execute)
                 return mb_error_set(err, MB_ENOTSUP, "target %s cannot change anything", p->ops->name);
+        if (mb_fault_pointf(err, "operation %s on disk %u", mb_op_kind_to_string(op->kind),
+                            op->disk) < 0)
+                return MB_EIO;
         return p->ops->execute(p, op, progress, err);
 }
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "blockdev.h"
+#include "fault.h"
 
 #define MAX_STORE_SIZE (256u << 20) /* far above any real store */
 
@@ -331,6 +332,8 @@ int mb_bcd_commit(mb_bcd *b, mb_error *err)
 
         if ((r = need_writable(b, err)) < 0)
                 return r;
+        if (mb_fault_pointf(err, "BCD commit of %s", b->path) < 0)
+                return MB_EIO;
         if (asprintf(&tmp, "%s.tmp.XXXXXX", b->path) < 0)
                 return mb_error_set(err, MB_ENOMEM, "BCD %s: out of memory", b->path);
         fd = mkstemp(tmp);

@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fault.h"
+
 #define MAX_FILE (64u << 20)
 #define MAX_RECORDS 16384u
 
@@ -582,6 +584,8 @@ int mb_efivars_save(const mb_efivars *v, const char *path, mb_error *err)
         size_t done = 0;
         int fd;
 
+        if (mb_fault_pointf(err, "save of the variable store %s", to) < 0)
+                return MB_EIO;
         if (asprintf(&tmp, "%s.XXXXXX", to) < 0)
                 return mb_error_set(err, MB_ENOMEM, "out of memory");
         fd = mkstemp(tmp);

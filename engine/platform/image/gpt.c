@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "blockdev.h"
+#include "fault.h"
 #include "guid.h"
 
 #define SECTOR 512u
@@ -397,8 +398,13 @@ static int open_write(img_disk *d, struct fdisk_context **ret, mb_error *err)
 
 static int write_close(img_disk *d, struct fdisk_context *cxt, mb_error *err)
 {
-        int rc = fdisk_write_disklabel(cxt);
+        int rc;
 
+        if (mb_fault_pointf(err, "fdisk_write_disklabel of %s", d->path) < 0) {
+                fdisk_unref_context(cxt);
+                return MB_EIO;
+        }
+        rc = fdisk_write_disklabel(cxt);
         if (rc < 0) {
                 fdisk_unref_context(cxt);
                 return fdisk_err(err, d, rc, "cannot write GPT", "fdisk_write_disklabel");
@@ -475,6 +481,11 @@ int img_gpt_init(img_disk *d, mb_error *err)
                 img_table_clear(&t);
                 return rc;
         }
+        if (mb_fault_pointf(err, "pwrite (clean) of %s", d->path) < 0) {
+                close(fd);
+                img_table_clear(&t);
+                return MB_EIO;
+        }
         if (pwrite(fd, zeros, sizeof(zeros), 0) != (ssize_t)sizeof(zeros) ||
             pwrite(fd, zeros, sizeof(zeros), (off_t)(t.size - sizeof(zeros))) !=
                     (ssize_t)sizeof(zeros)) {
@@ -497,6 +508,9 @@ int img_gpt_init(img_disk *d, mb_error *err)
                 return mb_error_set(err, MB_ENOMEM, "out of memory");
         }
         rc = fdisk_apply_script_headers(cxt, sc);
+        /* the context holds the script and the script the context: break the
+         * cycle, or neither is ever freed */
+        fdisk_set_script(cxt, NULL);
         fdisk_unref_script(sc);
         if (rc < 0) {
                 fdisk_unref_context(cxt);

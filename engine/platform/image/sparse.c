@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "sha256.h"
 #ifdef MB_IMAGE_HAVE_LIBCRYPTO
 #include <openssl/evp.h>
@@ -58,6 +59,9 @@ static int copy_data(int src, uint64_t soff, int dst, uint64_t doff, uint64_t le
                 if (!plain) {
                         loff_t so = (loff_t)soff, dof = (loff_t)doff;
 
+                        if (mb_fault_pointf(err, "copy_file_range of %zu bytes to offset %llu", n,
+                                            (unsigned long long)doff) < 0)
+                                return MB_EIO;
                         r = copy_file_range(src, &so, dst, &dof, n, 0);
                         if (r < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
                                       errno == EOPNOTSUPP || errno == EBADF)) {
@@ -84,6 +88,9 @@ static int copy_data(int src, uint64_t soff, int dst, uint64_t doff, uint64_t le
                                 return mb_error_errno(err, MB_EIO, r < 0 ? errno : EIO,
                                                       "cannot read at offset %llu (pread)",
                                                       (unsigned long long)soff);
+                        if (mb_fault_pointf(err, "pwrite of %zd bytes at offset %llu", r,
+                                            (unsigned long long)doff) < 0)
+                                return MB_EIO;
                         for (ssize_t w = 0; w < r; ) {
                                 ssize_t k = pwrite(dst, buf + w, (size_t)(r - w),
                                                    (off_t)(doff + (uint64_t)w));
@@ -110,6 +117,9 @@ static int zero_range(int dst, uint64_t off, uint64_t len, mb_error *err)
         static const char zeros[65536];
 
         while (next_data(dst, off, end, &s, &e)) {
+                if (mb_fault_pointf(err, "fallocate (punch hole) of %llu bytes at offset %llu",
+                                    (unsigned long long)(e - s), (unsigned long long)s) < 0)
+                        return MB_EIO;
                 if (fallocate(dst, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)s,
                               (off_t)(e - s)) < 0) {
                         if (errno != EOPNOTSUPP && errno != ENOSYS)
@@ -270,14 +280,18 @@ int img_temp_file(const char *near, uint64_t size, char **ret_path, int *ret_fd,
         char *copy = strdup(near ? near : ".");
         const char *tmp = getenv("TMPDIR");
         const char *dirs[2];
-        int fd = -1, e = 0;
+        int fd = -1, e = 0, first = 0;
         char *path = NULL;
+        struct stat st;
 
         if (!copy)
                 return mb_error_set(err, MB_ENOMEM, "out of memory");
         dirs[0] = dirname(copy);
         dirs[1] = tmp && *tmp ? tmp : "/tmp";
-        for (int i = 0; i < 2 && fd < 0; i++) {
+        /* never beside a device node (that would be /dev) */
+        if (near && stat(near, &st) == 0 && !S_ISREG(st.st_mode))
+                first = 1;
+        for (int i = first; i < 2 && fd < 0; i++) {
                 free(path);
                 if (asprintf(&path, "%s/.mbstate-XXXXXX", dirs[i]) < 0) {
                         path = NULL;

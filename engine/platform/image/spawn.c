@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fault.h"
+
 extern char **environ;
 
 /* environ without LC_ALL/MTOOLS_SKIP_CHECK, plus our values; malloc'd array
@@ -33,6 +35,24 @@ static char **child_env(void)
         env[k++] = (char *)"MTOOLS_SKIP_CHECK=1";
         env[k] = NULL;
         return env;
+}
+
+/* Whether argv writes a disk image or a file system: the tools that do are a
+ * fault point (mcopy only when its destination is inside an image). */
+static bool tool_writes(const char *const *argv)
+{
+        static const char *const writers[] = { "mkfs.fat", "mkfs.vfat", "mkntfs", "mdel",
+                                               "mdeltree", "mrd", "mmd", "mren", "mmove",
+                                               "mattrib", "mlabel", "mformat" };
+        const char *tool = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+        size_t n = 0;
+
+        for (size_t i = 0; i < sizeof(writers) / sizeof(*writers); i++)
+                if (strcmp(tool, writers[i]) == 0)
+                        return true;
+        while (argv[n])
+                n++;
+        return strcmp(tool, "mcopy") == 0 && n > 1 && strncmp(argv[n - 1], "::", 2) == 0;
 }
 
 struct buf {
@@ -80,6 +100,17 @@ int img_run(const char *const *argv, int out_fd, char **ret_out, size_t *ret_len
 
         if (!env)
                 return mb_error_set(err, MB_ENOMEM, "out of memory");
+        if (tool_writes(argv)) {
+                size_t n = 1;
+
+                while (argv[n])
+                        n++;
+                if (mb_fault_pointf(err, "%s ... %s %s", argv[0], n > 2 ? argv[n - 2] : "",
+                                    argv[n - 1] ? argv[n - 1] : "") < 0) {
+                        free(env);
+                        return MB_EIO;
+                }
+        }
         if (pipe2(epipe, O_CLOEXEC) < 0 || (capture && pipe2(opipe, O_CLOEXEC) < 0)) {
                 r = mb_error_errno(err, MB_EIO, errno, "cannot run %s (pipe)", argv[0]);
                 goto out;
