@@ -15,8 +15,8 @@ packages=(
         ovmf grub-efi-amd64-bin qemu-system-x86
         # the Ansible twin playbook test
         ansible-core
-        # fuzzing (libFuzzer with ASan/UBSan)
-        clang libclang-rt-14-dev
+        # fuzzing (libFuzzer with ASan/UBSan); the end-to-end run under memcheck
+        clang libclang-rt-14-dev valgrind
         # JSON/YAML schema checks in the tests
         python3 python3-yaml python3-jsonschema
 )

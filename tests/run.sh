@@ -2,7 +2,10 @@
 # The whole test suite: installs what is missing, builds with -Werror, runs
 # every unit, end-to-end and conformance test, then cross-builds the Windows
 # exe and smoke-tests it under wine, then runs the fuzz targets for a bounded
-# time. Ends with "N passed, N failed" (meson tests, wine checks, fuzzing).
+# time, then the suite again built with ASan and UBSan (build-asan; the fault
+# and crash sweeps left out: they test recovery, not memory, and take long).
+# Ends with "N passed, N failed" (meson tests, wine checks, fuzzing, ASan).
+# MBSTATE_SKIP_CROSS=1, MBSTATE_SKIP_FUZZ=1, MBSTATE_SKIP_ASAN=1 skip a part.
 set -u
 cd "$(dirname "$0")/.."
 bash scripts/build.sh || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
@@ -44,5 +47,35 @@ if [ "${MBSTATE_SKIP_FUZZ:-0}" != 1 ]; then
         fuzz_rc=$?
         if [ "$fuzz_rc" = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 fi
+# Memory and undefined behaviour: the suite built with ASan and UBSan.
+asan_rc=0
+if [ "${MBSTATE_SKIP_ASAN:-0}" != 1 ]; then
+        if [ ! -f build-asan/build.ninja ]; then
+                meson setup build-asan -Db_sanitize=address,undefined -Dwerror=true >/dev/null ||
+                        asan_rc=1
+        fi
+        if [ "$asan_rc" = 0 ] && ninja -C build-asan >build/asan-build.log 2>&1; then
+                meson test -C build-asan --print-errorlogs --num-processes 2 --no-suite reliability
+                asan_rc=$?
+                read -r ap af < <(python3 - build-asan/meson-logs/testlog.json <<'PY'
+import json, sys
+p = f = 0
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r.get("result") in ("OK", "EXPECTEDFAIL", "SKIP"):
+        p += 1
+    else:
+        f += 1
+print(p, f)
+PY
+)
+                passed=$((passed + ${ap:-0}))
+                failed=$((failed + ${af:-1}))
+        else
+                asan_rc=1
+                tail -20 build/asan-build.log
+                failed=$((failed + 1))
+        fi
+fi
 echo "${passed:-0} passed, ${failed:-1} failed"
-[ "$rc" = 0 ] && [ "$cross_rc" = 0 ] && [ "$fuzz_rc" = 0 ]
+[ "$rc" = 0 ] && [ "$cross_rc" = 0 ] && [ "$fuzz_rc" = 0 ] && [ "$asan_rc" = 0 ]

@@ -1,0 +1,148 @@
+# SPDX-License-Identifier: MIT
+# Helpers for the fault and crash tests (GitHub issue 7), sourced by
+# faults.sh and crash.sh. Each runs from the source root as
+#   TEST MBSTATE MKSEED MAKE_IMAGES
+# Builds the seed images once, picks the site (the seed's own site.yaml when
+# the mirror converges on images, else tests/data/site-no-mirror.yaml), and
+# learns the fault points of one plain apply (engine/fault.h).
+set -u
+MB=${1:?usage: $0 MBSTATE MKSEED MAKE_IMAGES}
+MKSEED=${2:?mkseed}
+MAKE_IMAGES=${3:?make-images}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+export MTOOLS_SKIP_CHECK=1 LC_ALL=C
+unset MBSTATE_FAULT_AT MBSTATE_FAULT_KILL MBSTATE_FAULT_COUNT MBSTATE_FAULT_TRACE
+T=$(mktemp -d "${TMPDIR:-/tmp}/mbstate-faults.XXXXXX")
+trap 'rm -rf "$T"' EXIT INT TERM
+P=$T/pristine W=$T/w
+FAILS=0
+START=$SECONDS
+
+bad() { FAILS=$((FAILS + 1)); echo "FAIL: $*"; }
+elapsed() { echo $((SECONDS - START)); }
+
+"$MAKE_IMAGES" "$P" "$MKSEED" >/dev/null || { echo "FAIL: make-images"; exit 1; }
+# fresh: $W becomes a copy of the pristine images (holes kept)
+fresh() { rm -rf "$W" && mkdir -p "$W" && cp --sparse=always "$P"/* "$W/"; }
+L="image:$W/disk0.img,$W/disk1.img"
+[ -f "$P/vars.fd" ] && L="$L,nvram=$W/vars.fd"
+# The files of disk0's ESP with their hashes, BCD stores excluded (the plan
+# edits /EFI/Microsoft/Boot/BCD); one "path sha256" line each.
+esp_files() {
+        "$MB" facts --target "image:$1" --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+for p in d["disks"][0]["partitions"]:
+    if p.get("role") == "efi":
+        for f in p.get("files", []):
+            if not f["path"].endswith("/BCD"):
+                print(f["path"], f["sha256"])'
+}
+"$MB" facts --target "image:$P/disk0.img" >/dev/null 2>&1 || { echo "FAIL: facts of the pristine disk0"; exit 1; }
+esp_files "$P/disk0.img" > "$T/esp.before"
+
+# The site (FAULTS_SITE, or the seed's when it converges), and the fault
+# points of a plain apply of it.
+SITE=${FAULTS_SITE:-examples/seed/site.yaml}
+fresh
+if ! MBSTATE_FAULT_TRACE=$T/trace "$MB" apply "$SITE" --target "$L" >"$T/out" 2>&1 ||
+   ! "$MB" check "$SITE" --target "$L" >/dev/null 2>&1; then
+        [ -z "${FAULTS_SITE:-}" ] || { echo "FAIL: $SITE does not converge"; cat "$T/out"; exit 1; }
+        echo "note: $SITE does not converge on images ($(grep -m1 -iE 'error|not implemented' "$T/out" | cut -c1-160)); using tests/data/site-no-mirror.yaml"
+        SITE=tests/data/site-no-mirror.yaml
+        fresh
+        rm -f "$T/trace"
+        MBSTATE_FAULT_TRACE=$T/trace "$MB" apply "$SITE" --target "$L" >"$T/out" 2>&1 ||
+                { echo "FAIL: plain apply of $SITE"; cat "$T/out"; exit 1; }
+fi
+N=$(wc -l < "$T/trace")
+echo "site $SITE: a plain apply passes $N fault points ($(grep -c ' operation ' "$T/trace") operations)"
+MIRROR=0
+grep -q '^mirrors:' "$SITE" && MIRROR=1
+
+# pick MAX: prints the fault points to try: all N when N <= MAX, else the
+# first and last point of every run of one kind (an operation, a GPT write,
+# a tool, a run of block copies) filled up to MAX evenly (or thinned evenly
+# to MAX). The order spreads them over the run (bit-reversed index), so a
+# time budget that stops early still covers every part of the apply.
+pick() {
+        python3 - "$T/trace" "$1" <<'PY'
+import sys
+lines = [l.rstrip("\n").split(" ", 2) for l in open(sys.argv[1])]
+mx, n = int(sys.argv[2]), len(lines)
+if n <= mx:
+    chosen = list(range(1, n + 1))
+else:
+    kind = [l[1] if l[1] != "operation" else "op:" + l[2] for l in lines]
+    edges = sorted(i + 1 for i in range(n)
+                   if i == 0 or i == n - 1 or kind[i] != kind[i - 1] or kind[i] != kind[i + 1])
+    if len(edges) >= mx:
+        chosen = sorted({edges[int(j * len(edges) / mx)] for j in range(mx)})
+    else:
+        s = set(edges)
+        step = n / (mx - len(s))
+        k = step / 2
+        while len(s) < mx and k < n:
+            s.add(int(k) + 1)
+            k += step
+        chosen = sorted(s)
+bits = max(1, (len(chosen) - 1).bit_length())
+order = sorted(range(len(chosen)), key=lambda i: int(format(i, "0%db" % bits)[::-1], 2))
+print(" ".join(str(chosen[i]) for i in order))
+PY
+}
+
+# after_recovery K WHAT: a plain apply converges, check agrees, disk0 is
+# intact outside the ranges the procedure changes, its ESP files other than
+# BCD are unchanged, and (with the mirror) the LDM database reads.
+after_recovery() {
+        local k=$1 what=$2 rc
+        "$MB" apply "$SITE" --target "$L" >"$T/rec.out" 2>&1; rc=$?
+        if [ "$rc" != 0 ]; then
+                bad "$what $k: the next apply exited $rc"; sed 's/^/    | /' "$T/rec.out" | tail -5
+                return 1
+        fi
+        "$MB" check "$SITE" --target "$L" >"$T/chk.out" 2>&1; rc=$?
+        if [ "$rc" != 0 ]; then
+                bad "$what $k: check after the next apply exited $rc"; sed 's/^/    | /' "$T/chk.out" | tail -5
+                return 1
+        fi
+        if ! python3 "$HERE/disk-outside.py" "$P/disk0.img" "$W/disk0.img" >"$T/cmp.out"; then
+                bad "$what $k: disk0 changed outside GPT/ESP/LDM metadata"; sed 's/^/    | /' "$T/cmp.out"
+                return 1
+        fi
+        esp_files "$W/disk0.img" > "$T/esp.after"
+        if ! cmp -s "$T/esp.before" "$T/esp.after"; then
+                bad "$what $k: disk0's ESP files (BCD aside) changed"; diff "$T/esp.before" "$T/esp.after" | head -5
+                return 1
+        fi
+        return 0
+}
+
+# ldm_readable K WHAT: with the mirror, the LDM database of the images as a
+# crash or fault left them reads with our reader (facts) and with ldmtool.
+# A state only ldmtool cannot read (a conversion between its GPT write and
+# its first database write) is counted in LDMTOOL_GAPS and reported; with
+# LDMTOOL_STRICT=1 it fails the test.
+LDMTOOL_GAPS=0
+ldm_readable() {
+        [ "$MIRROR" = 1 ] || return 0
+        if ! "$MB" facts --target "$L" >"$T/facts.out" 2>&1; then
+                bad "$2 $1: facts cannot read the images as left: $(tail -1 "$T/facts.out")"
+                return 1
+        fi
+        local g
+        g=$(sed -n 's/^ *dynamic_group: //p' "$T/facts.out" | head -1)
+        if [ -n "$g" ] && command -v ldmtool >/dev/null 2>&1; then
+                if ! ldmtool scan "$W/disk0.img" "$W/disk1.img" >"$T/ldm.out" 2>"$T/ldm.err" ||
+                   ! grep -q "\"$g\"" "$T/ldm.out" || grep -qiv 'sector size' "$T/ldm.err"; then
+                        if [ "${LDMTOOL_STRICT:-0}" = 1 ]; then
+                                bad "$2 $1: ldmtool does not read disk group $g as left: $(grep -v 'sector size' "$T/ldm.err" | head -c 300)"
+                                return 1
+                        fi
+                        LDMTOOL_GAPS=$((LDMTOOL_GAPS + 1))
+                        echo "warn: $2 $1: ldmtool cannot read the images as left ($(grep -v 'sector size' "$T/ldm.err" | head -c 200)); our reader can"
+                fi
+        fi
+        return 0
+}

@@ -1,0 +1,122 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Trust (GitHub issue 7): the image target refuses device files unless told,
+# and two applies on the same images at once never both write.
+#   - a character device (/dev/null) is refused as "not a regular file";
+#   - a block device is refused naming the device, and read with
+#     --allow-block-devices: a loop device over a copy of the seed's disk0
+#     (losetup), or when loop devices cannot be attached, an unattached loop
+#     device node (then the flag gets past the refusal to "too small");
+#   - two applies at once: the second, with --lock-timeout 0, exits 1 naming
+#     the lock and writes nothing; a third that waits for the lock finds
+#     nothing to do; the images are converged once.
+# Runs from the source root as: trust.sh MBSTATE MKSEED MAKE_IMAGES
+set -u
+MB=${1:?usage: $0 MBSTATE MKSEED MAKE_IMAGES}
+MKSEED=${2:?mkseed}
+MAKE_IMAGES=${3:?make-images}
+SITE=tests/data/site-no-mirror.yaml
+export MTOOLS_SKIP_CHECK=1 LC_ALL=C
+unset MB_IMAGE_ALLOW_BLOCK_DEVICES
+T=$(mktemp -d "${TMPDIR:-/tmp}/mbstate-trust.XXXXXX")
+LOOP=
+cleanup() { [ -n "$LOOP" ] && losetup -d "$LOOP" 2>/dev/null; rm -rf "$T"; }
+trap cleanup EXIT INT TERM
+PASS=0 FAIL=0
+ok() { PASS=$((PASS + 1)); echo "ok: $*"; }
+bad() { FAIL=$((FAIL + 1)); echo "FAIL: $*"; }
+# expect CODE PATTERN DESCRIPTION ARGS...: mbstate ARGS exits CODE and its
+# stderr+stdout match PATTERN (grep -E)
+expect() {
+        local code=$1 pat=$2 d=$3 rc; shift 3
+        "$MB" "$@" >"$T/out" 2>&1; rc=$?
+        if [ "$rc" = "$code" ] && grep -Eq -- "$pat" "$T/out"; then
+                ok "$d (exit $rc)"
+        else
+                bad "$d: exit $rc (expected $code), output: $(head -c 400 "$T/out")"
+        fi
+}
+
+"$MAKE_IMAGES" "$T/seed" "$MKSEED" >/dev/null || { echo "FAIL: make-images"; exit 1; }
+
+# ---- device files ----
+expect 1 "'/dev/null' is not a regular file" "a character device is refused" \
+        facts --target image:/dev/null
+expect 1 "'/dev/null' is not a regular file" "a character device is refused with --allow-block-devices too" \
+        facts --target image:/dev/null --allow-block-devices
+expect 1 "is not a regular file" "apply refuses a character device as disk 1" \
+        apply "$SITE" --target "image:$T/seed/disk0.img,/dev/zero"
+if LOOP=$(losetup -f --show -r "$T/seed/disk0.img" 2>/dev/null) && [ -b "$LOOP" ]; then
+        expect 1 "'$LOOP' is a block device, not an image file; refusing" \
+                "a block device (loop over the seed's disk0) is refused" facts --target "image:$LOOP"
+        expect 0 "type_guid: de94bba4-06d1-4d40-a16a-bfd50179d6ac" \
+                "--allow-block-devices: the loop device's GPT is read (4 partitions)" \
+                facts --target "image:$LOOP" --allow-block-devices
+        n=$(grep -c '^ *- number:' "$T/out")
+        [ "$n" -ge 5 ] && ok "facts of $LOOP: disk and 4 partitions" || bad "facts of $LOOP: $n numbered entries"
+        mkdir -p "$T/ro" && cp --sparse=always "$T/seed/disk1.img" "$T/ro/"
+        expect 1 "mbstate: .*$LOOP.*(read-only|Read-only|not permitted|cannot open for writing)" \
+                "apply with disk0 on a read-only loop device fails naming it" \
+                apply "$SITE" --target "image:$LOOP,$T/ro/disk1.img" --allow-block-devices
+        if ls -A /dev | grep -q '^\.mbstate-'; then
+                bad "temporary files were made in /dev, beside the device: $(ls -A /dev | grep '^\.mbstate-')"
+        else
+                ok "no temporary file beside the device (in /dev)"
+        fi
+        losetup -d "$LOOP"; LOOP=
+else
+        # No loop device can be attached here: an unattached one still is a
+        # block device (size 0).
+        node=
+        for d in /dev/loop*; do [ -b "$d" ] && { node=$d; break; }; done
+        if [ -z "$node" ] && mknod "$T/blk" b 7 0 2>/dev/null; then node=$T/blk; fi
+        if [ -n "$node" ]; then
+                echo "note: losetup cannot attach a loop device here; using the unattached $node"
+                expect 1 "'$node' is a block device, not an image file; refusing" \
+                        "a block device is refused" facts --target "image:$node"
+                expect 1 "too small to be a disk" \
+                        "--allow-block-devices gets past the refusal (to the size check)" \
+                        facts --target "image:$node" --allow-block-devices
+        else
+                echo "note: no block device and no mknod here: the block-device branch is not tested"
+        fi
+fi
+
+# ---- one apply at a time ----
+D=$T/seed
+L="image:$D/disk0.img,$D/disk1.img"
+[ -f "$D/vars.fd" ] && L="$L,nvram=$D/vars.fd"
+export MBSTATE_LOCK=$T/machine.lock
+"$MB" apply "$SITE" --target "$L" >"$T/a.out" 2>"$T/a.err" &
+a=$!
+while kill -0 "$a" 2>/dev/null && ! grep -q '^\[1\] ' "$T/a.err"; do sleep 0.05; done
+sum_before=$(cd "$D" && ls -l --time-style=+%s.%N disk1.img)
+"$MB" apply "$SITE" --target "$L" --lock-timeout 0 >"$T/b.out" 2>&1; b=$?
+if [ "$b" = 1 ] && grep -q "another mbstate run holds the lock $MBSTATE_LOCK" "$T/b.out"; then
+        ok "a second apply during the first exits 1 naming the lock"
+else
+        bad "second apply: exit $b: $(head -c 300 "$T/b.out")"
+fi
+"$MB" check "$SITE" --target "$L" --lock-timeout 0 >"$T/c0.out" 2>&1; c0=$?
+if kill -0 "$a" 2>/dev/null; then
+        [ "$c0" = 1 ] && grep -q "holds the lock" "$T/c0.out" &&
+                ok "check during the apply does not read a half-done machine (lock)" ||
+                bad "check during the apply: exit $c0: $(head -c 300 "$T/c0.out")"
+fi
+"$MB" apply "$SITE" --target "$L" --lock-timeout 20m >"$T/c.out" 2>"$T/c.err"; c=$?
+wait "$a"; a_rc=$?
+if [ "$a_rc" = 0 ] && grep -q '^converged: [0-9]* changes applied' "$T/a.out"; then
+        ok "the first apply converged: $(grep '^converged' "$T/a.out")"
+else
+        bad "first apply: exit $a_rc: $(tail -3 "$T/a.err")"
+fi
+if [ "$c" = 0 ] && grep -q 'No changes' "$T/c.out" && ! grep -q '^\[1\]' "$T/c.err"; then
+        ok "an apply that waited for the lock found nothing to do"
+else
+        bad "waiting apply: exit $c: $(head -c 300 "$T/c.out" "$T/c.err")"
+fi
+expect 0 "in desired state" "check after both" check "$SITE" --target "$L"
+[ -n "$sum_before" ] || bad "no listing"
+
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" = 0 ]
