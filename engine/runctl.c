@@ -17,15 +17,19 @@
 #else
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 #endif
+
+#define MB_LOCK_MAX 16
 
 struct mb_lock {
 #ifdef _WIN32
         HANDLE mutex;
 #else
-        int fd;
+        int fd[MB_LOCK_MAX];    /* one per file of an image target, sorted by key */
+        size_t n;
 #endif
 };
 
@@ -51,28 +55,99 @@ static double now_s(void)
 }
 
 #ifndef _WIN32
-/* A stable key for the machine a target names: image paths resolved. */
-static void target_key(const char *target, char out[17])
+static void key_of(const void *p, size_t n, char out[17])
 {
-        char hex[65], *copy = NULL, *tok, *save = NULL, resolved[4096];
-        size_t n = strlen(target);
+        char hex[65];
         mb_sha256 s;
 
         mb_sha256_init(&s);
-        if (n > 6 && strncmp(target, "image:", 6) == 0 && (copy = malloc(n - 5))) {
-                memcpy(copy, target + 6, n - 5);
-                for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-                        const char *p = realpath(tok, resolved) ? resolved : tok;
-
-                        mb_sha256_update(&s, p, strlen(p) + 1);
-                }
-                free(copy);
-        } else {
-                mb_sha256_update(&s, target, strlen(target));
-        }
+        mb_sha256_update(&s, p, n);
         mb_sha256_final_hex(&s, hex);
         memcpy(out, hex, 16);
         out[16] = '\0';
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+        return strcmp(a, b);
+}
+
+/*
+ * The lock keys of a target, sorted: for an image target one per file (disk
+ * images and the nvram= store), from the file's device and inode, so two runs
+ * naming the same file in any spelling, order or company contend; for other
+ * targets one for the target text. Returns the number of keys.
+ */
+static size_t target_keys(const char *target, char (*keys)[17], size_t max)
+{
+        size_t n = strlen(target), k = 0;
+        char *copy, *tok, *save = NULL;
+
+        if (n <= 6 || strncmp(target, "image:", 6) != 0 || !(copy = strdup(target + 6))) {
+                key_of(target, n, keys[0]);
+                return 1;
+        }
+        for (tok = strtok_r(copy, ",", &save); tok && k < max; tok = strtok_r(NULL, ",", &save)) {
+                const char *path = strncmp(tok, "nvram=", 6) == 0 ? tok + 6 : tok;
+                struct stat st;
+                char id[64], resolved[4096];
+
+                if (stat(path, &st) == 0) {
+                        int len = snprintf(id, sizeof(id), "%llu:%llu", (unsigned long long)st.st_dev,
+                                           (unsigned long long)st.st_ino);
+
+                        key_of(id, (size_t)len, keys[k++]);
+                } else {
+                        /* not there (yet): the run will fail on it; lock its name */
+                        const char *r = realpath(path, resolved) ? resolved : path;
+
+                        key_of(r, strlen(r), keys[k++]);
+                }
+        }
+        free(copy);
+        if (k == 0)
+                key_of(target, n, keys[k++]);
+        qsort(keys, k, sizeof(keys[0]), cmp_key);
+        return k;
+}
+
+/* Takes one lock file, waiting until deadline; fills *ret_fd. */
+static int lock_one(const char *fixed, const char *key, bool exclusive, double deadline,
+                    double timeout_s, int *ret_fd, mb_error *err)
+{
+        char fallback[96], primary[96];
+        const char *path = fixed;
+        int fd;
+
+        if (!path) {
+                snprintf(primary, sizeof(primary), "/run/lock/mbstate-%s.lock", key);
+                path = primary;
+        }
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0 && !fixed) {
+                snprintf(fallback, sizeof(fallback), "/tmp/mbstate-%u-%s.lock", (unsigned)geteuid(), key);
+                path = fallback;
+                fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        }
+        if (fd < 0)
+                return mb_error_errno(err, MB_EIO, errno, "cannot open the lock file %s", path);
+        while (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
+                if (errno != EWOULDBLOCK && errno != EINTR) {
+                        int e = errno;
+
+                        close(fd);
+                        return mb_error_errno(err, MB_EIO, e, "cannot lock %s (flock)", path);
+                }
+                if (now_s() >= deadline) {
+                        close(fd);
+                        return mb_error_set(err, MB_EBUSY,
+                                            "another mbstate run holds the lock %s; waited %.0f s (--lock-timeout)",
+                                            path, timeout_s);
+                }
+                sleep_ms(100);
+        }
+        *ret_fd = fd;
+        return 0;
 }
 #endif
 
@@ -111,42 +186,23 @@ int mb_lock_acquire(const char *target, bool exclusive, double timeout_s, mb_loc
         }
 #else
         {
-                const char *path = getenv("MBSTATE_LOCK");
-                char fallback[96], primary[96], key[17];
+                const char *fixed = getenv("MBSTATE_LOCK");
+                char keys[MB_LOCK_MAX][17];
+                size_t n = target_keys(target, keys, MB_LOCK_MAX);
 
-                target_key(target, key);
-                if (!path || !*path) {
-                        snprintf(primary, sizeof(primary), "/run/lock/mbstate-%s.lock", key);
-                        path = primary;
-                }
-                l->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-                if (l->fd < 0 && !getenv("MBSTATE_LOCK")) {
-                        snprintf(fallback, sizeof(fallback), "/tmp/mbstate-%u-%s.lock", (unsigned)geteuid(), key);
-                        path = fallback;
-                        l->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-                }
-                if (l->fd < 0) {
-                        int e = errno;
+                if (fixed && !*fixed)
+                        fixed = NULL;
+                if (fixed)
+                        n = 1;
+                for (size_t i = 0; i < n; i++) {
+                        int rc = lock_one(fixed, keys[i], exclusive, deadline, timeout_s,
+                                          &l->fd[l->n], err);
 
-                        free(l);
-                        return mb_error_errno(err, MB_EIO, e, "cannot open the lock file %s", path);
-                }
-                while (flock(l->fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
-                        if (errno != EWOULDBLOCK && errno != EINTR) {
-                                int e = errno;
-
-                                close(l->fd);
-                                free(l);
-                                return mb_error_errno(err, MB_EIO, e, "cannot lock %s (flock)", path);
+                        if (rc < 0) {
+                                mb_lock_release(l);
+                                return rc;
                         }
-                        if (now_s() >= deadline) {
-                                close(l->fd);
-                                free(l);
-                                return mb_error_set(err, MB_EBUSY,
-                                                    "another mbstate run holds the lock %s; waited %.0f s (--lock-timeout)",
-                                                    path, timeout_s);
-                        }
-                        sleep_ms(100);
+                        l->n++;
                 }
         }
 #endif
@@ -164,8 +220,10 @@ void mb_lock_release(mb_lock *l)
                 CloseHandle(l->mutex);
         }
 #else
-        flock(l->fd, LOCK_UN);
-        close(l->fd);
+        for (size_t i = l->n; i-- > 0;) {
+                flock(l->fd[i], LOCK_UN);
+                close(l->fd[i]);
+        }
 #endif
         free(l);
 }

@@ -13,10 +13,12 @@
 
 /* The lock of one machine (target): exclusive for apply, shared for
  * plan/check (they must not read a machine half-way through an apply).
- * Waits up to timeout_s seconds. POSIX: flock() on $MBSTATE_LOCK, or
- * /run/lock/mbstate-KEY.lock where KEY is a hash of the target with image
- * paths resolved (falls back to /tmp when /run/lock is not writable);
- * Windows: the named mutex Global\mbstate (apply only). */
+ * Waits up to timeout_s seconds. POSIX: flock() on $MBSTATE_LOCK, or on
+ * /run/lock/mbstate-KEY.lock (/tmp when /run/lock is not writable), one per
+ * file of an image target with KEY a hash of its device and inode (taken in
+ * key order), else one with KEY a hash of the target: two runs that share an
+ * image file contend however they name it. Windows: the named mutex
+ * Global\mbstate (apply only). */
 typedef struct mb_lock mb_lock;
 int mb_lock_acquire(const char *target, bool exclusive, double timeout_s, mb_lock **ret,
                     mb_error *err);

@@ -14,6 +14,10 @@
 #    of a 31.4 GiB partition holding 256 MiB of data in 64 pieces, vs
 #    `cp --sparse=always` of the same bytes as a file.
 # 3. Peak RSS of `apply` on the seed images (and of `check`).
+# 4. `apply` of the seed's own site.yaml (mirror, firmware entries) on fresh
+#    images, which re-reads the facts after each of its operations: with the
+#    recovery-partition hash reused while the partition's layout fingerprint
+#    is unchanged, vs MB_IMAGE_HASH_REUSE=0 (hashed again on every read).
 # Each timing is the best of $RUNS runs (default 3), with warm caches.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -133,6 +137,18 @@ cp --sparse=always "$T/seed/disk0.img" "$T/seed/disk1.img" "$T/r/"
 read -r rss_apply rss_apply_all < <(peak "$MB" apply "$SITE" --target "image:$T/r/disk0.img,$T/r/disk1.img")
 read -r rss_check rss_check_all < <(peak "$MB" check "$SITE" --target "image:$T/r/disk0.img,$T/r/disk1.img")
 
+# ---- 4. apply with and without the hash reuse ----
+SEEDL=image:$T/a/disk0.img,$T/a/disk1.img
+[ -f "$T/seed/vars.fd" ] && SEEDL=$SEEDL,nvram=$T/a/vars.fd
+copy_only() { rm -rf "$T/a" && mkdir "$T/a" && cp --sparse=always "$T/seed"/* "$T/a/"; }
+apply_fresh() { copy_only && "$MB" apply examples/seed/site.yaml --target "$SEEDL"; }
+apply_fresh_nr() { copy_only && MB_IMAGE_HASH_REUSE=0 "$MB" apply examples/seed/site.yaml --target "$SEEDL"; }
+t_copy=$(best "$RUNS" copy_only)
+t_apply=$(best "$RUNS" apply_fresh)
+t_apply_nr=$(best "$RUNS" apply_fresh_nr)
+a1=$(echo "$t_apply $t_copy" | awk '{print $1 - $2}')
+a0=$(echo "$t_apply_nr $t_copy" | awk '{print $1 - $2}')
+
 echo "mbstate benchmarks ($(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg); best of $RUNS)"
 printf '%-70s %s\n' "check on the converged seed images (2 x 32 GiB)" "$(fmt "$t_check")"
 printf '%-70s %s\n' "  standard tools, same reads ($nfiles ESP files x 2, 2 x 524 MiB), sha256sum" "$(fmt "$t_tools")  (check is $(ratio "$t_tools" "$t_check")x faster)"
@@ -145,3 +161,5 @@ printf '%-70s %s\n' "  disk1.img allocated after the clone" "$alloc1 MiB"
 printf '%-70s %s\n' "peak RSS of apply on the seed images: mbstate itself" "$((rss_apply / 1024)) MiB ($rss_apply KiB)"
 printf '%-70s %s\n' "  with the tools it runs (mkntfs, mkfs.fat, mtools; /usr/bin/time)" "$((rss_apply_all / 1024)) MiB"
 printf '%-70s %s\n' "peak RSS of check: mbstate itself / with tools" "$((rss_check / 1024)) MiB / $((rss_check_all / 1024)) MiB"
+printf '%-70s %s\n' "apply of the seed (mirror, 12 operations) on fresh images" "$(fmt "$a1")"
+printf '%-70s %s\n' "  hashing the recovery partitions on every re-read (MB_IMAGE_HASH_REUSE=0)" "$(fmt "$a0")  (reuse is $(ratio "$a0" "$a1")x faster)"

@@ -9,7 +9,8 @@ MAKE_IMAGES=${3:?make-images}
 SITE=tests/data/site-no-mirror.yaml
 export MTOOLS_SKIP_CHECK=1 LC_ALL=C
 T=$(mktemp -d "${TMPDIR:-/tmp}/mbstate-cli.XXXXXX")
-trap 'rm -rf "$T"' EXIT INT TERM
+trap 'rm -rf "$T"' EXIT
+trap 'exit 143' INT TERM
 PASS=0 FAIL=0
 
 # The seed's geometry (examples/seed/make-images), in sectors and bytes.

@@ -17,7 +17,8 @@ if [ ! -r "$TAR" ]; then
 fi
 command -v ldmtool >/dev/null || { echo "SKIP: ldmtool is not installed"; exit 77; }
 T=$(mktemp -d "${TMPDIR:-/tmp}/mbstate-ldmref.XXXXXX")
-trap 'rm -rf "$T"' EXIT INT TERM
+trap 'rm -rf "$T"' EXIT
+trap 'exit 143' INT TERM
 tar -xJf "$TAR" -C "$T"
 FAILS=0
 

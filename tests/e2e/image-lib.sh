@@ -7,7 +7,8 @@ MKSEED=${2:?mkseed}
 MAKE_IMAGES=${3:?make-images}
 export MTOOLS_SKIP_CHECK=1 LC_ALL=C
 T=$(mktemp -d "${TMPDIR:-/tmp}/mbstate-e2e.XXXXXX")
-trap 'rm -rf "$T"' EXIT INT TERM
+trap 'rm -rf "$T"' EXIT
+trap 'exit 143' INT TERM
 FAILS=0
 
 fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }

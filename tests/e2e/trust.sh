@@ -21,7 +21,8 @@ unset MB_IMAGE_ALLOW_BLOCK_DEVICES
 T=$(mktemp -d "${TMPDIR:-/tmp}/mbstate-trust.XXXXXX")
 LOOP=
 cleanup() { [ -n "$LOOP" ] && losetup -d "$LOOP" 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 143' INT TERM
 PASS=0 FAIL=0
 ok() { PASS=$((PASS + 1)); echo "ok: $*"; }
 bad() { FAIL=$((FAIL + 1)); echo "FAIL: $*"; }
@@ -54,10 +55,15 @@ if LOOP=$(losetup -f --show -r "$T/seed/disk0.img" 2>/dev/null) && [ -b "$LOOP" 
                 facts --target "image:$LOOP" --allow-block-devices
         n=$(grep -c '^ *- number:' "$T/out")
         [ "$n" -ge 5 ] && ok "facts of $LOOP: disk and 4 partitions" || bad "facts of $LOOP: $n numbered entries"
+        # root may open a write-protected device for writing: the flag is read from the device
+        grep -q '^ *read_only: true' "$T/out" && ok "facts: the read-only loop device is read_only" ||
+                bad "facts of the read-only $LOOP do not say read_only: true"
         mkdir -p "$T/ro" && cp --sparse=always "$T/seed/disk1.img" "$T/ro/"
-        expect 1 "mbstate: .*$LOOP.*(read-only|Read-only|not permitted|cannot open for writing)" \
-                "apply with disk0 on a read-only loop device fails naming it" \
+        expect 1 "$LOOP \\(disk 0\\): the block device is read-only" \
+                "apply with disk0 on a read-only loop device is refused before any write, naming it" \
                 apply "$SITE" --target "image:$LOOP,$T/ro/disk1.img" --allow-block-devices
+        cmp -s "$T/seed/disk1.img" "$T/ro/disk1.img" && ok "disk1 beside the read-only device was not written" ||
+                bad "disk1 was written although disk0 is read-only"
         if ls -A /dev | grep -q '^\.mbstate-'; then
                 bad "temporary files were made in /dev, beside the device: $(ls -A /dev | grep '^\.mbstate-')"
         else
@@ -86,17 +92,29 @@ fi
 D=$T/seed
 L="image:$D/disk0.img,$D/disk1.img"
 [ -f "$D/vars.fd" ] && L="$L,nvram=$D/vars.fd"
-export MBSTATE_LOCK=$T/machine.lock
+# The default locks: one per image file, by device and inode.
+unset MBSTATE_LOCK
 "$MB" apply "$SITE" --target "$L" >"$T/a.out" 2>"$T/a.err" &
 a=$!
 while kill -0 "$a" 2>/dev/null && ! grep -q '^\[1\] ' "$T/a.err"; do sleep 0.05; done
 sum_before=$(cd "$D" && ls -l --time-style=+%s.%N disk1.img)
 "$MB" apply "$SITE" --target "$L" --lock-timeout 0 >"$T/b.out" 2>&1; b=$?
-if [ "$b" = 1 ] && grep -q "another mbstate run holds the lock $MBSTATE_LOCK" "$T/b.out"; then
+if [ "$b" = 1 ] && grep -Eq "another mbstate run holds the lock /[^ ]*mbstate-[^ ]*[0-9a-f]{16}\.lock" "$T/b.out"; then
         ok "a second apply during the first exits 1 naming the lock"
 else
         bad "second apply: exit $b: $(head -c 300 "$T/b.out")"
 fi
+# the same files named otherwise: through a symbolic link, in the other
+# order, without the variable store; and one of them alone
+ln -s "$D" "$T/alias"
+for other in "image:$T/alias/disk1.img,$D/./disk0.img" "image:$T/alias/disk1.img"; do
+        "$MB" apply "$SITE" --target "$other" --lock-timeout 0 >"$T/b2.out" 2>&1; b2=$?
+        if [ "$b2" = 1 ] && grep -q "another mbstate run holds the lock" "$T/b2.out"; then
+                ok "an apply naming the same image files as $other during the first exits 1 naming the lock"
+        else
+                bad "apply as $other during the first: exit $b2: $(head -c 300 "$T/b2.out")"
+        fi
+done
 "$MB" check "$SITE" --target "$L" --lock-timeout 0 >"$T/c0.out" 2>&1; c0=$?
 if kill -0 "$a" 2>/dev/null; then
         [ "$c0" = 1 ] && grep -q "holds the lock" "$T/c0.out" &&

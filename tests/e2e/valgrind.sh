@@ -18,7 +18,8 @@ if grep -qa '__asan_init' "$MB"; then
 fi
 export MTOOLS_SKIP_CHECK=1 LC_ALL=C
 T=$(mktemp -d "${TMPDIR:-/tmp}/mbstate-valgrind.XXXXXX")
-trap 'rm -rf "$T"' EXIT INT TERM
+trap 'rm -rf "$T"' EXIT
+trap 'exit 143' INT TERM
 FAIL=0
 "$MAKE_IMAGES" "$T" "$MKSEED" >/dev/null || { echo "FAIL: make-images"; exit 1; }
 L="image:$T/disk0.img,$T/disk1.img"

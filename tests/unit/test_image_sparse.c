@@ -108,6 +108,43 @@ Test(image_sparse, hash_counts_holes_as_zeros)
         unlink(sp);
 }
 
+/* The layout fingerprint that lets the image target reuse a partition hash:
+ * it follows every byte of data and every data extent's place, and gives up
+ * (1) past its budget of data. */
+Test(image_sparse, fingerprint_follows_data_and_layout)
+{
+        char ap[] = "/tmp/mbt-fpa-XXXXXX", bp[] = "/tmp/mbt-fpb-XXXXXX";
+        int a = tmpfile_sized(ap, 64 * MiB), b = tmpfile_sized(bp, 64 * MiB);
+        char fa[65], fb[65], f2[65];
+        mb_error err = { 0 };
+
+        fill(a, 5 * MiB, 8192, 0x11);
+        fill(b, 5 * MiB, 8192, 0x11);
+        cr_assert_eq(img_range_fingerprint(a, 0, 64 * MiB, 16 * MiB, fa, &err), 0, "%s", err.msg);
+        cr_assert_eq(img_range_fingerprint(b, 0, 64 * MiB, 16 * MiB, fb, &err), 0, "%s", err.msg);
+        cr_assert_str_eq(fa, fb, "same bytes, same layout");
+        /* one byte changed */
+        fill(b, 5 * MiB + 4000, 1, 0x12);
+        cr_assert_eq(img_range_fingerprint(b, 0, 64 * MiB, 16 * MiB, f2, &err), 0, "%s", err.msg);
+        cr_assert_str_neq(fa, f2, "a changed byte must change the fingerprint");
+        /* data made elsewhere, the old extent's bytes unchanged */
+        fill(b, 5 * MiB + 4000, 1, 0x11);
+        fill(b, 40 * MiB, 4096, 0x33);
+        cr_assert_eq(img_range_fingerprint(b, 0, 64 * MiB, 16 * MiB, f2, &err), 0, "%s", err.msg);
+        cr_assert_str_neq(fa, f2, "new data must change the fingerprint");
+        /* same range seen from another offset: the places are relative */
+        cr_assert_eq(img_range_fingerprint(a, 1 * MiB, 32 * MiB, 16 * MiB, fa, &err), 0, "%s", err.msg);
+        cr_assert_eq(img_range_fingerprint(b, 1 * MiB, 32 * MiB, 16 * MiB, fb, &err), 0, "%s", err.msg);
+        cr_assert_str_eq(fa, fb, "the range 1-33 MiB holds the same bytes in both");
+        /* over budget: no fingerprint */
+        fill(a, 10 * MiB, 20 * MiB, 0x44);
+        cr_assert_eq(img_range_fingerprint(a, 0, 64 * MiB, 16 * MiB, fa, &err), 1);
+        close(a);
+        close(b);
+        unlink(ap);
+        unlink(bp);
+}
+
 Test(image_sparse, run_reports_stderr_and_status)
 {
         const char *argv[] = { "sh", "-c", "echo out; echo boom >&2; exit 3", NULL };

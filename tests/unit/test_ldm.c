@@ -1072,6 +1072,75 @@ Test(ldm_write, refuses_wrong_device)
         free(dir);
 }
 
+/* A new member is staged: its private region is written before its disk has
+ * an LDM metadata partition (only when asked), it is found again by
+ * mb_ldm_staged_disk, and a group that already names it (missing) takes it
+ * back as that disk rather than as a second one. */
+Test(ldm_write, staged_member_rejoins)
+{
+        const char *imgs[] = { "a.img", "b.img", NULL };
+        char *dir = make_tmpdir(), p[1200], cmd[1400], grp[65];
+        mb_blockdev *devs[2], *one[1];
+        uint64_t ids[2], id_again = 0;
+        mb_ldm_db *db = new_group_on(dir, imgs, 1, devs, ids), *rd = NULL;
+        mb_guid g;
+        mb_error e;
+        size_t n;
+        int found = 0;
+
+        cr_assert_eq(mb_ldm_write(db, devs, 1, &e), 0, "%s", e.msg);
+        /* b: a basic GPT disk, its MSR where the metadata partition will be */
+        path_of(p, sizeof(p), dir, imgs[1]);
+        make_gpt_image(p, IMG_SECTORS);
+        snprintf(cmd, sizeof(cmd),
+                 "sgdisk -Z '%s' >/dev/null 2>&1 && sgdisk -a 1 -n 1:34:4129 -t 1:E3C9E316-0B5C-4DB8-817D-F92DF00215AE '%s' >/dev/null 2>&1",
+                 p, p);
+        cr_assert_eq(system(cmd), 0, "%s", cmd);
+        devs[1] = open_dev(p, 1);
+        cr_assert_eq(mb_ldm_init_gpt_disk(db, 1, 34, 2081, DATA_FIRST, DATA_LAST, NULL, NULL, &ids[1], &e),
+                     0, "%s", e.msg);
+        cr_assert_eq(mb_ldm_write(db, devs, 2, &e), MB_EUNSAFE, "a disk without an LDM partition");
+        cr_assert(strstr(e.msg, "has no LDM partition"), "%s", e.msg);
+        cr_assert_eq(mb_ldm_stage_dev(db, 0, &e), MB_EINVAL, "a member already written is not new");
+        cr_assert_eq(mb_ldm_stage_dev(db, 1, &e), 0, "%s", e.msg);
+        cr_assert_eq(mb_ldm_write(db, devs, 2, &e), 0, "%s", e.msg);
+        cr_assert_eq(mb_ldm_staged_disk(devs[1], 34, &g, grp, &found, &e), 0, "%s", e.msg);
+        cr_assert_eq(found, 1);
+        cr_assert(mb_guid_equal(&g, &db->devs[1].disk_guid));
+        cr_assert_str_eq(grp, db->group_guid_str);
+        cr_assert_eq(mb_ldm_staged_disk(devs[0], 4000, &g, grp, &found, &e), 0, "%s", e.msg);
+        cr_assert_eq(found, 0, "no PRIVHEAD there");
+
+        /* a's copy names b, which no reader finds yet: missing */
+        one[0] = devs[0];
+        cr_assert_eq(mb_ldm_read(one, 1, &rd, &e), 0, "%s", e.msg);
+        cr_assert_eq(rd->n_disks, 2);
+        cr_assert_eq(mb_ldm_init_gpt_disk(rd, 1, 34, 2081, DATA_FIRST, DATA_LAST, NULL, &db->devs[1].disk_guid,
+                                          &id_again, &e), 0, "%s", e.msg);
+        cr_assert_eq(rd->n_disks, 2, "rejoined, not added");
+        cr_assert_eq(id_again, ids[1]);
+        mb_ldm_db_free(rd);
+        mb_ldm_db_free(db);
+        close_all(devs, 2);
+
+        /* the metadata partition made after the write: both members read, in step */
+        snprintf(cmd, sizeof(cmd),
+                 "sgdisk -a 1 -d 1 -n 1:34:2081 -t 1:5808C8AA-7E8F-42E0-85D2-E1E90434CFB3 "
+                 "-n 2:2082:4129 -t 2:E3C9E316-0B5C-4DB8-817D-F92DF00215AE "
+                 "-n 3:4130:%llu -t 3:AF9B60A0-1431-4F62-BC68-3311714A69AD '%s' >/dev/null 2>&1",
+                 (unsigned long long)DATA_LAST, p);
+        cr_assert_eq(system(cmd), 0, "%s", cmd);
+        rd = read_imgs(dir, imgs, devs, &n);
+        cr_assert_eq(n, 2);
+        cr_assert_str_eq(rd->warnings, "", "%s", rd->warnings);
+        cr_assert_eq(rd->n_devs, 2);
+        compare_with_ldmtool(rd, dir, imgs);
+        mb_ldm_db_free(rd);
+        close_all(devs, n);
+        rm_rf(dir);
+        free(dir);
+}
+
 /* A memory device that fails every write after the first 'budget'. */
 struct flaky {
         mb_blockdev dev;

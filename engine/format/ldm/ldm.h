@@ -151,6 +151,8 @@ typedef struct mb_ldm_dev {
         /* writer bookkeeping */
         int cfg_current;        /* config region equals the group's copy */
         int have_images;        /* ph_image/toc_image hold what is on disk */
+        int staged;             /* new member whose metadata partition the caller
+                                 * creates after mb_ldm_write (mb_ldm_stage_dev) */
         uint8_t ph_image[512], toc_image[512];
 } mb_ldm_dev;
 
@@ -216,14 +218,32 @@ int mb_ldm_db_new(const char *group_name, const mb_guid *group_guid, mb_ldm_db *
 
 /*
  * Writer: serializes db to the private region of every present member
- * (db->devs, device devs[dev_index]) with the pending -> commit -> clean
- * sequence (VMDB state, KLOG entry, record states as Windows uses them),
- * bumping committed_seq. devs must be indexed as in the read / builders.
- * Refuses (MB_EUNSAFE) a device whose PRIVHEAD names another disk or group.
- * On failure the disks hold either the previous or the new committed state;
- * db should then be discarded and read again.
+ * (db->devs, device devs[dev_index]), bumping committed_seq: per member (new
+ * members first) the config region in one write (records active, VMDB clean
+ * at the new sequence), the KLOG entry, then TOCBLOCKs and PRIVHEADs where
+ * new or changed. devs must be indexed as in the read / builders. Refuses
+ * (MB_EUNSAFE) a device whose PRIVHEAD names another disk or group, or that
+ * has no LDM partition unless the member is staged. On failure each member
+ * holds the previous or the new committed state; db should then be
+ * discarded and read again.
  */
 int mb_ldm_write(mb_ldm_db *db, mb_blockdev **devs, size_t n_devs, mb_error *err);
+
+/*
+ * Marks the new member on device dev_index (added by mb_ldm_init_gpt_disk,
+ * not yet written) as staged: mb_ldm_write writes its private region although
+ * the device has no LDM metadata partition yet, and before any other member,
+ * so the caller can add the partition afterwards and no reader ever sees a
+ * metadata partition without a database. The caller answers for the range
+ * being free (unallocated, or the Microsoft reserved partition's).
+ */
+int mb_ldm_stage_dev(mb_ldm_db *db, int dev_index, mb_error *err);
+
+/* The PRIVHEAD a staged write left at the end of [meta_first, meta_first +
+ * 2047] of dev (a conversion interrupted before its GPT write): *ret_found 1
+ * with its disk and group GUIDs, 0 when there is none. */
+int mb_ldm_staged_disk(mb_blockdev *dev, uint64_t meta_first, mb_guid *ret_disk_guid,
+                       char ret_group_guid[65], int *ret_found, mb_error *err);
 
 /*
  * Adds device devs[dev_index] to the group as a GPT dynamic disk whose LDM
@@ -232,8 +252,10 @@ int mb_ldm_write(mb_ldm_db *db, mb_blockdev **devs, size_t n_devs, mb_error *err
  * [data_first, data_last]. Lays out PRIVHEAD copies (meta_last and
  * meta_first + 1856), TOCBLOCKs (+2, +2045), config (+17, 1481 sectors) and
  * log (+1498, 224 sectors) as Windows Server 2008 R2 does, and adds a disk
- * record named "DiskN" (or name). disk_guid NULL: random. Nothing is written
- * until mb_ldm_write.
+ * record named "DiskN" (or name). disk_guid NULL: random. A disk_guid that
+ * a missing disk with no extents of the group has (a staged member whose
+ * metadata partition never appeared) brings that disk back on this device
+ * instead. Nothing is written until mb_ldm_write.
  */
 int mb_ldm_init_gpt_disk(mb_ldm_db *db, int dev_index, uint64_t meta_first, uint64_t meta_last,
                          uint64_t data_first, uint64_t data_last, const char *name,

@@ -312,28 +312,25 @@ static void clear_slot(uint8_t *img, uint32_t vblk_size, uint32_t slot)
         mb_put_be32(v + 4, slot);
 }
 
-/* Writes the sectors (except the VMDB's) where a and b differ; all when full. */
-static int write_diff(mb_blockdev *dev, uint64_t lba, const uint8_t *a, const uint8_t *b,
-                      size_t len, int full, mb_error *err)
+/* Writes sectors 0 (the VMDB) through the last sector where a and b differ
+ * (all of b when full) in one write. */
+static int write_config(mb_blockdev *dev, uint64_t lba, const uint8_t *a, const uint8_t *b,
+                        size_t len, int full, mb_error *err)
 {
-        size_t n = len / LDM_SECTOR;
+        size_t n = len / LDM_SECTOR, last = 0;
+        int rc;
 
-        for (size_t i = 1; i < n;) {
-                size_t j = i;
-                int rc;
-
-                while (j < n && (full || memcmp(a + j * LDM_SECTOR, b + j * LDM_SECTOR, LDM_SECTOR)))
-                        j++;
-                if (j == i) {
-                        i++;
-                        continue;
-                }
-                rc = mb_blockdev_write(dev, (lba + i) * LDM_SECTOR, b + i * LDM_SECTOR,
-                                       (j - i) * LDM_SECTOR, err);
-                if (rc < 0)
-                        return mb_error_prefix(err, "writing the LDM config region of %s", dev->name);
-                i = j;
-        }
+        if (full)
+                last = n - 1;
+        else
+                for (size_t i = n; i-- > 1;)
+                        if (memcmp(a + i * LDM_SECTOR, b + i * LDM_SECTOR, LDM_SECTOR)) {
+                                last = i;
+                                break;
+                        }
+        rc = mb_blockdev_write(dev, lba * LDM_SECTOR, b, (last + 1) * LDM_SECTOR, err);
+        if (rc < 0)
+                return mb_error_prefix(err, "writing the LDM config region of %s", dev->name);
         return 0;
 }
 
@@ -403,6 +400,8 @@ static int check_device(mb_ldm_db *db, const mb_ldm_dev *d, mb_blockdev *dev, mb
         rc = ldm_probe_dev(dev, &cur, &state, &mf, &ml, err);
         if (rc < 0)
                 return mb_error_prefix(err, "checking %s before writing LDM", dev->name);
+        if (state == 0 && d->staged && !d->have_images)
+                return 0;       /* new member; the caller adds its metadata partition after */
         if (state == 0)
                 return mb_error_set(err, MB_EUNSAFE,
                                     "%s has no LDM partition (MBR type 0x42 or GPT LDM metadata); refusing to write LDM there",
@@ -443,7 +442,7 @@ int mb_ldm_write(mb_ldm_db *db, mb_blockdev **devs, size_t n_devs, mb_error *err
         size_t cfg_len, n_new = 0, n_old = 0;
         uint32_t first_slot, payload, cnt_old[4] = { 0 }, cnt_new[4];
         uint8_t *base = NULL, *img1 = NULL, *img4 = NULL, kl[2][LDM_SECTOR];
-        uint8_t *used = NULL;
+        uint8_t *used = NULL, *is_new = NULL;
         ldm_rec *olds = NULL;
         nrec *nr = NULL;
         uint64_t pending, old_committed;
@@ -497,7 +496,8 @@ int mb_ldm_write(mb_ldm_db *db, mb_blockdev **devs, size_t n_devs, mb_error *err
         img1 = malloc(cfg_len);
         img4 = malloc(cfg_len);
         used = calloc(db->n_vblks, 1);
-        if (!base || !img1 || !img4 || !used) {
+        is_new = calloc(db->n_devs, 1);
+        if (!base || !img1 || !img4 || !used || !is_new) {
                 rc = mb_error_set(err, MB_ENOMEM, "LDM: out of memory");
                 goto out;
         }
@@ -709,97 +709,68 @@ int mb_ldm_write(mb_ldm_db *db, mb_blockdev **devs, size_t n_devs, mb_error *err
                 mb_put_be32(e + 17, db->klog[i].recover_seq);
         }
 
-        /* 1: records (pending), everywhere */
-        for (size_t i = 0; i < db->n_devs; i++) {
-                mb_ldm_dev *d = &db->devs[i];
-                int full = !d->cfg_current || !db->cfg;
-
-                rc = write_diff(devs[d->dev_index], d->config_start + d->regions[0].start, base,
-                                img1, cfg_len, full, err);
-                if (rc < 0)
-                        goto out;
-        }
-        /* 2: VMDB "change" */
-        for (size_t i = 0; i < db->n_devs; i++) {
-                mb_ldm_dev *d = &db->devs[i];
-
-                rc = write_sector(devs[d->dev_index], d->config_start + d->regions[0].start, img1,
-                                  "the VMDB", err);
-                if (rc < 0)
-                        goto out;
-        }
-        /* 3: KLOG entry */
-        for (size_t i = 0; i < db->n_devs; i++) {
-                mb_ldm_dev *d = &db->devs[i];
-                uint64_t lba = d->config_start + d->regions[1].start;
-
-                rc = write_sector(devs[d->dev_index], lba, kl[0], "the KLOG", err);
-                if (rc == 0 && (!d->cfg_current || !db->cfg))
-                        rc = write_sector(devs[d->dev_index], lba + 1, kl[1], "the KLOG", err);
-                if (rc < 0)
-                        goto out;
-        }
-        /* 4: VMDB "commit" -- from here the new state is the committed one */
-        mb_put_be16(img1 + VMDB_STATUS, LDM_DB_COMMIT);
-        for (size_t i = 0; i < db->n_devs; i++) {
-                mb_ldm_dev *d = &db->devs[i];
-
-                rc = write_sector(devs[d->dev_index], d->config_start + d->regions[0].start, img1,
-                                  "the VMDB", err);
-                if (rc < 0)
-                        goto out;
-        }
-        /* 5: activate the new records, clear the old ones */
-        for (size_t i = 0; i < db->n_devs; i++) {
-                mb_ldm_dev *d = &db->devs[i];
-
-                rc = write_diff(devs[d->dev_index], d->config_start + d->regions[0].start, img1,
-                                img4, cfg_len, 0, err);
-                if (rc < 0)
-                        goto out;
-        }
-        /* 6: VMDB "clean" */
+        /*
+         * The new state as each member will hold it: records active, VMDB
+         * clean at the new sequence. A member's config region is replaced in
+         * one write (VMDB first sector, through its last changed sector), so
+         * a process killed between writes leaves each member's copy whole,
+         * old or new: Windows and this reader take the member with the
+         * higher committed sequence, and libldm (which counts every record,
+         * pending or not, and knows no transaction states) reads each copy.
+         * New members come first: a new GPT member is staged (its metadata
+         * partition appears only after this write), so the group is never
+         * named on a disk whose private region is not complete.
+         */
         {
                 uint64_t now = ldm_filetime_now();
 
                 vmdb_build(db, img4, LDM_DB_CLEAN, pending, pending, cnt_new, cnt_new, now);
-                for (size_t i = 0; i < db->n_devs; i++) {
-                        mb_ldm_dev *d = &db->devs[i];
-
-                        rc = write_sector(devs[d->dev_index], d->config_start + d->regions[0].start,
-                                          img4, "the VMDB", err);
-                        if (rc < 0)
-                                goto out;
-                }
                 db->last_modified = now;
         }
-        /* 7: TOCBLOCKs and PRIVHEADs of new or changed members */
-        for (size_t i = 0; i < db->n_devs; i++) {
-                mb_ldm_dev *d = &db->devs[i];
-                mb_blockdev *dev = devs[d->dev_index];
-                uint8_t ph[LDM_SECTOR], toc[LDM_SECTOR];
+        for (size_t i = 0; i < db->n_devs; i++)
+                is_new[i] = !db->devs[i].have_images;
+        for (int pass = 0; pass < 2; pass++) {
+                for (size_t i = 0; i < db->n_devs; i++) {
+                        mb_ldm_dev *d = &db->devs[i];
+                        mb_blockdev *dev = devs[d->dev_index];
+                        uint64_t lba = d->config_start + d->regions[1].start;
+                        int full = !d->cfg_current || !db->cfg;
+                        uint8_t ph[LDM_SECTOR], toc[LDM_SECTOR];
 
-                if (!d->have_images && d->timestamp == 0)
-                        d->timestamp = ldm_filetime_now();
-                ldm_ph_build(d, ph);
-                ldm_toc_build(d, toc);
-                if (d->have_images && !memcmp(ph, d->ph_image, LDM_SECTOR) &&
-                    !memcmp(toc, d->toc_image, LDM_SECTOR))
-                        continue;
-                rc = write_sector(dev, d->config_start + d->toc_primary, toc, "a TOCBLOCK", err);
-                if (rc == 0 && d->toc_secondary != d->toc_primary)
-                        rc = write_sector(dev, d->config_start + d->toc_secondary, toc, "a TOCBLOCK", err);
-                if (rc == 0)
-                        rc = write_sector(dev, d->config_start + d->ph_secondary, ph, "a PRIVHEAD", err);
-                if (rc == 0)
-                        rc = write_sector(dev, d->config_start + d->ph_primary, ph, "a PRIVHEAD", err);
-                if (rc == 0 && d->sector6 && !d->is_gpt)
-                        rc = write_sector(dev, 6, ph, "a PRIVHEAD", err);
-                if (rc < 0)
-                        goto out;
-                memcpy(d->ph_image, ph, LDM_SECTOR);
-                memcpy(d->toc_image, toc, LDM_SECTOR);
-                d->have_images = 1;
+                        if ((pass == 0) != is_new[i])
+                                continue;
+                        rc = write_config(dev, d->config_start + d->regions[0].start, base, img4,
+                                          cfg_len, full, err);
+                        if (rc == 0)
+                                rc = write_sector(dev, lba, kl[0], "the KLOG", err);
+                        if (rc == 0 && full)
+                                rc = write_sector(dev, lba + 1, kl[1], "the KLOG", err);
+                        if (rc < 0)
+                                goto out;
+                        /* TOCBLOCKs, then the PRIVHEADs (primary last), when new or changed */
+                        if (!d->have_images && d->timestamp == 0)
+                                d->timestamp = ldm_filetime_now();
+                        ldm_ph_build(d, ph);
+                        ldm_toc_build(d, toc);
+                        if (d->have_images && !memcmp(ph, d->ph_image, LDM_SECTOR) &&
+                            !memcmp(toc, d->toc_image, LDM_SECTOR))
+                                continue;
+                        rc = write_sector(dev, d->config_start + d->toc_primary, toc, "a TOCBLOCK", err);
+                        if (rc == 0 && d->toc_secondary != d->toc_primary)
+                                rc = write_sector(dev, d->config_start + d->toc_secondary, toc,
+                                                  "a TOCBLOCK", err);
+                        if (rc == 0)
+                                rc = write_sector(dev, d->config_start + d->ph_secondary, ph, "a PRIVHEAD", err);
+                        if (rc == 0)
+                                rc = write_sector(dev, d->config_start + d->ph_primary, ph, "a PRIVHEAD", err);
+                        if (rc == 0 && d->sector6 && !d->is_gpt)
+                                rc = write_sector(dev, 6, ph, "a PRIVHEAD", err);
+                        if (rc < 0)
+                                goto out;
+                        memcpy(d->ph_image, ph, LDM_SECTOR);
+                        memcpy(d->toc_image, toc, LDM_SECTOR);
+                        d->have_images = 1;
+                }
         }
 
         /* the db now describes what is on disk */
@@ -828,6 +799,7 @@ out:
         free(img1);
         free(img4);
         free(used);
+        free(is_new);
         return rc;
 }
 
@@ -929,7 +901,7 @@ int mb_ldm_init_gpt_disk(mb_ldm_db *db, int dev_index, uint64_t meta_first, uint
                          const mb_guid *disk_guid, uint64_t *ret_disk_id, mb_error *err)
 {
         mb_ldm_dev d;
-        mb_ldm_disk k;
+        mb_ldm_disk k, *rejoin = NULL;
         char nm[MB_LDM_STR_MAX];
 
         if (dev_index < 0)
@@ -955,10 +927,22 @@ int mb_ldm_init_gpt_disk(mb_ldm_db *db, int dev_index, uint64_t meta_first, uint
                 d.disk_guid = *disk_guid;
         else if (mb_guid_random(&d.disk_guid) != 0)
                 return mb_error_set(err, MB_EIO, "LDM: no random source for a disk GUID");
-        for (size_t i = 0; i < db->n_disks; i++)
-                if (mb_guid_equal(&db->disks[i].guid, &d.disk_guid))
+        for (size_t i = 0; i < db->n_disks; i++) {
+                mb_ldm_disk *o = &db->disks[i];
+                int busy = 0;
+
+                if (!mb_guid_equal(&o->guid, &d.disk_guid))
+                        continue;
+                /* A missing disk with no extents whose GUID is asked for: the
+                 * member a staged write left (mb_ldm_staged_disk); it comes
+                 * back on this device. */
+                for (size_t j = 0; j < db->n_parts; j++)
+                        busy |= db->parts[j].disk_id == o->id;
+                if (!disk_guid || o->dev_index >= 0 || dev_of_disk(db, o) || busy)
                         return mb_error_set(err, MB_EINVAL, "LDM group %s: disk GUID already used by %s",
-                                            db->group_name, db->disks[i].name);
+                                            db->group_name, o->name);
+                rejoin = o;
+        }
         d.dev_index = dev_index;
         d.is_gpt = 1;
         d.version_major = 2;
@@ -1001,6 +985,16 @@ int mb_ldm_init_gpt_disk(mb_ldm_db *db, int dev_index, uint64_t meta_first, uint
         if ((uint64_t)db->n_vblks * db->vblk_size > d.regions[0].size * LDM_SECTOR)
                 return mb_error_set(err, MB_ENOTSUP, "LDM group %s: database larger than the config region",
                                     db->group_name);
+        if (rejoin) {
+                uint64_t id = rejoin->id;
+
+                rejoin->dev_index = dev_index;
+                if (push((void **)&db->devs, &db->n_devs, sizeof(d), &d) < 0)
+                        return mb_error_set(err, MB_ENOMEM, "LDM: out of memory");
+                if (ret_disk_id)
+                        *ret_disk_id = id;
+                return 0;
+        }
         k.id = db->next_id++;
         if (name)
                 snprintf(k.name, sizeof(k.name), "%s", name);
@@ -1019,6 +1013,44 @@ int mb_ldm_init_gpt_disk(mb_ldm_db *db, int dev_index, uint64_t meta_first, uint
                 return mb_error_set(err, MB_ENOMEM, "LDM: out of memory");
         if (ret_disk_id)
                 *ret_disk_id = k.id;
+        return 0;
+}
+
+int mb_ldm_stage_dev(mb_ldm_db *db, int dev_index, mb_error *err)
+{
+        for (size_t i = 0; i < db->n_devs; i++) {
+                mb_ldm_dev *d = &db->devs[i];
+
+                if (d->dev_index != dev_index)
+                        continue;
+                if (d->have_images || !d->is_gpt)
+                        return mb_error_set(err, MB_EINVAL,
+                                            "LDM group %s: device %d is not a new GPT member",
+                                            db->group_name, dev_index);
+                d->staged = 1;
+                return 0;
+        }
+        return mb_error_set(err, MB_EINVAL, "LDM group %s: device %d is not a member", db->group_name,
+                            dev_index);
+}
+
+int mb_ldm_staged_disk(mb_blockdev *dev, uint64_t meta_first, mb_guid *ret_disk_guid,
+                       char ret_group_guid[65], int *ret_found, mb_error *err)
+{
+        uint8_t b[LDM_SECTOR];
+        char why[160];
+        mb_ldm_dev d;
+        int rc;
+
+        *ret_found = 0;
+        rc = mb_blockdev_read(dev, (meta_first + 2047) * LDM_SECTOR, b, sizeof(b), err);
+        if (rc < 0)
+                return mb_error_prefix(err, "reading a staged PRIVHEAD of %s", dev->name);
+        if (ldm_ph_parse(b, &d, why, sizeof(why)) < 0)
+                return 0;
+        *ret_disk_guid = d.disk_guid;
+        snprintf(ret_group_guid, 65, "%s", d.group_guid);
+        *ret_found = 1;
         return 0;
 }
 

@@ -33,6 +33,7 @@
  * remembered between operations.
  */
 #include "image.h"
+#include "fault.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -485,7 +486,7 @@ static int members_writable(img_platform *ip, const mb_ldm_db *db, int also, boo
  * system allows, written otherwise). */
 static int zero_range(img_disk *d, uint64_t first, uint64_t count, mb_error *err)
 {
-        static const uint8_t zero[64 * 1024];
+        static const uint8_t zero[LDM_META_SECTORS * 512];     /* the range in one write */
         uint64_t off = first * 512, end = (first + count) * 512;
         int fd, rc;
 
@@ -494,7 +495,14 @@ static int zero_range(img_disk *d, uint64_t first, uint64_t count, mb_error *err
                 return rc;
         while (off < end) {
                 size_t len = end - off < sizeof(zero) ? (size_t)(end - off) : sizeof(zero);
-                ssize_t w = pwrite(fd, zero, len, (off_t)off);
+                ssize_t w;
+
+                if (mb_fault_pointf(err, "pwrite (clear LDM metadata range) of %zu bytes to %s at offset %llu",
+                                    len, d->path, (unsigned long long)off) < 0) {
+                        close(fd);
+                        return err->code;
+                }
+                w = pwrite(fd, zero, len, (off_t)off);
 
                 if (w <= 0) {
                         int e = w < 0 ? errno : EIO;
@@ -528,7 +536,9 @@ static int op_convert(img_platform *ip, const mb_op *op, mb_error *err)
         uint64_t meta_first = 0, lf, ll, disk_id;
         img_table t = { 0 };
         bool *mask = NULL, resume = false;
-        int rc, n = 0;
+        char staged_group[65] = "";
+        mb_guid staged_guid;
+        int rc, n = 0, staged = 0;
 
         if (!d)
                 return err->code;
@@ -590,13 +600,23 @@ static int op_convert(img_platform *ip, const mb_op *op, mb_error *err)
         if (rc < 0)
                 goto out;
         rc = read_group_of(ip, devs, -1, &db, err);
+        /* A conversion interrupted after its database write and before its
+         * GPT write left this disk's private region in the MSR, and the
+         * other members may already name it (missing): it rejoins as that
+         * disk rather than as a second one. */
+        if (rc == 0 && db && !resume)
+                rc = mb_ldm_staged_disk(devs[d->number], meta_first, &staged_guid, staged_group,
+                                        &staged, err);
         rc = bdevs_close(ip, b, devs, rc, err);
         if (rc < 0)
                 goto out;
         if (!db && (rc = mb_ldm_db_new(LDM_GROUP_NAME, NULL, &db, err)) < 0)
                 goto out;
+        staged = staged && strcmp(staged_group, db->group_guid_str) == 0;
         rc = mb_ldm_init_gpt_disk(db, (int)d->number, meta_first, meta_first + LDM_META_SECTORS - 1,
-                                  lf, ll, NULL, NULL, &disk_id, err);
+                                  lf, ll, NULL, staged ? &staged_guid : NULL, &disk_id, err);
+        if (rc == 0 && !resume)
+                rc = mb_ldm_stage_dev(db, (int)d->number, err);
         if (rc == 0 && os)
                 rc = mb_ldm_add_simple_volume(db, disk_id, os->first_lba - lf,
                                               os->last_lba - os->first_lba + 1, NULL, NULL, 0x07,
@@ -628,30 +648,36 @@ static int op_convert(img_platform *ip, const mb_op *op, mb_error *err)
         if (rc < 0)
                 goto out;
         /*
-         * The metadata range (the first 1 MiB of the MSR) is zeroed, then the
-         * GPT written in one write (the LDM writer refuses a disk without the
-         * metadata partition), then the private region of every member. A run
-         * interrupted after the GPT write leaves a metadata partition whose
-         * PRIVHEAD sectors are zero: the reader reports the disk as not yet
-         * dynamic, and the next run resumes here with the database write.
+         * The metadata range (the first 1 MiB of the MSR) is zeroed, the
+         * database written (this disk's private region first, staged in the
+         * MSR's space, then the other members'), then the GPT in one write:
+         * MSR shrinks, the metadata and data partitions appear. Until that
+         * write the disk reads as basic (our reader and libldm find its
+         * private region through the metadata partition alone), so a run
+         * killed anywhere leaves either a basic disk or a whole dynamic one,
+         * and the next run converts again. (An older order left a metadata
+         * partition with zero PRIVHEADs: resume finishes it with the
+         * database write alone.)
          */
         if (!resume) {
                 rc = zero_range(d, meta_first, LDM_META_SECTORS, err);
                 if (rc < 0)
                         goto out;
-                rc = img_gpt_edit_batch(d, edits, (size_t)n, err);
-                if (rc < 0) {
-                        mb_error_prefix(err, "%s (disk %u): converting to dynamic", d->path, d->number);
-                        goto out;
-                }
         }
         rc = bdevs_open(ip, mask, &b, &devs, err);
         if (rc < 0)
                 goto out;
         rc = mb_ldm_write(db, devs, ip->n_disks, err);
         rc = bdevs_close(ip, b, devs, rc, err);
-        if (rc < 0)
+        if (rc < 0) {
                 mb_error_prefix(err, "%s (disk %u): writing the LDM database", d->path, d->number);
+                goto out;
+        }
+        if (!resume) {
+                rc = img_gpt_edit_batch(d, edits, (size_t)n, err);
+                if (rc < 0)
+                        mb_error_prefix(err, "%s (disk %u): converting to dynamic", d->path, d->number);
+        }
 out:
         free(mask);
         mb_ldm_db_free(db);
@@ -1015,6 +1041,42 @@ static int op_resync(img_platform *ip, const mb_op *op, mb_progress *progress, m
         if (rc == 0 && changed)
                 rc = write_db(ip, db, err);
 out:
+        mb_ldm_db_free(db);
+        return rc;
+}
+
+/*
+ * A run killed between two members' writes of one change leaves one member's
+ * copy of the database a transaction behind (readers take the newer copy).
+ * Before any operation of an apply, the older copy is brought up to date when
+ * every member is selected for writing, so no such split outlives the next
+ * apply that changes anything.
+ */
+int img_dynamic_catch_up(img_platform *ip, mb_error *err)
+{
+        mb_blockdev **devs = NULL;
+        img_bdev *b = NULL;
+        mb_ldm_db *db = NULL;
+        bool stale = false, allowed = true;
+        int rc;
+
+        rc = bdevs_open(ip, NULL, &b, &devs, err);
+        if (rc < 0)
+                return rc;
+        rc = read_group_of(ip, devs, -1, &db, err);
+        rc = bdevs_close(ip, b, devs, rc, err);
+        if (rc < 0 || !db) {
+                /* an unreadable group is the operation's to report */
+                mb_error_clear(err);
+                mb_ldm_db_free(db);
+                return 0;
+        }
+        for (size_t i = 0; i < db->n_devs; i++) {
+                stale |= !db->devs[i].cfg_current;
+                allowed &= ip->disks[db->devs[i].dev_index].allowed;
+        }
+        if (stale && allowed)
+                rc = write_db(ip, db, err);
         mb_ldm_db_free(db);
         return rc;
 }

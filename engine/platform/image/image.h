@@ -34,16 +34,21 @@ typedef struct img_disk {
         int fd;                 /* read-only */
         dev_t st_dev;
         ino_t st_ino;
-        bool read_only;         /* the file is not writable by us */
+        bool read_only;         /* the file is not writable by us (or a write-protected device) */
+        bool is_block;          /* a block device (--allow-block-devices) */
         bool allowed;           /* allow_write() was called for it */
         bool gpt_needs_repair;  /* set by img_table_read when repair was asked */
-        /* The last whole-partition hash, valid while the file's stat is
-         * unchanged and no operation ran since (image_execute clears it). */
+        /* The last whole-partition hash. It is reused while the file's stat
+         * is unchanged and no operation ran since (image_execute clears
+         * stat_valid: a write in the same clock tick keeps the mtime), or
+         * while the range's layout fingerprint (img_range_fingerprint) is
+         * the same, which holds exactly when the bytes are. */
         struct {
-                bool valid;
+                bool valid, stat_valid, have_fp;
                 uint64_t first, last;
                 struct timespec mtime, ctime;
                 off_t size;
+                char fp[65];
                 char hex[65];
         } hash_cache;
 } img_disk;
@@ -85,6 +90,11 @@ int img_copy_sparse(int src_fd, uint64_t src_off, int dst_fd, uint64_t dst_off, 
 /* SHA-256 of fd[off, off+len) in hex; holes are hashed as zeros without
  * being read. */
 int img_hash_range(int fd, uint64_t off, uint64_t len, char hex[65], mb_error *err);
+/* The layout fingerprint of fd[off, off+len): a SHA-256 over each data
+ * extent's place, length and bytes (holes skipped); equal fingerprints mean
+ * equal bytes. Returns 1 without one when more than budget bytes are data. */
+int img_range_fingerprint(int fd, uint64_t off, uint64_t len, uint64_t budget, char fp[65],
+                          mb_error *err);
 /* Creates an empty temporary file of size bytes (sparse) next to near (a
  * path), or in $TMPDIR when that directory is not writable. *ret_path is
  * malloc'd; the caller unlinks it. */
@@ -195,6 +205,9 @@ int img_bcd_execute(img_platform *ip, const mb_op *op, mb_error *err);
 int img_dynamic_facts(img_platform *ip, mb_facts *f, mb_error *err);
 /* MB_OP_CONVERT_DYNAMIC, MB_OP_MIRROR_ADD, MB_OP_MIRROR_REMOVE_MISSING,
  * MB_OP_MIRROR_RESYNC on the images. */
+/* Brings a member's copy of the LDM database that a killed run left a
+ * transaction behind up to date (when every member may be written). */
+int img_dynamic_catch_up(img_platform *ip, mb_error *err);
 int img_dynamic_execute(img_platform *ip, const mb_op *op, mb_progress *progress,
                         mb_error *err);
 

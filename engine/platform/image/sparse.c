@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "blockdev.h"
 #include "fault.h"
 #include "sha256.h"
 #ifdef MB_IMAGE_HAVE_LIBCRYPTO
@@ -233,6 +234,24 @@ static void hasher_abort(hasher *h)
         (void)h;
 }
 
+/* Feeds fd[s, e) to h through buf (CHUNK bytes). */
+static int hash_data(int fd, uint64_t s, uint64_t e, hasher *h, uint8_t *buf, mb_error *err)
+{
+        for (uint64_t p = s; p < e;) {
+                size_t n = e - p > CHUNK ? CHUNK : (size_t)(e - p);
+                ssize_t k = pread(fd, buf, n, (off_t)p);
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        return mb_error_errno(err, MB_EIO, k < 0 ? errno : EIO,
+                                              "cannot read at offset %llu (pread)", (unsigned long long)p);
+                hasher_update(h, buf, (size_t)k);
+                p += (uint64_t)k;
+        }
+        return 0;
+}
+
 int img_hash_range(int fd, uint64_t off, uint64_t len, char hex[65], mb_error *err)
 {
         static const uint8_t zeros[65536];
@@ -252,27 +271,59 @@ int img_hash_range(int fd, uint64_t off, uint64_t len, char hex[65], mb_error *e
                         hasher_update(&h, zeros, n);
                         p += n;
                 }
-                for (uint64_t p = s; p < e; ) {
-                        size_t n = e - p > CHUNK ? CHUNK : (size_t)(e - p);
-                        ssize_t k = pread(fd, buf, n, (off_t)p);
-
-                        if (k < 0 && errno == EINTR)
-                                continue;
-                        if (k <= 0) {
-                                free(buf);
-                                hasher_abort(&h);
-                                return mb_error_errno(err, MB_EIO, k < 0 ? errno : EIO,
-                                                      "cannot read at offset %llu (pread)",
-                                                      (unsigned long long)p);
-                        }
-                        hasher_update(&h, buf, (size_t)k);
-                        p += (uint64_t)k;
+                if (hash_data(fd, s, e, &h, buf, err) < 0) {
+                        free(buf);
+                        hasher_abort(&h);
+                        return err->code;
                 }
                 pos = e;
         }
         free(buf);
         hasher_final(&h, hex);
         return 0;
+}
+
+/*
+ * The layout fingerprint of fd[off, off+len): SHA-256 over each data extent's
+ * place and length and its bytes, holes skipped. Two ranges with the same
+ * fingerprint hold the same bytes, so a whole-range hash computed once can be
+ * reused while the fingerprint stays; it costs reading the data alone, not
+ * hashing the holes. Returns 1 when more than budget bytes are data (no
+ * fingerprint: it would cost as much as the hash itself), 0 when fp is set.
+ */
+int img_range_fingerprint(int fd, uint64_t off, uint64_t len, uint64_t budget, char fp[65],
+                          mb_error *err)
+{
+        uint64_t end = off + len, pos = off, s, e, data = 0;
+        uint8_t *buf = NULL, hdr[16];
+        int rc = 0;
+        hasher h;
+
+        hasher_init(&h);
+        while (pos < end && next_data(fd, pos, end, &s, &e)) {
+                data += e - s;
+                if (data > budget) {
+                        rc = 1;
+                        break;
+                }
+                if (!buf && !(buf = malloc(CHUNK))) {
+                        rc = mb_error_set(err, MB_ENOMEM, "out of memory");
+                        break;
+                }
+                mb_put_le64(hdr, s - off);
+                mb_put_le64(hdr + 8, e - s);
+                hasher_update(&h, hdr, sizeof(hdr));
+                rc = hash_data(fd, s, e, &h, buf, err);
+                if (rc < 0)
+                        break;
+                pos = e;
+        }
+        free(buf);
+        if (rc != 0)
+                hasher_abort(&h);
+        else
+                hasher_final(&h, fp);
+        return rc;
 }
 
 int img_temp_file(const char *near, uint64_t size, char **ret_path, int *ret_fd, mb_error *err)
