@@ -108,6 +108,16 @@ static size_t target_keys(const char *target, char (*keys)[17], size_t max)
         if (k == 0)
                 key_of(target, n, keys[k++]);
         qsort(keys, k, sizeof(keys[0]), cmp_key);
+        {
+                /* one file named twice is one lock (the open refuses it later,
+                 * naming both paths; two flocks of it here would wait forever) */
+                size_t u = 0;
+
+                for (size_t i = 0; i < k; i++)
+                        if (u == 0 || strcmp(keys[i], keys[u - 1]) != 0)
+                                memmove(keys[u++], keys[i], sizeof(keys[0]));
+                k = u;
+        }
         return k;
 }
 
