@@ -76,7 +76,8 @@ static int cmp_key(const void *a, const void *b)
  * The lock keys of a target, sorted: for an image target one per file (disk
  * images and the nvram= store), from the file's device and inode, so two runs
  * naming the same file in any spelling, order or company contend; for other
- * targets one for the target text. Returns the number of keys.
+ * targets one for the target text. Returns the number of keys, 0 when the
+ * target names more than max files.
  */
 static size_t target_keys(const char *target, char (*keys)[17], size_t max)
 {
@@ -87,11 +88,15 @@ static size_t target_keys(const char *target, char (*keys)[17], size_t max)
                 key_of(target, n, keys[0]);
                 return 1;
         }
-        for (tok = strtok_r(copy, ",", &save); tok && k < max; tok = strtok_r(NULL, ",", &save)) {
+        for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
                 const char *path = strncmp(tok, "nvram=", 6) == 0 ? tok + 6 : tok;
                 struct stat st;
                 char id[64], resolved[4096];
 
+                if (k == max) {
+                        free(copy);
+                        return 0;       /* more files than locks */
+                }
                 if (stat(path, &st) == 0) {
                         int len = snprintf(id, sizeof(id), "%llu:%llu", (unsigned long long)st.st_dev,
                                            (unsigned long long)st.st_ino);
@@ -204,6 +209,12 @@ int mb_lock_acquire(const char *target, bool exclusive, double timeout_s, mb_loc
                         fixed = NULL;
                 if (fixed)
                         n = 1;
+                if (n == 0) {
+                        free(l);
+                        return mb_error_set(err, MB_EINVAL,
+                                            "the target names more than %d image files; mbstate locks at most %d",
+                                            MB_LOCK_MAX, MB_LOCK_MAX);
+                }
                 for (size_t i = 0; i < n; i++) {
                         int rc = lock_one(fixed, keys[i], exclusive, deadline, timeout_s,
                                           &l->fd[l->n], err);
