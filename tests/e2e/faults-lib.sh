@@ -2,9 +2,8 @@
 # Helpers for the fault and crash tests (GitHub issue 7), sourced by
 # faults.sh and crash.sh. Each runs from the source root as
 #   TEST MBSTATE MKSEED MAKE_IMAGES
-# Builds the seed images once, picks the site (the seed's own site.yaml when
-# the mirror converges on images, else tests/data/site-no-mirror.yaml), and
-# learns the fault points of one plain apply (engine/fault.h).
+# Builds the seed images once and learns the fault points of one plain apply
+# of the site (engine/fault.h).
 set -u
 MB=${1:?usage: $0 MBSTATE MKSEED MAKE_IMAGES}
 MKSEED=${2:?mkseed}
@@ -43,19 +42,13 @@ for p in d["disks"][0]["partitions"]:
         { echo "FAIL: facts of the pristine disk0"; exit 1; }
 esp_files "$T/pristine.json" > "$T/esp.before"
 
-# The site (FAULTS_SITE, or the seed's when it converges), and the fault
-# points of a plain apply of it.
+# The site (FAULTS_SITE, default the seed's own), and the fault points of a
+# plain apply of it.
 SITE=${FAULTS_SITE:-examples/seed/site.yaml}
 fresh
 if ! MBSTATE_FAULT_TRACE=$T/trace "$MB" apply "$SITE" --target "$L" >"$T/out" 2>&1 ||
    ! "$MB" check "$SITE" --target "$L" >/dev/null 2>&1; then
-        [ -z "${FAULTS_SITE:-}" ] || { echo "FAIL: $SITE does not converge"; cat "$T/out"; exit 1; }
-        echo "note: $SITE does not converge on images ($(grep -m1 -iE 'error|not implemented' "$T/out" | cut -c1-160)); using tests/data/site-no-mirror.yaml"
-        SITE=tests/data/site-no-mirror.yaml
-        fresh
-        rm -f "$T/trace"
-        MBSTATE_FAULT_TRACE=$T/trace "$MB" apply "$SITE" --target "$L" >"$T/out" 2>&1 ||
-                { echo "FAIL: plain apply of $SITE"; cat "$T/out"; exit 1; }
+        echo "FAIL: $SITE does not converge on fresh images"; cat "$T/out"; exit 1
 fi
 N=$(wc -l < "$T/trace")
 echo "site $SITE: a plain apply passes $N fault points ($(grep -c ' operation ' "$T/trace") operations)"

@@ -440,8 +440,8 @@ static int count_types(const mb_ldm_db *db, uint32_t c[4])
 int mb_ldm_write(mb_ldm_db *db, mb_blockdev **devs, size_t n_devs, mb_error *err)
 {
         size_t cfg_len, n_new = 0, n_old = 0;
-        uint32_t first_slot, payload, cnt_old[4] = { 0 }, cnt_new[4];
-        uint8_t *base = NULL, *img1 = NULL, *img4 = NULL, kl[2][LDM_SECTOR];
+        uint32_t first_slot, payload, cnt_none[4] = { 0 }, cnt_new[4];
+        uint8_t *base = NULL, *img = NULL, kl[2][LDM_SECTOR];
         uint8_t *used = NULL, *is_new = NULL;
         ldm_rec *olds = NULL;
         nrec *nr = NULL;
@@ -493,11 +493,10 @@ int mb_ldm_write(mb_ldm_db *db, mb_blockdev **devs, size_t n_devs, mb_error *err
 
         /* the base: what the current members hold */
         base = calloc(1, cfg_len);
-        img1 = malloc(cfg_len);
-        img4 = malloc(cfg_len);
+        img = malloc(cfg_len);
         used = calloc(db->n_vblks, 1);
         is_new = calloc(db->n_devs, 1);
-        if (!base || !img1 || !img4 || !used || !is_new) {
+        if (!base || !img || !used || !is_new) {
                 rc = mb_error_set(err, MB_ENOMEM, "LDM: out of memory");
                 goto out;
         }
@@ -506,8 +505,8 @@ int mb_ldm_write(mb_ldm_db *db, mb_blockdev **devs, size_t n_devs, mb_error *err
         } else {
                 for (uint32_t s = first_slot; s < db->n_vblks; s++)
                         clear_slot(base, db->vblk_size, s);
-                vmdb_build(db, base, LDM_DB_CLEAN, db->committed_seq, db->committed_seq, cnt_old,
-                           cnt_old, db->last_modified);
+                vmdb_build(db, base, LDM_DB_CLEAN, db->committed_seq, db->committed_seq, cnt_none,
+                           cnt_none, db->last_modified);
         }
         snprintf(what, sizeof(what), "LDM group %s (writer's base)", db->group_name);
         rc = ldm_scan_records(base, db->n_vblks, db->vblk_size, first_slot, what, &olds, &n_old, err);
@@ -535,9 +534,6 @@ int mb_ldm_write(mb_ldm_db *db, mb_blockdev **devs, size_t n_devs, mb_error *err
                 if (db->dg_id)
                         nr[k++] = (nrec){ .type = LDM_REC_GROUP, .id = db->dg_id, .commit = &db->dg_commit_id };
         }
-        for (size_t i = 0; i < n_old; i++)
-                if (olds[i].status != LDM_REC_PENDING_ADD && olds[i].type >= 1 && olds[i].type <= 4)
-                        cnt_old[olds[i].type - 1]++;
         for (size_t k = 0; k < n_new; k++) {
                 nrec *r = &nr[k];
 
@@ -638,16 +634,17 @@ int mb_ldm_write(mb_ldm_db *db, mb_blockdev **devs, size_t n_devs, mb_error *err
                 }
         }
 
-        /* img1: new records pending activation, replaced/deleted ones pending deletion */
-        memcpy(img1, base, cfg_len);
+        /* img: the new records (active) in their slots, the replaced or
+         * deleted ones' slots cleared */
+        memcpy(img, base, cfg_len);
         for (size_t k = 0; k < n_new; k++) {
                 nrec *r = &nr[k];
 
                 if (!r->changed)
                         continue;
-                mb_put_be16(r->data, LDM_REC_PENDING_ADD);
+                mb_put_be16(r->data, LDM_REC_ACTIVE);
                 for (size_t f = 0; f < r->n_slots; f++) {
-                        uint8_t *v = img1 + (size_t)r->slots[f] * db->vblk_size;
+                        uint8_t *v = img + (size_t)r->slots[f] * db->vblk_size;
                         size_t off = f * payload, n = (size_t)r->len - off;
 
                         if (n > payload)
@@ -666,27 +663,11 @@ int mb_ldm_write(mb_ldm_db *db, mb_blockdev **devs, size_t n_devs, mb_error *err
 
                 for (size_t k = 0; k < n_new; k++)
                         kept_same |= nr[k].old == &olds[i] && !nr[k].changed;
-                if (!kept_same && olds[i].status == LDM_REC_ACTIVE)
-                        mb_put_be16(img1 + (size_t)olds[i].slots[0] * db->vblk_size + 16,
-                                    LDM_REC_PENDING_DELETE);
-        }
-        count_types(db, cnt_new);
-        vmdb_build(db, img1, LDM_DB_CHANGE, db->committed_seq, pending, cnt_old, cnt_new,
-                   db->last_modified);
-        /* img4: the final records */
-        memcpy(img4, img1, cfg_len);
-        for (size_t k = 0; k < n_new; k++)
-                if (nr[k].changed)
-                        mb_put_be16(img4 + (size_t)nr[k].slots[0] * db->vblk_size + 16, LDM_REC_ACTIVE);
-        for (size_t i = 0; i < n_old; i++) {
-                int kept_same = 0;
-
-                for (size_t k = 0; k < n_new; k++)
-                        kept_same |= nr[k].old == &olds[i] && !nr[k].changed;
                 if (!kept_same)
                         for (uint16_t f = 0; f < olds[i].n_slots; f++)
-                                clear_slot(img4, db->vblk_size, olds[i].slots[f]);
+                                clear_slot(img, db->vblk_size, olds[i].slots[f]);
         }
+        count_types(db, cnt_new);
 
         /* KLOG pages */
         for (int p = 0; p < 2; p++) {
@@ -724,7 +705,7 @@ int mb_ldm_write(mb_ldm_db *db, mb_blockdev **devs, size_t n_devs, mb_error *err
         {
                 uint64_t now = ldm_filetime_now();
 
-                vmdb_build(db, img4, LDM_DB_CLEAN, pending, pending, cnt_new, cnt_new, now);
+                vmdb_build(db, img, LDM_DB_CLEAN, pending, pending, cnt_new, cnt_new, now);
                 db->last_modified = now;
         }
         for (size_t i = 0; i < db->n_devs; i++)
@@ -739,7 +720,7 @@ int mb_ldm_write(mb_ldm_db *db, mb_blockdev **devs, size_t n_devs, mb_error *err
 
                         if ((pass == 0) != is_new[i])
                                 continue;
-                        rc = write_config(dev, d->config_start + d->regions[0].start, base, img4,
+                        rc = write_config(dev, d->config_start + d->regions[0].start, base, img,
                                           cfg_len, full, err);
                         if (rc == 0)
                                 rc = write_sector(dev, lba, kl[0], "the KLOG", err);
@@ -775,9 +756,9 @@ int mb_ldm_write(mb_ldm_db *db, mb_blockdev **devs, size_t n_devs, mb_error *err
 
         /* the db now describes what is on disk */
         free(db->cfg);
-        db->cfg = img4;
+        db->cfg = img;
         db->cfg_len = cfg_len;
-        img4 = NULL;
+        img = NULL;
         old_committed = db->committed_seq;
         db->committed_seq = pending;
         if (db->next_id <= pending)
@@ -796,8 +777,7 @@ out:
         free(nr);
         ldm_recs_free(olds, n_old);
         free(base);
-        free(img1);
-        free(img4);
+        free(img);
         free(used);
         free(is_new);
         return rc;

@@ -1048,9 +1048,9 @@ out:
 /*
  * A run killed between two members' writes of one change leaves one member's
  * copy of the database a transaction behind (readers take the newer copy).
- * Before any operation of an apply, the older copy is brought up to date when
- * every member is selected for writing, so no such split outlives the next
- * apply that changes anything.
+ * Before the first operation of an apply, the older copy is brought up to
+ * date when every member is selected for writing, so no such split outlives
+ * the next apply that changes anything.
  */
 int img_dynamic_catch_up(img_platform *ip, mb_error *err)
 {

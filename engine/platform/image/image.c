@@ -554,14 +554,17 @@ static int op_sync(img_platform *ip, const mb_op *op, mb_error *err)
 static int image_execute(mb_platform *p, const mb_op *op, mb_progress *progress, mb_error *err)
 {
         img_platform *ip = (img_platform *)p;
-
         int rc;
 
         for (uint32_t i = 0; i < ip->n_disks; i++)
                 ip->disks[i].hash_cache.stat_valid = false;
-        rc = img_dynamic_catch_up(ip, err);
-        if (rc < 0)
-                return rc;
+        if (!ip->ldm_caught_up) {
+                /* a split a killed run left can only be there before our first write */
+                rc = img_dynamic_catch_up(ip, err);
+                if (rc < 0)
+                        return rc;
+                ip->ldm_caught_up = true;
+        }
         switch (op->kind) {
         case MB_OP_DISK_ONLINE:
                 return get_disk(ip, op->disk, err) ? 0 : err->code;

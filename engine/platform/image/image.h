@@ -58,6 +58,7 @@ typedef struct img_platform {
         img_disk *disks;
         uint32_t n_disks;
         char *nvram;            /* "nvram=FILE": the UEFI variable store, or NULL */
+        bool ldm_caught_up;     /* img_dynamic_catch_up ran (before the first operation) */
 } img_platform;
 
 /* ---- firmware.c ---- */
@@ -206,7 +207,8 @@ int img_dynamic_facts(img_platform *ip, mb_facts *f, mb_error *err);
 /* MB_OP_CONVERT_DYNAMIC, MB_OP_MIRROR_ADD, MB_OP_MIRROR_REMOVE_MISSING,
  * MB_OP_MIRROR_RESYNC on the images. */
 /* Brings a member's copy of the LDM database that a killed run left a
- * transaction behind up to date (when every member may be written). */
+ * transaction behind up to date (when every member may be written); run
+ * before the first operation of an apply. */
 int img_dynamic_catch_up(img_platform *ip, mb_error *err);
 int img_dynamic_execute(img_platform *ip, const mb_op *op, mb_progress *progress,
                         mb_error *err);
