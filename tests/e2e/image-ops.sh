@@ -95,7 +95,17 @@ dd if="$D0" of="$T/rec.0" bs=1M skip=$((33808187392 / 1048576)) count=524 status
 dd if="$D1" of="$T/rec.1" bs=1M skip=$((33808187392 / 1048576)) count=524 status=none
 check "recovery partitions are byte-identical (cmp)" cmp -s "$T/rec.0" "$T/rec.1"
 check "facts: content SHA-256 equal" test "$(field "$(partline 0 4)" sha256)" = "$(field "$(partline 1 4)" sha256)"
-check "CLONE_BLOCKS onto a different-size partition is refused" sh -c "! '$MBIMG' exec '$L' 1 CLONE_BLOCKS disk=1 disk2=0 role=os >/dev/null 2>&1 || true"
+# a copy of disk 1 whose recovery partition is 2048 sectors shorter (sgdisk)
+S1=$T/short1.img
+cp --sparse=always "$D1" "$S1"
+sgdisk -d 4 -n 4:66031616:67102719 -t 4:DE94BBA4-06D1-4D40-A16A-BFD50179D6AC "$S1" >/dev/null
+check "sgdisk: the copy's recovery partition ends at LBA 67102719" test "$(sg "$S1" 4 'Last sector' | cut -d' ' -f1)" = 67102719
+touch -d '2001-01-01 00:00:00' "$S1"; m1=$(stat -c %y "$S1")
+refuse "CLONE_BLOCKS onto a different-size partition is refused" \
+        "the recovery partitions differ in size: $S1 has 1071104 sectors, $D0 has 1073152" \
+        "$MBIMG" exec "$D0,$S1" 1 CLONE_BLOCKS disk=1 disk2=0 role=recovery
+check "... and the shorter partition's image was not written (mtime)" \
+        test "$(stat -c %y "$S1")" = "$m1"
 refuse "CLONE_BLOCKS from a disk onto itself is refused" "same disk" op 1 CLONE_BLOCKS disk=1 disk2=1 role=recovery
 refuse "CLONE_BLOCKS onto disk 0 (not allowed) is refused" "not selected" op 1 CLONE_BLOCKS disk=0 disk2=1 role=recovery
 
