@@ -9,9 +9,9 @@ pass=0 fail=0
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 if ! command -v ansible-playbook >/dev/null; then
-        echo "SKIP: ansible-playbook not installed (Debian package ansible-core; scripts/deps.sh installs it)"
-        echo "ansible: 0 passed, 0 failed"
-        exit 0
+        echo "FAIL: ansible-playbook not installed (Debian package ansible-core; scripts/deps.sh installs it)"
+        echo "ansible: 0 passed, 1 failed"
+        exit 1
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

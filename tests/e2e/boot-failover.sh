@@ -15,8 +15,9 @@
 #       with disk0 detached the firmware falls back to \EFI\Boot\bootx64.efi
 #
 # Usage: boot-failover.sh MBIMG MKSEED MAKE_IMAGES MBSTATE
-# Exit 77 (skipped) when qemu-system-x86, ovmf or grub-efi-amd64-bin cannot
-# be installed.
+# Fails when qemu-system-x86, ovmf or grub-efi-amd64-bin is missing:
+# scripts/deps.sh installs them, so their absence is a broken set-up, not a
+# reason to skip.
 set -u
 MBSTATE=${4:?mbstate}
 OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
@@ -27,18 +28,9 @@ have_tools() {
         command -v qemu-system-x86_64 >/dev/null && command -v grub-mkstandalone >/dev/null &&
                 [ -r "$OVMF_CODE" ] && [ -r "$OVMF_VARS" ] && [ -d /usr/lib/grub/x86_64-efi ]
 }
-if ! have_tools && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        echo "installing qemu-system-x86 ovmf grub-efi-amd64-bin"
-        export DEBIAN_FRONTEND=noninteractive
-        timeout 600 apt-get install -y -qq --no-install-recommends qemu-system-x86 ovmf \
-                grub-efi-amd64-bin >/dev/null 2>&1 ||
-                { timeout 300 apt-get update -qq >/dev/null 2>&1 &&
-                  timeout 600 apt-get install -y -qq --no-install-recommends qemu-system-x86 ovmf \
-                        grub-efi-amd64-bin >/dev/null 2>&1; }
-fi
 if ! have_tools; then
-        echo "SKIP: boot-failover needs qemu-system-x86_64, OVMF ($OVMF_CODE, $OVMF_VARS) and grub-mkstandalone (Debian: qemu-system-x86 ovmf grub-efi-amd64-bin), which could not be installed"
-        exit 77
+        echo "FAIL: boot-failover needs qemu-system-x86_64, OVMF ($OVMF_CODE, $OVMF_VARS) and grub-mkstandalone (Debian: qemu-system-x86 ovmf grub-efi-amd64-bin; scripts/deps.sh installs them)"
+        exit 1
 fi
 
 # shellcheck source=image-lib.sh

@@ -126,7 +126,7 @@ for f in files:
     jsonschema.validate(json.load(open(f)), schema)
 PY
 else
-        echo "SKIP: JSON Schema checks need python3-jsonschema and python3-yaml"
+        bad "JSON Schema checks need python3-jsonschema and python3-yaml (scripts/deps.sh installs them)"
 fi
 
 echo "cli: $pass passed, $fail failed"

@@ -4,7 +4,8 @@
 # written by Windows Server 2003 R2 (MBR) and 2008 R2 (GPT) in
 # ../shared/testdata/ldm (or $MB_TESTDATA/ldm): the disk groups, volumes
 # (kind, size), plexes and extents must match the README's table and what
-# ldmtool reads from the same images. Skipped (77) without the reference data.
+# ldmtool reads from the same images. Skipped (77) without the reference data
+# (../shared/testdata is not part of the repository); fails without ldmtool.
 #
 # Usage: image-ldm-reference.sh MBSTATE
 set -eu
@@ -15,7 +16,8 @@ if [ ! -r "$TAR" ]; then
         echo "SKIP: reference data $TAR not found (set MB_TESTDATA to the shared testdata folder)"
         exit 77
 fi
-command -v ldmtool >/dev/null || { echo "SKIP: ldmtool is not installed"; exit 77; }
+# ldmtool is installed by scripts/deps.sh: without it the set-up is broken, not the test skipped
+command -v ldmtool >/dev/null || { echo "FAIL: ldmtool is not installed (package ldmtool, scripts/deps.sh)"; exit 1; }
 T=$(mktemp -d "${TMPDIR:-/tmp}/mbstate-ldmref.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 trap 'exit 143' INT TERM

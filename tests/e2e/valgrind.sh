@@ -4,14 +4,16 @@
 # tests/data/site-no-mirror.yaml on the seed's images with memcheck, no
 # error and no definite leak (--error-exitcode=99 --leak-check=full
 # --errors-for-leak-kinds=definite). The tools mbstate spawns (mtools,
-# mkfs.fat, mkntfs) are not traced. Skipped (77) without valgrind.
+# mkfs.fat, mkntfs) are not traced. Skipped (77) in the ASan build, which
+# valgrind cannot run; fails without valgrind (scripts/deps.sh installs it).
 # Runs from the source root as: valgrind.sh MBSTATE MKSEED MAKE_IMAGES
 set -u
 MB=${1:?usage: $0 MBSTATE MKSEED MAKE_IMAGES}
 MKSEED=${2:?mkseed}
 MAKE_IMAGES=${3:?make-images}
 SITE=tests/data/site-no-mirror.yaml
-command -v valgrind >/dev/null || { echo "valgrind is not installed: skipped"; exit 77; }
+# valgrind is installed by scripts/deps.sh: without it the set-up is broken (a failure)
+command -v valgrind >/dev/null || { echo "FAIL: valgrind is not installed (package valgrind, scripts/deps.sh)"; exit 1; }
 if grep -qa '__asan_init' "$MB"; then
         echo "mbstate is built with AddressSanitizer, which valgrind cannot run: skipped"
         exit 77
