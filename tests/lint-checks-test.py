@@ -78,6 +78,8 @@ GOOD = [
     '''mkdir -p "$T/ro" && cp a "$T/ro/"\ncmp -s a "$T/ro/disk1.img" && ok "same" || bad "differ"''',
     '''check "hivexsh refuses it" sh -c "! hivexsh '$T/out' </dev/null >/dev/null 2>&1"''',
     '''check "rc" test $rc = 2''',
+    '''skip() { skipped=$((skipped + 1)); echo "SKIP $1: $2"; }''',
+    '''echo "$passed passed, $failed failed, $skipped skipped"''',
     '''grep -qa __asan_init "$MB" && { echo "built with ASan, which valgrind cannot run: skipped"; exit 77; }''',
     '''command -v ldmtool >/dev/null || { echo "FAIL: ldmtool is not installed"; exit 1; }''',
     '''"$MB" plan x > "$T/plan" 2>&1\ngrep -q "convert" "$T/plan" && ok || bad "plan"''',
