@@ -233,10 +233,11 @@ static BOOL WINAPI get_firmware_type(FIRMWARE_TYPE *ret)
 }
 
 /* GetTempPath2W exists on Windows 11 and Server 2022, and on Windows 10
- * 1607 / Server 2016 once updated (March 2025 or later); a static import
- * would keep the program from starting on older systems. Without it,
- * GetTempPathW, which GetTempPath2W equals for processes that do not run as
- * SYSTEM. */
+ * 1607 and Server 2016 or later with the updates of March 2025 or later
+ * (KB5053594); a static import would keep the program from starting on a
+ * system without them. There, GetTempPathW, which GetTempPath2W equals for
+ * processes that do not run as SYSTEM (the script's name and CREATE_NEW
+ * still keep a planted file from being used). */
 static DWORD WINAPI get_temp_path2(DWORD len, LPWSTR buf)
 {
         typedef DWORD (WINAPI *fn_t)(DWORD, LPWSTR);
