@@ -264,8 +264,8 @@ static int run_checked(mb_win_target *t, const char *cmd, char **ret_out, mb_err
 
 /*
  * Creates the diskpart script file: in GetTempPath2W's folder (for SYSTEM,
- * %SystemRoot%\SystemTemp, which only SYSTEM and administrators reach;
- * GetTempPathW's %SystemRoot%\Temp lets every user create files), under a
+ * %SystemRoot%\SystemTemp, which processes not running as SYSTEM cannot
+ * reach; GetTempPathW's %SystemRoot%\Temp lets users create files), under a
  * name from 122 random bits, with CREATE_NEW, so that a file someone made
  * beforehand is never opened: another name is tried instead. *ret_path and
  * *ret_wpath are malloc'd; the caller deletes the file.
