@@ -373,6 +373,9 @@ static BOOL answer(const blob *b, LPVOID out, DWORD out_len, LPDWORD ret)
         return TRUE;
 }
 
+/* What IOCTL_DISK_CREATE_DISK does to the disk's layout (defined at the end). */
+static void disk_created(int d, const void *in, DWORD in_len);
+
 static BOOL WINAPI f_DeviceIoControl(HANDLE h, DWORD code, LPVOID in, DWORD in_len, LPVOID out,
                                      DWORD out_len, LPDWORD ret, LPOVERLAPPED ov)
 {
@@ -448,6 +451,8 @@ static BOOL WINAPI f_DeviceIoControl(HANDLE h, DWORD code, LPVOID in, DWORD in_l
                         s->len = in_len;
                         if (in_len)
                                 memcpy(s->buf, in, in_len);
+                        if (code == IOCTL_DISK_CREATE_DISK)
+                                disk_created(d, in, in_len);
                         *ret = 0;
                         return TRUE;
                 }
@@ -1240,6 +1245,16 @@ static void vds_healthy_mirror(void)
 
 static DWORD WINAPI f_GetLastError(void) { return fk.last_error; }
 
+/* The attribute, temporary-folder, error-mode and memory calls, and Sleep;
+ * defined with the tests of the behaviours they model, at the end. */
+static DWORD WINAPI f_GetTempPath2W(DWORD len, LPWSTR buf);
+static UINT WINAPI f_SetErrorMode(UINT mode);
+static DWORD WINAPI f_GetFileAttributesW(LPCWSTR path);
+static BOOL WINAPI f_SetFileAttributesW(LPCWSTR path, DWORD attributes);
+static LPVOID WINAPI f_VirtualAlloc(LPVOID address, SIZE_T size, DWORD type, DWORD protect);
+static BOOL WINAPI f_VirtualFree(LPVOID address, SIZE_T size, DWORD type);
+static void WINAPI f_Sleep(DWORD ms);
+
 static const mb_win32 fake_table = {
         .CreateFileW = f_CreateFileW,
         .DeviceIoControl = f_DeviceIoControl,
@@ -1283,7 +1298,14 @@ static const mb_win32 fake_table = {
         .CoUninitialize = f_CoUninitialize,
         .CoInitializeSecurity = f_CoInitializeSecurity,
         .CoTaskMemFree = f_CoTaskMemFree,
+        .GetTempPath2W = f_GetTempPath2W,
+        .SetErrorMode = f_SetErrorMode,
+        .GetFileAttributesW = f_GetFileAttributesW,
+        .SetFileAttributesW = f_SetFileAttributesW,
+        .VirtualAlloc = f_VirtualAlloc,
+        .VirtualFree = f_VirtualFree,
         .GetLastError = f_GetLastError,
+        .Sleep = f_Sleep,
 };
 
 static void fk_free(void)
@@ -2231,13 +2253,16 @@ Test(windows_exec, diskpart_runs_the_rendered_script)
         seed_machine("disk1_layout_seed.hex");
         cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), 0, "%s", err.msg);
         cr_assert_str_eq(fk.script, "select disk 1\nselect partition 4\ngpt attributes=0x8000000000000001\n");
-        cr_assert_str_eq(fk.cmdlines[fk.n_cmd - 1],
-                         "\"C:\\Windows\\System32\\diskpart.exe\" /s \"C:\\Windows\\Temp\\mbstate-diskpart-1.txt\"");
+        /* the script's name is random (see windef_diskpart_script_cannot_be_planted) */
+        cr_assert(strncmp(fk.cmdlines[fk.n_cmd - 1],
+                          "\"C:\\Windows\\System32\\diskpart.exe\" /s \"C:\\Windows\\SystemTemp\\mbstate-diskpart-",
+                          strlen("\"C:\\Windows\\System32\\diskpart.exe\" /s \"C:\\Windows\\SystemTemp\\mbstate-diskpart-")) == 0,
+                  "%s", fk.cmdlines[fk.n_cmd - 1]);
 
         fk.exit_code = 2;
         cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), MB_EIO);
-        cr_assert(strstr(err.msg, "'diskpart /s \"C:\\Windows\\Temp\\mbstate-diskpart-2.txt\"' failed with exit code 2"),
-                  "%s", err.msg);
+        cr_assert(strstr(err.msg, "'diskpart /s \"C:\\Windows\\SystemTemp\\mbstate-diskpart-"), "%s", err.msg);
+        cr_assert(strstr(err.msg, ".txt\"' failed with exit code 2"), "%s", err.msg);
 }
 
 Test(windows_exec, bcd_copy_uses_the_printed_id)
@@ -2467,7 +2492,7 @@ Test(windows_exec, remove_missing_runs_the_rendered_script)
         cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), 0, "%s", err.msg);
         cr_assert_str_eq(fk.script, "rem LDM disk Disk2, the dynamic disk group's only missing disk\n"
                                     "select disk M0\ndelete disk override\n");
-        cr_assert(strstr(fk.cmdlines[(fk.n_cmd - 1) & 7], "diskpart.exe\" /s \"C:\\Windows\\Temp\\mbstate-diskpart-"),
+        cr_assert(strstr(fk.cmdlines[(fk.n_cmd - 1) & 7], "diskpart.exe\" /s \"C:\\Windows\\SystemTemp\\mbstate-diskpart-"),
                   "%s", fk.cmdlines[(fk.n_cmd - 1) & 7]);
         fk.exit_code = 1;
         cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), MB_EIO);
@@ -2813,4 +2838,624 @@ Test(windows_facts, seed_buffers_are_the_seed_fixture)
         }
         mb_facts_free(want);
         mb_facts_free(f);
+}
+
+/* ==== Windows as documented: the defects of issue 12, item 3 ====
+ *
+ * The calls below model what Microsoft documents, and the tests check the
+ * target follows it:
+ * (a) IOCTL_DISK_CREATE_DISK makes an MSR; IOCTL_DISK_SET_DRIVE_LAYOUT_EX
+ *     wants at least sizeof(DRIVE_LAYOUT_INFORMATION_EX) and is sent once the
+ *     MSR has arrived (winioctl.h IOCTL_DISK_CREATE_DISK remarks; ntdddisk.h
+ *     IOCTL_DISK_SET_DRIVE_LAYOUT_EX);
+ * (c) GetTempPath2W for SYSTEM is %SystemRoot%\SystemTemp (fileapi.h);
+ * (d) CopyFileW fails with ERROR_ACCESS_DENIED over a hidden or read-only
+ *     file and copies the source's attributes; DeleteFileW fails on a
+ *     read-only file (winbase.h CopyFile, fileapi.h DeleteFile);
+ * (e) a drive without media answers ERROR_NOT_READY;
+ * (g) noncached I/O wants sector-aligned buffers, offsets and lengths
+ *     (File Buffering; CreateFile "Physical Disks and Volumes");
+ * (i) VDS_HEALTH (vds.h);
+ * (j) a firmware variable written with size 0 is deleted (winbase.h
+ *     SetFirmwareEnvironmentVariable; UEFI SetVariable).
+ */
+
+#define WD_SECTOR 512u
+
+static struct wd {
+        struct { char path[400]; DWORD attrs; } attrs[MAX_FILES];
+        int n_attrs;
+        UINT error_mode;
+        int seq, seq_error_mode, seq_disk_open;   /* call order */
+        int n_alloc, n_free, n_sleep;
+        DWORD disk_flags[2], vol_flags[4];      /* CreateFileW flags of the open handles */
+        int misaligned;                         /* raw transfers Windows would refuse */
+        int raw_transfers;
+        char created[8][400];                   /* diskpart scripts created, in order */
+        DWORD created_disposition[8];
+        int n_created;
+        char deleted[8][400];
+        int n_deleted;
+        bool name_taken;                        /* the first script name is someone else's file */
+        bool no_media[2];
+        bool boot_order_absent;
+        int msr_delay;                          /* layout reads after CREATE_DISK before the MSR shows */
+        int layout_polls;
+        bool created_disk[2];
+} wd;
+
+static int wd_attr_index(const char *path)
+{
+        for (int i = 0; i < wd.n_attrs; i++)
+                if (strcasecmp(wd.attrs[i].path, path) == 0)
+                        return i;
+        return -1;
+}
+
+/* A file's attributes: as set, else normal (a directory for directories). */
+static DWORD wd_attrs_of(const char *path)
+{
+        int i = file_find(path), a = wd_attr_index(path);
+
+        if (i < 0 && !is_vol_root(path))
+                return INVALID_FILE_ATTRIBUTES;
+        if (i < 0 || fk.files[i].dir)
+                return FILE_ATTRIBUTE_DIRECTORY;
+        return a >= 0 && wd.attrs[a].attrs ? wd.attrs[a].attrs : FILE_ATTRIBUTE_NORMAL;
+}
+
+static void wd_set_attrs(const char *path, DWORD attrs)
+{
+        int a = wd_attr_index(path);
+
+        if (a < 0) {
+                cr_assert_lt(wd.n_attrs, MAX_FILES);
+                a = wd.n_attrs++;
+                snprintf(wd.attrs[a].path, sizeof(wd.attrs[a].path), "%s", path);
+        }
+        wd.attrs[a].attrs = attrs == FILE_ATTRIBUTE_NORMAL ? 0 : attrs;
+}
+
+static DWORD WINAPI f_GetTempPath2W(DWORD len, LPWSTR buf)
+{
+        put_w(buf, len, "C:\\Windows\\SystemTemp\\");
+        return 22;
+}
+
+static UINT WINAPI f_SetErrorMode(UINT mode)
+{
+        UINT prev = wd.error_mode;
+
+        wd.error_mode = mode;
+        wd.seq_error_mode = ++wd.seq;
+        return prev;
+}
+
+static DWORD WINAPI f_GetFileAttributesW(LPCWSTR path)
+{
+        DWORD a = wd_attrs_of(utf8(path));
+
+        if (a == INVALID_FILE_ATTRIBUTES)
+                fk.last_error = ERROR_FILE_NOT_FOUND;
+        return a;
+}
+
+static BOOL WINAPI f_SetFileAttributesW(LPCWSTR path, DWORD attributes)
+{
+        const char *p = utf8(path);
+
+        if (wd_attrs_of(p) == INVALID_FILE_ATTRIBUTES) {
+                fk.last_error = ERROR_FILE_NOT_FOUND;
+                return FALSE;
+        }
+        cr_assert_eq(attributes & FILE_ATTRIBUTE_DIRECTORY, 0);
+        wd_set_attrs(p, attributes);
+        return TRUE;
+}
+
+/* Page-aligned as VirtualAlloc's (64 KiB allocation granularity). */
+static LPVOID WINAPI f_VirtualAlloc(LPVOID address, SIZE_T size, DWORD type, DWORD protect)
+{
+        void *p = NULL;
+
+        cr_assert_null(address);
+        cr_assert_eq(type, MEM_COMMIT | MEM_RESERVE);
+        cr_assert_eq(protect, PAGE_READWRITE);
+        cr_assert_eq(posix_memalign(&p, 65536, size), 0);
+        memset(p, 0, size);     /* committed pages read as zeros */
+        wd.n_alloc++;
+        return p;
+}
+
+static BOOL WINAPI f_VirtualFree(LPVOID address, SIZE_T size, DWORD type)
+{
+        cr_assert_eq(size, 0);  /* MEM_RELEASE wants 0 */
+        cr_assert_eq(type, MEM_RELEASE);
+        free(address);
+        wd.n_free++;
+        return TRUE;
+}
+
+static void WINAPI f_Sleep(DWORD ms)
+{
+        (void)ms;
+        wd.n_sleep++;
+}
+
+/* The MSR partition IOCTL_DISK_CREATE_DISK makes on a GPT disk: the only
+ * entry of the new layout, which carries the CREATE_DISK's disk GUID. Where
+ * it sits does not matter to the target, which only removes it. */
+static void disk_created(int d, const void *in, DWORD in_len)
+{
+        static const uint8_t msr_type_le[16] = { 0x16, 0xe3, 0xc9, 0xe3, 0x5c, 0x0b, 0xb8, 0x4d,
+                                                 0x81, 0x7d, 0xf9, 0x2d, 0xf0, 0x02, 0x15, 0xae };
+        uint8_t *l = calloc(1, 48 + 144);
+
+        cr_assert_geq(in_len, 24);
+        cr_assert_eq(mb_le32(in), PARTITION_STYLE_GPT);
+        mb_put_le32(l, PARTITION_STYLE_GPT);
+        mb_put_le32(l + 4, 1);
+        memcpy(l + 8, (const uint8_t *)in + 4, 16);                    /* DiskId */
+        mb_put_le64(l + 24, 34 * 512);                                  /* StartingUsableOffset */
+        mb_put_le64(l + 32, disk_size(d) - (34 + 33) * 512);            /* UsableLength */
+        mb_put_le32(l + 40, 128);
+        mb_put_le32(l + 48, PARTITION_STYLE_GPT);
+        mb_put_le64(l + 48 + 8, 34 * 512);
+        mb_put_le64(l + 48 + 16, 128 * MiB);
+        mb_put_le32(l + 48 + 24, 1);
+        memcpy(l + 48 + 32, msr_type_le, 16);
+        l[48 + 48] = 0x35;                                              /* a PartitionId */
+        free(fk.layout[d].data);
+        fk.layout[d] = (blob){ l, 48 + 144 };
+        wd.created_disk[d] = true;
+}
+
+/* ---- the same machine, with the documented refusals ---- */
+
+static bool wd_is_script(const char *path)
+{
+        return strstr(path, "mbstate-diskpart-") != NULL;
+}
+
+static HANDLE WINAPI wd_CreateFileW(LPCWSTR name, DWORD a, DWORD s, LPSECURITY_ATTRIBUTES sa, DWORD d,
+                                    DWORD fl, HANDLE t)
+{
+        const char *n = utf8(name);
+        HANDLE h;
+
+        if (wd_is_script(n)) {
+                int k = wd.n_created++;
+
+                cr_assert_lt(k, 8);
+                snprintf(wd.created[k], sizeof(wd.created[k]), "%s", n);
+                wd.created_disposition[k] = d;
+                if (k == 0 && wd.name_taken && d == CREATE_NEW) {
+                        fk.last_error = ERROR_FILE_EXISTS;
+                        return INVALID_HANDLE_VALUE;
+                }
+        }
+        h = f_CreateFileW(name, a, s, sa, d, fl, t);
+        if (h != INVALID_HANDLE_VALUE) {
+                uintptr_t id = (uintptr_t)h;
+
+                if (id >= HDISK && id < HDISK + 2) {
+                        wd.disk_flags[id - HDISK] = fl;
+                        if (!wd.seq_disk_open)
+                                wd.seq_disk_open = ++wd.seq;
+                }
+                if (id >= HVOL && id < HVOL + 4)
+                        wd.vol_flags[id - HVOL] = fl;
+        }
+        return h;
+}
+
+static BOOL WINAPI wd_DeviceIoControl(HANDLE h, DWORD code, LPVOID in, DWORD in_len, LPVOID out,
+                                      DWORD out_len, LPDWORD ret, LPOVERLAPPED ov)
+{
+        uintptr_t id = (uintptr_t)h;
+
+        if (id >= HDISK && id < HDISK + 2) {
+                int d = (int)(id - HDISK);
+
+                if (wd.no_media[d]) {
+                        /* opening works; every request answers "not ready" */
+                        fk.last_error = ERROR_NOT_READY;
+                        return FALSE;
+                }
+                if (code == IOCTL_DISK_GET_DRIVE_LAYOUT_EX && wd.created_disk[d]) {
+                        wd.layout_polls++;
+                        if (wd.msr_delay > 0) {
+                                /* not arrived yet: the disk still reads as it was */
+                                static const uint8_t raw[48] = { PARTITION_STYLE_RAW };
+                                blob b = { (uint8_t *)raw, sizeof(raw) };
+
+                                wd.msr_delay--;
+                                return answer(&b, out, out_len, ret);
+                        }
+                }
+        }
+        return f_DeviceIoControl(h, code, in, in_len, out, out_len, ret, ov);
+}
+
+/* Noncached raw I/O: sector-aligned buffer, whole sectors, handle opened
+ * with FILE_FLAG_NO_BUFFERING. Windows refuses the rest with
+ * ERROR_INVALID_PARAMETER. */
+static bool wd_raw_ok(HANDLE h, LPCVOID buf, DWORD len)
+{
+        uintptr_t id = (uintptr_t)h;
+        DWORD fl;
+
+        if (id >= HDISK && id < HDISK + 2)
+                fl = wd.disk_flags[id - HDISK];
+        else if (id >= HVOL && id < HVOL + 4)
+                fl = wd.vol_flags[id - HVOL];
+        else
+                return true;
+        wd.raw_transfers++;
+        if ((fl & FILE_FLAG_NO_BUFFERING) && (uintptr_t)buf % WD_SECTOR == 0 && len % WD_SECTOR == 0)
+                return true;
+        wd.misaligned++;
+        fk.last_error = ERROR_INVALID_PARAMETER;
+        return false;
+}
+
+static BOOL WINAPI wd_ReadFile(HANDLE h, LPVOID buf, DWORD len, LPDWORD got, LPOVERLAPPED ov)
+{
+        if (!wd_raw_ok(h, buf, len)) {
+                *got = 0;
+                return FALSE;
+        }
+        return f_ReadFile(h, buf, len, got, ov);
+}
+
+static BOOL WINAPI wd_WriteFile(HANDLE h, LPCVOID buf, DWORD len, LPDWORD put, LPOVERLAPPED ov)
+{
+        if (!wd_raw_ok(h, buf, len)) {
+                *put = 0;
+                return FALSE;
+        }
+        return f_WriteFile(h, buf, len, put, ov);
+}
+
+static BOOL WINAPI wd_CopyFileW(LPCWSTR from, LPCWSTR to, BOOL fail_if_exists)
+{
+        char src[400], dst[400];
+
+        snprintf(src, sizeof(src), "%s", utf8(from));
+        snprintf(dst, sizeof(dst), "%s", utf8(to));
+        if (file_find(dst) >= 0 &&
+            (wd_attrs_of(dst) & (FILE_ATTRIBUTE_HIDDEN | FILE_ATTRIBUTE_READONLY))) {
+                fk.last_error = ERROR_ACCESS_DENIED;
+                return FALSE;
+        }
+        if (!f_CopyFileW(from, to, fail_if_exists))
+                return FALSE;
+        wd_set_attrs(dst, wd_attrs_of(src));
+        return TRUE;
+}
+
+static BOOL WINAPI wd_DeleteFileW(LPCWSTR p)
+{
+        char path[400];
+
+        snprintf(path, sizeof(path), "%s", utf8(p));
+        if (wd_is_script(path)) {
+                cr_assert_lt(wd.n_deleted, 8);
+                snprintf(wd.deleted[wd.n_deleted++], sizeof(wd.deleted[0]), "%s", path);
+        } else if (file_find(path) >= 0 && (wd_attrs_of(path) & FILE_ATTRIBUTE_READONLY)) {
+                fk.last_error = ERROR_ACCESS_DENIED;
+                return FALSE;
+        }
+        if (!f_DeleteFileW(p))
+                return FALSE;
+        if (wd_attr_index(path) >= 0)
+                wd.attrs[wd_attr_index(path)].attrs = 0;
+        return TRUE;
+}
+
+static DWORD WINAPI wd_GetFirmwareEnvironmentVariableW(LPCWSTR name, LPCWSTR guid, PVOID buf, DWORD len)
+{
+        if (wd.boot_order_absent && strcmp(utf8(name), "BootOrder") == 0) {
+                fk.last_error = ERROR_ENVVAR_NOT_FOUND;
+                return 0;
+        }
+        return f_GetFirmwareEnvironmentVariableW(name, guid, buf, len);
+}
+
+static BOOL WINAPI wd_SetFirmwareEnvironmentVariableW(LPCWSTR name, LPCWSTR guid, PVOID buf, DWORD len)
+{
+        BOOL ok = f_SetFirmwareEnvironmentVariableW(name, guid, buf, len);
+
+        if (ok && strcmp(utf8(name), "BootOrder") == 0) {
+                wd.boot_order_absent = len == 0;
+                fk.n_boot_order = (int)(len / 2);
+                memcpy(fk.boot_order, buf ? buf : fk.boot_order, len);
+        }
+        return ok;
+}
+
+static mb_win32 wd_table(void)
+{
+        mb_win32 t = fake_table;
+
+        t.CreateFileW = wd_CreateFileW;
+        t.DeviceIoControl = wd_DeviceIoControl;
+        t.ReadFile = wd_ReadFile;
+        t.WriteFile = wd_WriteFile;
+        t.CopyFileW = wd_CopyFileW;
+        t.DeleteFileW = wd_DeleteFileW;
+        t.GetFirmwareEnvironmentVariableW = wd_GetFirmwareEnvironmentVariableW;
+        t.SetFirmwareEnvironmentVariableW = wd_SetFirmwareEnvironmentVariableW;
+        return t;
+}
+
+/* ---- (a) the MSR CREATE_DISK makes is removed once it has arrived ---- */
+
+Test(windef, init_gpt_waits_for_the_msr_then_sends_a_whole_layout)
+{
+        mb_win32 w = wd_table();
+        mb_win_target t = target();
+        mb_op op = { .kind = MB_OP_DISK_INIT_GPT, .disk = 1, .expect_size = 32ULL << 30 };
+        mb_error err;
+
+        t.w = &w;
+        seed_machine("disk1_layout_raw.hex");
+        wd.msr_delay = 3;
+        cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), 0, "%s", err.msg);
+        cr_assert_eq(fk.n_sent, 3);
+        cr_assert_eq(fk.sent[0].code, IOCTL_DISK_CREATE_DISK);
+        /* the layout was read until the MSR showed: 3 reads without it, a pause after each */
+        cr_assert_eq(wd.layout_polls, 4);
+        cr_assert_eq(wd.n_sleep, 3);
+        cr_assert_eq(fk.sent[1].code, IOCTL_DISK_SET_DRIVE_LAYOUT_EX);
+        cr_assert_geq(fk.sent[1].len, sizeof(DRIVE_LAYOUT_INFORMATION_EX));
+        cr_assert_eq(sizeof(DRIVE_LAYOUT_INFORMATION_EX), 48 + 144);
+        cr_assert_eq(le32(fk.sent[1].buf), PARTITION_STYLE_GPT);
+        cr_assert_eq(le32(fk.sent[1].buf + 4), 0);      /* no partition left: the MSR goes */
+        cr_assert_eq(memcmp(fk.sent[1].buf + 8, fk.sent[0].buf + 4, 16), 0);
+        for (size_t i = 48; i < fk.sent[1].len; i++)
+                cr_assert_eq(fk.sent[1].buf[i], 0, "byte %zu", i);
+        cr_assert_eq(fk.sent[2].code, IOCTL_DISK_UPDATE_PROPERTIES);
+}
+
+Test(windef, init_gpt_does_not_write_a_layout_the_driver_has_not_reported)
+{
+        mb_win32 w = wd_table();
+        mb_win_target t = target();
+        mb_op op = { .kind = MB_OP_DISK_INIT_GPT, .disk = 1, .expect_size = 32ULL << 30 };
+        mb_error err;
+
+        t.w = &w;
+        seed_machine("disk1_layout_raw.hex");
+        wd.msr_delay = 1000;
+        cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), MB_EIO);
+        cr_assert(strstr(err.msg, "disk 1: the GPT IOCTL_DISK_CREATE_DISK wrote is not reported"), "%s",
+                  err.msg);
+        cr_assert_eq(fk.n_sent, 1);     /* CREATE_DISK only: no SET_DRIVE_LAYOUT_EX */
+}
+
+/* ---- (c) the diskpart script cannot be planted or read by users ---- */
+
+static bool wd_script_name_ok(const char *path)
+{
+        static const char dir[] = "C:\\Windows\\SystemTemp\\mbstate-diskpart-";
+        GUID g;
+        char id[37];
+
+        if (strncmp(path, dir, strlen(dir)) != 0 || strlen(path) != strlen(dir) + 36 + 4 ||
+            strcmp(path + strlen(dir) + 36, ".txt") != 0)
+                return false;
+        snprintf(id, sizeof(id), "%.36s", path + strlen(dir));
+        return mb_w_guid_parse(id, &g) == 0;
+}
+
+Test(windef, diskpart_script_cannot_be_planted)
+{
+        mb_win32 w = wd_table();
+        mb_win_target t = target();
+        mb_op op = { .kind = MB_OP_PART_SET_ATTRS, .disk = 1, .role = MB_ROLE_RECOVERY,
+                     .attributes = 0x8000000000000001ULL };
+        char want[600];
+        mb_error err;
+
+        t.w = &w;
+        seed_machine("disk1_layout_seed.hex");
+        wd.name_taken = true;
+        cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), 0, "%s", err.msg);
+        /* the first name was someone else's file: never opened, another name tried */
+        cr_assert_eq(wd.n_created, 2);
+        for (int i = 0; i < 2; i++) {
+                cr_assert_eq(wd.created_disposition[i], CREATE_NEW, "script %d", i);
+                cr_assert(wd_script_name_ok(wd.created[i]), "%s", wd.created[i]);
+        }
+        cr_assert_str_neq(wd.created[0], wd.created[1]);
+        snprintf(want, sizeof(want), "\"C:\\Windows\\System32\\diskpart.exe\" /s \"%s\"", wd.created[1]);
+        cr_assert_str_eq(fk.cmdlines[fk.n_cmd - 1], want);
+        cr_assert_str_eq(fk.script, "select disk 1\nselect partition 4\ngpt attributes=0x8000000000000001\n");
+        /* ours is deleted after the run, the other file is left alone */
+        cr_assert_eq(wd.n_deleted, 1);
+        cr_assert_str_eq(wd.deleted[0], wd.created[1]);
+
+        /* the next run takes a new name, and deletes its script when diskpart fails */
+        fk.exit_code = 2;
+        cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), MB_EIO);
+        cr_assert_eq(wd.n_created, 3);
+        cr_assert(wd_script_name_ok(wd.created[2]), "%s", wd.created[2]);
+        cr_assert_str_neq(wd.created[2], wd.created[1]);
+        cr_assert_eq(wd.n_deleted, 2);
+        cr_assert_str_eq(wd.deleted[1], wd.created[2]);
+}
+
+/* ---- (d) an ESP re-sync over hidden, read-only and system files ---- */
+
+Test(windef, esp_resync_over_hidden_and_read_only_files)
+{
+        mb_win32 w = wd_table();
+        mb_error err;
+
+        two_esps();
+        wd_set_attrs(ESP0 BOOT "bootmgfw.efi", FILE_ATTRIBUTE_HIDDEN | FILE_ATTRIBUTE_READONLY |
+                                                FILE_ATTRIBUTE_SYSTEM | FILE_ATTRIBUTE_ARCHIVE);
+        fs_text(ESP1 "\\EFI\\Old\\stale.efi", "stale");
+        wd_set_attrs(ESP1 "\\EFI\\Old\\stale.efi", FILE_ATTRIBUTE_READONLY);
+        cr_assert_eq(mb_win_copy_tree(&w, ESP0 "\\", ESP1 "\\", true, &err), 0, "%s", err.msg);
+        /* the copy has the source's attributes, the read-only extra file is gone */
+        cr_assert_eq(wd_attrs_of(ESP1 BOOT "bootmgfw.efi"), FILE_ATTRIBUTE_HIDDEN |
+                     FILE_ATTRIBUTE_READONLY | FILE_ATTRIBUTE_SYSTEM | FILE_ATTRIBUTE_ARCHIVE);
+        cr_assert_eq(file_find(ESP1 "\\EFI\\Old\\stale.efi"), -1);
+
+        /* the boot manager is updated on disk 0: the next re-sync overwrites the hidden copy */
+        fs_text(ESP0 BOOT "bootmgfw.efi", "boot manager 10.0.20348.2340");
+        cr_assert_eq(mb_win_copy_tree(&w, ESP0 "\\", ESP1 "\\", true, &err), 0, "%s", err.msg);
+        cr_assert_str_eq(fs_content(ESP1 BOOT "bootmgfw.efi"), "boot manager 10.0.20348.2340");
+        cr_assert_eq(wd_attrs_of(ESP1 BOOT "bootmgfw.efi"), FILE_ATTRIBUTE_HIDDEN |
+                     FILE_ATTRIBUTE_READONLY | FILE_ATTRIBUTE_SYSTEM | FILE_ATTRIBUTE_ARCHIVE);
+        /* a plain file keeps its plain attributes */
+        cr_assert_eq(wd_attrs_of(ESP1 "\\EFI\\Boot\\bootx64.efi"), FILE_ATTRIBUTE_NORMAL);
+}
+
+/* ---- (e) a drive without media is no disk, and raises no dialog ---- */
+
+Test(windef, disk_without_media_is_skipped)
+{
+        mb_win32 w = wd_table();
+        mb_facts *f = NULL;
+        mb_error err;
+
+        seed_machine("disk1_layout_raw.hex");
+        wd.error_mode = 0x8000;         /* SEM_NOOPENFILEERRORBOX, set before: kept */
+        wd.no_media[1] = true;
+        cr_assert_eq(mb_win_read_facts_opts(&w, &no_hash, &f, &err), 0, "%s", err.msg);
+        cr_assert_eq(f->n_disks, 1);
+        cr_assert_eq(f->disks[0].number, 0);
+        cr_assert_eq(f->disks[0].n_partitions, 4);
+        cr_assert_eq(wd.error_mode, 0x8000 | SEM_FAILCRITICALERRORS);
+        cr_assert(wd.seq_error_mode > 0 && wd.seq_error_mode < wd.seq_disk_open,
+                  "SetErrorMode (call %d) before the first disk is opened (call %d)",
+                  wd.seq_error_mode, wd.seq_disk_open);
+        mb_facts_free(f);
+
+        /* any other answer is still an error that names the disk */
+        wd.no_media[1] = false;
+        fk.geometry[1].data[20] = 7;    /* BytesPerSector 7: implausible */
+        f = NULL;
+        cr_assert_eq(mb_win_read_facts_opts(&w, &no_hash, &f, &err), MB_ECORRUPT);
+        cr_assert_null(f);
+}
+
+/* ---- (g) raw I/O is unbuffered, sector-aligned, whole sectors ---- */
+
+Test(windef, raw_io_is_unbuffered_and_aligned)
+{
+        mb_win32 w = wd_table();
+        size_t len = 3 * MiB + 1024;
+        uint8_t *content = malloc(len), *back = malloc(len);
+        char hex[65], want[65];
+        mb_error err;
+
+        seed_machine("disk1_layout_seed.hex");
+        for (size_t i = 0; i < len; i++)
+                content[i] = (uint8_t)(i * 7 + i / 4096);
+        disk_rw(0, RECOVERY_OFF, content, len, true);
+        cr_assert_eq(mb_win_hash_device_range(&w, "\\\\.\\PhysicalDrive0", RECOVERY_OFF, len, hex, &err), 0,
+                     "%s", err.msg);
+        mb_sha256_hex(content, len, want);
+        cr_assert_str_eq(hex, want);
+        cr_assert_geq(wd.raw_transfers, 4);
+        cr_assert_eq(wd.misaligned, 0);
+        cr_assert_eq(wd.n_alloc, 1);
+        cr_assert_eq(wd.n_free, 1);
+        /* a range that is not whole sectors is refused before anything is read */
+        cr_assert_eq(mb_win_hash_device_range(&w, "\\\\.\\PhysicalDrive0", RECOVERY_OFF + 1, 512, hex, &err),
+                     MB_EINVAL);
+
+        /* a block clone of a volume, both handles unbuffered */
+        fk.vol_name[3] = "\\\\?\\Volume{1d3e1c2b-0004-4a1b-9c2d-3e4f5a6b7c14}\\";
+        fk.vol_extents[3] = extents_blob(1, RECOVERY_OFF, 524 * MiB);
+        fk.n_vols = 4;
+        fk.vol_len[2] = fk.vol_len[3] = len;
+        wd.raw_transfers = 0;
+        cr_assert_eq(mb_win_copy_blocks(&w, "\\\\?\\Volume{0d3e1c2b-0004-4a1b-9c2d-3e4f5a6b7c04}",
+                                        "\\\\?\\Volume{1d3e1c2b-0004-4a1b-9c2d-3e4f5a6b7c14}", NULL, &err),
+                     0, "%s", err.msg);
+        disk_rw(1, RECOVERY_OFF, back, len, false);
+        cr_assert_eq(memcmp(content, back, len), 0);
+        cr_assert_eq(wd.raw_transfers, 2 * 4);  /* 3 MiB + 1024: 4 reads, 4 writes */
+        cr_assert_eq(wd.misaligned, 0);
+        cr_assert_eq(wd.n_alloc, 2);
+        cr_assert_eq(wd.n_free, 2);
+        free(content);
+        free(back);
+}
+
+/* ---- (i) every VDS_HEALTH value a plex can report ---- */
+
+Test(windef, vds_health_values)
+{
+        static const struct { int32_t health; mb_plex_state want; } cases[] = {
+                { MB_VDS_H_HEALTHY, MB_PLEX_HEALTHY },
+                { MB_VDS_H_REBUILDING, MB_PLEX_RESYNCING },
+                { MB_VDS_H_STALE, MB_PLEX_FAILED },
+                { MB_VDS_H_FAILING, MB_PLEX_FAILED },   /* working, with I/O errors */
+                { MB_VDS_H_FAILING_REDUNDANCY, MB_PLEX_FAILED },
+                { MB_VDS_H_FAILED_REDUNDANCY, MB_PLEX_FAILED },
+                { MB_VDS_H_FAILED_REDUNDANCY_FAILING, MB_PLEX_FAILED },
+                { MB_VDS_H_FAILED, MB_PLEX_FAILED },
+                { MB_VDS_H_REPLACED, MB_PLEX_FAILED },   /* reserved */
+                { MB_VDS_H_PENDING_FAILURE, MB_PLEX_FAILED },
+                { MB_VDS_H_DEGRADED, MB_PLEX_FAILED },
+                { 12, MB_PLEX_FAILED },                 /* a value Windows may add */
+                { MB_VDS_H_UNKNOWN, MB_PLEX_HEALTHY },  /* VDS cannot tell: the LDM database's word */
+        };
+        char group[65];
+
+        mirrored_machine(group);
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                mb_facts *f;
+
+                fk.vds_plex[1].health = cases[i].health;
+                f = mirrored_facts();
+                cr_assert_eq(f->volumes[0].plexes[1].state, cases[i].want, "VDS_HEALTH %d",
+                             cases[i].health);
+                cr_assert_eq(f->volumes[0].plexes[0].state, MB_PLEX_HEALTHY);
+                mb_facts_free(f);
+        }
+        cr_assert_eq(fk.com_refs, 0);
+}
+
+/* ---- (j) the last BootOrder entry: BootOrder goes, facts read it as empty ---- */
+
+Test(windef, removing_the_only_boot_entry)
+{
+        mb_win32 w = wd_table();
+        mb_win_target t = target();
+        mb_op op = { .kind = MB_OP_FW_DELETE, .number = 0x0003 };
+        mb_facts *f = NULL;
+        mb_error err;
+
+        t.w = &w;
+        seed_machine("disk1_layout_seed.hex");
+        fk.n_boot_order = 1;
+        memcpy(fk.boot_order, (const uint8_t[]){ 0x03, 0x00 }, 2);
+        cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), 0, "%s", err.msg);
+        cr_assert_eq(fk.n_fw_set, 2);
+        cr_assert_str_eq(fk.fw_set[0], "BootOrder");
+        cr_assert_eq(fk.fw_set_len[0], 0);     /* no zero-byte variable exists: size 0 deletes */
+        cr_assert_str_eq(fk.fw_set[1], "Boot0003");
+        cr_assert_eq(fk.fw_set_len[1], 0);
+        cr_assert(wd.boot_order_absent);
+
+        /* a machine without BootOrder has an empty boot order, not unreadable facts */
+        cr_assert_eq(mb_win_read_facts_opts(&w, &no_hash, &f, &err), 0, "%s", err.msg);
+        cr_assert_not_null(f->firmware);
+        cr_assert_eq(f->firmware->n_order, 0);
+        cr_assert_eq(f->firmware->n_entries, 0);
+        mb_facts_free(f);
+
+        /* deleting another entry then touches only its variable */
+        fk.n_fw_set = 0;
+        op.number = 0x0004;
+        cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), 0, "%s", err.msg);
+        cr_assert_eq(fk.n_fw_set, 1);
+        cr_assert_str_eq(fk.fw_set[0], "Boot0004");
 }

@@ -565,7 +565,8 @@ static int render_fw_delete(render *r, mb_win_steps *s)
         snprintf(name, sizeof(name), "Boot%04X", r->op->number & 0xffff);
         rc = add_step(s, MB_WIN_STEP_FIRMWARE,
                       fmt("SetFirmwareEnvironmentVariableW BootOrder " EFI_GLOBAL_GUID
-                          " = BootOrder without %04X", r->op->number & 0xffff),
+                          " = BootOrder without %04X (size 0, which deletes BootOrder, when it was the only entry)",
+                          r->op->number & 0xffff),
                       "BootOrder", name, r->err);
         if (rc == 0)
                 rc = add_step(s, MB_WIN_STEP_FIRMWARE,

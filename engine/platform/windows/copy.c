@@ -92,6 +92,42 @@ static bool has_name(const name_list *l, const char *n, bool dir)
 
 static int remove_tree(const mb_win32 *w, const char *path, bool dir, mb_error *err);
 
+/* Attributes that make CopyFileW refuse to overwrite a file (hidden,
+ * read-only) and DeleteFileW refuse to delete it (read-only); and system,
+ * which CreateFileW's CREATE_ALWAYS refuses like hidden. */
+#define BLOCKING_ATTRS (FILE_ATTRIBUTE_READONLY | FILE_ATTRIBUTE_HIDDEN | FILE_ATTRIBUTE_SYSTEM)
+
+/* Clears the attributes that would stop the existing file at path from
+ * being overwritten or deleted; nothing to do when there is no such file. */
+static int clear_blocking_attrs(const mb_win32 *w, const WCHAR *wpath, const char *path,
+                                mb_error *err)
+{
+        DWORD a = w->GetFileAttributesW(wpath);
+
+        if (a == INVALID_FILE_ATTRIBUTES || (a & FILE_ATTRIBUTE_DIRECTORY) || !(a & BLOCKING_ATTRS))
+                return 0;
+        if (!w->SetFileAttributesW(wpath, (a & ~BLOCKING_ATTRS) ? a & ~BLOCKING_ATTRS
+                                                                : FILE_ATTRIBUTE_NORMAL))
+                return mb_w_error(err, MB_EIO, w->GetLastError(), "SetFileAttributesW",
+                                  "cannot clear the read-only, hidden and system attributes of '%s'",
+                                  path);
+        return 0;
+}
+
+/* CopyFileW over an existing file, whatever its attributes; the copy gets
+ * the source's attributes (CopyFileW copies them), as robocopy /COPY:DAT
+ * would. */
+static int copy_file(const mb_win32 *w, const WCHAR *ws, const WCHAR *wd, const char *s,
+                     const char *d, mb_error *err)
+{
+        int r = clear_blocking_attrs(w, wd, d, err);
+
+        if (r == 0 && !w->CopyFileW(ws, wd, FALSE))
+                r = mb_w_error(err, MB_EIO, w->GetLastError(), "CopyFileW", "cannot copy '%s' to '%s'",
+                               s, d);
+        return r;
+}
+
 static int tree(const mb_win32 *w, const char *from, const char *to, const char *rel,
                 bool skip_bcd, int depth, mb_error *err)
 {
@@ -136,9 +172,8 @@ static int tree(const mb_win32 *w, const char *from, const char *to, const char 
                                 snprintf(next, sizeof(next), "%s\\", sub);
                                 r = tree(w, from, to, next, skip_bcd, depth + 1, err);
                         }
-                } else if (!w->CopyFileW(ws, wd, FALSE)) {
-                        r = mb_w_error(err, MB_EIO, w->GetLastError(), "CopyFileW",
-                                       "cannot copy '%s' to '%s'", s, d);
+                } else {
+                        r = copy_file(w, ws, wd, s, d, err);
                 }
                 free(ws);
                 free(wd);
@@ -183,6 +218,10 @@ static int remove_tree(const mb_win32 *w, const char *path, bool dir, mb_error *
         wp = mb_w_from_utf8(path);
         if (!wp)
                 return mb_error_set(err, MB_ENOMEM, "out of memory");
+        if (!dir && (r = clear_blocking_attrs(w, wp, path, err)) < 0) {
+                free(wp);
+                return r;
+        }
         if (!(dir ? w->RemoveDirectoryW(wp) : w->DeleteFileW(wp)))
                 r = mb_w_error(err, MB_EIO, w->GetLastError(), dir ? "RemoveDirectoryW" : "DeleteFileW",
                                "cannot remove '%s'", path);
@@ -208,7 +247,8 @@ static int fsctl(const mb_win32 *w, HANDLE h, DWORD code, const char *name, cons
 }
 
 /* Copies volume from onto volume to (device paths without trailing '\'),
- * both locked, to dismounted first; to must be at least as large. */
+ * both locked, to dismounted first; to must be at least as large. Both are
+ * opened unbuffered and copied in whole sectors through an aligned buffer. */
 int mb_win_copy_blocks(const mb_win32 *w, const char *from, const char *to, mb_progress *progress,
                        mb_error *err)
 {
@@ -221,10 +261,10 @@ int mb_win_copy_blocks(const mb_win32 *w, const char *from, const char *to, mb_p
         uint8_t *io;
         int r;
 
-        src = mb_win_open(w, from, GENERIC_READ, 0, &e);
+        src = mb_win_open(w, from, GENERIC_READ, FILE_FLAG_NO_BUFFERING, &e);
         if (src == INVALID_HANDLE_VALUE)
                 return mb_w_error(err, MB_EIO, e, "CreateFileW", "cannot open '%s'", from);
-        dst = mb_win_open(w, to, GENERIC_READ | GENERIC_WRITE, 0, &e);
+        dst = mb_win_open(w, to, GENERIC_READ | GENERIC_WRITE, FILE_FLAG_NO_BUFFERING, &e);
         if (dst == INVALID_HANDLE_VALUE) {
                 w->CloseHandle(src);
                 return mb_w_error(err, MB_EIO, e, "CreateFileW", "cannot open '%s'", to);
@@ -248,6 +288,9 @@ int mb_win_copy_blocks(const mb_win32 *w, const char *from, const char *to, mb_p
                 }
         }
         free(buf);
+        if (r == 0 && size % MB_WIN_MIN_SECTOR)
+                r = mb_error_set(err, MB_EINVAL, "'%s' is %llu bytes, not whole sectors", from,
+                                 (unsigned long long)size);
         if (r == 0)
                 r = fsctl(w, src, FSCTL_LOCK_VOLUME, "FSCTL_LOCK_VOLUME", from, err);
         if (r == 0)
@@ -258,7 +301,7 @@ int mb_win_copy_blocks(const mb_win32 *w, const char *from, const char *to, mb_p
                 fsctl(w, src, FSCTL_ALLOW_EXTENDED_DASD_IO, "FSCTL_ALLOW_EXTENDED_DASD_IO", from, NULL);
                 fsctl(w, dst, FSCTL_ALLOW_EXTENDED_DASD_IO, "FSCTL_ALLOW_EXTENDED_DASD_IO", to, NULL);
         }
-        io = r == 0 ? malloc(1 << 20) : NULL;
+        io = r == 0 ? mb_win_io_alloc(w, 1 << 20) : NULL;
         if (r == 0 && !io)
                 r = mb_error_set(err, MB_ENOMEM, "out of memory");
         while (r == 0 && done < size) {
@@ -280,7 +323,7 @@ int mb_win_copy_blocks(const mb_win32 *w, const char *from, const char *to, mb_p
         }
         if (r == 0 && !w->FlushFileBuffers(dst))
                 r = mb_w_error(err, MB_EIO, w->GetLastError(), "FlushFileBuffers", "'%s'", to);
-        free(io);
+        mb_win_io_free(w, io);
         /* Closing the handles unlocks; the destination is mounted again on next access. */
         w->CloseHandle(dst);
         w->CloseHandle(src);

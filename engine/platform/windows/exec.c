@@ -108,10 +108,57 @@ static int do_online(mb_win_target *t, const mb_op *op, mb_error *err)
         return r;
 }
 
+/* How long IOCTL_DISK_CREATE_DISK's MSR is waited for. */
+#define MSR_POLL_MS 100
+#define MSR_POLLS 100
+
+/*
+ * Waits until the disk's layout, as the disk driver reports it, is the GPT
+ * with disk_id that IOCTL_DISK_CREATE_DISK wrote and holds its partitions
+ * (the MSR it creates): Microsoft asks to wait for the MSR's arrival before
+ * IOCTL_DISK_SET_DRIVE_LAYOUT_EX. *ret_count is the number of partitions
+ * then; 0 after the wait means no MSR was made (nothing to remove).
+ */
+static int wait_for_msr(mb_win_target *t, HANDLE h, const mb_op *op, const GUID *disk_id,
+                        DWORD *ret_count, mb_error *err)
+{
+        char what[48];
+
+        snprintf(what, sizeof(what), "on disk %u", op->disk);
+        for (int i = 0;; i++) {
+                DRIVE_LAYOUT_INFORMATION_EX l;
+                void *buf = NULL;
+                size_t len = 0;
+                int r = mb_win_ioctl(t->w, h, IOCTL_DISK_GET_DRIVE_LAYOUT_EX,
+                                     "IOCTL_DISK_GET_DRIVE_LAYOUT_EX", what, NULL, 0, &buf, &len, err);
+                bool ours;
+
+                if (r < 0)
+                        return r;
+                memset(&l, 0, sizeof(l));
+                memcpy(&l, buf, len < offsetof(DRIVE_LAYOUT_INFORMATION_EX, PartitionEntry)
+                                        ? len : offsetof(DRIVE_LAYOUT_INFORMATION_EX, PartitionEntry));
+                free(buf);
+                ours = len >= offsetof(DRIVE_LAYOUT_INFORMATION_EX, PartitionEntry) &&
+                       l.PartitionStyle == PARTITION_STYLE_GPT &&
+                       memcmp(&l.Gpt.DiskId, disk_id, sizeof(*disk_id)) == 0;
+                if (ours && (l.PartitionCount > 0 || i >= MSR_POLLS)) {
+                        *ret_count = l.PartitionCount;
+                        return 0;
+                }
+                if (i >= MSR_POLLS)
+                        return mb_error_set(err, MB_EIO,
+                                            "disk %u: the GPT IOCTL_DISK_CREATE_DISK wrote is not reported after %d ms",
+                                            op->disk, MSR_POLLS * MSR_POLL_MS);
+                t->w->Sleep(MSR_POLL_MS);
+        }
+}
+
 static int do_init_gpt(mb_win_target *t, const mb_op *op, mb_error *err)
 {
         CREATE_DISK cd;
         DRIVE_LAYOUT_INFORMATION_EX layout;
+        DWORD count = 0;
         GUID id;
         HANDLE h;
         int r = guid_new(&id, err);
@@ -123,9 +170,12 @@ static int do_init_gpt(mb_win_target *t, const mb_op *op, mb_error *err)
         r = ioctl_in(t, h, IOCTL_DISK_CREATE_DISK, "IOCTL_DISK_CREATE_DISK", op->disk, &cd, sizeof(cd),
                      err);
         if (r == 0)
+                r = wait_for_msr(t, h, op, &id, &count, err);
+        /* The input is a whole DRIVE_LAYOUT_INFORMATION_EX (the driver
+         * requires at least its size), PartitionCount 0. */
+        if (r == 0 && count > 0)
                 r = ioctl_in(t, h, IOCTL_DISK_SET_DRIVE_LAYOUT_EX, "IOCTL_DISK_SET_DRIVE_LAYOUT_EX",
-                             op->disk, &layout, offsetof(DRIVE_LAYOUT_INFORMATION_EX, PartitionEntry),
-                             err);
+                             op->disk, &layout, sizeof(layout), err);
         if (r == 0)
                 r = ioctl_in(t, h, IOCTL_DISK_UPDATE_PROPERTIES, "IOCTL_DISK_UPDATE_PROPERTIES",
                              op->disk, NULL, 0, err);
@@ -209,45 +259,101 @@ static int run_checked(mb_win_target *t, const char *cmd, char **ret_out, mb_err
         return 0;
 }
 
-static int run_diskpart(mb_win_target *t, const char *script, mb_error *err)
-{
-        WCHAR wtmp[MAX_PATH];
-        char *tmp, path[MAX_PATH + 64], cmd[MAX_PATH + 96];
-        static unsigned seq;
-        WCHAR *wpath;
-        HANDLE h;
-        DWORD put = 0, e;
-        int r;
+/* Tries at most this many fresh names for the diskpart script. */
+#define SCRIPT_TRIES 8
 
-        if (!t->w->GetTempPathW(MAX_PATH, wtmp) || !(tmp = mb_w_to_utf8_n(wtmp, MAX_PATH)))
-                return mb_w_error(err, MB_EIO, t->w->GetLastError(), "GetTempPathW",
-                                  "cannot find the temporary folder");
-        snprintf(path, sizeof(path), "%smbstate-diskpart-%u.txt", tmp, ++seq);
-        free(tmp);
-        wpath = mb_w_from_utf8(path);
-        if (!wpath)
-                return mb_error_set(err, MB_ENOMEM, "out of memory");
-        h = t->w->CreateFileW(wpath, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, FILE_ATTRIBUTE_TEMPORARY,
-                              NULL);
-        if (h == INVALID_HANDLE_VALUE) {
+/*
+ * Creates the diskpart script file: in GetTempPath2W's folder (for SYSTEM,
+ * %SystemRoot%\SystemTemp, which processes not running as SYSTEM cannot
+ * reach; GetTempPathW's %SystemRoot%\Temp lets users create files), under a
+ * name from 122 random bits, with CREATE_NEW, so that a file someone made
+ * beforehand is never opened: another name is tried instead. *ret_path and
+ * *ret_wpath are malloc'd; the caller deletes the file.
+ */
+static int create_script(mb_win_target *t, HANDLE *ret_h, char **ret_path, WCHAR **ret_wpath,
+                         mb_error *err)
+{
+        WCHAR wtmp[MAX_PATH + 1];
+        char *tmp, path[MAX_PATH + 64];
+        DWORD n = t->w->GetTempPath2W(MAX_PATH + 1, wtmp), e = 0;
+
+        if (n == 0 || n > MAX_PATH + 1 || !(tmp = mb_w_to_utf8_n(wtmp, MAX_PATH + 1)))
+                return mb_w_error(err, MB_EIO, n ? ERROR_INSUFFICIENT_BUFFER : t->w->GetLastError(),
+                                  "GetTempPath2W", "cannot find the temporary folder");
+        for (int i = 0; i < SCRIPT_TRIES; i++) {
+                mb_guid g;
+                char name[MB_GUID_STR_LEN];
+                WCHAR *wpath;
+                HANDLE h;
+
+                if (mb_guid_random(&g) < 0) {
+                        free(tmp);
+                        return mb_error_set(err, MB_EIO, "cannot get random bytes for a file name");
+                }
+                mb_guid_format(&g, name);
+                snprintf(path, sizeof(path), "%smbstate-diskpart-%s.txt", tmp, name);
+                wpath = mb_w_from_utf8(path);
+                if (!wpath) {
+                        free(tmp);
+                        return mb_error_set(err, MB_ENOMEM, "out of memory");
+                }
+                h = t->w->CreateFileW(wpath, GENERIC_WRITE, 0, NULL, CREATE_NEW,
+                                      FILE_ATTRIBUTE_TEMPORARY, NULL);
+                if (h != INVALID_HANDLE_VALUE) {
+                        free(tmp);
+                        *ret_h = h;
+                        *ret_wpath = wpath;
+                        *ret_path = mb_strdup(path);
+                        if (!*ret_path) {
+                                t->w->CloseHandle(h);
+                                t->w->DeleteFileW(wpath);
+                                free(wpath);
+                                return mb_error_set(err, MB_ENOMEM, "out of memory");
+                        }
+                        return 0;
+                }
                 e = t->w->GetLastError();
                 free(wpath);
-                return mb_w_error(err, MB_EIO, e, "CreateFileW", "cannot write the diskpart script '%s'",
-                                  path);
+                if (e != ERROR_FILE_EXISTS && e != ERROR_ALREADY_EXISTS)
+                        break;
         }
+        free(tmp);
+        return mb_w_error(err, MB_EIO, e, "CreateFileW", "cannot create the diskpart script '%s'",
+                          path);
+}
+
+static int run_diskpart(mb_win_target *t, const char *script, mb_error *err)
+{
+        char *path = NULL, *cmd;
+        WCHAR *wpath = NULL;
+        HANDLE h;
+        DWORD put = 0, e;
+        size_t n;
+        int r = create_script(t, &h, &path, &wpath, err);
+
+        if (r < 0)
+                return r;
         if (!t->w->WriteFile(h, script, (DWORD)strlen(script), &put, NULL) || put != strlen(script)) {
                 e = t->w->GetLastError();
                 t->w->CloseHandle(h);
-                t->w->DeleteFileW(wpath);
-                free(wpath);
-                return mb_w_error(err, MB_EIO, e, "WriteFile", "cannot write the diskpart script '%s'",
-                                  path);
+                r = mb_w_error(err, MB_EIO, e, "WriteFile", "cannot write the diskpart script '%s'",
+                               path);
+                goto out;
         }
         t->w->CloseHandle(h);
-        snprintf(cmd, sizeof(cmd), "diskpart /s \"%s\"", path);
+        n = strlen(path) + 32;
+        cmd = malloc(n);
+        if (!cmd) {
+                r = mb_error_set(err, MB_ENOMEM, "out of memory");
+                goto out;
+        }
+        snprintf(cmd, n, "diskpart /s \"%s\"", path);
         r = run_checked(t, cmd, NULL, err);
+        free(cmd);
+out:
         t->w->DeleteFileW(wpath);
         free(wpath);
+        free(path);
         return r;
 }
 
@@ -276,11 +382,18 @@ static char *substitute(const char *text, const char *id)
         return out;
 }
 
+/*
+ * Removes Boot#### (op->number) from BootOrder, then deletes it. A variable
+ * cannot hold zero bytes (UEFI SetVariable and SetFirmwareEnvironmentVariableW
+ * both delete a variable written with size 0), so when the entry was
+ * BootOrder's only one, BootOrder is deleted: an absent BootOrder is the
+ * empty boot order, and facts read it as such.
+ */
 static int fw_delete(mb_win_target *t, const mb_op *op, mb_error *err)
 {
-        uint8_t order[512], out[512];
+        uint8_t order[4096], out[4096];
         WCHAR *guid = mb_w_from_utf8(EFI_GLOBAL_VARIABLE_GUID), *name;
-        DWORD len, n = 0;
+        DWORD len, n = 0, e = 0;
         char vn[16];
         int r = 0;
 
@@ -288,14 +401,18 @@ static int fw_delete(mb_win_target *t, const mb_op *op, mb_error *err)
                 return mb_error_set(err, MB_ENOMEM, "out of memory");
         name = mb_w_from_utf8("BootOrder");
         len = name ? t->w->GetFirmwareEnvironmentVariableW(name, guid, order, sizeof(order)) : 0;
+        if (name && len == 0 && (e = t->w->GetLastError()) != ERROR_ENVVAR_NOT_FOUND)
+                r = mb_w_error(err, MB_EIO, e, "GetFirmwareEnvironmentVariableW",
+                               "cannot read the firmware variable BootOrder");
         for (DWORD i = 0; i + 1 < len; i += 2)
                 if ((uint32_t)(order[i] | order[i + 1] << 8) != (op->number & 0xffff)) {
                         out[n++] = order[i];
                         out[n++] = order[i + 1];
                 }
-        if (len && n != len && !t->w->SetFirmwareEnvironmentVariableW(name, guid, out, n))
+        if (r == 0 && len && n != len &&
+            !t->w->SetFirmwareEnvironmentVariableW(name, guid, n ? out : NULL, n))
                 r = mb_w_error(err, MB_EIO, t->w->GetLastError(), "SetFirmwareEnvironmentVariableW",
-                               "cannot rewrite BootOrder");
+                               n ? "cannot rewrite BootOrder" : "cannot delete BootOrder (its only entry goes)");
         free(name);
         snprintf(vn, sizeof(vn), "Boot%04X", op->number & 0xffff);
         name = mb_w_from_utf8(vn);

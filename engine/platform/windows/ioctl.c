@@ -478,7 +478,7 @@ int mb_win_build_layout(const void *cur, size_t cur_len, uint32_t ss, const mb_o
         h.PartitionCount = count;
         memcpy(out, &h, LAYOUT_HDR);
         *ret = out;
-        *ret_len = LAYOUT_HDR + count * ENTRY_SIZE;
+        *ret_len = out_len;     /* at least sizeof(DRIVE_LAYOUT_INFORMATION_EX), as the driver requires */
         return 0;
 fail:
         free(out);

@@ -35,9 +35,27 @@ HANDLE mb_win_open(const mb_win32 *w, const char *name, DWORD access, DWORD flag
         return h;
 }
 
+void *mb_win_io_alloc(const mb_win32 *w, size_t len)
+{
+        return w->VirtualAlloc(NULL, (SIZE_T)len, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE);
+}
+
+void mb_win_io_free(const mb_win32 *w, void *buf)
+{
+        if (buf)
+                w->VirtualFree(buf, 0, MEM_RELEASE);
+}
+
 int mb_win_ioctl(const mb_win32 *w, HANDLE h, DWORD code, const char *code_name,
                  const char *what, const void *in, size_t in_len, void **ret, size_t *ret_len,
                  mb_error *err)
+{
+        return mb_win_ioctl_e(w, h, code, code_name, what, in, in_len, ret, ret_len, NULL, err);
+}
+
+int mb_win_ioctl_e(const mb_win32 *w, HANDLE h, DWORD code, const char *code_name,
+                   const char *what, const void *in, size_t in_len, void **ret, size_t *ret_len,
+                   DWORD *ret_error, mb_error *err)
 {
         size_t size = 4096;
 
@@ -55,6 +73,8 @@ int mb_win_ioctl(const mb_win32 *w, HANDLE h, DWORD code, const char *code_name,
                 }
                 e = w->GetLastError();
                 free(buf);
+                if (ret_error)
+                        *ret_error = e;
                 if (e != ERROR_INSUFFICIENT_BUFFER && e != ERROR_MORE_DATA)
                         return mb_w_error(err, e == ERROR_NOT_SUPPORTED || e == ERROR_INVALID_FUNCTION
                                                        ? MB_ENOTSUP : MB_EIO,
@@ -76,7 +96,17 @@ static int query_property(const mb_win32 *w, HANDLE h, STORAGE_PROPERTY_ID id, c
                             &q, sizeof(q), ret, ret_len, err);
 }
 
-/* Fills d from the disk's IOCTLs. MB_ENOENT when there is no such disk. */
+/* What a drive without media (an empty card reader, BMC virtual media with
+ * nothing attached) answers: "The device is not ready", "No media in drive". */
+static bool no_media(DWORD e)
+{
+        return e == ERROR_NOT_READY || e == ERROR_NO_MEDIA_IN_DRIVE;
+}
+
+/* Fills d from the disk's IOCTLs. MB_ENOENT when there is no such disk,
+ * MB_ENOMEDIUM_ (err cleared) when the drive has no media: such a drive
+ * holds nothing mbstate could use or change. */
+#define MB_ENOMEDIUM_ 1
 static int read_disk(const mb_win32 *w, uint32_t number, mb_disk_fact *d, mb_error *err)
 {
         char path[32], what[64], loc[96];
@@ -93,14 +123,22 @@ static int read_disk(const mb_win32 *w, uint32_t number, mb_disk_fact *d, mb_err
         if (h == INVALID_HANDLE_VALUE) {
                 if (e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND)
                         return MB_ENOENT;
+                if (no_media(e))
+                        return MB_ENOMEDIUM_;
                 return mb_w_error(err, MB_EIO, e, "CreateFileW", "cannot open disk %u ('%s')",
                                   number, path);
         }
         d->number = number;
         d->path = mb_strdup(path);
 
-        r = mb_win_ioctl(w, h, IOCTL_DISK_GET_DRIVE_GEOMETRY_EX, "IOCTL_DISK_GET_DRIVE_GEOMETRY_EX",
-                         what, NULL, 0, &buf, &len, err);
+        e = 0;
+        r = mb_win_ioctl_e(w, h, IOCTL_DISK_GET_DRIVE_GEOMETRY_EX, "IOCTL_DISK_GET_DRIVE_GEOMETRY_EX",
+                           what, NULL, 0, &buf, &len, &e, err);
+        if (r < 0 && no_media(e)) {
+                mb_error_clear(err);
+                w->CloseHandle(h);
+                return MB_ENOMEDIUM_;
+        }
         if (r == 0)
                 r = mb_win_parse_geometry(buf, len, d, err);
         free(buf);
@@ -654,9 +692,13 @@ static int read_firmware(const mb_win32 *w, mb_facts *f, mb_error *err)
         if (len == 0) {
                 DWORD e = w->GetLastError();
 
-                free(guid);
-                return mb_w_error(err, MB_EIO, e, "GetFirmwareEnvironmentVariableW",
-                                  "cannot read the firmware variable BootOrder");
+                /* No BootOrder is the empty boot order: a variable of zero
+                 * bytes cannot exist (writing size 0 deletes it). */
+                if (e != ERROR_ENVVAR_NOT_FOUND) {
+                        free(guid);
+                        return mb_w_error(err, MB_EIO, e, "GetFirmwareEnvironmentVariableW",
+                                          "cannot read the firmware variable BootOrder");
+                }
         }
         fw = calloc(1, sizeof(*fw));
         if (!fw || !(fw->order = calloc(len / 2 + 1, sizeof(uint32_t))) ||
@@ -701,12 +743,17 @@ int mb_win_hash_device_range(const mb_win32 *w, const char *name, uint64_t offse
         uint8_t *buf;
         mb_sha256 s;
         DWORD e;
-        HANDLE h = mb_win_open(w, name, GENERIC_READ, 0, &e);
+        HANDLE h;
         int r = 0;
 
+        if (offset % MB_WIN_MIN_SECTOR || length % MB_WIN_MIN_SECTOR)
+                return mb_error_set(err, MB_EINVAL,
+                                    "'%s': bytes %llu+%llu are not whole sectors", name,
+                                    (unsigned long long)offset, (unsigned long long)length);
+        h = mb_win_open(w, name, GENERIC_READ, FILE_FLAG_NO_BUFFERING, &e);
         if (h == INVALID_HANDLE_VALUE)
                 return mb_w_error(err, MB_EIO, e, "CreateFileW", "cannot open '%s'", name);
-        buf = malloc(HASH_CHUNK);
+        buf = mb_win_io_alloc(w, HASH_CHUNK);
         if (!buf) {
                 w->CloseHandle(h);
                 return mb_error_set(err, MB_ENOMEM, "out of memory");
@@ -734,7 +781,7 @@ int mb_win_hash_device_range(const mb_win32 *w, const char *name, uint64_t offse
                 mb_sha256_update(&s, buf, got);
                 done += got;
         }
-        free(buf);
+        mb_win_io_free(w, buf);
         w->CloseHandle(h);
         if (r == 0)
                 mb_sha256_final_hex(&s, ret_hex);
@@ -772,6 +819,19 @@ static int hash_recovery_partitions(const mb_win32 *w, mb_facts *f, mb_error *er
         return 0;
 }
 
+/* A drive without media answers "not ready" to a program; without
+ * SEM_FAILCRITICALERRORS the system may first ask someone at the console
+ * (Abort, Retry, Ignore) and the read waits for an answer nobody gives.
+ * Process-wide, as Microsoft advises every application to set it at start;
+ * the flags already set are kept. */
+static void quiet_critical_errors(const mb_win32 *w)
+{
+        UINT prev = w->SetErrorMode(SEM_FAILCRITICALERRORS);
+
+        if (prev & ~(UINT)SEM_FAILCRITICALERRORS)
+                w->SetErrorMode(prev | SEM_FAILCRITICALERRORS);
+}
+
 int mb_win_read_facts(const mb_win32 *w, mb_facts **ret, mb_error *err)
 {
         return mb_win_read_facts_opts(w, NULL, ret, err);
@@ -790,6 +850,7 @@ int mb_win_read_facts_opts(const mb_win32 *w, const mb_win_read_opts *o, mb_fact
                 o = &defaults;
         if (!f)
                 return mb_error_set(err, MB_ENOMEM, "out of memory");
+        quiet_critical_errors(w);
         f->version = 1;
         f->target = mb_strdup("windows");
         for (uint32_t n = 0; n < MAX_DISKS; n++) {
@@ -797,7 +858,7 @@ int mb_win_read_facts_opts(const mb_win32 *w, const mb_win_read_opts *o, mb_fact
 
                 memset(&d, 0, sizeof(d));
                 r = read_disk(w, n, &d, err);
-                if (r == MB_ENOENT) {
+                if (r == MB_ENOENT || r == MB_ENOMEDIUM_) {
                         mb_disk_fact_clear(&d);
                         r = 0;
                         continue;

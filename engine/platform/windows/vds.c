@@ -138,30 +138,29 @@ static int disk_number(walk *k, const GUID *id, int32_t *ret)
         return 0;
 }
 
-static mb_plex_state plex_state(const mb_vds_volume_plex_prop *p)
+/* The plex's fact (see vds.h); false when VDS cannot tell its health. */
+static bool plex_state(const mb_vds_volume_plex_prop *p, mb_plex_state *ret)
 {
         if (p->status == MB_VDS_VPS_NO_MEDIA)
-                return MB_PLEX_MISSING;
-        if (p->status == MB_VDS_VPS_FAILED)
-                return MB_PLEX_FAILED;
-        switch (p->health) {
-        case MB_VDS_H_REBUILDING:
-                return MB_PLEX_RESYNCING;
-        case MB_VDS_H_STALE:
-        case MB_VDS_H_FAILING_REDUNDANCY:
-        case MB_VDS_H_FAILED_REDUNDANCY:
-        case MB_VDS_H_FAILED_REDUNDANCY_FAILING:
-        case MB_VDS_H_FAILED:
-                return MB_PLEX_FAILED;
-        default:
-                return MB_PLEX_HEALTHY;
-        }
+                *ret = MB_PLEX_MISSING;
+        else if (p->status == MB_VDS_VPS_FAILED)
+                *ret = MB_PLEX_FAILED;
+        else if (p->health == MB_VDS_H_UNKNOWN)
+                return false;
+        else if (p->health == MB_VDS_H_HEALTHY)
+                *ret = MB_PLEX_HEALTHY;
+        else if (p->health == MB_VDS_H_REBUILDING)
+                *ret = MB_PLEX_RESYNCING;
+        else
+                *ret = MB_PLEX_FAILED;
+        return true;
 }
 
 static int walk_plex(walk *k, void *plex)
 {
         mb_vds_volume_plex_prop p;
         mb_vds_disk_extent *ext = NULL;
+        mb_plex_state state;
         LONG n = 0;
         HRESULT hr;
         int r = 0;
@@ -170,6 +169,8 @@ static int walk_plex(walk *k, void *plex)
         hr = VT(plex, mb_vds_plex_vtbl)->GetProperties(plex, &p);
         if (FAILED(hr))
                 return hr_error(k, hr, "IVdsVolumePlex::GetProperties");
+        if (!plex_state(&p, &state))
+                return 0;
         hr = VT(plex, mb_vds_plex_vtbl)->QueryExtents(plex, &ext, &n);
         if (FAILED(hr))
                 return hr_error(k, hr, "IVdsVolumePlex::QueryExtents");
@@ -185,7 +186,7 @@ static int walk_plex(walk *k, void *plex)
                 r = disk_number(k, &ext[i].disk_id, &nv[k->n].disk);
                 nv[k->n].offset = ext[i].offset;
                 nv[k->n].length = ext[i].size;
-                nv[k->n].state = plex_state(&p);
+                nv[k->n].state = state;
                 nv[k->n].percent = nv[k->n].state == MB_PLEX_HEALTHY ? 100 : 0;
                 if (r == 0)
                         k->n++;

@@ -28,7 +28,8 @@ typedef GUID mb_vds_object_id;
 enum {
         MB_VDS_H_UNKNOWN = 0, MB_VDS_H_HEALTHY = 1, MB_VDS_H_REBUILDING = 2, MB_VDS_H_STALE = 3,
         MB_VDS_H_FAILING = 4, MB_VDS_H_FAILING_REDUNDANCY = 5, MB_VDS_H_FAILED_REDUNDANCY = 6,
-        MB_VDS_H_FAILED_REDUNDANCY_FAILING = 7, MB_VDS_H_FAILED = 8,
+        MB_VDS_H_FAILED_REDUNDANCY_FAILING = 7, MB_VDS_H_FAILED = 8, MB_VDS_H_REPLACED = 9,
+        MB_VDS_H_PENDING_FAILURE = 10, MB_VDS_H_DEGRADED = 11,
 };
 enum { MB_VDS_VPS_UNKNOWN = 0, MB_VDS_VPS_ONLINE = 1, MB_VDS_VPS_NO_MEDIA = 3, MB_VDS_VPS_FAILED = 5 };
 enum { MB_VDS_OT_DISK = 13 };
@@ -164,9 +165,13 @@ typedef struct mb_win_vds_plex {
 
 /*
  * Every plex of every volume of the software (dynamic disk) provider, with
- * its state: VDS_H_REBUILDING -> resyncing (percent 0: VDS does not say how
- * far), VDS_VPS_NO_MEDIA -> missing, VDS_VPS_FAILED, VDS_H_FAILED*, stale
- * or failing redundancy -> failed, otherwise healthy. *ret is malloc'd.
+ * its state: VDS_VPS_NO_MEDIA -> missing, VDS_VPS_FAILED -> failed; then by
+ * VDS_HEALTH: healthy -> healthy, rebuilding -> resyncing (percent 0: VDS
+ * does not say how far), unknown -> not reported (the LDM database's word
+ * stands), every other value (stale, failing, failing or failed redundancy,
+ * failed, pending failure, degraded, and values Windows may add) -> failed:
+ * a plex Windows does not call healthy is never reported healthy. *ret is
+ * malloc'd.
  */
 int mb_win_vds_read(const mb_win32 *w, mb_win_vds_plex **ret, size_t *ret_n, mb_error *err);
 

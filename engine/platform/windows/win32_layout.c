@@ -77,6 +77,18 @@ _Static_assert(IOCTL_SCSI_GET_ADDRESS == 0x00041018, "IOCTL_SCSI_GET_ADDRESS");
 _Static_assert(FSCTL_LOCK_VOLUME == 0x00090018, "FSCTL_LOCK_VOLUME");
 _Static_assert(FSCTL_DISMOUNT_VOLUME == 0x00090020, "FSCTL_DISMOUNT_VOLUME");
 
+/* The flag and error values of the attribute, error-mode and memory calls. */
+_Static_assert(FILE_ATTRIBUTE_READONLY == 0x1 && FILE_ATTRIBUTE_HIDDEN == 0x2 &&
+               FILE_ATTRIBUTE_SYSTEM == 0x4 && FILE_ATTRIBUTE_ARCHIVE == 0x20 &&
+               FILE_ATTRIBUTE_NORMAL == 0x80, "FILE_ATTRIBUTE_*");
+_Static_assert(INVALID_FILE_ATTRIBUTES == 0xFFFFFFFFu, "INVALID_FILE_ATTRIBUTES");
+_Static_assert(SEM_FAILCRITICALERRORS == 0x1, "SEM_FAILCRITICALERRORS");
+_Static_assert(MEM_COMMIT == 0x1000 && MEM_RESERVE == 0x2000 && MEM_RELEASE == 0x8000 &&
+               PAGE_READWRITE == 0x4, "MEM_*, PAGE_READWRITE");
+_Static_assert(ERROR_FILE_EXISTS == 80 && ERROR_NOT_READY == 21 && ERROR_NO_MEDIA_IN_DRIVE == 1112,
+               "ERROR_*");
+_Static_assert(sizeof(SIZE_T) == 8, "SIZE_T");
+
 /* An otherwise empty translation unit is not ISO C. */
 int mb_win32_layout_checked(void);
 int mb_win32_layout_checked(void)

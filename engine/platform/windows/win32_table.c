@@ -109,10 +109,12 @@ const char *mb_w_error_text(DWORD code)
                 { 21, "The device is not ready" },
                 { 32, "The process cannot access the file because it is being used by another process" },
                 { 50, "The request is not supported" },
+                { 80, "The file exists" },
                 { 87, "The parameter is incorrect" },
                 { 122, "The data area passed to a system call is too small" },
                 { 203, "The system could not find the environment option that was entered" },
                 { 234, "More data is available" },
+                { 1112, "No media in drive" },
                 { 1117, "The request could not be performed because of an I/O device error" },
                 { 1314, "A required privilege is not held by the client" },
         };
@@ -230,6 +232,25 @@ static BOOL WINAPI get_firmware_type(FIRMWARE_TYPE *ret)
         return TRUE;
 }
 
+/* GetTempPath2W exists on Windows 11 and Server 2022, and on Windows 10
+ * 1607 and Server 2016 or later with the updates of March 2025 or later
+ * (KB5053594); a static import would keep the program from starting on a
+ * system without them. There, GetTempPathW, which GetTempPath2W equals for
+ * processes that do not run as SYSTEM (the script's name and CREATE_NEW
+ * still keep a planted file from being used). */
+static DWORD WINAPI get_temp_path2(DWORD len, LPWSTR buf)
+{
+        typedef DWORD (WINAPI *fn_t)(DWORD, LPWSTR);
+        HMODULE k = GetModuleHandleW(L"kernel32.dll");
+        FARPROC p = k ? GetProcAddress(k, "GetTempPath2W") : NULL;
+        fn_t fn;
+
+        if (!p)
+                return GetTempPathW(len, buf);
+        memcpy(&fn, &p, sizeof(fn));
+        return fn(len, buf);
+}
+
 const mb_win32 mb_win32_system = {
         .CreateFileW = CreateFileW,
         .DeviceIoControl = DeviceIoControl,
@@ -274,6 +295,12 @@ const mb_win32 mb_win32_system = {
         .CoUninitialize = CoUninitialize,
         .CoInitializeSecurity = co_initialize_security,
         .CoTaskMemFree = CoTaskMemFree,
+        .GetTempPath2W = get_temp_path2,
+        .SetErrorMode = SetErrorMode,
+        .GetFileAttributesW = GetFileAttributesW,
+        .SetFileAttributesW = SetFileAttributesW,
+        .VirtualAlloc = VirtualAlloc,
+        .VirtualFree = VirtualFree,
         .GetLastError = GetLastError,
         .Sleep = Sleep,
 };

@@ -93,6 +93,15 @@ typedef struct mb_win32 {
                                                void *auth_list, DWORD capabilities, void *reserved3);
         void (WINAPI *CoTaskMemFree)(LPVOID p);
 
+        /* File attributes, the administrators-only temporary folder, the
+         * error mode, page-aligned buffers for unbuffered raw I/O. */
+        DWORD (WINAPI *GetTempPath2W)(DWORD len, LPWSTR buf);
+        UINT (WINAPI *SetErrorMode)(UINT mode);
+        DWORD (WINAPI *GetFileAttributesW)(LPCWSTR path);
+        BOOL (WINAPI *SetFileAttributesW)(LPCWSTR path, DWORD attributes);
+        LPVOID (WINAPI *VirtualAlloc)(LPVOID address, SIZE_T size, DWORD type, DWORD protect);
+        BOOL (WINAPI *VirtualFree)(LPVOID address, SIZE_T size, DWORD type);
+
         /* Misc. */
         DWORD (WINAPI *GetLastError)(void);
         void (WINAPI *Sleep)(DWORD ms);

@@ -186,8 +186,9 @@ typedef struct mb_win_read_opts {
 int mb_win_read_facts_opts(const mb_win32 *w, const mb_win_read_opts *o, mb_facts **ret,
                            mb_error *err);
 /* SHA-256 of bytes [offset, offset + length) of the device name (a disk or
- * volume path), read raw through the table in 1 MiB pieces: every byte
- * counts, holes and unwritten areas read as what the device returns. */
+ * volume path), read raw and unbuffered through the table in 1 MiB pieces:
+ * every byte counts, holes and unwritten areas read as what the device
+ * returns. offset and length are whole sectors (MB_EINVAL otherwise). */
 int mb_win_hash_device_range(const mb_win32 *w, const char *name, uint64_t offset,
                              uint64_t length, char ret_hex[65], mb_error *err);
 /* CreateFileW on a UTF-8 name, shared read/write, OPEN_EXISTING. */
@@ -198,6 +199,24 @@ HANDLE mb_win_open(const mb_win32 *w, const char *name, DWORD access, DWORD flag
 int mb_win_ioctl(const mb_win32 *w, HANDLE h, DWORD code, const char *code_name,
                  const char *what, const void *in, size_t in_len, void **ret, size_t *ret_len,
                  mb_error *err);
+/* The same; on failure *ret_error (may be NULL) is the Win32 error. */
+int mb_win_ioctl_e(const mb_win32 *w, HANDLE h, DWORD code, const char *code_name,
+                   const char *what, const void *in, size_t in_len, void **ret, size_t *ret_len,
+                   DWORD *ret_error, mb_error *err);
+
+/*
+ * Raw I/O on disk and volume handles is unbuffered: the handles are opened
+ * with FILE_FLAG_NO_BUFFERING (Microsoft file systems open volume handles
+ * noncached anyway), so every transfer starts at a sector offset, moves
+ * whole sectors and uses a buffer aligned to the sector size. These buffers
+ * come from VirtualAlloc, page-aligned, so aligned for every sector size;
+ * NULL when out of memory. mb_win_io_free(w, NULL) is a no-op.
+ */
+void *mb_win_io_alloc(const mb_win32 *w, size_t len);
+void mb_win_io_free(const mb_win32 *w, void *buf);
+/* The smallest sector size a disk has; offsets and lengths of raw I/O are
+ * multiples of the disk's own, so of this. */
+#define MB_WIN_MIN_SECTOR 512u
 /* "\\.\PhysicalDriveN" */
 void mb_win_disk_path(uint32_t number, char buf[32]);
 
