@@ -10,7 +10,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include <hivex.h>
+#include <unistd.h>
+
 #include "blockdev.h"
+#include "format/bcd/bcd.h"
+#include "format/bcd/bcd_internal.h"
 #include "platform/windows/windows_internal.h"
 #include "sha256.h"
 #include "format/ldm/ldm.h"
@@ -124,7 +129,6 @@ static struct fake {
         const char *vol_fs[4];
         blob vol_extents[4];
         size_t vol_next;
-        char *bcdedit_out;
         DWORD exit_code;        /* diskpart's */
         size_t out_pos;
         char *out_now;
@@ -823,6 +827,244 @@ static LONG WINAPI f_RegGetValueW(HKEY k, LPCWSTR sub, LPCWSTR val, DWORD fl, LP
         return 2;
 }
 
+/* ---- the registry: BCD stores served from hive files through libhivex ----
+ *
+ * HKLM\BCD00000000 is the hive file rg.live (the running system's store);
+ * RegLoadAppKeyW loads the bytes of a file of the fake volumes. Keys are
+ * handles into open hives; every function answers as its documentation says
+ * (ERROR_FILE_NOT_FOUND for a missing key or value, ERROR_MORE_DATA with
+ * the size for a short buffer, ERROR_NO_MORE_ITEMS past the last index).
+ */
+#define HKEY_BASE 0x7000
+#define ERROR_BADDB_ 1009u      /* "The configuration registry database is corrupt." */
+
+static struct reg {
+        char live[256];         /* hive file of HKLM\BCD00000000; "" = no such key */
+        hive_h *hives[8];
+        char tmp[8][256];       /* hive files made from the fake volumes' bytes */
+        int n_hives;
+        struct { int hive; hive_node_h node; bool open; } keys[512];
+        int n_keys;
+        int n_open, n_close;    /* keys handed out and closed */
+        int n_app;              /* RegLoadAppKeyW calls */
+        char app_path[4][400];
+} rg;
+
+static void rg_free(void)
+{
+        for (int i = 0; i < rg.n_hives; i++) {
+                if (rg.hives[i])
+                        hivex_close(rg.hives[i]);
+                if (rg.tmp[i][0])
+                        unlink(rg.tmp[i]);
+        }
+        if (rg.live[0])
+                unlink(rg.live);
+        memset(&rg, 0, sizeof(rg));
+}
+
+static HKEY rg_key(int hive, hive_node_h node)
+{
+        int k = 0;
+
+        while (k < rg.n_keys && rg.keys[k].open)
+                k++;            /* a closed key's handle is reused, as Windows may */
+        cr_assert_lt(k, 512);
+        if (k == rg.n_keys)
+                rg.n_keys++;
+        rg.keys[k].hive = hive;
+        rg.keys[k].node = node;
+        rg.keys[k].open = true;
+        rg.n_open++;
+        return (HKEY)(uintptr_t)(HKEY_BASE + k);
+}
+
+static int rg_slot(HKEY k)
+{
+        uintptr_t v = (uintptr_t)k;
+
+        cr_assert(v >= HKEY_BASE && v < HKEY_BASE + (uintptr_t)rg.n_keys, "not a key handle");
+        cr_assert(rg.keys[v - HKEY_BASE].open, "key used after RegCloseKey");
+        return (int)(v - HKEY_BASE);
+}
+
+static int rg_open_hive(const char *path)
+{
+        hive_h *h = hivex_open(path, 0);
+
+        if (!h)
+                return -1;
+        cr_assert_lt(rg.n_hives, 8);
+        rg.hives[rg.n_hives] = h;
+        return rg.n_hives++;
+}
+
+static LONG WINAPI f_RegOpenKeyExW(HKEY parent, LPCWSTR sub, DWORD opts, REGSAM sam, PHKEY ret)
+{
+        char path[512], *save = NULL;
+        hive_node_h node;
+        int hive;
+
+        cr_assert_eq(opts, 0);
+        cr_assert_eq(sam, KEY_READ, "the BCD is only ever opened for reading");
+        snprintf(path, sizeof(path), "%s", utf8(sub));
+        if (parent == HKEY_LOCAL_MACHINE) {
+                char *rest;
+
+                if (strncasecmp(path, "BCD00000000", 11) != 0 || !rg.live[0] ||
+                    (path[11] && path[11] != '\\'))
+                        return (LONG)ERROR_FILE_NOT_FOUND;
+                if ((hive = rg_open_hive(rg.live)) < 0)
+                        return (LONG)ERROR_BADDB_;
+                node = hivex_root(rg.hives[hive]);
+                rest = path[11] ? path + 12 : path + 11;
+                memmove(path, rest, strlen(rest) + 1);
+        } else {
+                int k = rg_slot(parent);
+
+                hive = rg.keys[k].hive;
+                node = rg.keys[k].node;
+        }
+        for (char *part = strtok_r(path, "\\", &save); part; part = strtok_r(NULL, "\\", &save)) {
+                node = hivex_node_get_child(rg.hives[hive], node, part);
+                if (!node)
+                        return (LONG)ERROR_FILE_NOT_FOUND;
+        }
+        *ret = rg_key(hive, node);
+        return 0;
+}
+
+static LONG WINAPI f_RegEnumKeyExW(HKEY key, DWORD index, LPWSTR name, LPDWORD name_len,
+                                   LPDWORD reserved, LPWSTR cls, LPDWORD cls_len, PFILETIME t)
+{
+        int k = rg_slot(key);
+        hive_node_h *kids = hivex_node_children(rg.hives[rg.keys[k].hive], rg.keys[k].node);
+        size_t n = 0;
+        char *kn;
+        LONG r = 0;
+
+        cr_assert_null(reserved);
+        cr_assert_null(cls);
+        cr_assert_null(cls_len);
+        (void)t;
+        cr_assert_not_null(kids);
+        while (kids[n])
+                n++;
+        if (index >= n) {
+                free(kids);
+                return (LONG)ERROR_NO_MORE_ITEMS;
+        }
+        kn = hivex_node_name(rg.hives[rg.keys[k].hive], kids[index]);
+        if (strlen(kn) + 1 > *name_len) {
+                r = (LONG)ERROR_MORE_DATA;
+        } else {
+                put_w(name, *name_len, kn);
+                *name_len = (DWORD)strlen(kn);  /* characters, without the NUL */
+        }
+        free(kn);
+        free(kids);
+        return r;
+}
+
+/* Copies a value's bytes as RegQueryValueExW/RegEnumValueW do. */
+static LONG rg_answer(int k, hive_value_h v, LPDWORD type, LPBYTE data, LPDWORD len)
+{
+        hive_type t;
+        size_t n;
+        char *bytes = hivex_value_value(rg.hives[rg.keys[k].hive], v, &t, &n);
+        LONG r = 0;
+
+        cr_assert_not_null(bytes);
+        if (type)
+                *type = (DWORD)t;
+        if (data && len && *len < n)
+                r = (LONG)ERROR_MORE_DATA;
+        else if (data)
+                memcpy(data, bytes, n);
+        if (len)
+                *len = (DWORD)n;
+        free(bytes);
+        return r;
+}
+
+static LONG WINAPI f_RegQueryValueExW(HKEY key, LPCWSTR name, LPDWORD reserved, LPDWORD type,
+                                      LPBYTE data, LPDWORD len)
+{
+        int k = rg_slot(key);
+        hive_value_h v;
+
+        cr_assert_null(reserved);
+        v = hivex_node_get_value(rg.hives[rg.keys[k].hive], rg.keys[k].node, utf8(name));
+        if (!v)
+                return (LONG)ERROR_FILE_NOT_FOUND;
+        return rg_answer(k, v, type, data, len);
+}
+
+static LONG WINAPI f_RegEnumValueW(HKEY key, DWORD index, LPWSTR name, LPDWORD name_len,
+                                   LPDWORD reserved, LPDWORD type, LPBYTE data, LPDWORD len)
+{
+        int k = rg_slot(key);
+        hive_value_h *vals = hivex_node_values(rg.hives[rg.keys[k].hive], rg.keys[k].node);
+        size_t n = 0;
+        char *vn;
+        LONG r;
+
+        cr_assert_null(reserved);
+        while (vals[n])
+                n++;
+        if (index >= n) {
+                free(vals);
+                return (LONG)ERROR_NO_MORE_ITEMS;
+        }
+        vn = hivex_value_key(rg.hives[rg.keys[k].hive], vals[index]);
+        if (strlen(vn) + 1 > *name_len) {
+                r = (LONG)ERROR_MORE_DATA;
+        } else {
+                put_w(name, *name_len, vn);
+                *name_len = (DWORD)strlen(vn);
+                r = rg_answer(k, vals[index], type, data, len);
+        }
+        free(vn);
+        free(vals);
+        return r;
+}
+
+static LONG WINAPI f_RegCloseKey(HKEY key)
+{
+        rg.keys[rg_slot(key)].open = false;
+        rg.n_close++;
+        return 0;
+}
+
+static LONG WINAPI f_RegLoadAppKeyW(LPCWSTR file, PHKEY ret, REGSAM sam, DWORD opts, DWORD res)
+{
+        const char *path = utf8(file);
+        int i = file_find(path), hive, fd;
+
+        cr_assert_eq(sam, KEY_READ, "stores on other ESPs are only read");
+        cr_assert_eq(opts, 0);
+        cr_assert_eq(res, 0);
+        snprintf(rg.app_path[rg.n_app++ & 3], sizeof(rg.app_path[0]), "%s", path);
+        /* the documented trap: a missing file would be created as an empty hive */
+        cr_assert_geq(i, 0, "RegLoadAppKeyW on a file that does not exist: %s", path);
+        if (fk.files[i].locked)
+                return (LONG)ERROR_SHARING_VIOLATION;
+        cr_assert_lt(rg.n_hives, 8);
+        snprintf(rg.tmp[rg.n_hives], sizeof(rg.tmp[0]), "/tmp/mbstate-test-hive.XXXXXX");
+        fd = mkstemp(rg.tmp[rg.n_hives]);
+        cr_assert_geq(fd, 0);
+        cr_assert_eq(write(fd, fk.files[i].data, fk.files[i].len), (ssize_t)fk.files[i].len);
+        close(fd);
+        hive = rg_open_hive(rg.tmp[rg.n_hives]);
+        if (hive < 0) {
+                unlink(rg.tmp[rg.n_hives]);
+                rg.tmp[rg.n_hives][0] = '\0';
+                return (LONG)ERROR_BADDB_;
+        }
+        *ret = rg_key(hive, hivex_root(rg.hives[hive]));
+        return 0;
+}
+
 static BOOL WINAPI f_GetFirmwareType(FIRMWARE_TYPE *t)
 {
         *t = fk.firmware;
@@ -876,8 +1118,7 @@ static BOOL WINAPI f_CreateProcessW(LPCWSTR app, LPWSTR cmd, LPSECURITY_ATTRIBUT
         snprintf(fk.cmdlines[fk.n_cmd++ & 7], 1024, "%s", utf8(cmd));
         (void)fl;
         fk.proc_code = strstr(utf8(cmd), "diskpart.exe") ? fk.exit_code : 0;
-        fk.out_now = strstr(utf8(cmd), "/enum") ? fk.bcdedit_out
-                     : strstr(utf8(cmd), "/copy") ? "The entry was successfully copied to {063973c5-d0ac-11ed-b884-cfa59b967f58}.\r\n"
+        fk.out_now = strstr(utf8(cmd), "/copy") ? "The entry was successfully copied to {063973c5-d0ac-11ed-b884-cfa59b967f58}.\r\n"
                      : "The operation completed successfully.\r\n";
         if (strstr(utf8(cmd), "/export \"")) {
                 char path[400];
@@ -1265,6 +1506,12 @@ static const mb_win32 fake_table = {
         .GetTempPathW = f_GetTempPathW,
         .GetSystemWindowsDirectoryW = f_GetSystemWindowsDirectoryW,
         .RegGetValueW = f_RegGetValueW,
+        .RegOpenKeyExW = f_RegOpenKeyExW,
+        .RegEnumKeyExW = f_RegEnumKeyExW,
+        .RegQueryValueExW = f_RegQueryValueExW,
+        .RegEnumValueW = f_RegEnumValueW,
+        .RegCloseKey = f_RegCloseKey,
+        .RegLoadAppKeyW = f_RegLoadAppKeyW,
         .GetFirmwareType = f_GetFirmwareType,
         .GetFirmwareEnvironmentVariableW = f_GetFirmwareEnvironmentVariableW,
         .CreateProcessW = f_CreateProcessW,
@@ -1302,8 +1549,8 @@ static void fk_free(void)
         }
         for (int i = 0; i < 4; i++)
                 free(fk.vol_extents[i].data);
-        free(fk.bcdedit_out);
         free(fk.boot0000.data);
+        rg_free();
         for (int i = 0; i < fk.n_files; i++)
                 free(fk.files[i].data);
         memset(&fk, 0, sizeof(fk));
@@ -1312,6 +1559,67 @@ static void fk_free(void)
 __attribute__((destructor)) static void fk_cleanup(void)
 {
         fk_free();
+}
+
+/* The seed machine's GPT names (disk*_layout*.hex). */
+#define DISK0_GUID "5e9c4b1a-2f3d-4c8e-9a7b-1c2d3e4f5a6b"
+#define ESP0_GUID "0d3e1c2b-0001-4a1b-9c2d-3e4f5a6b7c01"
+#define OS0_GUID "0d3e1c2b-0003-4a1b-9c2d-3e4f5a6b7c03"
+#define REC0_GUID "0d3e1c2b-0004-4a1b-9c2d-3e4f5a6b7c04"
+#define DISK1_GUID "77a0c1d2-3e4f-4a5b-8c6d-7e8f90a1b2c3"       /* disk1_layout_seed.hex */
+#define ESP1_GUID "1d3e1c2b-0001-4a1b-9c2d-3e4f5a6b7c11"
+#define OS1_GUID "1d3e1c2b-0003-4a1b-9c2d-3e4f5a6b7c13"
+#define PLEX_ENTRY "063973c4-d0ac-11ed-b884-cfa59b967f58"      /* the seed transcript's id */
+
+static mb_guid G(const char *s)
+{
+        mb_guid g;
+
+        cr_assert_eq(mb_guid_parse(s, &g), 0, "%s", s);
+        return g;
+}
+
+/*
+ * The seed machine's system store as a hive file at a new temporary path
+ * (written into path): the store of a fresh UEFI Windows Server 2022 install
+ * (mb_bcd_build_windows_store, engine/format/bcd/bcd_windows.c) on disk 0,
+ * with the GUIDs the seed transcript shows. With plex, the entry Windows
+ * adds when it mirrors the boot volume onto disk 1 (the transcript's
+ * "Windows Server - secondary plex", {063973c4-...}): a copy of the loader
+ * whose device and osdevice are the os plex's partition on disk 1, listed
+ * last in the boot menu.
+ */
+static void seed_store(char *path, size_t len, bool plex)
+{
+        mb_guid d0 = G(DISK0_GUID), esp = G(ESP0_GUID), os = G(OS0_GUID), rec = G(REC0_GUID);
+        mb_error err;
+        int fd;
+
+        snprintf(path, len, "/tmp/mbstate-test-bcd.XXXXXX");
+        fd = mkstemp(path);
+        cr_assert_geq(fd, 0);
+        close(fd);
+        unlink(path);
+        cr_assert_eq(mb_bcd_build_windows_store(path, &d0, &esp, &d0, &os, &rec, &err), 0, "%s",
+                     err.msg);
+        if (plex) {
+                mb_guid loader = G(MB_BCD_SEED_LOADER_GUID), id = G(PLEX_ENTRY), bm = G("9dea862c-5cdd-4e70-acc1-f32b344d4795");
+                mb_guid order[2] = { loader, id };
+                mb_bcd_device dev;
+                mb_bcd *b;
+
+                memset(&dev, 0, sizeof(dev));
+                dev.kind = MB_BCD_DEV_PARTITION;
+                dev.disk_guid = G(DISK1_GUID);
+                dev.partition_guid = G(OS1_GUID);
+                cr_assert_eq(mb_bcd_open(path, 1, &b, &err), 0, "%s", err.msg);
+                cr_assert_eq(mb_bcd_copy_object(b, &loader, &id, "Windows Server - secondary plex", &err), 0);
+                cr_assert_eq(mb_bcd_set_device(b, &id, MB_BCDE_DEVICE, &dev, &err), 0);
+                cr_assert_eq(mb_bcd_set_device(b, &id, MB_BCDE_OSLOADER_OSDEVICE, &dev, &err), 0);
+                cr_assert_eq(mb_bcd_set_object_list(b, &bm, MB_BCDE_BOOTMGR_DISPLAYORDER, order, 2, &err), 0);
+                cr_assert_eq(mb_bcd_commit(b, &err), 0, "%s", err.msg);
+                mb_bcd_close(b);
+        }
 }
 
 /* The seed machine before anything was done: Disk 1 offline and raw. */
@@ -1346,7 +1654,9 @@ static void seed_machine(const char *disk1_layout)
         fk.vol_nt[2] = "\\Device\\HarddiskVolume4";
         fk.vol_fs[2] = "NTFS";
         fk.vol_extents[2] = load_hex("disk0_part4_extents.hex");
-        fk.bcdedit_out = load_text("bcdedit_enum_all_v.txt");
+        /* disk1_layout_seed.hex is the machine after the mirror was added:
+         * its store has the entry Windows adds for the plex on disk 1 */
+        seed_store(rg.live, sizeof(rg.live), strcmp(disk1_layout, "disk1_layout_seed.hex") == 0);
         fk.elevated = true;
         fk.firmware = FirmwareTypeUefi;
         fk.boot0000 = load_hex("boot0000.hex");
@@ -1454,23 +1764,31 @@ Test(windows_facts, seed_disk1_offline_raw)
 Test(windows_facts, bcd_and_firmware)
 {
         mb_facts *f = seed_facts("disk1_layout_raw.hex");
-        mb_bcd_object_fact *bm, *plex;
+        mb_bcd_object_fact *bm, *loader;
 
+        /* read from HKLM\BCD00000000 through the registry functions */
         cr_assert_not_null(f->bcd);
-        cr_assert_eq(f->bcd->n_objects, 5);
+        cr_assert_str_eq(f->bcd->store, "system store (HKLM\\BCD00000000)");
+        cr_assert_eq(f->bcd->n_objects, 14);
         bm = mb_facts_bcd_object(f, "{bootmgr}");
         cr_assert_not_null(bm);
         cr_assert_str_eq(bm->type, "boot-manager");
         cr_assert_str_eq(bm->device->kind, "partition");
-        cr_assert_str_eq(bm->device->partition, "0d3e1c2b-0001-4a1b-9c2d-3e4f5a6b7c01");
-        cr_assert_str_eq(bm->device->disk, "5e9c4b1a-2f3d-4c8e-9a7b-1c2d3e4f5a6b");
-        cr_assert_eq(bm->n_displayorder, 2);
-        cr_assert_str_eq(bm->displayorder[1], "{063973c4-d0ac-11ed-b884-cfa59b967f58}");
-        plex = mb_facts_bcd_by_description(f, "os-loader", "Windows Server - secondary plex");
-        cr_assert_not_null(plex);
-        cr_assert_str_eq(plex->osdevice->partition, "0d3e1c2b-0003-4a1b-9c2d-3e4f5a6b7c03");
+        cr_assert_str_eq(bm->device->partition, ESP0_GUID);
+        cr_assert_str_eq(bm->device->disk, DISK0_GUID);
+        cr_assert_eq(bm->n_displayorder, 1);
+        cr_assert_str_eq(bm->displayorder[0], "{" MB_BCD_SEED_LOADER_GUID "}");
+        loader = mb_facts_bcd_object(f, "{" MB_BCD_SEED_LOADER_GUID "}");
+        cr_assert_str_eq(loader->type, "os-loader");
+        cr_assert_str_eq(loader->description, "Windows Server");
+        cr_assert_str_eq(loader->osdevice->partition, OS0_GUID);
         cr_assert_str_eq(mb_facts_bcd_object(f, "{fwbootmgr}")->type,
                          "firmware-boot-manager");
+        cr_assert_null(mb_facts_bcd_by_description(f, "os-loader", "Windows Server - secondary plex"));
+        /* every key opened was closed; no program was run for facts */
+        cr_assert_gt(rg.n_open, 14);
+        cr_assert_eq(rg.n_open, rg.n_close);
+        cr_assert_eq(fk.n_cmd, 0);
 
         cr_assert_not_null(f->firmware);
         cr_assert_eq(f->firmware->n_order, 1);
@@ -1479,32 +1797,310 @@ Test(windows_facts, bcd_and_firmware)
         cr_assert_str_eq(f->firmware->entries[0].partition, "0d3e1c2b-0001-4a1b-9c2d-3e4f5a6b7c01");
         cr_assert_str_eq(f->firmware->entries[0].path, "\\EFI\\Microsoft\\Boot\\bootmgfw.efi");
         cr_assert(f->firmware->entries[0].active);
-        cr_assert_eq(fk.n_cmd, 1);
-        cr_assert(strstr(fk.cmdlines[0], "bcdedit.exe /enum all /v"));
         mb_facts_free(f);
 }
 
-Test(windows_facts, bcdedit_headings_in_another_language)
+/* ---- BCD read as data: the registry against the seed's real transcript ----
+ *
+ * tests/data/windows/seed_bcdedit_enum.txt is `bcdedit /enum` on the seed
+ * machine after the mirror was added (see its .source note). The store of
+ * that machine is served through the registry functions, and every value the
+ * listing shows must be what the registry read decoded: the listing is the
+ * oracle here, never an input of mbstate. Drive letters are resolved as the
+ * transcript's own diskpart lines set them (P: disk 0's ESP) and as C: is
+ * the mirrored os volume (a plex on disk 0 and one on disk 1).
+ */
+
+typedef enum { K_STR, K_OBJ, K_LIST, K_DEV, K_INT, K_BOOL, K_INTLIST } kw_kind;
+
+static const struct keyword {
+        const char *name;
+        uint32_t bootmgr, loader;       /* element type in each class (0: not there) */
+        kw_kind kind;
+} keywords[] = {
+        { "device", 0x11000001, 0x11000001, K_DEV },
+        { "path", 0x12000002, 0x12000002, K_STR },
+        { "description", 0x12000004, 0x12000004, K_STR },
+        { "locale", 0x12000005, 0x12000005, K_STR },
+        { "inherit", 0x14000006, 0x14000006, K_LIST },
+        { "recoverysequence", 0, 0x14000008, K_LIST },
+        { "recoveryenabled", 0, 0x16000009, K_BOOL },
+        { "isolatedcontext", 0, 0x16000060, K_BOOL },
+        { "displaymessageoverride", 0, 0x15000066, K_INT },
+        { "bootshutdowndisabled", 0x16000074, 0, K_BOOL },
+        { "allowedinmemorysettings", 0, 0x17000077, K_INTLIST },
+        { "osdevice", 0, 0x21000001, K_DEV },
+        { "systemroot", 0, 0x22000002, K_STR },
+        { "resumeobject", 0x23000006, 0x23000003, K_OBJ },
+        { "default", 0x23000003, 0, K_OBJ },
+        { "displayorder", 0x24000001, 0, K_LIST },
+        { "toolsdisplayorder", 0x24000010, 0, K_LIST },
+        { "timeout", 0x25000004, 0, K_INT },
+        { "nx", 0, 0x25000020, K_INT },
+};
+
+/* bcdedit's names for values (bcdedit /? TYPES): numbers as stored. */
+static const struct { const char *name; uint64_t value; } value_names[] = {
+        { "Yes", 1 }, { "No", 0 },
+        { "Recovery", 3 },                               /* displaymessageoverride */
+        { "OptIn", 0 }, { "OptOut", 1 }, { "AlwaysOff", 2 }, { "AlwaysOn", 3 }, /* nx */
+};
+
+static uint64_t value_of(const char *text)
 {
-        const char *text =
-                "\r\nWindows-Start-Manager\r\n---------------------\r\n"
-                "identifier              {9dea862c-5cdd-4e70-acc1-f32b344d4795}\r\n"
-                "device                  partition=\\Device\\HarddiskVolume1\r\n"
-                "path                    \\EFI\\Microsoft\\Boot\\bootmgfw.efi\r\n"
-                "description             Windows-Start-Manager\r\n"
-                "displayorder            {063973C0-D0AC-11ED-B884-CFA59B967F58}\r\n";
-        mb_bcd_fact *b = NULL;
+        for (size_t i = 0; i < sizeof(value_names) / sizeof(value_names[0]); i++)
+                if (strcmp(text, value_names[i].name) == 0)
+                        return value_names[i].value;
+        return strtoull(text, NULL, 0);
+}
+
+/* The GUID a transcript id names ({current} is the running loader: the
+ * boot manager's default on this machine). */
+static mb_guid transcript_id(const char *id)
+{
+        mb_guid g;
+
+        if (strcmp(id, "{current}") == 0 || strcmp(id, "{default}") == 0)
+                return G(MB_BCD_SEED_LOADER_GUID);
+        if (mb_bcd_alias_guid(id, &g) == 0)
+                return g;
+        return G(id);
+}
+
+static bool letter_is(const mb_bcd_device *d, const char *value)
+{
+        static const struct { const char *letter, *disk, *part; } letters[] = {
+                { "partition=P:", DISK0_GUID, ESP0_GUID },
+                { "partition=C:", DISK0_GUID, OS0_GUID },
+                { "partition=C:", DISK1_GUID, OS1_GUID },
+        };
+        char dg[MB_GUID_STR_LEN], pg[MB_GUID_STR_LEN];
+
+        if (d->kind != MB_BCD_DEV_PARTITION || d->mbr)
+                return false;
+        mb_guid_format(&d->disk_guid, dg);
+        mb_guid_format(&d->partition_guid, pg);
+        for (size_t i = 0; i < sizeof(letters) / sizeof(letters[0]); i++)
+                if (strcmp(value, letters[i].letter) == 0 && strcmp(dg, letters[i].disk) == 0 &&
+                    strcmp(pg, letters[i].part) == 0)
+                        return true;
+        return false;
+}
+
+static const mb_bcd_element *element(const mb_bcd_object *o, uint32_t type)
+{
+        for (size_t i = 0; i < o->n_elements; i++)
+                if (o->elements[i].type == type)
+                        return &o->elements[i];
+        return NULL;
+}
+
+/* GUIDs of a REG_SZ / REG_MULTI_SZ element, in order. */
+static size_t element_guids(const mb_bcd_element *e, mb_guid *out, size_t max)
+{
+        size_t n = 0, i = 0;
+
+        while (i + 1 < e->len && n < max) {
+                size_t start = i;
+                char *t;
+
+                while (i + 1 < e->len && (e->data[i] | e->data[i + 1]) != 0)
+                        i += 2;
+                if (i == start)
+                        break;
+                t = mb_bcd_utf8(e->data + start, i - start);
+                cr_assert_eq(mb_guid_parse(t, &out[n]), 0, "%s", t);
+                n++;
+                free(t);
+                i += 2;
+        }
+        return n;
+}
+
+/* Checks one transcript line (keyword, its values) against object o. */
+static void check_element(const mb_bcd_object *o, const char *id, const char *key,
+                          char values[][128], size_t n_values)
+{
+        const struct keyword *k = NULL;
+        const mb_bcd_element *e;
+        bool bootmgr = (o->type & 0xfff00000u) == 0x10100000u;
+        uint32_t type;
+
+        for (size_t i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++)
+                if (strcmp(keywords[i].name, key) == 0)
+                        k = &keywords[i];
+        cr_assert_not_null(k, "%s: the transcript shows \"%s\", which this test does not know", id, key);
+        type = bootmgr ? k->bootmgr : k->loader;
+        cr_assert_neq(type, 0, "%s: %s in an object of type %08x", id, key, o->type);
+        e = element(o, type);
+        cr_assert_not_null(e, "%s: no element %08x (%s) in the registry", id, type, key);
+        switch (k->kind) {
+        case K_STR: {
+                char *t = mb_bcd_utf8(e->data, e->len);
+
+                cr_assert_eq(e->reg_type, REG_SZ);
+                cr_assert_str_eq(t, values[0], "%s %s", id, key);
+                free(t);
+                break;
+        }
+        case K_OBJ:
+        case K_LIST: {
+                mb_guid g[8];
+                size_t n = element_guids(e, g, 8);
+
+                cr_assert_eq(e->reg_type, k->kind == K_OBJ ? REG_SZ : REG_MULTI_SZ);
+                cr_assert_eq(n, n_values, "%s %s: %zu ids, the transcript shows %zu", id, key, n,
+                             n_values);
+                for (size_t i = 0; i < n; i++) {
+                        mb_guid want = transcript_id(values[i]);
+
+                        cr_assert(mb_guid_equal(&g[i], &want), "%s %s[%zu] is not %s", id, key, i,
+                                  values[i]);
+                }
+                break;
+        }
+        case K_DEV: {
+                mb_bcd_device d;
+                mb_error err;
+
+                cr_assert_eq(mb_bcd_device_decode(e->data, e->len, &d, &err), 0);
+                cr_assert(letter_is(&d, values[0]), "%s %s is not %s", id, key, values[0]);
+                mb_bcd_device_clear(&d);
+                break;
+        }
+        case K_INT:
+                cr_assert_eq(e->len, 8);
+                cr_assert_eq(mb_le64(e->data), value_of(values[0]), "%s %s", id, key);
+                break;
+        case K_BOOL:
+                cr_assert_eq(e->len, 1);
+                cr_assert_eq(e->data[0], value_of(values[0]), "%s %s", id, key);
+                break;
+        case K_INTLIST:
+                cr_assert_eq(e->len, 8 * n_values);
+                for (size_t i = 0; i < n_values; i++)
+                        cr_assert_eq(mb_le64(e->data + 8 * i), value_of(values[i]), "%s %s", id, key);
+                break;
+        }
+}
+
+static const mb_bcd_object *object_by_id(const mb_bcd_object *objs, size_t n, const mb_guid *id)
+{
+        for (size_t i = 0; i < n; i++)
+                if (mb_guid_equal(&objs[i].id, id))
+                        return &objs[i];
+        return NULL;
+}
+
+/* Walks the transcript: per object, every element line is checked and the
+ * object must hold no element the listing does not show. Returns how many
+ * objects it listed. */
+static size_t check_transcript(const char *text, const mb_bcd_object *objs, size_t n_objs)
+{
+        char *copy = strdup(text), *lines[256], key[64] = "", values[8][128], id[64] = "";
+        const mb_bcd_object *o = NULL;
+        size_t n_values = 0, n_lines = 0, n_listed = 0, n = 0;
+
+        for (char *p = copy; p && n < 256; ) {
+                lines[n++] = p;
+                p = strchr(p, '\n');
+                if (p)
+                        *p++ = '\0';
+        }
+        for (size_t i = 0;; i++) {
+                char *line = i < n ? lines[i] : NULL, k[64] = "", v[128] = "";
+                bool cont = line && line[0] == ' ';
+
+                if (line && (line[0] == '-' || (i + 1 < n && lines[i + 1][0] == '-')))
+                        continue;       /* a heading (localized) and its underline */
+
+                if (line && strncmp(line, "PS ", 3) == 0 && !o)
+                        continue;       /* the prompt */
+                if (line && line[0] == '`')
+                        line = NULL;    /* the end of the listing */
+                if (line && !cont && sscanf(line, "%63s %127[^\r\n]", k, v) < 2)
+                        continue;       /* headings and their underlines */
+                if ((!line || !cont) && key[0] && o) {
+                        if (strcmp(key, "identifier") != 0) {
+                                check_element(o, id, key, values, n_values);
+                                n_lines++;
+                        }
+                        key[0] = '\0';
+                }
+                if (!line || strncmp(line, "The entry", 9) == 0)
+                        break;
+                if (cont) {
+                        cr_assert_lt(n_values, 8);
+                        sscanf(line, " %127[^\r\n]", values[n_values++]);
+                        continue;
+                }
+                if (strcmp(k, "identifier") == 0) {
+                        mb_guid g = transcript_id(v);
+
+                        if (o)
+                                cr_assert_eq(o->n_elements, n_lines,
+                                             "%s: the registry holds %zu elements, bcdedit shows %zu",
+                                             id, o->n_elements, n_lines);
+                        o = object_by_id(objs, n_objs, &g);
+                        cr_assert_not_null(o, "object %s is not in the registry", v);
+                        snprintf(id, sizeof(id), "%s", v);
+                        n_lines = 0;
+                        n_listed++;
+                }
+                snprintf(key, sizeof(key), "%s", k);
+                snprintf(values[0], sizeof(values[0]), "%s", v);
+                n_values = 1;
+        }
+        cr_assert_not_null(o);
+        cr_assert_eq(o->n_elements, n_lines, "%s: the registry holds %zu elements, bcdedit shows %zu",
+                     id, o->n_elements, n_lines);
+        free(copy);
+        return n_listed;
+}
+
+Test(windows_bcd_registry, seed_transcript_objects_are_the_registry_read)
+{
+        char *text = load_text("seed_bcdedit_enum.txt");
+        mb_bcd_object *objs = NULL;
+        const mb_bcd_object *bm;
+        mb_guid bmg = G("9dea862c-5cdd-4e70-acc1-f32b344d4795");
+        size_t n = 0;
         mb_error err;
 
-        cr_assert_eq(mb_win_parse_bcdedit(text, NULL, "test", &b, &err), 0);
-        cr_assert_eq(b->n_objects, 1);
-        cr_assert_str_eq(b->objects[0].id, "{bootmgr}");
-        cr_assert_str_eq(b->objects[0].type, "boot-manager");
-        cr_assert_str_eq(b->objects[0].description, "Windows-Start-Manager");
-        cr_assert_str_eq(b->objects[0].displayorder[0], "{063973c0-d0ac-11ed-b884-cfa59b967f58}");
-        cr_assert_str_eq(b->objects[0].device->kind, "partition");
-        cr_assert_null(b->objects[0].device->partition);
-        mb_bcd_fact_free(b);
+        seed_machine("disk1_layout_seed.hex");
+        cr_assert_eq(mb_win_bcd_read_live(&fake_table, &objs, &n, &err), 0, "%s", err.msg);
+        /* `bcdedit /enum` lists {bootmgr} and the objects of its boot menu */
+        bm = object_by_id(objs, n, &bmg);
+        cr_assert_not_null(bm);
+        cr_assert_eq(check_transcript(text, objs, n), 1 + bm->n_displayorder);
+        cr_assert_eq(rg.n_open, rg.n_close);
+        mb_bcd_objects_free(objs, n);
+        free(text);
+}
+
+/* The same store as facts: devices named by partition and disk GUID, never
+ * by drive letter or NT device name; the plex entry is on disk 1. */
+Test(windows_bcd_registry, drive_letters_do_not_reach_the_facts)
+{
+        mb_facts *f;
+        mb_bcd_object_fact *cur, *plex;
+        mb_error err;
+
+        seed_machine("disk1_layout_seed.hex");
+        cr_assert_eq(mb_win_read_facts_opts(&fake_table, &no_hash, &f, &err), 0, "%s", err.msg);
+        cur = mb_facts_bcd_object(f, "{" MB_BCD_SEED_LOADER_GUID "}");
+        plex = mb_facts_bcd_object(f, "{" PLEX_ENTRY "}");
+        cr_assert_not_null(cur);
+        cr_assert_not_null(plex);
+        cr_assert_str_eq(cur->device->kind, "partition");
+        cr_assert_str_eq(cur->device->disk, DISK0_GUID);
+        cr_assert_str_eq(cur->device->partition, OS0_GUID);
+        cr_assert_str_eq(plex->description, "Windows Server - secondary plex");
+        cr_assert_str_eq(plex->device->disk, DISK1_GUID);
+        cr_assert_str_eq(plex->device->partition, OS1_GUID);
+        cr_assert_str_eq(plex->osdevice->partition, OS1_GUID);
+        cr_assert_eq(fk.n_cmd, 0);
+        mb_facts_free(f);
 }
 
 Test(windows_facts, disk_open_denied_is_a_clear_error)
@@ -1594,66 +2190,59 @@ Test(windows_facts, recovery_content_hash)
 #define ESP1 "\\\\?\\Volume{1d3e1c2b-0001-4a1b-9c2d-3e4f5a6b7c11}"
 #define BOOT "\\EFI\\Microsoft\\Boot\\"
 
-static const char store_a[] =
-        "\r\nWindows Boot Manager\r\n--------------------\r\n"
-        "identifier              {9dea862c-5cdd-4e70-acc1-f32b344d4795}\r\n"
-        "device                  partition=\\Device\\HarddiskVolume1\r\n"
-        "displayorder            {063973c0-d0ac-11ed-b884-cfa59b967f58}\r\n"
-        "                        {063973c4-d0ac-11ed-b884-cfa59b967f58}\r\n"
-        "timeout                 30\r\n\r\n"
-        "Windows Boot Loader\r\n-------------------\r\n"
-        "identifier              {063973C0-D0AC-11ED-B884-CFA59B967F58}\r\n"
-        "description             Windows Server\r\n";
-/* The same objects, listed in another order with other headings. */
-static const char store_b[] =
-        "\nChargeur de d\xc3\xa9marrage\n--------\n"
-        "identifier              {063973c0-d0ac-11ed-b884-cfa59b967f58}\n"
-        "description             Windows Server\n\n"
-        "Gestionnaire\n------------\n"
-        "identifier              {9dea862c-5cdd-4e70-acc1-f32b344d4795}\n"
-        "timeout                 30\n"
-        "device                  partition=\\Device\\HarddiskVolume1\n"
-        "displayorder            {063973c0-d0ac-11ed-b884-cfa59b967f58}\n"
-        "                        {063973c4-d0ac-11ed-b884-cfa59b967f58}\n";
-/* The boot menu in the other order: a different store. */
-static const char store_c[] =
-        "identifier              {9dea862c-5cdd-4e70-acc1-f32b344d4795}\n"
-        "device                  partition=\\Device\\HarddiskVolume1\n"
-        "displayorder            {063973c4-d0ac-11ed-b884-cfa59b967f58}\n"
-        "                        {063973c0-d0ac-11ed-b884-cfa59b967f58}\n"
-        "timeout                 30\n"
-        "identifier              {063973c0-d0ac-11ed-b884-cfa59b967f58}\n"
-        "description             Windows Server\n";
-
-Test(windows_facts, bcd_canonical_text)
+static blob file_bytes(const char *path)
 {
-        char *a = NULL, *b = NULL, *c = NULL;
-        size_t la, lb, lc;
-        mb_error err;
+        FILE *f = fopen(path, "rb");
+        blob b = { 0 };
 
-        cr_assert_eq(mb_win_bcd_canonical(store_a, &a, &la, &err), 0);
-        cr_assert_str_eq(a,
-                "identifier\t{063973c0-d0ac-11ed-b884-cfa59b967f58}\n"
-                "description\tWindows Server\n"
-                "identifier\t{9dea862c-5cdd-4e70-acc1-f32b344d4795}\n"
-                "device\tpartition=\\Device\\HarddiskVolume1\n"
-                "displayorder\t{063973c0-d0ac-11ed-b884-cfa59b967f58}\n"
-                "\t{063973c4-d0ac-11ed-b884-cfa59b967f58}\n"
-                "timeout\t30\n");
-        cr_assert_eq(la, strlen(a));
-        cr_assert_eq(mb_win_bcd_canonical(store_b, &b, &lb, &err), 0);
-        cr_assert_str_eq(a, b);
-        cr_assert_eq(mb_win_bcd_canonical(store_c, &c, &lc, &err), 0);
-        cr_assert_str_neq(a, c);
-        free(a);
-        free(b);
-        free(c);
+        cr_assert_not_null(f, "%s", path);
+        b.data = malloc(1 << 20);
+        b.len = fread(b.data, 1, 1 << 20, f);
+        fclose(f);
+        return b;
+}
+
+/* A copy of the hive at from, rewritten by libhivex with the same objects
+ * (different bytes, as `bcdedit /export` writes a new hive), as a blob;
+ * with swap, {bootmgr}'s boot menu has its two entries the other way round. */
+static blob rewritten_store(const char *from, bool swap)
+{
+        char tmp[64] = "/tmp/mbstate-test-bcd2.XXXXXX";
+        mb_guid bm = G("9dea862c-5cdd-4e70-acc1-f32b344d4795");
+        mb_guid order[2] = { G(PLEX_ENTRY), G(MB_BCD_SEED_LOADER_GUID) };
+        blob in = file_bytes(from), out;
+        mb_bcd_object *o;
+        mb_bcd *b;
+        mb_error err;
+        int fd = mkstemp(tmp);
+
+        cr_assert_eq(write(fd, in.data, in.len), (ssize_t)in.len);
+        close(fd);
+        cr_assert_eq(mb_bcd_open(tmp, 1, &b, &err), 0, "%s", err.msg);
+        cr_assert_eq(mb_bcd_get(b, &bm, &o, &err), 0, "%s", err.msg);
+        if (swap)
+                cr_assert_eq(mb_bcd_set_object_list(b, &bm, MB_BCDE_BOOTMGR_DISPLAYORDER, order, 2, &err), 0);
+        else
+                cr_assert_eq(mb_bcd_set_object_list(b, &bm, MB_BCDE_BOOTMGR_DISPLAYORDER,
+                                                    o->displayorder, o->n_displayorder, &err), 0);
+        mb_bcd_objects_free(o, 1);
+        cr_assert_eq(mb_bcd_commit(b, &err), 0, "%s", err.msg);
+        mb_bcd_close(b);
+        out = file_bytes(tmp);
+        unlink(tmp);
+        cr_assert(in.len != out.len || memcmp(in.data, out.data, in.len) != 0,
+                  "the rewritten hive must differ in bytes");
+        free(in.data);
+        return out;
 }
 
 /* Both ESPs with files; disk 0's is the running system's (its BCD and
- * logs held open by the registry). */
+ * logs held open by the registry); the live store has the plex entry and
+ * disk 1's ESP a copy of it in other hive bytes. */
 static void two_esps(void)
 {
+        blob live, copy;
+
         seed_machine("disk1_layout_seed.hex");
         fk.vol_name[3] = ESP1 "\\";
         fk.vol_nt[3] = "\\Device\\HarddiskVolume5";
@@ -1662,16 +2251,39 @@ static void two_esps(void)
         fk.n_vols = 4;
         fs_text(ESP0 BOOT "bootmgfw.efi", "boot manager 10.0.20348");
         fs_text(ESP0 "\\EFI\\Boot\\bootx64.efi", "boot manager 10.0.20348");
-        fk.files[fs_text(ESP0 BOOT "BCD", "live hive bytes")].locked = true;
+        live = file_bytes(rg.live);
+        fs_text(ESP0 BOOT "BCD", NULL);
+        fk.files[fs_put(ESP0 BOOT "BCD", false, live.data, live.len)].locked = true;
         fk.files[fs_text(ESP0 BOOT "BCD.LOG", "")].locked = true;
         fk.files[fs_text(ESP0 BOOT "BCD.LOG1", "log1")].locked = true;
         fk.files[fs_text(ESP0 BOOT "BCD.LOG2", "log2")].locked = true;
         fs_text(ESP1 BOOT "bootmgfw.efi", "boot manager 10.0.20348");
         fs_text(ESP1 "\\EFI\\Boot\\bootx64.efi", "boot manager 10.0.20348");
-        fs_text(ESP1 BOOT "BCD", "exported hive bytes");
+        copy = rewritten_store(rg.live, false);
+        fs_put(ESP1 BOOT "BCD", false, copy.data, copy.len);
         fs_text(ESP1 BOOT "BCD.LOG1", "other log");
-        fk.stores[0] = (fstore){ ESP0 BOOT "BCD", store_a };
-        fk.stores[1] = (fstore){ ESP1 BOOT "BCD", store_b };
+        free(live.data);
+        free(copy.data);
+}
+
+/* A file of the fake volumes as a blob (a copy), and whether one is equal to it. */
+static blob file_blob(const char *path)
+{
+        int i = file_find(path);
+        blob b;
+
+        cr_assert_geq(i, 0, "%s", path);
+        b.len = fk.files[i].len;
+        b.data = malloc(b.len ? b.len : 1);
+        memcpy(b.data, fk.files[i].data, b.len);
+        return b;
+}
+
+static bool blob_is(const char *path, const blob *b)
+{
+        int i = file_find(path);
+
+        return i >= 0 && fk.files[i].len == b->len && memcmp(fk.files[i].data, b->data, b->len) == 0;
 }
 
 static const mb_file_fact *esp_file(const mb_facts *f, uint32_t disk, const char *path)
@@ -1688,7 +2300,11 @@ Test(windows_facts, esp_bcd_compared_by_objects)
 {
         mb_facts *f = NULL;
         const mb_file_fact *b0, *b1;
+        mb_bcd_object *objs;
+        size_t n;
+        uint64_t size;
         char hex[65];
+        blob swapped;
         mb_error err;
 
         two_esps();
@@ -1703,53 +2319,48 @@ Test(windows_facts, esp_bcd_compared_by_objects)
         b1 = esp_file(f, 1, "/EFI/Microsoft/Boot/BCD");
         cr_assert_not_null(b0);
         cr_assert_not_null(b1);
+        /* same objects in other hive bytes: equal */
         cr_assert_str_eq(b0->sha256, b1->sha256);
         cr_assert_eq(b0->size, b1->size);
-        {
-                char *canon;
-                size_t len;
-
-                cr_assert_eq(mb_win_bcd_canonical(store_a, &canon, &len, &err), 0);
-                mb_sha256_hex(canon, len, hex);
-                cr_assert_str_eq(b0->sha256, hex);
-                cr_assert_eq(b0->size, len);
-                free(canon);
-        }
+        /* the live store is read from the registry, its file never loaded;
+         * the other ESP's store through RegLoadAppKeyW */
+        cr_assert_eq(rg.n_app, 1);
+        cr_assert_str_eq(rg.app_path[0], ESP1 BOOT "BCD");
+        cr_assert_eq(rg.n_open, rg.n_close);
+        cr_assert_eq(fk.n_cmd, 0, "no program runs while facts are read");
+        /* the digest is the objects' (engine/format/bcd), not the bytes' */
+        cr_assert_eq(mb_win_bcd_read_live(&fake_table, &objs, &n, &err), 0, "%s", err.msg);
+        cr_assert_eq(mb_bcd_objects_digest(objs, n, &size, hex, &err), 0);
+        mb_bcd_objects_free(objs, n);
+        cr_assert_str_eq(b0->sha256, hex);
+        cr_assert_eq(b0->size, size);
         mb_sha256_hex("boot manager 10.0.20348", 23, hex);
         cr_assert_str_eq(esp_file(f, 1, "/EFI/Microsoft/Boot/bootmgfw.efi")->sha256, hex);
-        cr_assert(strstr(fk.cmdlines[1], "bcdedit.exe /store \"" ESP0 BOOT "BCD\" /enum all /v"),
-                  "%s", fk.cmdlines[1]);
         mb_facts_free(f);
 
         /* the secondary's boot menu is in another order: the stores differ */
-        fk.stores[1].out = store_c;
+        swapped = rewritten_store(rg.live, true);
+        fs_put(ESP1 BOOT "BCD", false, swapped.data, swapped.len);
+        free(swapped.data);
         cr_assert_eq(mb_win_read_facts_opts(&fake_table, &no_hash, &f, &err), 0, "%s", err.msg);
         cr_assert_str_neq(esp_file(f, 0, "/EFI/Microsoft/Boot/BCD")->sha256,
                           esp_file(f, 1, "/EFI/Microsoft/Boot/BCD")->sha256);
         mb_facts_free(f);
 }
 
-Test(windows_facts, esp_bcd_fallbacks)
+Test(windows_facts, esp_bcd_that_does_not_load_is_hashed_as_bytes)
 {
         mb_facts *f = NULL;
         char hex[65];
         mb_error err;
 
-        /* /store refused on the live store: the system store's listing stands in */
         two_esps();
-        fk.stores[0].path = NULL;
-        fk.stores[1].out = fk.bcdedit_out;
+        fs_text(ESP1 BOOT "BCD", "not a hive");
         cr_assert_eq(mb_win_read_facts_opts(&fake_table, &no_hash, &f, &err), 0, "%s", err.msg);
-        cr_assert_str_eq(esp_file(f, 0, "/EFI/Microsoft/Boot/BCD")->sha256,
-                         esp_file(f, 1, "/EFI/Microsoft/Boot/BCD")->sha256);
-        mb_facts_free(f);
-
-        /* a store bcdedit cannot open on the other ESP: its bytes are hashed */
-        fk.stores[1].path = NULL;
-        cr_assert_eq(mb_win_read_facts_opts(&fake_table, &no_hash, &f, &err), 0, "%s", err.msg);
-        mb_sha256_hex("exported hive bytes", 19, hex);
+        mb_sha256_hex("not a hive", 10, hex);
         cr_assert_str_eq(esp_file(f, 1, "/EFI/Microsoft/Boot/BCD")->sha256, hex);
-        cr_assert_eq(esp_file(f, 1, "/EFI/Microsoft/Boot/BCD")->size, 19);
+        cr_assert_eq(esp_file(f, 1, "/EFI/Microsoft/Boot/BCD")->size, 10);
+        cr_assert_str_neq(esp_file(f, 0, "/EFI/Microsoft/Boot/BCD")->sha256, hex);
         mb_facts_free(f);
 }
 
@@ -2480,7 +3091,10 @@ Test(windows_copy, tree_makes_the_destination_file_identical)
 {
         mb_error err;
 
+        blob store;
+
         two_esps();
+        store = file_blob(ESP1 BOOT "BCD");
         fs_text(ESP1 "\\EFI\\Boot\\bootx64.efi", "an older boot manager");
         fs_text(ESP1 "\\EFI\\Old\\stale.efi", "stale");             /* extra file in an extra folder */
         fs_text(ESP0 "\\EFI\\Microsoft\\Recovery\\BCD", "recovery store"); /* a missing folder */
@@ -2492,7 +3106,8 @@ Test(windows_copy, tree_makes_the_destination_file_identical)
         cr_assert_eq(file_find(ESP1 "\\EFI\\Old"), -1);
         cr_assert_str_eq(fs_content(ESP1 "\\System Volume Information\\tracking.log"), "kept");
         /* the live store and its logs are neither copied nor deleted: bcdedit /export writes the store */
-        cr_assert_str_eq(fs_content(ESP1 BOOT "BCD"), "exported hive bytes");
+        cr_assert(blob_is(ESP1 BOOT "BCD", &store));
+        free(store.data);
         cr_assert_str_eq(fs_content(ESP1 BOOT "BCD.LOG1"), "other log");
         cr_assert_eq(file_find(ESP1 BOOT "BCD.LOG2"), -1);
         cr_assert_eq(fk.n_copied, 3);   /* bootx64.efi, bootmgfw.efi, Recovery\BCD: not the store, not its logs */
@@ -2502,14 +3117,18 @@ Test(windows_copy, tree_from_a_store_that_is_not_live)
 {
         mb_error err;
 
+        blob store;
+
         /* copying back from the secondary: its store is an ordinary file */
         two_esps();
+        store = file_blob(ESP1 BOOT "BCD");
         fk.files[file_find(ESP0 BOOT "BCD")].locked = false;
         fk.files[file_find(ESP0 BOOT "BCD.LOG1")].locked = false;
         fk.files[file_find(ESP0 BOOT "BCD.LOG2")].locked = false;
         fk.files[file_find(ESP0 BOOT "BCD.LOG")].locked = false;
         cr_assert_eq(mb_win_copy_tree(&fake_table, ESP1 "\\", ESP0 "\\", false, &err), 0, "%s", err.msg);
-        cr_assert_str_eq(fs_content(ESP0 BOOT "BCD"), "exported hive bytes");
+        cr_assert(blob_is(ESP0 BOOT "BCD", &store));
+        free(store.data);
         cr_assert_str_eq(fs_content(ESP0 BOOT "BCD.LOG1"), "other log");
         cr_assert_eq(file_find(ESP0 BOOT "BCD.LOG2"), -1);
 }

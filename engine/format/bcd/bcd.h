@@ -226,8 +226,10 @@ int mb_bcd_objects_to_fact(const mb_bcd_object *objs, size_t n, const char *stor
 /* SHA-256 of the objects as data: objects ordered by GUID, elements by type,
  * each element's registry type and bytes. Two stores with the same objects
  * and elements have the same digest whatever their hive bytes (the live
- * store and its `bcdedit /export` copy, a store rewritten by libhivex). */
-int mb_bcd_objects_digest(const mb_bcd_object *objs, size_t n, char ret_hex[65], mb_error *err);
+ * store and its `bcdedit /export` copy, a store rewritten by libhivex).
+ * *ret_size is the number of bytes hashed. */
+int mb_bcd_objects_digest(const mb_bcd_object *objs, size_t n, uint64_t *ret_size,
+                          char ret_hex[65], mb_error *err);
 
 /* Well-known object GUID -> "{bootmgr}" etc., or NULL. */
 const char *mb_bcd_alias(const mb_guid *id);

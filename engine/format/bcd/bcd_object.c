@@ -486,7 +486,8 @@ static int cmp_elem(const void *a, const void *b)
         return x < y ? -1 : x > y;
 }
 
-int mb_bcd_objects_digest(const mb_bcd_object *objs, size_t n, char ret_hex[65], mb_error *err)
+int mb_bcd_objects_digest(const mb_bcd_object *objs, size_t n, uint64_t *ret_size,
+                          char ret_hex[65], mb_error *err)
 {
         const mb_bcd_object **o = calloc(n ? n : 1, sizeof(*o));
         mb_sha256 s;
@@ -524,6 +525,7 @@ int mb_bcd_objects_digest(const mb_bcd_object *objs, size_t n, char ret_hex[65],
                 free(e);
         }
         free(o);
+        *ret_size = s.len;
         mb_sha256_final_hex(&s, ret_hex);
         return 0;
 }
