@@ -1561,6 +1561,10 @@ __attribute__((destructor)) static void fk_cleanup(void)
         fk_free();
 }
 
+#define ESP0 "\\\\?\\Volume{0d3e1c2b-0001-4a1b-9c2d-3e4f5a6b7c01}"
+#define ESP1 "\\\\?\\Volume{1d3e1c2b-0001-4a1b-9c2d-3e4f5a6b7c11}"
+#define BOOT "\\EFI\\Microsoft\\Boot\\"
+
 /* The seed machine's GPT names (disk*_layout*.hex). */
 #define DISK0_GUID "5e9c4b1a-2f3d-4c8e-9a7b-1c2d3e4f5a6b"
 #define ESP0_GUID "0d3e1c2b-0001-4a1b-9c2d-3e4f5a6b7c01"
@@ -2103,6 +2107,55 @@ Test(windows_bcd_registry, drive_letters_do_not_reach_the_facts)
         mb_facts_free(f);
 }
 
+/* Defect 3(h): {313e8eed-...} is {kerneldbgsettings}; the windows target's
+ * own table called it {emssettings}. Ids now come from engine/format/bcd. */
+Test(windows_bcd_registry, kerneldbgsettings_is_not_emssettings)
+{
+        mb_guid kd = G("313e8eed-7098-4586-a9bf-309c61f8d449");
+        mb_bcd_object_fact *o, *ems;
+        mb_facts *f;
+        mb_bcd *b;
+        mb_error err;
+
+        seed_machine("disk1_layout_raw.hex");
+        cr_assert_eq(mb_bcd_open(rg.live, 1, &b, &err), 0, "%s", err.msg);
+        cr_assert_eq(mb_bcd_create_object(b, &kd, MB_BCD_TYPE_INHERIT_OSLOADER, NULL, &err), 0);
+        cr_assert_eq(mb_bcd_commit(b, &err), 0, "%s", err.msg);
+        mb_bcd_close(b);
+        cr_assert_eq(mb_win_read_facts_opts(&fake_table, &no_hash, &f, &err), 0, "%s", err.msg);
+        o = mb_facts_bcd_object(f, "{kerneldbgsettings}");
+        ems = mb_facts_bcd_object(f, "{emssettings}");
+        cr_assert_not_null(o);
+        cr_assert_str_eq(o->type, "os-loader-settings");
+        cr_assert_not_null(ems);                /* the store's own {0ce4991b-...} */
+        cr_assert_str_eq(ems->type, "settings");
+        cr_assert_neq(o, ems);
+        mb_facts_free(f);
+}
+
+/* A store that is not a BCD store, or no live store at all: a clear error
+ * naming the store and the call. */
+Test(windows_bcd_registry, errors_name_the_store)
+{
+        mb_bcd_object *objs = NULL;
+        size_t n = 0;
+        DWORD load = 0;
+        mb_error err;
+
+        seed_machine("disk1_layout_raw.hex");
+        unlink(rg.live);
+        rg.live[0] = '\0';
+        cr_assert_lt(mb_win_bcd_read_live(&fake_table, &objs, &n, &err), 0);
+        cr_assert(strstr(err.msg, "BCD system store: opening HKLM\\BCD00000000") &&
+                  strstr(err.msg, "(RegOpenKeyExW, error 2)"), "%s", err.msg);
+        fs_text(ESP0 BOOT "BCD", "not a hive");
+        cr_assert_lt(mb_win_bcd_read_file(&fake_table, ESP0 BOOT "BCD", &objs, &n, &load, &err), 0);
+        cr_assert_eq(load, 1009);
+        cr_assert(strstr(err.msg, "cannot load the store") && strstr(err.msg, "RegLoadAppKeyW"),
+                  "%s", err.msg);
+        cr_assert_eq(rg.n_open, rg.n_close);
+}
+
 Test(windows_facts, disk_open_denied_is_a_clear_error)
 {
         mb_facts *f = NULL;
@@ -2186,9 +2239,6 @@ Test(windows_facts, recovery_content_hash)
 
 /* ---- the ESP's files; the BCD compared by its objects ---- */
 
-#define ESP0 "\\\\?\\Volume{0d3e1c2b-0001-4a1b-9c2d-3e4f5a6b7c01}"
-#define ESP1 "\\\\?\\Volume{1d3e1c2b-0001-4a1b-9c2d-3e4f5a6b7c11}"
-#define BOOT "\\EFI\\Microsoft\\Boot\\"
 
 static blob file_bytes(const char *path)
 {
