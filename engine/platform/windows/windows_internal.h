@@ -165,6 +165,7 @@ typedef enum mb_win_step_kind {
         MB_WIN_STEP_WAIT,       /* wait for a resync */
         MB_WIN_STEP_FIRMWARE,   /* a firmware variable write (arg1 variable, arg2 entry) */
         MB_WIN_STEP_MOVE,       /* rename arg1 over arg2 */
+        MB_WIN_STEP_CHECK,      /* nothing is changed: mb_win_check_plex_entry() on fresh facts */
 } mb_win_step_kind;
 
 typedef struct mb_win_step {
@@ -181,6 +182,10 @@ typedef struct mb_win_steps {
 int mb_win_render_steps(const mb_facts *facts, const mb_op *op, const mb_win_render_ctx *ctx,
                         mb_win_steps *ret, mb_error *err);
 void mb_win_steps_clear(mb_win_steps *s);
+/* 0 when the facts hold the loader entry of the os plex on op->disk (an
+ * os-loader whose device and osdevice are that partition, whatever its
+ * description); MB_ESTATE saying why mbstate does not make one otherwise. */
+int mb_win_check_plex_entry(const mb_facts *f, const mb_op *op, mb_error *err);
 /* The steps as one text, the form `plan --commands windows` prints. */
 int mb_win_steps_to_text(const mb_win_steps *s, char **ret, mb_error *err);
 
