@@ -3483,3 +3483,109 @@ Test(windows_facts, seed_buffers_are_the_seed_fixture)
         mb_facts_free(want);
         mb_facts_free(f);
 }
+
+/* ---- BCD: the secondary plex's loader entry is Windows' own (defect 3(f)) ----
+ *
+ * Windows adds "<loader> - secondary plex" when it mirrors the boot volume
+ * (seed transcript), with device and osdevice on the plex's disk. Nothing
+ * bcdedit can run makes that entry (both plexes are the volume C:), so the
+ * windows target checks for it and never runs `bcdedit /copy {default}`,
+ * whose copy boots from disk 0 under a name that says disk 1.
+ */
+
+static mb_op plex_loader_op(void)
+{
+        mb_op op;
+
+        memset(&op, 0, sizeof(op));
+        op.kind = MB_OP_BCD_CREATE_LOADER;
+        op.disk = 1;
+        op.role = MB_ROLE_OS;
+        snprintf(op.description, sizeof(op.description), "Windows Server - secondary plex");
+        return op;
+}
+
+Test(windows_plex_entry, rendered_as_a_check_not_a_copy)
+{
+        mb_facts *f = seed_facts("disk1_layout_seed.hex");
+        mb_op op = plex_loader_op();
+        char *t = render(f, &op);
+
+        cr_assert(strncmp(t, "check: an OS loader whose device and osdevice are the os plex on disk 1", 71) == 0,
+                  "%s", t);
+        cr_assert_null(strstr(t, "\nbcdedit"), "%s", t);
+        cr_assert(strncmp(t, "bcdedit", 7) != 0, "%s", t);
+        free(t);
+        mb_facts_free(f);
+}
+
+Test(windows_plex_entry, present_when_windows_made_it)
+{
+        mb_win_target t = target();
+        mb_op op = plex_loader_op();
+        mb_error err;
+
+        seed_machine("disk1_layout_seed.hex");     /* its store has the plex's entry */
+        cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), 0, "%s", err.msg);
+        cr_assert_eq(fk.n_cmd, 0, "nothing is run: %s", fk.cmdlines[0]);
+        cr_assert_eq(fk.n_sent, 0);
+}
+
+Test(windows_plex_entry, absent_is_an_error_and_nothing_is_made)
+{
+        mb_win_target t = target();
+        mb_op op = plex_loader_op();
+        mb_error err;
+
+        seed_machine("disk1_layout_seed.hex");
+        unlink(rg.live);
+        seed_store(rg.live, sizeof(rg.live), false);    /* the mirror is there, the entry is not */
+        cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), MB_ESTATE);
+        cr_assert(strstr(err.msg, "no OS loader whose device and osdevice are the os plex on disk 1 (partition " OS1_GUID ")") &&
+                  strstr(err.msg, "does not fake it"), "%s", err.msg);
+        cr_assert_eq(fk.n_cmd, 0, "nothing is run: %s", fk.cmdlines[0]);
+}
+
+/* What `bcdedit /copy {default} /d "Windows Server - secondary plex"` left
+ * behind: the plex entry's name on a copy that boots from disk 0. It is
+ * not taken for the plex's entry, and not "repaired" with bcdedit either. */
+Test(windows_plex_entry, a_copy_of_default_is_not_the_plex_entry)
+{
+        mb_guid loader = G(MB_BCD_SEED_LOADER_GUID), id = G("063973c6-d0ac-11ed-b884-cfa59b967f58");
+        mb_win_target t = target();
+        mb_bcd_object_fact *o;
+        mb_facts *f;
+        mb_bcd *b;
+        mb_op op;
+        mb_error err;
+        char *text;
+
+        seed_machine("disk1_layout_seed.hex");
+        unlink(rg.live);
+        seed_store(rg.live, sizeof(rg.live), false);
+        cr_assert_eq(mb_bcd_open(rg.live, 1, &b, &err), 0, "%s", err.msg);
+        cr_assert_eq(mb_bcd_copy_object(b, &loader, &id, "Windows Server - secondary plex", &err), 0);
+        cr_assert_eq(mb_bcd_commit(b, &err), 0, "%s", err.msg);
+        mb_bcd_close(b);
+        cr_assert_eq(mb_win_read_facts_opts(&fake_table, &no_hash, &f, &err), 0, "%s", err.msg);
+        o = mb_facts_bcd_by_description(f, "os-loader", "Windows Server - secondary plex");
+        cr_assert_not_null(o);
+        cr_assert_str_eq(o->device->disk, DISK0_GUID);  /* claims disk 1, boots disk 0 */
+        cr_assert_lt(mb_win_check_plex_entry(f, &(mb_op){ .disk = 1, .description = "x" }, &err), 0);
+
+        memset(&op, 0, sizeof(op));
+        op.kind = MB_OP_BCD_SET_DEVICE;
+        op.disk = 1;
+        op.role = MB_ROLE_OS;
+        snprintf(op.object, sizeof(op.object), "%s", o->id);
+        snprintf(op.description, sizeof(op.description), "Windows Server - secondary plex");
+        text = render(f, &op);
+        cr_assert(strstr(text, "check: {063973c6-d0ac-11ed-b884-cfa59b967f58} \"Windows Server - secondary plex\" boots from " OS0_GUID ", not from the os plex on disk 1"),
+                  "%s", text);
+        cr_assert(strstr(text, "bcdedit /delete {063973c6-d0ac-11ed-b884-cfa59b967f58}"), "%s", text);
+        cr_assert_null(strstr(text, "\nbcdedit"), "%s", text);
+        free(text);
+        cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), MB_ESTATE);
+        cr_assert_eq(fk.n_cmd, 0, "nothing is run: %s", fk.cmdlines[0]);
+        mb_facts_free(f);
+}
