@@ -3589,3 +3589,28 @@ Test(windows_plex_entry, a_copy_of_default_is_not_the_plex_entry)
         cr_assert_eq(fk.n_cmd, 0, "nothing is run: %s", fk.cmdlines[0]);
         mb_facts_free(f);
 }
+
+/* ---- bcdedit only for changes, only by its absolute path (defect 3(b)) ---- */
+
+Test(windows_bcdedit, facts_run_nothing_and_changes_run_system32_bcdedit)
+{
+        mb_win_target t = target();
+        mb_op op;
+        mb_facts *f;
+        mb_error err;
+
+        two_esps();
+        cr_assert_eq(mb_win_read_facts_opts(&fake_table, &no_hash, &f, &err), 0, "%s", err.msg);
+        mb_facts_free(f);
+        cr_assert_eq(fk.n_cmd, 0, "facts started %s", fk.cmdlines[0]);
+
+        memset(&op, 0, sizeof(op));
+        op.kind = MB_OP_BCD_COPY_BOOTMGR;
+        op.disk = 1;
+        op.role = MB_ROLE_EFI;
+        snprintf(op.description, sizeof(op.description), "Windows Boot Manager Cloned");
+        cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), 0, "%s", err.msg);
+        cr_assert_eq(fk.n_cmd, 2);
+        cr_assert_str_eq(fk.cmdlines[0], "\"C:\\Windows\\System32\\bcdedit.exe\" /copy {bootmgr} /d \"Windows Boot Manager Cloned\"");
+        cr_assert_str_eq(fk.cmdlines[1], "\"C:\\Windows\\System32\\bcdedit.exe\" /set {063973c5-d0ac-11ed-b884-cfa59b967f58} device partition=\\Device\\HarddiskVolume5");
+}
