@@ -3614,3 +3614,49 @@ Test(windows_bcdedit, facts_run_nothing_and_changes_run_system32_bcdedit)
         cr_assert_str_eq(fk.cmdlines[0], "\"C:\\Windows\\System32\\bcdedit.exe\" /copy {bootmgr} /d \"Windows Boot Manager Cloned\"");
         cr_assert_str_eq(fk.cmdlines[1], "\"C:\\Windows\\System32\\bcdedit.exe\" /set {063973c5-d0ac-11ed-b884-cfa59b967f58} device partition=\\Device\\HarddiskVolume5");
 }
+
+/* ---- a store Windows wrote, through the registry functions ----
+ *
+ * BCD-NEW (shared test data) is an empty store made by Windows: as the live
+ * store and as another ESP's store it reads as no objects, and both give
+ * the digest of no objects. Skipped when the shared data is absent. */
+Test(windows_bcd_registry, windows_written_empty_store)
+{
+        char path[1024];
+        const char *dir = getenv("MB_TESTDATA");
+        mb_bcd_object *objs = (mb_bcd_object *)1;
+        size_t n = 99;
+        uint64_t size;
+        char empty[65], hex[65];
+        DWORD load = 0;
+        blob b;
+        FILE *in, *out;
+        mb_error err;
+
+        snprintf(path, sizeof(path), "%s/bcd/BCD-NEW",
+                 dir ? dir : MB_TEST_DATA "/../../../../shared/testdata");
+        if (access(path, R_OK) != 0)
+                cr_skip_test("%s not found (set MB_TESTDATA to the shared testdata folder)", path);
+        two_esps();
+        in = fopen(path, "rb");
+        out = fopen(rg.live, "wb");
+        cr_assert(in && out);
+        b.data = malloc(1 << 16);
+        b.len = fread(b.data, 1, 1 << 16, in);
+        cr_assert_eq(fwrite(b.data, 1, b.len, out), b.len);
+        fclose(in);
+        fclose(out);
+        cr_assert_eq(mb_win_bcd_read_live(&fake_table, &objs, &n, &err), 0, "%s", err.msg);
+        cr_assert_eq(n, 0);
+        cr_assert_eq(mb_bcd_objects_digest(objs, n, &size, empty, &err), 0);
+        mb_bcd_objects_free(objs, n);
+        fs_put(ESP1 BOOT "BCD", false, b.data, b.len);
+        free(b.data);
+        cr_assert_eq(mb_win_bcd_read_file(&fake_table, ESP1 BOOT "BCD", &objs, &n, &load, &err), 0,
+                     "%s", err.msg);
+        cr_assert_eq(n, 0);
+        cr_assert_eq(mb_bcd_objects_digest(objs, n, &size, hex, &err), 0);
+        cr_assert_str_eq(hex, empty);
+        mb_bcd_objects_free(objs, n);
+        cr_assert_eq(rg.n_open, rg.n_close);
+}
