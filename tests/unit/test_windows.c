@@ -2412,6 +2412,32 @@ Test(windows_facts, esp_bcd_that_does_not_load_is_hashed_as_bytes)
         cr_assert_eq(esp_file(f, 1, "/EFI/Microsoft/Boot/BCD")->size, 10);
         cr_assert_str_neq(esp_file(f, 0, "/EFI/Microsoft/Boot/BCD")->sha256, hex);
         mb_facts_free(f);
+
+        /* a registry hive that is no BCD store (no Objects key): its bytes too */
+        {
+                char tmp[64] = "/tmp/mbstate-test-hive3.XXXXXX";
+                int fd = mkstemp(tmp);
+                blob live = file_bytes(rg.live), b;
+                hive_h *h;
+
+                cr_assert_eq(write(fd, live.data, live.len), (ssize_t)live.len);
+                close(fd);
+                h = hivex_open(tmp, HIVEX_OPEN_WRITE);
+                cr_assert_not_null(h);
+                cr_assert_eq(hivex_node_delete_child(h, hivex_node_get_child(h, hivex_root(h), "Objects")), 0);
+                cr_assert_eq(hivex_commit(h, tmp, 0), 0);
+                hivex_close(h);
+                b = file_bytes(tmp);
+                unlink(tmp);
+                fs_put(ESP1 BOOT "BCD", false, b.data, b.len);
+                cr_assert_eq(mb_win_read_facts_opts(&fake_table, &no_hash, &f, &err), 0, "%s", err.msg);
+                mb_sha256_hex(b.data, b.len, hex);
+                cr_assert_str_eq(esp_file(f, 1, "/EFI/Microsoft/Boot/BCD")->sha256, hex);
+                cr_assert_eq(rg.n_open, rg.n_close);
+                mb_facts_free(f);
+                free(b.data);
+                free(live.data);
+        }
 }
 
 /* ---- dynamic disks: the LDM database read raw ---- */

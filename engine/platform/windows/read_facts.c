@@ -412,8 +412,8 @@ static bool is_bcd_log(const char *rel)
  * they hold the same objects and elements. The live store's file is held
  * open by the registry: the system ESP's BCD is the store read from
  * HKLM\BCD00000000. Another ESP's store is loaded with RegLoadAppKeyW; one
- * that cannot be loaded is hashed as bytes (it then differs, and the next
- * ESP sync replaces it).
+ * that cannot be loaded, or is no BCD store, is hashed as bytes (it then
+ * differs, and the next ESP sync replaces it).
  */
 static int bcd_fact(const mb_win32 *w, const esp_walk *e, const char *full, uint64_t *ret_size,
                     char ret_hex[65], mb_error *err);
@@ -511,7 +511,7 @@ static int bcd_fact(const mb_win32 *w, const esp_walk *e, const char *full, uint
                 return 0;
         }
         r = mb_win_bcd_read_file(w, full, &objs, &n, &load_error, err);
-        if (r < 0 && load_error != 0) {
+        if (r < 0 && (load_error != 0 || r == MB_ECORRUPT)) {
                 mb_error_clear(err);
                 return hash_file(w, full, ret_size, ret_hex, err);
         }
