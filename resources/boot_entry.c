@@ -2,8 +2,12 @@
 /*
  * boot_entry: a boot manager entry whose device is another disk's ESP,
  * present in the firmware boot order; an OS loader entry for a mirror's
- * secondary plex. Entries are found by type and description, as an
- * administrator finds them in `bcdedit /enum`.
+ * secondary plex. A boot manager entry is found by type and description,
+ * as an administrator finds it in `bcdedit /enum`. The plex's loader entry
+ * is found by what its device describes: an OS loader whose device and
+ * osdevice are the os partition on the plex's disk, whatever its
+ * description (Windows names it "<loader> - secondary plex" in the
+ * system's language when it adds the plex).
  */
 #include <strings.h>
 
@@ -14,6 +18,19 @@ static bool device_is(const mb_bcd_device_fact *dev, const mb_part_fact *part)
         return dev && part && dev->kind && strcmp(dev->kind, "partition") == 0 &&
                dev->partition && part->unique_guid &&
                strcasecmp(dev->partition, part->unique_guid) == 0;
+}
+
+/* The OS loader whose device and osdevice are part, or NULL. */
+static const mb_bcd_object_fact *loader_on(const mb_facts *f, const mb_part_fact *part)
+{
+        for (uint32_t i = 0; f->bcd && part && i < f->bcd->n_objects; i++) {
+                const mb_bcd_object_fact *o = &f->bcd->objects[i];
+
+                if (o->type && strcmp(o->type, "os-loader") == 0 && device_is(o->device, part) &&
+                    device_is(o->osdevice, part))
+                        return o;
+        }
+        return NULL;
 }
 
 static const char *device_text(const mb_bcd_device_fact *dev, char *buf, size_t len)
@@ -133,13 +150,24 @@ int mb_res_boot_entry_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb
                                             e->description);
                 obj = mb_facts_bcd_by_description(f, manager ? "boot-manager" : "os-loader",
                                                   e->description);
+                if (!manager) {
+                        const mb_bcd_object_fact *by_dev = loader_on(f, tpart);
+
+                        if (by_dev && obj && by_dev != obj)
+                                mb_plan_note(p, "BCD entry %s \"%s\" has the description of the plex entry but boots %s, not the os plex on %s (%s is that entry)",
+                                             obj->id, e->description,
+                                             device_text(obj->device, dev, sizeof(dev)), e->plex,
+                                             by_dev->id);
+                        if (by_dev)
+                                obj = by_dev;
+                }
                 if (!obj) {
                         res_op_init(&op, manager ? MB_OP_BCD_COPY_BOOTMGR : MB_OP_BCD_CREATE_LOADER, t, role);
                         snprintf(op.description, sizeof(op.description), "%s", e->description);
                         RES_CHANGE(p, MB_RES_BOOT_ENTRY, subject, false, &op, "absent");
                         snprintf(p->changes[p->n_changes - 1].desired, 256,
                                  manager ? "copy of {bootmgr}, device = the ESP of %s%s"
-                                         : "OS loader, device and osdevice = the %s plex on %s",
+                                         : "OS loader, device and osdevice = the %s plex on %s (Windows adds it with the plex)",
                                  manager ? (e->esp ? e->esp : "") : mb_role_to_string(role), manager ? "" : (e->plex ? e->plex : ""));
                 } else {
                         bool ok = device_is(obj->device, tpart) &&

@@ -39,5 +39,9 @@ has 'bcdedit /export' "BCD exported to the second ESP"
 hasnt 'assign letter' "no borrowed drive letters"
 hasnt 'delete partition' "no partition deleted"
 hasnt 'robocopy' "no robocopy"
+# the plex's loader entry is Windows' own: checked, never made by a copy
+# of {default} (which boots from disk 0 under a name that says disk 1)
+grep -qE '^ +bcdedit /copy \{default\}' "$out" && bad "a secondary-plex entry copied from {default}" || ok
+has 'check: an OS loader whose device and osdevice are the os plex on disk 1' "plex entry checked"
 echo "windows-commands: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -692,3 +692,130 @@ Test(bcd, names)
         mb_bcd_close(NULL);
         mb_bcd_objects_free(NULL, 0);
 }
+
+/* ---- objects as data: the decoder every store reader feeds --------------- */
+
+/* Defect: {313e8eed-...} was named {emssettings} by the windows target's
+ * own table. The GUIDs are those of the Windows SDK's
+ * GUID_KERNEL_DEBUGGER_SETTINGS_GROUP and GUID_EMS_SETTINGS_GROUP; the
+ * names bcdedit's ("Boot Options Identifiers"). */
+Test(bcd, well_known_identifiers)
+{
+        static const struct { const char *guid, *alias; } want[] = {
+                { "313e8eed-7098-4586-a9bf-309c61f8d449", "{kerneldbgsettings}" },
+                { "0ce4991b-e6b3-4b16-b23c-5e0d9250e5d9", "{emssettings}" },
+                { "4636856e-540f-4170-a130-a84776f4c654", "{dbgsettings}" },
+                { "7ff607e0-4395-11db-b0de-0800200c9a66", "{hypervisorsettings}" },
+                { "5189b25c-5558-4bf2-bca4-289b11bd29e2", "{badmemory}" },
+                { "ae5534e0-a924-466c-b836-758539a3ee3a", "{ramdiskoptions}" },
+                { "a5a30fa2-3d06-4e9f-b5f4-a01df9d1fcba", "{fwbootmgr}" },
+                { "466f5a88-0af2-4f76-9038-095b170dc21c", "{ntldr}" },
+        };
+
+        for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+                mb_guid g = G(want[i].guid), back;
+
+                cr_assert_str_eq(mb_bcd_alias(&g), want[i].alias, "%s", want[i].guid);
+                cr_assert_eq(mb_bcd_alias_guid(want[i].alias, &back), 0);
+                cr_assert(mb_guid_equal(&g, &back), "%s", want[i].alias);
+        }
+}
+
+/* An MBR partition device (descriptor style 1): the byte offset of the
+ * partition at +0x10 of the descriptor and the disk signature at +0x28,
+ * the layout the bcd_device.c sources document. */
+Test(bcd, mbr_partition_device)
+{
+        uint8_t el[0x58] = { 0 }, *buf;
+        mb_bcd_device d;
+        mb_bcd_object *o = calloc(1, sizeof(*o));
+        mb_bcd_fact *f;
+        size_t len;
+        mb_error err;
+
+        mb_put_le32(el + 0x10, 6);                      /* partition */
+        mb_put_le32(el + 0x18, 0x48);
+        mb_put_le64(el + 0x20, 0x100000);               /* 1 MiB into the disk */
+        mb_put_le32(el + 0x34, 1);                      /* MBR */
+        mb_put_le32(el + 0x38, 0x4c0de1a2);             /* disk signature */
+        cr_assert_eq(mb_bcd_device_decode(el, sizeof(el), &d, &err), 0);
+        cr_assert_eq(d.kind, MB_BCD_DEV_PARTITION);
+        cr_assert(d.mbr);
+        cr_assert_eq(d.mbr_offset, 0x100000);
+        cr_assert_eq(d.mbr_signature, 0x4c0de1a2);
+        cr_assert_eq(mb_bcd_device_encode(&d, &buf, &len, &err), 0);
+        cr_assert_eq(len, sizeof(el));
+        cr_assert_eq(memcmp(buf, el, len), 0);
+        free(buf);
+        mb_bcd_device_clear(&d);
+
+        cr_assert_eq(mb_bcd_object_begin(o, "{063973c0-d0ac-11ed-b884-cfa59b967f58}",
+                                         MB_BCD_TYPE_OSLOADER, "test", &err), 0);
+        cr_assert_eq(mb_bcd_object_add_element(o, "11000001", MB_REG_BINARY, el, sizeof(el),
+                                               "test", &err), 0);
+        cr_assert_eq(mb_bcd_objects_to_fact(o, 1, "test", &f, &err), 0);
+        cr_assert_str_eq(f->objects[0].device->kind, "mbr-partition");
+        cr_assert_str_eq(f->objects[0].device->disk, "4c0de1a2");
+        cr_assert_str_eq(f->objects[0].device->partition, "1048576");
+        mb_bcd_fact_free(f);
+        mb_bcd_objects_free(o, 1);
+}
+
+Test(bcd, object_builder_rejects_bad_key_names)
+{
+        mb_bcd_object *o = calloc(1, sizeof(*o));
+        uint8_t one = 1;
+        mb_error err;
+
+        cr_assert_eq(mb_bcd_object_begin(o, "bootmgr", MB_BCD_TYPE_BOOTMGR, "S", &err), MB_ECORRUPT);
+        cr_assert(strstr(err.msg, "BCD S: object key \"bootmgr\" is not a {GUID}"), "%s", err.msg);
+        cr_assert_eq(mb_bcd_object_begin(o, "{9dea862c-5cdd-4e70-acc1-f32b344d4795}",
+                                         MB_BCD_TYPE_BOOTMGR, "S", &err), 0);
+        cr_assert_str_eq(o->alias, "{bootmgr}");
+        cr_assert_eq(mb_bcd_object_add_element(o, "1600007", MB_REG_BINARY, &one, 1, "S", &err),
+                     MB_ECORRUPT);
+        cr_assert(strstr(err.msg, "object {9dea862c-5cdd-4e70-acc1-f32b344d4795}: element key \"1600007\" is not 8 hex digits"),
+                  "%s", err.msg);
+        cr_assert_eq(mb_bcd_object_add_element(o, "16000074", MB_REG_BINARY, &one, 1, "S", &err), 0);
+        cr_assert_eq(o->n_elements, 1);
+        mb_bcd_objects_free(o, 1);
+}
+
+/* Same objects, other hive bytes and element order: the same digest; one
+ * element changed: another. */
+Test(bcd, digest_is_of_objects_not_bytes)
+{
+        const char *a = tpath("a.bcd"), *b = tpath("b.bcd");
+        mb_bcd_object *oa, *ob;
+        size_t na, nb;
+        uint64_t sa, sb;
+        char ha[65], hb[65];
+        mb_bcd *h;
+        mb_guid bm = G(BOOTMGR);
+        mb_error err;
+
+        build_store(a);
+        build_store(b);
+        cr_assert_eq(mb_bcd_open(b, 1, &h, &err), 0);
+        cr_assert_eq(mb_bcd_delete_element(h, &bm, MB_BCDE_BOOTMGR_TIMEOUT, &err), 0);
+        cr_assert_eq(mb_bcd_set_integer(h, &bm, MB_BCDE_BOOTMGR_TIMEOUT, 30, &err), 0);
+        cr_assert_eq(mb_bcd_commit(h, &err), 0);
+        mb_bcd_close(h);
+        cr_assert_eq(mb_bcd_open(a, 0, &h, &err), 0);
+        cr_assert_eq(mb_bcd_list(h, &oa, &na, &err), 0);
+        mb_bcd_close(h);
+        cr_assert_eq(mb_bcd_open(b, 1, &h, &err), 0);
+        cr_assert_eq(mb_bcd_list(h, &ob, &nb, &err), 0);
+        cr_assert_eq(mb_bcd_objects_digest(oa, na, &sa, ha, &err), 0);
+        cr_assert_eq(mb_bcd_objects_digest(ob, nb, &sb, hb, &err), 0);
+        cr_assert_str_eq(ha, hb);
+        cr_assert_eq(sa, sb);
+        mb_bcd_objects_free(ob, nb);
+        cr_assert_eq(mb_bcd_set_integer(h, &bm, MB_BCDE_BOOTMGR_TIMEOUT, 5, &err), 0);
+        cr_assert_eq(mb_bcd_list(h, &ob, &nb, &err), 0);
+        cr_assert_eq(mb_bcd_objects_digest(ob, nb, &sb, hb, &err), 0);
+        cr_assert_str_neq(ha, hb);
+        mb_bcd_close(h);
+        mb_bcd_objects_free(oa, na);
+        mb_bcd_objects_free(ob, nb);
+}

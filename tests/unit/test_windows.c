@@ -10,7 +10,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include <hivex.h>
+#include <unistd.h>
+
 #include "blockdev.h"
+#include "format/bcd/bcd.h"
+#include "format/bcd/bcd_internal.h"
 #include "platform/windows/windows_internal.h"
 #include "sha256.h"
 #include "format/ldm/ldm.h"
@@ -124,7 +129,6 @@ static struct fake {
         const char *vol_fs[4];
         blob vol_extents[4];
         size_t vol_next;
-        char *bcdedit_out;
         DWORD exit_code;        /* diskpart's */
         size_t out_pos;
         char *out_now;
@@ -828,6 +832,258 @@ static LONG WINAPI f_RegGetValueW(HKEY k, LPCWSTR sub, LPCWSTR val, DWORD fl, LP
         return 2;
 }
 
+/* ---- the registry: BCD stores served from hive files through libhivex ----
+ *
+ * HKLM\BCD00000000 is the hive file rg.live (the running system's store);
+ * RegLoadAppKeyW loads the bytes of a file of the fake volumes. Keys are
+ * handles into open hives; every function answers as its documentation says
+ * (ERROR_FILE_NOT_FOUND for a missing key or value, ERROR_MORE_DATA with
+ * the size for a short buffer, ERROR_NO_MORE_ITEMS past the last index).
+ */
+#define HKEY_BASE 0x7000
+#define ERROR_BADDB_ 1009u      /* "The configuration registry database is corrupt." */
+
+static struct reg {
+        char live[256];         /* hive file of HKLM\BCD00000000; "" = no such key */
+        hive_h *hives[8];
+        char tmp[8][256];       /* hive files made from the fake volumes' bytes */
+        int n_hives;
+        struct { int hive; hive_node_h node; bool open; } keys[512];
+        int n_keys;
+        int n_open, n_close;    /* keys handed out and closed */
+        int n_app;              /* RegLoadAppKeyW calls */
+        char app_path[4][400];
+} rg;
+
+static void rg_free(void)
+{
+        for (int i = 0; i < rg.n_hives; i++) {
+                if (rg.hives[i])
+                        hivex_close(rg.hives[i]);
+                if (rg.tmp[i][0])
+                        unlink(rg.tmp[i]);
+        }
+        if (rg.live[0])
+                unlink(rg.live);
+        memset(&rg, 0, sizeof(rg));
+}
+
+static HKEY rg_key(int hive, hive_node_h node)
+{
+        int k = 0;
+
+        while (k < rg.n_keys && rg.keys[k].open)
+                k++;            /* a closed key's handle is reused, as Windows may */
+        cr_assert_lt(k, 512);
+        if (k == rg.n_keys)
+                rg.n_keys++;
+        rg.keys[k].hive = hive;
+        rg.keys[k].node = node;
+        rg.keys[k].open = true;
+        rg.n_open++;
+        return (HKEY)(uintptr_t)(HKEY_BASE + k);
+}
+
+static int rg_slot(HKEY k)
+{
+        uintptr_t v = (uintptr_t)k;
+
+        cr_assert(v >= HKEY_BASE && v < HKEY_BASE + (uintptr_t)rg.n_keys, "not a key handle");
+        cr_assert(rg.keys[v - HKEY_BASE].open, "key used after RegCloseKey");
+        return (int)(v - HKEY_BASE);
+}
+
+static int rg_open_hive(const char *path)
+{
+        hive_h *h = hivex_open(path, 0);
+
+        if (!h)
+                return -1;
+        cr_assert_lt(rg.n_hives, 8);
+        rg.hives[rg.n_hives] = h;
+        return rg.n_hives++;
+}
+
+static LONG WINAPI f_RegOpenKeyExW(HKEY parent, LPCWSTR sub, DWORD opts, REGSAM sam, PHKEY ret)
+{
+        char path[512], *save = NULL;
+        hive_node_h node;
+        int hive;
+
+        cr_assert_eq(opts, 0);
+        cr_assert_eq(sam, KEY_READ, "the BCD is only ever opened for reading");
+        snprintf(path, sizeof(path), "%s", utf8(sub));
+        if (parent == HKEY_LOCAL_MACHINE) {
+                char *rest;
+
+                if (strncasecmp(path, "BCD00000000", 11) != 0 || !rg.live[0] ||
+                    (path[11] && path[11] != '\\'))
+                        return (LONG)ERROR_FILE_NOT_FOUND;
+                if ((hive = rg_open_hive(rg.live)) < 0)
+                        return (LONG)ERROR_BADDB_;
+                node = hivex_root(rg.hives[hive]);
+                rest = path[11] ? path + 12 : path + 11;
+                memmove(path, rest, strlen(rest) + 1);
+        } else {
+                int k = rg_slot(parent);
+
+                hive = rg.keys[k].hive;
+                node = rg.keys[k].node;
+        }
+        for (char *part = strtok_r(path, "\\", &save); part; part = strtok_r(NULL, "\\", &save)) {
+                node = hivex_node_get_child(rg.hives[hive], node, part);
+                if (!node)
+                        return (LONG)ERROR_FILE_NOT_FOUND;
+        }
+        *ret = rg_key(hive, node);
+        return 0;
+}
+
+static LONG WINAPI f_RegEnumKeyExW(HKEY key, DWORD index, LPWSTR name, LPDWORD name_len,
+                                   LPDWORD reserved, LPWSTR cls, LPDWORD cls_len, PFILETIME t)
+{
+        int k = rg_slot(key);
+        hive_node_h *kids = hivex_node_children(rg.hives[rg.keys[k].hive], rg.keys[k].node);
+        size_t n = 0;
+        char *kn;
+        LONG r = 0;
+
+        cr_assert_null(reserved);
+        cr_assert_null(cls);
+        cr_assert_null(cls_len);
+        (void)t;
+        cr_assert_not_null(kids);
+        while (kids[n])
+                n++;
+        if (index >= n) {
+                free(kids);
+                return (LONG)ERROR_NO_MORE_ITEMS;
+        }
+        kn = hivex_node_name(rg.hives[rg.keys[k].hive], kids[index]);
+        if (strlen(kn) + 1 > *name_len) {
+                r = (LONG)ERROR_MORE_DATA;
+        } else {
+                put_w(name, *name_len, kn);
+                *name_len = (DWORD)strlen(kn);  /* characters, without the NUL */
+        }
+        free(kn);
+        free(kids);
+        return r;
+}
+
+/* Copies a value's bytes as RegQueryValueExW/RegEnumValueW do. */
+static LONG rg_answer(int k, hive_value_h v, LPDWORD type, LPBYTE data, LPDWORD len)
+{
+        hive_type t;
+        size_t n;
+        char *bytes = hivex_value_value(rg.hives[rg.keys[k].hive], v, &t, &n);
+        LONG r = 0;
+
+        cr_assert_not_null(bytes);
+        if (type)
+                *type = (DWORD)t;
+        if (data && len && *len < n)
+                r = (LONG)ERROR_MORE_DATA;
+        else if (data)
+                memcpy(data, bytes, n);
+        if (len)
+                *len = (DWORD)n;
+        free(bytes);
+        return r;
+}
+
+static LONG WINAPI f_RegQueryValueExW(HKEY key, LPCWSTR name, LPDWORD reserved, LPDWORD type,
+                                      LPBYTE data, LPDWORD len)
+{
+        int k = rg_slot(key);
+        hive_value_h v;
+
+        cr_assert_null(reserved);
+        v = hivex_node_get_value(rg.hives[rg.keys[k].hive], rg.keys[k].node, utf8(name));
+        if (!v)
+                return (LONG)ERROR_FILE_NOT_FOUND;
+        return rg_answer(k, v, type, data, len);
+}
+
+static LONG WINAPI f_RegEnumValueW(HKEY key, DWORD index, LPWSTR name, LPDWORD name_len,
+                                   LPDWORD reserved, LPDWORD type, LPBYTE data, LPDWORD len)
+{
+        int k = rg_slot(key);
+        hive_value_h *vals = hivex_node_values(rg.hives[rg.keys[k].hive], rg.keys[k].node);
+        size_t n = 0;
+        char *vn;
+        LONG r;
+
+        cr_assert_null(reserved);
+        while (vals[n])
+                n++;
+        if (index >= n) {
+                free(vals);
+                return (LONG)ERROR_NO_MORE_ITEMS;
+        }
+        vn = hivex_value_key(rg.hives[rg.keys[k].hive], vals[index]);
+        if (strlen(vn) + 1 > *name_len) {
+                r = (LONG)ERROR_MORE_DATA;
+        } else {
+                put_w(name, *name_len, vn);
+                *name_len = (DWORD)strlen(vn);
+                r = rg_answer(k, vals[index], type, data, len);
+        }
+        free(vn);
+        free(vals);
+        return r;
+}
+
+static LONG WINAPI f_RegCloseKey(HKEY key)
+{
+        rg.keys[rg_slot(key)].open = false;
+        rg.n_close++;
+        if (rg.n_close == rg.n_open) {
+                /* every key is closed: a test that reads facts many times
+                 * reuses the slots (the counters stay, for the balance checks) */
+                for (int i = 0; i < rg.n_hives; i++) {
+                        if (rg.hives[i])
+                                hivex_close(rg.hives[i]);
+                        if (rg.tmp[i][0])
+                                unlink(rg.tmp[i]);
+                        rg.hives[i] = NULL;
+                        rg.tmp[i][0] = '\0';
+                }
+                rg.n_hives = 0;
+                rg.n_keys = 0;
+        }
+        return 0;
+}
+
+static LONG WINAPI f_RegLoadAppKeyW(LPCWSTR file, PHKEY ret, REGSAM sam, DWORD opts, DWORD res)
+{
+        const char *path = utf8(file);
+        int i = file_find(path), hive, fd;
+
+        cr_assert_eq(sam, KEY_READ, "stores on other ESPs are only read");
+        cr_assert_eq(opts, 0);
+        cr_assert_eq(res, 0);
+        snprintf(rg.app_path[rg.n_app++ & 3], sizeof(rg.app_path[0]), "%s", path);
+        /* the documented trap: a missing file would be created as an empty hive */
+        cr_assert_geq(i, 0, "RegLoadAppKeyW on a file that does not exist: %s", path);
+        if (fk.files[i].locked)
+                return (LONG)ERROR_SHARING_VIOLATION;
+        cr_assert_lt(rg.n_hives, 8);
+        snprintf(rg.tmp[rg.n_hives], sizeof(rg.tmp[0]), "/tmp/mbstate-test-hive.XXXXXX");
+        fd = mkstemp(rg.tmp[rg.n_hives]);
+        cr_assert_geq(fd, 0);
+        cr_assert_eq(write(fd, fk.files[i].data, fk.files[i].len), (ssize_t)fk.files[i].len);
+        close(fd);
+        hive = rg_open_hive(rg.tmp[rg.n_hives]);
+        if (hive < 0) {
+                unlink(rg.tmp[rg.n_hives]);
+                rg.tmp[rg.n_hives][0] = '\0';
+                return (LONG)ERROR_BADDB_;
+        }
+        *ret = rg_key(hive, hivex_root(rg.hives[hive]));
+        return 0;
+}
+
 static BOOL WINAPI f_GetFirmwareType(FIRMWARE_TYPE *t)
 {
         *t = fk.firmware;
@@ -881,8 +1137,7 @@ static BOOL WINAPI f_CreateProcessW(LPCWSTR app, LPWSTR cmd, LPSECURITY_ATTRIBUT
         snprintf(fk.cmdlines[fk.n_cmd++ & 7], 1024, "%s", utf8(cmd));
         (void)fl;
         fk.proc_code = strstr(utf8(cmd), "diskpart.exe") ? fk.exit_code : 0;
-        fk.out_now = strstr(utf8(cmd), "/enum") ? fk.bcdedit_out
-                     : strstr(utf8(cmd), "/copy") ? "The entry was successfully copied to {063973c5-d0ac-11ed-b884-cfa59b967f58}.\r\n"
+        fk.out_now = strstr(utf8(cmd), "/copy") ? "The entry was successfully copied to {063973c5-d0ac-11ed-b884-cfa59b967f58}.\r\n"
                      : "The operation completed successfully.\r\n";
         if (strstr(utf8(cmd), "/export \"")) {
                 char path[400];
@@ -1280,6 +1535,12 @@ static const mb_win32 fake_table = {
         .GetTempPathW = f_GetTempPathW,
         .GetSystemWindowsDirectoryW = f_GetSystemWindowsDirectoryW,
         .RegGetValueW = f_RegGetValueW,
+        .RegOpenKeyExW = f_RegOpenKeyExW,
+        .RegEnumKeyExW = f_RegEnumKeyExW,
+        .RegQueryValueExW = f_RegQueryValueExW,
+        .RegEnumValueW = f_RegEnumValueW,
+        .RegCloseKey = f_RegCloseKey,
+        .RegLoadAppKeyW = f_RegLoadAppKeyW,
         .GetFirmwareType = f_GetFirmwareType,
         .GetFirmwareEnvironmentVariableW = f_GetFirmwareEnvironmentVariableW,
         .CreateProcessW = f_CreateProcessW,
@@ -1324,8 +1585,8 @@ static void fk_free(void)
         }
         for (int i = 0; i < 4; i++)
                 free(fk.vol_extents[i].data);
-        free(fk.bcdedit_out);
         free(fk.boot0000.data);
+        rg_free();
         for (int i = 0; i < fk.n_files; i++)
                 free(fk.files[i].data);
         memset(&fk, 0, sizeof(fk));
@@ -1334,6 +1595,71 @@ static void fk_free(void)
 __attribute__((destructor)) static void fk_cleanup(void)
 {
         fk_free();
+}
+
+#define ESP0 "\\\\?\\Volume{0d3e1c2b-0001-4a1b-9c2d-3e4f5a6b7c01}"
+#define ESP1 "\\\\?\\Volume{1d3e1c2b-0001-4a1b-9c2d-3e4f5a6b7c11}"
+#define BOOT "\\EFI\\Microsoft\\Boot\\"
+
+/* The seed machine's GPT names (disk*_layout*.hex). */
+#define DISK0_GUID "5e9c4b1a-2f3d-4c8e-9a7b-1c2d3e4f5a6b"
+#define ESP0_GUID "0d3e1c2b-0001-4a1b-9c2d-3e4f5a6b7c01"
+#define OS0_GUID "0d3e1c2b-0003-4a1b-9c2d-3e4f5a6b7c03"
+#define REC0_GUID "0d3e1c2b-0004-4a1b-9c2d-3e4f5a6b7c04"
+#define DISK1_GUID "77a0c1d2-3e4f-4a5b-8c6d-7e8f90a1b2c3"       /* disk1_layout_seed.hex */
+#define ESP1_GUID "1d3e1c2b-0001-4a1b-9c2d-3e4f5a6b7c11"
+#define OS1_GUID "1d3e1c2b-0003-4a1b-9c2d-3e4f5a6b7c13"
+#define PLEX_ENTRY "063973c4-d0ac-11ed-b884-cfa59b967f58"      /* the seed transcript's id */
+
+static mb_guid G(const char *s)
+{
+        mb_guid g;
+
+        cr_assert_eq(mb_guid_parse(s, &g), 0, "%s", s);
+        return g;
+}
+
+/*
+ * The seed machine's system store as a hive file at a new temporary path
+ * (written into path): the store of a fresh UEFI Windows Server 2022 install
+ * (mb_bcd_build_windows_store, engine/format/bcd/bcd_windows.c) on disk 0,
+ * with the GUIDs the seed transcript shows. With plex, the entry Windows
+ * adds when it mirrors the boot volume onto disk 1 (the transcript's
+ * "Windows Server - secondary plex", {063973c4-...}): a copy of the loader
+ * whose device and osdevice are the os plex's partition on disk 1, listed
+ * last in the boot menu.
+ */
+static void seed_store(char *path, size_t len, bool plex)
+{
+        mb_guid d0 = G(DISK0_GUID), esp = G(ESP0_GUID), os = G(OS0_GUID), rec = G(REC0_GUID);
+        mb_error err;
+        int fd;
+
+        snprintf(path, len, "/tmp/mbstate-test-bcd.XXXXXX");
+        fd = mkstemp(path);
+        cr_assert_geq(fd, 0);
+        close(fd);
+        unlink(path);
+        cr_assert_eq(mb_bcd_build_windows_store(path, &d0, &esp, &d0, &os, &rec, &err), 0, "%s",
+                     err.msg);
+        if (plex) {
+                mb_guid loader = G(MB_BCD_SEED_LOADER_GUID), id = G(PLEX_ENTRY), bm = G("9dea862c-5cdd-4e70-acc1-f32b344d4795");
+                mb_guid order[2] = { loader, id };
+                mb_bcd_device dev;
+                mb_bcd *b;
+
+                memset(&dev, 0, sizeof(dev));
+                dev.kind = MB_BCD_DEV_PARTITION;
+                dev.disk_guid = G(DISK1_GUID);
+                dev.partition_guid = G(OS1_GUID);
+                cr_assert_eq(mb_bcd_open(path, 1, &b, &err), 0, "%s", err.msg);
+                cr_assert_eq(mb_bcd_copy_object(b, &loader, &id, "Windows Server - secondary plex", &err), 0);
+                cr_assert_eq(mb_bcd_set_device(b, &id, MB_BCDE_DEVICE, &dev, &err), 0);
+                cr_assert_eq(mb_bcd_set_device(b, &id, MB_BCDE_OSLOADER_OSDEVICE, &dev, &err), 0);
+                cr_assert_eq(mb_bcd_set_object_list(b, &bm, MB_BCDE_BOOTMGR_DISPLAYORDER, order, 2, &err), 0);
+                cr_assert_eq(mb_bcd_commit(b, &err), 0, "%s", err.msg);
+                mb_bcd_close(b);
+        }
 }
 
 /* The seed machine before anything was done: Disk 1 offline and raw. */
@@ -1368,7 +1694,9 @@ static void seed_machine(const char *disk1_layout)
         fk.vol_nt[2] = "\\Device\\HarddiskVolume4";
         fk.vol_fs[2] = "NTFS";
         fk.vol_extents[2] = load_hex("disk0_part4_extents.hex");
-        fk.bcdedit_out = load_text("bcdedit_enum_all_v.txt");
+        /* disk1_layout_seed.hex is the machine after the mirror was added:
+         * its store has the entry Windows adds for the plex on disk 1 */
+        seed_store(rg.live, sizeof(rg.live), strcmp(disk1_layout, "disk1_layout_seed.hex") == 0);
         fk.elevated = true;
         fk.firmware = FirmwareTypeUefi;
         fk.boot0000 = load_hex("boot0000.hex");
@@ -1476,23 +1804,31 @@ Test(windows_facts, seed_disk1_offline_raw)
 Test(windows_facts, bcd_and_firmware)
 {
         mb_facts *f = seed_facts("disk1_layout_raw.hex");
-        mb_bcd_object_fact *bm, *plex;
+        mb_bcd_object_fact *bm, *loader;
 
+        /* read from HKLM\BCD00000000 through the registry functions */
         cr_assert_not_null(f->bcd);
-        cr_assert_eq(f->bcd->n_objects, 5);
+        cr_assert_str_eq(f->bcd->store, "system store (HKLM\\BCD00000000)");
+        cr_assert_eq(f->bcd->n_objects, 14);
         bm = mb_facts_bcd_object(f, "{bootmgr}");
         cr_assert_not_null(bm);
         cr_assert_str_eq(bm->type, "boot-manager");
         cr_assert_str_eq(bm->device->kind, "partition");
-        cr_assert_str_eq(bm->device->partition, "0d3e1c2b-0001-4a1b-9c2d-3e4f5a6b7c01");
-        cr_assert_str_eq(bm->device->disk, "5e9c4b1a-2f3d-4c8e-9a7b-1c2d3e4f5a6b");
-        cr_assert_eq(bm->n_displayorder, 2);
-        cr_assert_str_eq(bm->displayorder[1], "{063973c4-d0ac-11ed-b884-cfa59b967f58}");
-        plex = mb_facts_bcd_by_description(f, "os-loader", "Windows Server - secondary plex");
-        cr_assert_not_null(plex);
-        cr_assert_str_eq(plex->osdevice->partition, "0d3e1c2b-0003-4a1b-9c2d-3e4f5a6b7c03");
+        cr_assert_str_eq(bm->device->partition, ESP0_GUID);
+        cr_assert_str_eq(bm->device->disk, DISK0_GUID);
+        cr_assert_eq(bm->n_displayorder, 1);
+        cr_assert_str_eq(bm->displayorder[0], "{" MB_BCD_SEED_LOADER_GUID "}");
+        loader = mb_facts_bcd_object(f, "{" MB_BCD_SEED_LOADER_GUID "}");
+        cr_assert_str_eq(loader->type, "os-loader");
+        cr_assert_str_eq(loader->description, "Windows Server");
+        cr_assert_str_eq(loader->osdevice->partition, OS0_GUID);
         cr_assert_str_eq(mb_facts_bcd_object(f, "{fwbootmgr}")->type,
                          "firmware-boot-manager");
+        cr_assert_null(mb_facts_bcd_by_description(f, "os-loader", "Windows Server - secondary plex"));
+        /* every key opened was closed; no program was run for facts */
+        cr_assert_gt(rg.n_open, 14);
+        cr_assert_eq(rg.n_open, rg.n_close);
+        cr_assert_eq(fk.n_cmd, 0);
 
         cr_assert_not_null(f->firmware);
         cr_assert_eq(f->firmware->n_order, 1);
@@ -1501,32 +1837,359 @@ Test(windows_facts, bcd_and_firmware)
         cr_assert_str_eq(f->firmware->entries[0].partition, "0d3e1c2b-0001-4a1b-9c2d-3e4f5a6b7c01");
         cr_assert_str_eq(f->firmware->entries[0].path, "\\EFI\\Microsoft\\Boot\\bootmgfw.efi");
         cr_assert(f->firmware->entries[0].active);
-        cr_assert_eq(fk.n_cmd, 1);
-        cr_assert(strstr(fk.cmdlines[0], "bcdedit.exe /enum all /v"));
         mb_facts_free(f);
 }
 
-Test(windows_facts, bcdedit_headings_in_another_language)
+/* ---- BCD read as data: the registry against the seed's real transcript ----
+ *
+ * tests/data/windows/seed_bcdedit_enum.txt is `bcdedit /enum` on the seed
+ * machine after the mirror was added (see its .source note). The store of
+ * that machine is served through the registry functions, and every value the
+ * listing shows must be what the registry read decoded: the listing is the
+ * oracle here, never an input of mbstate. Drive letters are resolved as the
+ * transcript's own diskpart lines set them (P: disk 0's ESP) and as C: is
+ * the mirrored os volume (a plex on disk 0 and one on disk 1).
+ */
+
+typedef enum { K_STR, K_OBJ, K_LIST, K_DEV, K_INT, K_BOOL, K_INTLIST } kw_kind;
+
+static const struct keyword {
+        const char *name;
+        uint32_t bootmgr, loader;       /* element type in each class (0: not there) */
+        kw_kind kind;
+} keywords[] = {
+        { "device", 0x11000001, 0x11000001, K_DEV },
+        { "path", 0x12000002, 0x12000002, K_STR },
+        { "description", 0x12000004, 0x12000004, K_STR },
+        { "locale", 0x12000005, 0x12000005, K_STR },
+        { "inherit", 0x14000006, 0x14000006, K_LIST },
+        { "recoverysequence", 0, 0x14000008, K_LIST },
+        { "recoveryenabled", 0, 0x16000009, K_BOOL },
+        { "isolatedcontext", 0, 0x16000060, K_BOOL },
+        { "displaymessageoverride", 0, 0x15000066, K_INT },
+        { "bootshutdowndisabled", 0x16000074, 0, K_BOOL },
+        { "allowedinmemorysettings", 0, 0x17000077, K_INTLIST },
+        { "osdevice", 0, 0x21000001, K_DEV },
+        { "systemroot", 0, 0x22000002, K_STR },
+        { "resumeobject", 0x23000006, 0x23000003, K_OBJ },
+        { "default", 0x23000003, 0, K_OBJ },
+        { "displayorder", 0x24000001, 0, K_LIST },
+        { "toolsdisplayorder", 0x24000010, 0, K_LIST },
+        { "timeout", 0x25000004, 0, K_INT },
+        { "nx", 0, 0x25000020, K_INT },
+};
+
+/* bcdedit's names for values (bcdedit /? TYPES): numbers as stored. */
+static const struct { const char *name; uint64_t value; } value_names[] = {
+        { "Yes", 1 }, { "No", 0 },
+        { "Recovery", 3 },                               /* displaymessageoverride */
+        { "OptIn", 0 }, { "OptOut", 1 }, { "AlwaysOff", 2 }, { "AlwaysOn", 3 }, /* nx */
+};
+
+static uint64_t value_of(const char *text)
 {
-        const char *text =
-                "\r\nWindows-Start-Manager\r\n---------------------\r\n"
-                "identifier              {9dea862c-5cdd-4e70-acc1-f32b344d4795}\r\n"
-                "device                  partition=\\Device\\HarddiskVolume1\r\n"
-                "path                    \\EFI\\Microsoft\\Boot\\bootmgfw.efi\r\n"
-                "description             Windows-Start-Manager\r\n"
-                "displayorder            {063973C0-D0AC-11ED-B884-CFA59B967F58}\r\n";
-        mb_bcd_fact *b = NULL;
+        for (size_t i = 0; i < sizeof(value_names) / sizeof(value_names[0]); i++)
+                if (strcmp(text, value_names[i].name) == 0)
+                        return value_names[i].value;
+        return strtoull(text, NULL, 0);
+}
+
+/* The GUID a transcript id names ({current} is the running loader: the
+ * boot manager's default on this machine). */
+static mb_guid transcript_id(const char *id)
+{
+        mb_guid g;
+
+        if (strcmp(id, "{current}") == 0 || strcmp(id, "{default}") == 0)
+                return G(MB_BCD_SEED_LOADER_GUID);
+        if (mb_bcd_alias_guid(id, &g) == 0)
+                return g;
+        return G(id);
+}
+
+static bool letter_is(const mb_bcd_device *d, const char *value)
+{
+        static const struct { const char *letter, *disk, *part; } letters[] = {
+                { "partition=P:", DISK0_GUID, ESP0_GUID },
+                { "partition=C:", DISK0_GUID, OS0_GUID },
+                { "partition=C:", DISK1_GUID, OS1_GUID },
+        };
+        char dg[MB_GUID_STR_LEN], pg[MB_GUID_STR_LEN];
+
+        if (d->kind != MB_BCD_DEV_PARTITION || d->mbr)
+                return false;
+        mb_guid_format(&d->disk_guid, dg);
+        mb_guid_format(&d->partition_guid, pg);
+        for (size_t i = 0; i < sizeof(letters) / sizeof(letters[0]); i++)
+                if (strcmp(value, letters[i].letter) == 0 && strcmp(dg, letters[i].disk) == 0 &&
+                    strcmp(pg, letters[i].part) == 0)
+                        return true;
+        return false;
+}
+
+static const mb_bcd_element *element(const mb_bcd_object *o, uint32_t type)
+{
+        for (size_t i = 0; i < o->n_elements; i++)
+                if (o->elements[i].type == type)
+                        return &o->elements[i];
+        return NULL;
+}
+
+/* GUIDs of a REG_SZ / REG_MULTI_SZ element, in order. */
+static size_t element_guids(const mb_bcd_element *e, mb_guid *out, size_t max)
+{
+        size_t n = 0, i = 0;
+
+        while (i + 1 < e->len && n < max) {
+                size_t start = i;
+                char *t;
+
+                while (i + 1 < e->len && (e->data[i] | e->data[i + 1]) != 0)
+                        i += 2;
+                if (i == start)
+                        break;
+                t = mb_bcd_utf8(e->data + start, i - start);
+                cr_assert_eq(mb_guid_parse(t, &out[n]), 0, "%s", t);
+                n++;
+                free(t);
+                i += 2;
+        }
+        return n;
+}
+
+/* Checks one transcript line (keyword, its values) against object o. */
+static void check_element(const mb_bcd_object *o, const char *id, const char *key,
+                          char values[][128], size_t n_values)
+{
+        const struct keyword *k = NULL;
+        const mb_bcd_element *e;
+        bool bootmgr = (o->type & 0xfff00000u) == 0x10100000u;
+        uint32_t type;
+
+        for (size_t i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++)
+                if (strcmp(keywords[i].name, key) == 0)
+                        k = &keywords[i];
+        cr_assert_not_null(k, "%s: the transcript shows \"%s\", which this test does not know", id, key);
+        type = bootmgr ? k->bootmgr : k->loader;
+        cr_assert_neq(type, 0, "%s: %s in an object of type %08x", id, key, o->type);
+        e = element(o, type);
+        cr_assert_not_null(e, "%s: no element %08x (%s) in the registry", id, type, key);
+        switch (k->kind) {
+        case K_STR: {
+                char *t = mb_bcd_utf8(e->data, e->len);
+
+                cr_assert_eq(e->reg_type, REG_SZ);
+                cr_assert_str_eq(t, values[0], "%s %s", id, key);
+                free(t);
+                break;
+        }
+        case K_OBJ:
+        case K_LIST: {
+                mb_guid g[8];
+                size_t n = element_guids(e, g, 8);
+
+                cr_assert_eq(e->reg_type, k->kind == K_OBJ ? REG_SZ : REG_MULTI_SZ);
+                cr_assert_eq(n, n_values, "%s %s: %zu ids, the transcript shows %zu", id, key, n,
+                             n_values);
+                for (size_t i = 0; i < n; i++) {
+                        mb_guid want = transcript_id(values[i]);
+
+                        cr_assert(mb_guid_equal(&g[i], &want), "%s %s[%zu] is not %s", id, key, i,
+                                  values[i]);
+                }
+                break;
+        }
+        case K_DEV: {
+                mb_bcd_device d;
+                mb_error err;
+
+                cr_assert_eq(mb_bcd_device_decode(e->data, e->len, &d, &err), 0);
+                cr_assert(letter_is(&d, values[0]), "%s %s is not %s", id, key, values[0]);
+                mb_bcd_device_clear(&d);
+                break;
+        }
+        case K_INT:
+                cr_assert_eq(e->len, 8);
+                cr_assert_eq(mb_le64(e->data), value_of(values[0]), "%s %s", id, key);
+                break;
+        case K_BOOL:
+                cr_assert_eq(e->len, 1);
+                cr_assert_eq(e->data[0], value_of(values[0]), "%s %s", id, key);
+                break;
+        case K_INTLIST:
+                cr_assert_eq(e->len, 8 * n_values);
+                for (size_t i = 0; i < n_values; i++)
+                        cr_assert_eq(mb_le64(e->data + 8 * i), value_of(values[i]), "%s %s", id, key);
+                break;
+        }
+}
+
+static const mb_bcd_object *object_by_id(const mb_bcd_object *objs, size_t n, const mb_guid *id)
+{
+        for (size_t i = 0; i < n; i++)
+                if (mb_guid_equal(&objs[i].id, id))
+                        return &objs[i];
+        return NULL;
+}
+
+/* Walks the transcript: per object, every element line is checked and the
+ * object must hold no element the listing does not show. Returns how many
+ * objects it listed. */
+static size_t check_transcript(const char *text, const mb_bcd_object *objs, size_t n_objs)
+{
+        char *copy = strdup(text), *lines[256], key[64] = "", values[8][128], id[64] = "";
+        const mb_bcd_object *o = NULL;
+        size_t n_values = 0, n_lines = 0, n_listed = 0, n = 0;
+
+        for (char *p = copy; p && n < 256; ) {
+                lines[n++] = p;
+                p = strchr(p, '\n');
+                if (p)
+                        *p++ = '\0';
+        }
+        for (size_t i = 0;; i++) {
+                char *line = i < n ? lines[i] : NULL, k[64] = "", v[128] = "";
+                bool cont = line && line[0] == ' ';
+
+                if (line && (line[0] == '-' || (i + 1 < n && lines[i + 1][0] == '-')))
+                        continue;       /* a heading (localized) and its underline */
+
+                if (line && strncmp(line, "PS ", 3) == 0 && !o)
+                        continue;       /* the prompt */
+                if (line && line[0] == '`')
+                        line = NULL;    /* the end of the listing */
+                if (line && !cont && sscanf(line, "%63s %127[^\r\n]", k, v) < 2)
+                        continue;       /* headings and their underlines */
+                if ((!line || !cont) && key[0] && o) {
+                        if (strcmp(key, "identifier") != 0) {
+                                check_element(o, id, key, values, n_values);
+                                n_lines++;
+                        }
+                        key[0] = '\0';
+                }
+                if (!line || strncmp(line, "The entry", 9) == 0)
+                        break;
+                if (cont) {
+                        cr_assert_lt(n_values, 8);
+                        sscanf(line, " %127[^\r\n]", values[n_values++]);
+                        continue;
+                }
+                if (strcmp(k, "identifier") == 0) {
+                        mb_guid g = transcript_id(v);
+
+                        if (o)
+                                cr_assert_eq(o->n_elements, n_lines,
+                                             "%s: the registry holds %zu elements, bcdedit shows %zu",
+                                             id, o->n_elements, n_lines);
+                        o = object_by_id(objs, n_objs, &g);
+                        cr_assert_not_null(o, "object %s is not in the registry", v);
+                        snprintf(id, sizeof(id), "%s", v);
+                        n_lines = 0;
+                        n_listed++;
+                }
+                snprintf(key, sizeof(key), "%s", k);
+                snprintf(values[0], sizeof(values[0]), "%s", v);
+                n_values = 1;
+        }
+        cr_assert_not_null(o);
+        cr_assert_eq(o->n_elements, n_lines, "%s: the registry holds %zu elements, bcdedit shows %zu",
+                     id, o->n_elements, n_lines);
+        free(copy);
+        return n_listed;
+}
+
+Test(windows_bcd_registry, seed_transcript_objects_are_the_registry_read)
+{
+        char *text = load_text("seed_bcdedit_enum.txt");
+        mb_bcd_object *objs = NULL;
+        const mb_bcd_object *bm;
+        mb_guid bmg = G("9dea862c-5cdd-4e70-acc1-f32b344d4795");
+        size_t n = 0;
         mb_error err;
 
-        cr_assert_eq(mb_win_parse_bcdedit(text, NULL, "test", &b, &err), 0);
-        cr_assert_eq(b->n_objects, 1);
-        cr_assert_str_eq(b->objects[0].id, "{bootmgr}");
-        cr_assert_str_eq(b->objects[0].type, "boot-manager");
-        cr_assert_str_eq(b->objects[0].description, "Windows-Start-Manager");
-        cr_assert_str_eq(b->objects[0].displayorder[0], "{063973c0-d0ac-11ed-b884-cfa59b967f58}");
-        cr_assert_str_eq(b->objects[0].device->kind, "partition");
-        cr_assert_null(b->objects[0].device->partition);
-        mb_bcd_fact_free(b);
+        seed_machine("disk1_layout_seed.hex");
+        cr_assert_eq(mb_win_bcd_read_live(&fake_table, &objs, &n, &err), 0, "%s", err.msg);
+        /* `bcdedit /enum` lists {bootmgr} and the objects of its boot menu */
+        bm = object_by_id(objs, n, &bmg);
+        cr_assert_not_null(bm);
+        cr_assert_eq(check_transcript(text, objs, n), 1 + bm->n_displayorder);
+        cr_assert_eq(rg.n_open, rg.n_close);
+        mb_bcd_objects_free(objs, n);
+        free(text);
+}
+
+/* The same store as facts: devices named by partition and disk GUID, never
+ * by drive letter or NT device name; the plex entry is on disk 1. */
+Test(windows_bcd_registry, drive_letters_do_not_reach_the_facts)
+{
+        mb_facts *f;
+        mb_bcd_object_fact *cur, *plex;
+        mb_error err;
+
+        seed_machine("disk1_layout_seed.hex");
+        cr_assert_eq(mb_win_read_facts_opts(&fake_table, &no_hash, &f, &err), 0, "%s", err.msg);
+        cur = mb_facts_bcd_object(f, "{" MB_BCD_SEED_LOADER_GUID "}");
+        plex = mb_facts_bcd_object(f, "{" PLEX_ENTRY "}");
+        cr_assert_not_null(cur);
+        cr_assert_not_null(plex);
+        cr_assert_str_eq(cur->device->kind, "partition");
+        cr_assert_str_eq(cur->device->disk, DISK0_GUID);
+        cr_assert_str_eq(cur->device->partition, OS0_GUID);
+        cr_assert_str_eq(plex->description, "Windows Server - secondary plex");
+        cr_assert_str_eq(plex->device->disk, DISK1_GUID);
+        cr_assert_str_eq(plex->device->partition, OS1_GUID);
+        cr_assert_str_eq(plex->osdevice->partition, OS1_GUID);
+        cr_assert_eq(fk.n_cmd, 0);
+        mb_facts_free(f);
+}
+
+/* Defect 3(h): {313e8eed-...} is {kerneldbgsettings}; the windows target's
+ * own table called it {emssettings}. Ids now come from engine/format/bcd. */
+Test(windows_bcd_registry, kerneldbgsettings_is_not_emssettings)
+{
+        mb_guid kd = G("313e8eed-7098-4586-a9bf-309c61f8d449");
+        mb_bcd_object_fact *o, *ems;
+        mb_facts *f;
+        mb_bcd *b;
+        mb_error err;
+
+        seed_machine("disk1_layout_raw.hex");
+        cr_assert_eq(mb_bcd_open(rg.live, 1, &b, &err), 0, "%s", err.msg);
+        cr_assert_eq(mb_bcd_create_object(b, &kd, MB_BCD_TYPE_INHERIT_OSLOADER, NULL, &err), 0);
+        cr_assert_eq(mb_bcd_commit(b, &err), 0, "%s", err.msg);
+        mb_bcd_close(b);
+        cr_assert_eq(mb_win_read_facts_opts(&fake_table, &no_hash, &f, &err), 0, "%s", err.msg);
+        o = mb_facts_bcd_object(f, "{kerneldbgsettings}");
+        ems = mb_facts_bcd_object(f, "{emssettings}");
+        cr_assert_not_null(o);
+        cr_assert_str_eq(o->type, "os-loader-settings");
+        cr_assert_not_null(ems);                /* the store's own {0ce4991b-...} */
+        cr_assert_str_eq(ems->type, "settings");
+        cr_assert_neq(o, ems);
+        mb_facts_free(f);
+}
+
+/* A store that is not a BCD store, or no live store at all: a clear error
+ * naming the store and the call. */
+Test(windows_bcd_registry, errors_name_the_store)
+{
+        mb_bcd_object *objs = NULL;
+        size_t n = 0;
+        DWORD load = 0;
+        mb_error err;
+
+        seed_machine("disk1_layout_raw.hex");
+        unlink(rg.live);
+        rg.live[0] = '\0';
+        cr_assert_lt(mb_win_bcd_read_live(&fake_table, &objs, &n, &err), 0);
+        cr_assert(strstr(err.msg, "BCD system store: opening HKLM\\BCD00000000") &&
+                  strstr(err.msg, "(RegOpenKeyExW, error 2)"), "%s", err.msg);
+        fs_text(ESP0 BOOT "BCD", "not a hive");
+        cr_assert_lt(mb_win_bcd_read_file(&fake_table, ESP0 BOOT "BCD", &objs, &n, &load, &err), 0);
+        cr_assert_eq(load, 1009);
+        cr_assert(strstr(err.msg, "cannot load the store") && strstr(err.msg, "RegLoadAppKeyW"),
+                  "%s", err.msg);
+        cr_assert_eq(rg.n_open, rg.n_close);
 }
 
 Test(windows_facts, disk_open_denied_is_a_clear_error)
@@ -1612,70 +2275,60 @@ Test(windows_facts, recovery_content_hash)
 
 /* ---- the ESP's files; the BCD compared by its objects ---- */
 
-#define ESP0 "\\\\?\\Volume{0d3e1c2b-0001-4a1b-9c2d-3e4f5a6b7c01}"
-#define ESP1 "\\\\?\\Volume{1d3e1c2b-0001-4a1b-9c2d-3e4f5a6b7c11}"
-#define BOOT "\\EFI\\Microsoft\\Boot\\"
 
-static const char store_a[] =
-        "\r\nWindows Boot Manager\r\n--------------------\r\n"
-        "identifier              {9dea862c-5cdd-4e70-acc1-f32b344d4795}\r\n"
-        "device                  partition=\\Device\\HarddiskVolume1\r\n"
-        "displayorder            {063973c0-d0ac-11ed-b884-cfa59b967f58}\r\n"
-        "                        {063973c4-d0ac-11ed-b884-cfa59b967f58}\r\n"
-        "timeout                 30\r\n\r\n"
-        "Windows Boot Loader\r\n-------------------\r\n"
-        "identifier              {063973C0-D0AC-11ED-B884-CFA59B967F58}\r\n"
-        "description             Windows Server\r\n";
-/* The same objects, listed in another order with other headings. */
-static const char store_b[] =
-        "\nChargeur de d\xc3\xa9marrage\n--------\n"
-        "identifier              {063973c0-d0ac-11ed-b884-cfa59b967f58}\n"
-        "description             Windows Server\n\n"
-        "Gestionnaire\n------------\n"
-        "identifier              {9dea862c-5cdd-4e70-acc1-f32b344d4795}\n"
-        "timeout                 30\n"
-        "device                  partition=\\Device\\HarddiskVolume1\n"
-        "displayorder            {063973c0-d0ac-11ed-b884-cfa59b967f58}\n"
-        "                        {063973c4-d0ac-11ed-b884-cfa59b967f58}\n";
-/* The boot menu in the other order: a different store. */
-static const char store_c[] =
-        "identifier              {9dea862c-5cdd-4e70-acc1-f32b344d4795}\n"
-        "device                  partition=\\Device\\HarddiskVolume1\n"
-        "displayorder            {063973c4-d0ac-11ed-b884-cfa59b967f58}\n"
-        "                        {063973c0-d0ac-11ed-b884-cfa59b967f58}\n"
-        "timeout                 30\n"
-        "identifier              {063973c0-d0ac-11ed-b884-cfa59b967f58}\n"
-        "description             Windows Server\n";
-
-Test(windows_facts, bcd_canonical_text)
+static blob file_bytes(const char *path)
 {
-        char *a = NULL, *b = NULL, *c = NULL;
-        size_t la, lb, lc;
-        mb_error err;
+        FILE *f = fopen(path, "rb");
+        blob b = { 0 };
 
-        cr_assert_eq(mb_win_bcd_canonical(store_a, &a, &la, &err), 0);
-        cr_assert_str_eq(a,
-                "identifier\t{063973c0-d0ac-11ed-b884-cfa59b967f58}\n"
-                "description\tWindows Server\n"
-                "identifier\t{9dea862c-5cdd-4e70-acc1-f32b344d4795}\n"
-                "device\tpartition=\\Device\\HarddiskVolume1\n"
-                "displayorder\t{063973c0-d0ac-11ed-b884-cfa59b967f58}\n"
-                "\t{063973c4-d0ac-11ed-b884-cfa59b967f58}\n"
-                "timeout\t30\n");
-        cr_assert_eq(la, strlen(a));
-        cr_assert_eq(mb_win_bcd_canonical(store_b, &b, &lb, &err), 0);
-        cr_assert_str_eq(a, b);
-        cr_assert_eq(mb_win_bcd_canonical(store_c, &c, &lc, &err), 0);
-        cr_assert_str_neq(a, c);
-        free(a);
-        free(b);
-        free(c);
+        cr_assert_not_null(f, "%s", path);
+        b.data = malloc(1 << 20);
+        b.len = fread(b.data, 1, 1 << 20, f);
+        fclose(f);
+        return b;
+}
+
+/* A copy of the hive at from, rewritten by libhivex with the same objects
+ * (different bytes, as `bcdedit /export` writes a new hive), as a blob;
+ * with swap, {bootmgr}'s boot menu has its two entries the other way round. */
+static blob rewritten_store(const char *from, bool swap)
+{
+        char tmp[64] = "/tmp/mbstate-test-bcd2.XXXXXX";
+        mb_guid bm = G("9dea862c-5cdd-4e70-acc1-f32b344d4795");
+        mb_guid order[2] = { G(PLEX_ENTRY), G(MB_BCD_SEED_LOADER_GUID) };
+        blob in = file_bytes(from), out;
+        mb_bcd_object *o;
+        mb_bcd *b;
+        mb_error err;
+        int fd = mkstemp(tmp);
+
+        cr_assert_eq(write(fd, in.data, in.len), (ssize_t)in.len);
+        close(fd);
+        cr_assert_eq(mb_bcd_open(tmp, 1, &b, &err), 0, "%s", err.msg);
+        cr_assert_eq(mb_bcd_get(b, &bm, &o, &err), 0, "%s", err.msg);
+        if (swap)
+                cr_assert_eq(mb_bcd_set_object_list(b, &bm, MB_BCDE_BOOTMGR_DISPLAYORDER, order, 2, &err), 0);
+        else
+                cr_assert_eq(mb_bcd_set_object_list(b, &bm, MB_BCDE_BOOTMGR_DISPLAYORDER,
+                                                    o->displayorder, o->n_displayorder, &err), 0);
+        mb_bcd_objects_free(o, 1);
+        cr_assert_eq(mb_bcd_commit(b, &err), 0, "%s", err.msg);
+        mb_bcd_close(b);
+        out = file_bytes(tmp);
+        unlink(tmp);
+        cr_assert(in.len != out.len || memcmp(in.data, out.data, in.len) != 0,
+                  "the rewritten hive must differ in bytes");
+        free(in.data);
+        return out;
 }
 
 /* Both ESPs with files; disk 0's is the running system's (its BCD and
- * logs held open by the registry). */
+ * logs held open by the registry); the live store has the plex entry and
+ * disk 1's ESP a copy of it in other hive bytes. */
 static void two_esps(void)
 {
+        blob live, copy;
+
         seed_machine("disk1_layout_seed.hex");
         fk.vol_name[3] = ESP1 "\\";
         fk.vol_nt[3] = "\\Device\\HarddiskVolume5";
@@ -1684,16 +2337,39 @@ static void two_esps(void)
         fk.n_vols = 4;
         fs_text(ESP0 BOOT "bootmgfw.efi", "boot manager 10.0.20348");
         fs_text(ESP0 "\\EFI\\Boot\\bootx64.efi", "boot manager 10.0.20348");
-        fk.files[fs_text(ESP0 BOOT "BCD", "live hive bytes")].locked = true;
+        live = file_bytes(rg.live);
+        fs_text(ESP0 BOOT "BCD", NULL);
+        fk.files[fs_put(ESP0 BOOT "BCD", false, live.data, live.len)].locked = true;
         fk.files[fs_text(ESP0 BOOT "BCD.LOG", "")].locked = true;
         fk.files[fs_text(ESP0 BOOT "BCD.LOG1", "log1")].locked = true;
         fk.files[fs_text(ESP0 BOOT "BCD.LOG2", "log2")].locked = true;
         fs_text(ESP1 BOOT "bootmgfw.efi", "boot manager 10.0.20348");
         fs_text(ESP1 "\\EFI\\Boot\\bootx64.efi", "boot manager 10.0.20348");
-        fs_text(ESP1 BOOT "BCD", "exported hive bytes");
+        copy = rewritten_store(rg.live, false);
+        fs_put(ESP1 BOOT "BCD", false, copy.data, copy.len);
         fs_text(ESP1 BOOT "BCD.LOG1", "other log");
-        fk.stores[0] = (fstore){ ESP0 BOOT "BCD", store_a };
-        fk.stores[1] = (fstore){ ESP1 BOOT "BCD", store_b };
+        free(live.data);
+        free(copy.data);
+}
+
+/* A file of the fake volumes as a blob (a copy), and whether one is equal to it. */
+static blob file_blob(const char *path)
+{
+        int i = file_find(path);
+        blob b;
+
+        cr_assert_geq(i, 0, "%s", path);
+        b.len = fk.files[i].len;
+        b.data = malloc(b.len ? b.len : 1);
+        memcpy(b.data, fk.files[i].data, b.len);
+        return b;
+}
+
+static bool blob_is(const char *path, const blob *b)
+{
+        int i = file_find(path);
+
+        return i >= 0 && fk.files[i].len == b->len && memcmp(fk.files[i].data, b->data, b->len) == 0;
 }
 
 static const mb_file_fact *esp_file(const mb_facts *f, uint32_t disk, const char *path)
@@ -1710,7 +2386,11 @@ Test(windows_facts, esp_bcd_compared_by_objects)
 {
         mb_facts *f = NULL;
         const mb_file_fact *b0, *b1;
+        mb_bcd_object *objs;
+        size_t n;
+        uint64_t size;
         char hex[65];
+        blob swapped;
         mb_error err;
 
         two_esps();
@@ -1725,54 +2405,75 @@ Test(windows_facts, esp_bcd_compared_by_objects)
         b1 = esp_file(f, 1, "/EFI/Microsoft/Boot/BCD");
         cr_assert_not_null(b0);
         cr_assert_not_null(b1);
+        /* same objects in other hive bytes: equal */
         cr_assert_str_eq(b0->sha256, b1->sha256);
         cr_assert_eq(b0->size, b1->size);
-        {
-                char *canon;
-                size_t len;
-
-                cr_assert_eq(mb_win_bcd_canonical(store_a, &canon, &len, &err), 0);
-                mb_sha256_hex(canon, len, hex);
-                cr_assert_str_eq(b0->sha256, hex);
-                cr_assert_eq(b0->size, len);
-                free(canon);
-        }
+        /* the live store is read from the registry, its file never loaded;
+         * the other ESP's store through RegLoadAppKeyW */
+        cr_assert_eq(rg.n_app, 1);
+        cr_assert_str_eq(rg.app_path[0], ESP1 BOOT "BCD");
+        cr_assert_eq(rg.n_open, rg.n_close);
+        cr_assert_eq(fk.n_cmd, 0, "no program runs while facts are read");
+        /* the digest is the objects' (engine/format/bcd), not the bytes' */
+        cr_assert_eq(mb_win_bcd_read_live(&fake_table, &objs, &n, &err), 0, "%s", err.msg);
+        cr_assert_eq(mb_bcd_objects_digest(objs, n, &size, hex, &err), 0);
+        mb_bcd_objects_free(objs, n);
+        cr_assert_str_eq(b0->sha256, hex);
+        cr_assert_eq(b0->size, size);
         mb_sha256_hex("boot manager 10.0.20348", 23, hex);
         cr_assert_str_eq(esp_file(f, 1, "/EFI/Microsoft/Boot/bootmgfw.efi")->sha256, hex);
-        cr_assert(strstr(fk.cmdlines[1], "bcdedit.exe /store \"" ESP0 BOOT "BCD\" /enum all /v"),
-                  "%s", fk.cmdlines[1]);
         mb_facts_free(f);
 
         /* the secondary's boot menu is in another order: the stores differ */
-        fk.stores[1].out = store_c;
+        swapped = rewritten_store(rg.live, true);
+        fs_put(ESP1 BOOT "BCD", false, swapped.data, swapped.len);
+        free(swapped.data);
         cr_assert_eq(mb_win_read_facts_opts(&fake_table, &no_hash, &f, &err), 0, "%s", err.msg);
         cr_assert_str_neq(esp_file(f, 0, "/EFI/Microsoft/Boot/BCD")->sha256,
                           esp_file(f, 1, "/EFI/Microsoft/Boot/BCD")->sha256);
         mb_facts_free(f);
 }
 
-Test(windows_facts, esp_bcd_fallbacks)
+Test(windows_facts, esp_bcd_that_does_not_load_is_hashed_as_bytes)
 {
         mb_facts *f = NULL;
         char hex[65];
         mb_error err;
 
-        /* /store refused on the live store: the system store's listing stands in */
         two_esps();
-        fk.stores[0].path = NULL;
-        fk.stores[1].out = fk.bcdedit_out;
+        fs_text(ESP1 BOOT "BCD", "not a hive");
         cr_assert_eq(mb_win_read_facts_opts(&fake_table, &no_hash, &f, &err), 0, "%s", err.msg);
-        cr_assert_str_eq(esp_file(f, 0, "/EFI/Microsoft/Boot/BCD")->sha256,
-                         esp_file(f, 1, "/EFI/Microsoft/Boot/BCD")->sha256);
+        mb_sha256_hex("not a hive", 10, hex);
+        cr_assert_str_eq(esp_file(f, 1, "/EFI/Microsoft/Boot/BCD")->sha256, hex);
+        cr_assert_eq(esp_file(f, 1, "/EFI/Microsoft/Boot/BCD")->size, 10);
+        cr_assert_str_neq(esp_file(f, 0, "/EFI/Microsoft/Boot/BCD")->sha256, hex);
         mb_facts_free(f);
 
-        /* a store bcdedit cannot open on the other ESP: its bytes are hashed */
-        fk.stores[1].path = NULL;
-        cr_assert_eq(mb_win_read_facts_opts(&fake_table, &no_hash, &f, &err), 0, "%s", err.msg);
-        mb_sha256_hex("exported hive bytes", 19, hex);
-        cr_assert_str_eq(esp_file(f, 1, "/EFI/Microsoft/Boot/BCD")->sha256, hex);
-        cr_assert_eq(esp_file(f, 1, "/EFI/Microsoft/Boot/BCD")->size, 19);
-        mb_facts_free(f);
+        /* a registry hive that is no BCD store (no Objects key): its bytes too */
+        {
+                char tmp[64] = "/tmp/mbstate-test-hive3.XXXXXX";
+                int fd = mkstemp(tmp);
+                blob live = file_bytes(rg.live), b;
+                hive_h *h;
+
+                cr_assert_eq(write(fd, live.data, live.len), (ssize_t)live.len);
+                close(fd);
+                h = hivex_open(tmp, HIVEX_OPEN_WRITE);
+                cr_assert_not_null(h);
+                cr_assert_eq(hivex_node_delete_child(h, hivex_node_get_child(h, hivex_root(h), "Objects")), 0);
+                cr_assert_eq(hivex_commit(h, tmp, 0), 0);
+                hivex_close(h);
+                b = file_bytes(tmp);
+                unlink(tmp);
+                fs_put(ESP1 BOOT "BCD", false, b.data, b.len);
+                cr_assert_eq(mb_win_read_facts_opts(&fake_table, &no_hash, &f, &err), 0, "%s", err.msg);
+                mb_sha256_hex(b.data, b.len, hex);
+                cr_assert_str_eq(esp_file(f, 1, "/EFI/Microsoft/Boot/BCD")->sha256, hex);
+                cr_assert_eq(rg.n_open, rg.n_close);
+                mb_facts_free(f);
+                free(b.data);
+                free(live.data);
+        }
 }
 
 /* ---- dynamic disks: the LDM database read raw ---- */
@@ -2505,7 +3206,10 @@ Test(windows_copy, tree_makes_the_destination_file_identical)
 {
         mb_error err;
 
+        blob store;
+
         two_esps();
+        store = file_blob(ESP1 BOOT "BCD");
         fs_text(ESP1 "\\EFI\\Boot\\bootx64.efi", "an older boot manager");
         fs_text(ESP1 "\\EFI\\Old\\stale.efi", "stale");             /* extra file in an extra folder */
         fs_text(ESP0 "\\EFI\\Microsoft\\Recovery\\BCD", "recovery store"); /* a missing folder */
@@ -2517,7 +3221,8 @@ Test(windows_copy, tree_makes_the_destination_file_identical)
         cr_assert_eq(file_find(ESP1 "\\EFI\\Old"), -1);
         cr_assert_str_eq(fs_content(ESP1 "\\System Volume Information\\tracking.log"), "kept");
         /* the live store and its logs are neither copied nor deleted: bcdedit /export writes the store */
-        cr_assert_str_eq(fs_content(ESP1 BOOT "BCD"), "exported hive bytes");
+        cr_assert(blob_is(ESP1 BOOT "BCD", &store));
+        free(store.data);
         cr_assert_str_eq(fs_content(ESP1 BOOT "BCD.LOG1"), "other log");
         cr_assert_eq(file_find(ESP1 BOOT "BCD.LOG2"), -1);
         cr_assert_eq(fk.n_copied, 3);   /* bootx64.efi, bootmgfw.efi, Recovery\BCD: not the store, not its logs */
@@ -2527,14 +3232,18 @@ Test(windows_copy, tree_from_a_store_that_is_not_live)
 {
         mb_error err;
 
+        blob store;
+
         /* copying back from the secondary: its store is an ordinary file */
         two_esps();
+        store = file_blob(ESP1 BOOT "BCD");
         fk.files[file_find(ESP0 BOOT "BCD")].locked = false;
         fk.files[file_find(ESP0 BOOT "BCD.LOG1")].locked = false;
         fk.files[file_find(ESP0 BOOT "BCD.LOG2")].locked = false;
         fk.files[file_find(ESP0 BOOT "BCD.LOG")].locked = false;
         cr_assert_eq(mb_win_copy_tree(&fake_table, ESP1 "\\", ESP0 "\\", false, &err), 0, "%s", err.msg);
-        cr_assert_str_eq(fs_content(ESP0 BOOT "BCD"), "exported hive bytes");
+        cr_assert(blob_is(ESP0 BOOT "BCD", &store));
+        free(store.data);
         cr_assert_str_eq(fs_content(ESP0 BOOT "BCD.LOG1"), "other log");
         cr_assert_eq(file_find(ESP0 BOOT "BCD.LOG2"), -1);
 }
@@ -3458,4 +4167,181 @@ Test(windef, removing_the_only_boot_entry)
         cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), 0, "%s", err.msg);
         cr_assert_eq(fk.n_fw_set, 1);
         cr_assert_str_eq(fk.fw_set[0], "Boot0004");
+}
+
+/* ---- BCD: the secondary plex's loader entry is Windows' own (defect 3(f)) ----
+ *
+ * Windows adds "<loader> - secondary plex" when it mirrors the boot volume
+ * (seed transcript), with device and osdevice on the plex's disk. Nothing
+ * bcdedit can run makes that entry (both plexes are the volume C:), so the
+ * windows target checks for it and never runs `bcdedit /copy {default}`,
+ * whose copy boots from disk 0 under a name that says disk 1.
+ */
+
+static mb_op plex_loader_op(void)
+{
+        mb_op op;
+
+        memset(&op, 0, sizeof(op));
+        op.kind = MB_OP_BCD_CREATE_LOADER;
+        op.disk = 1;
+        op.role = MB_ROLE_OS;
+        snprintf(op.description, sizeof(op.description), "Windows Server - secondary plex");
+        return op;
+}
+
+Test(windows_plex_entry, rendered_as_a_check_not_a_copy)
+{
+        mb_facts *f = seed_facts("disk1_layout_seed.hex");
+        mb_op op = plex_loader_op();
+        char *t = render(f, &op);
+
+        cr_assert(strncmp(t, "check: an OS loader whose device and osdevice are the os plex on disk 1", 71) == 0,
+                  "%s", t);
+        cr_assert_null(strstr(t, "\nbcdedit"), "%s", t);
+        cr_assert(strncmp(t, "bcdedit", 7) != 0, "%s", t);
+        free(t);
+        mb_facts_free(f);
+}
+
+Test(windows_plex_entry, present_when_windows_made_it)
+{
+        mb_win_target t = target();
+        mb_op op = plex_loader_op();
+        mb_error err;
+
+        seed_machine("disk1_layout_seed.hex");     /* its store has the plex's entry */
+        cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), 0, "%s", err.msg);
+        cr_assert_eq(fk.n_cmd, 0, "nothing is run: %s", fk.cmdlines[0]);
+        cr_assert_eq(fk.n_sent, 0);
+}
+
+Test(windows_plex_entry, absent_is_an_error_and_nothing_is_made)
+{
+        mb_win_target t = target();
+        mb_op op = plex_loader_op();
+        mb_error err;
+
+        seed_machine("disk1_layout_seed.hex");
+        unlink(rg.live);
+        seed_store(rg.live, sizeof(rg.live), false);    /* the mirror is there, the entry is not */
+        cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), MB_ESTATE);
+        cr_assert(strstr(err.msg, "no OS loader whose device and osdevice are the os plex on disk 1 (partition " OS1_GUID ")") &&
+                  strstr(err.msg, "does not fake it"), "%s", err.msg);
+        cr_assert_eq(fk.n_cmd, 0, "nothing is run: %s", fk.cmdlines[0]);
+}
+
+/* What `bcdedit /copy {default} /d "Windows Server - secondary plex"` left
+ * behind: the plex entry's name on a copy that boots from disk 0. It is
+ * not taken for the plex's entry, and not "repaired" with bcdedit either. */
+Test(windows_plex_entry, a_copy_of_default_is_not_the_plex_entry)
+{
+        mb_guid loader = G(MB_BCD_SEED_LOADER_GUID), id = G("063973c6-d0ac-11ed-b884-cfa59b967f58");
+        mb_win_target t = target();
+        mb_bcd_object_fact *o;
+        mb_facts *f;
+        mb_bcd *b;
+        mb_op op;
+        mb_error err;
+        char *text;
+
+        seed_machine("disk1_layout_seed.hex");
+        unlink(rg.live);
+        seed_store(rg.live, sizeof(rg.live), false);
+        cr_assert_eq(mb_bcd_open(rg.live, 1, &b, &err), 0, "%s", err.msg);
+        cr_assert_eq(mb_bcd_copy_object(b, &loader, &id, "Windows Server - secondary plex", &err), 0);
+        cr_assert_eq(mb_bcd_commit(b, &err), 0, "%s", err.msg);
+        mb_bcd_close(b);
+        cr_assert_eq(mb_win_read_facts_opts(&fake_table, &no_hash, &f, &err), 0, "%s", err.msg);
+        o = mb_facts_bcd_by_description(f, "os-loader", "Windows Server - secondary plex");
+        cr_assert_not_null(o);
+        cr_assert_str_eq(o->device->disk, DISK0_GUID);  /* claims disk 1, boots disk 0 */
+        cr_assert_lt(mb_win_check_plex_entry(f, &(mb_op){ .disk = 1, .description = "x" }, &err), 0);
+
+        memset(&op, 0, sizeof(op));
+        op.kind = MB_OP_BCD_SET_DEVICE;
+        op.disk = 1;
+        op.role = MB_ROLE_OS;
+        snprintf(op.object, sizeof(op.object), "%s", o->id);
+        snprintf(op.description, sizeof(op.description), "Windows Server - secondary plex");
+        text = render(f, &op);
+        cr_assert(strstr(text, "check: {063973c6-d0ac-11ed-b884-cfa59b967f58} \"Windows Server - secondary plex\" boots from " OS0_GUID ", not from the os plex on disk 1"),
+                  "%s", text);
+        cr_assert(strstr(text, "bcdedit /delete {063973c6-d0ac-11ed-b884-cfa59b967f58}"), "%s", text);
+        cr_assert_null(strstr(text, "\nbcdedit"), "%s", text);
+        free(text);
+        cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), MB_ESTATE);
+        cr_assert_eq(fk.n_cmd, 0, "nothing is run: %s", fk.cmdlines[0]);
+        mb_facts_free(f);
+}
+
+/* ---- bcdedit only for changes, only by its absolute path (defect 3(b)) ---- */
+
+Test(windows_bcdedit, facts_run_nothing_and_changes_run_system32_bcdedit)
+{
+        mb_win_target t = target();
+        mb_op op;
+        mb_facts *f;
+        mb_error err;
+
+        two_esps();
+        cr_assert_eq(mb_win_read_facts_opts(&fake_table, &no_hash, &f, &err), 0, "%s", err.msg);
+        mb_facts_free(f);
+        cr_assert_eq(fk.n_cmd, 0, "facts started %s", fk.cmdlines[0]);
+
+        memset(&op, 0, sizeof(op));
+        op.kind = MB_OP_BCD_COPY_BOOTMGR;
+        op.disk = 1;
+        op.role = MB_ROLE_EFI;
+        snprintf(op.description, sizeof(op.description), "Windows Boot Manager Cloned");
+        cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), 0, "%s", err.msg);
+        cr_assert_eq(fk.n_cmd, 2);
+        cr_assert_str_eq(fk.cmdlines[0], "\"C:\\Windows\\System32\\bcdedit.exe\" /copy {bootmgr} /d \"Windows Boot Manager Cloned\"");
+        cr_assert_str_eq(fk.cmdlines[1], "\"C:\\Windows\\System32\\bcdedit.exe\" /set {063973c5-d0ac-11ed-b884-cfa59b967f58} device partition=\\Device\\HarddiskVolume5");
+}
+
+/* ---- a store Windows wrote, through the registry functions ----
+ *
+ * BCD-NEW (shared test data) is an empty store made by Windows: as the live
+ * store and as another ESP's store it reads as no objects, and both give
+ * the digest of no objects. Skipped when the shared data is absent. */
+Test(windows_bcd_registry, windows_written_empty_store)
+{
+        char path[1024];
+        const char *dir = getenv("MB_TESTDATA");
+        mb_bcd_object *objs = (mb_bcd_object *)1;
+        size_t n = 99;
+        uint64_t size;
+        char empty[65], hex[65];
+        DWORD load = 0;
+        blob b;
+        FILE *in, *out;
+        mb_error err;
+
+        snprintf(path, sizeof(path), "%s/bcd/BCD-NEW",
+                 dir ? dir : MB_TEST_DATA "/../../../../shared/testdata");
+        if (access(path, R_OK) != 0)
+                cr_skip_test("%s not found (set MB_TESTDATA to the shared testdata folder)", path);
+        two_esps();
+        in = fopen(path, "rb");
+        out = fopen(rg.live, "wb");
+        cr_assert(in && out);
+        b.data = malloc(1 << 16);
+        b.len = fread(b.data, 1, 1 << 16, in);
+        cr_assert_eq(fwrite(b.data, 1, b.len, out), b.len);
+        fclose(in);
+        fclose(out);
+        cr_assert_eq(mb_win_bcd_read_live(&fake_table, &objs, &n, &err), 0, "%s", err.msg);
+        cr_assert_eq(n, 0);
+        cr_assert_eq(mb_bcd_objects_digest(objs, n, &size, empty, &err), 0);
+        mb_bcd_objects_free(objs, n);
+        fs_put(ESP1 BOOT "BCD", false, b.data, b.len);
+        free(b.data);
+        cr_assert_eq(mb_win_bcd_read_file(&fake_table, ESP1 BOOT "BCD", &objs, &n, &load, &err), 0,
+                     "%s", err.msg);
+        cr_assert_eq(n, 0);
+        cr_assert_eq(mb_bcd_objects_digest(objs, n, &size, hex, &err), 0);
+        cr_assert_str_eq(hex, empty);
+        mb_bcd_objects_free(objs, n);
+        cr_assert_eq(rg.n_open, rg.n_close);
 }

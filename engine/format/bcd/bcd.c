@@ -29,76 +29,6 @@ struct mb_bcd {
         hive_node_h objects;
 };
 
-/* ---- well-known names ---------------------------------------------------- */
-
-static const struct { const char *guid, *alias; } aliases[] = {
-        { "9dea862c-5cdd-4e70-acc1-f32b344d4795", "{bootmgr}" },
-        { "a5a30fa2-3d06-4e9f-b5f4-a01df9d1fcba", "{fwbootmgr}" },
-        { "b2721d73-1db4-4c62-bf78-c548a880142d", "{memdiag}" },
-        { "466f5a88-0af2-4f76-9038-095b170dc21c", "{ntldr}" },
-        { "fa926493-6f1c-4193-a414-58f0b2456d1e", "{current}" },
-        { "1cae1eb7-a0df-4d4d-9851-4860e34ef535", "{default}" },
-        { "7ea2e1ac-2e61-4728-aaa3-896d9d0a9f0e", "{globalsettings}" },
-        { "6efb52bf-1766-41db-a6b3-0ee5eff72bd7", "{bootloadersettings}" },
-        { "1afa9c49-16ab-4a5c-901b-212802da9460", "{resumeloadersettings}" },
-        { "4636856e-540f-4170-a130-a84776f4c654", "{dbgsettings}" },
-        { "0ce4991b-e6b3-4b16-b23c-5e0d9250e5d9", "{emssettings}" },
-        { "5189b25c-5558-4bf2-bca4-289b11bd29e2", "{badmemory}" },
-        { "7ff607e0-4395-11db-b0de-0800200c9a66", "{hypervisorsettings}" },
-        { "313e8eed-7098-4586-a9bf-309c61f8d449", "{kerneldbgsettings}" },
-        { "ae5534e0-a924-466c-b836-758539a3ee3a", "{ramdiskoptions}" },
-        { "cbd971bf-b7b8-4885-951a-fa03044f5d71", "{setupldr}" },
-};
-
-const char *mb_bcd_alias(const mb_guid *id)
-{
-        char s[MB_GUID_STR_LEN];
-
-        mb_guid_format(id, s);
-        for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
-                if (strcmp(s, aliases[i].guid) == 0)
-                        return aliases[i].alias;
-        return NULL;
-}
-
-int mb_bcd_alias_guid(const char *alias, mb_guid *ret)
-{
-        for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
-                if (strcasecmp(alias, aliases[i].alias) == 0)
-                        return mb_guid_parse(aliases[i].guid, ret);
-        return -1;
-}
-
-const char *mb_bcd_type_name(uint32_t type)
-{
-        switch (type) {
-        case MB_BCD_TYPE_FWBOOTMGR: return "firmware-boot-manager";
-        case MB_BCD_TYPE_BOOTMGR: return "boot-manager";
-        case MB_BCD_TYPE_OSLOADER: return "os-loader";
-        case MB_BCD_TYPE_RESUME: return "resume";
-        case MB_BCD_TYPE_MEMDIAG: return "memdiag";
-        case MB_BCD_TYPE_NTLDR: return "ntldr";
-        case MB_BCD_TYPE_SETUPLDR: return "setupldr";
-        case MB_BCD_TYPE_BOOTSECTOR: return "boot-sector";
-        case MB_BCD_TYPE_STARTUP: return "startup";
-        case MB_BCD_TYPE_BOOTAPP: return "boot-app";
-        case 0x101fffffu: return "firmware-application";
-        case MB_BCD_TYPE_INHERIT_ANY: return "settings";
-        case 0x20200001u: return "fwbootmgr-settings";
-        case 0x20200002u: return "bootmgr-settings";
-        case MB_BCD_TYPE_INHERIT_OSLOADER: return "os-loader-settings";
-        case MB_BCD_TYPE_INHERIT_RESUME: return "resume-settings";
-        case 0x20200005u: return "memdiag-settings";
-        case 0x20200006u: return "ntldr-settings";
-        case 0x20200007u: return "setupldr-settings";
-        case 0x20200008u: return "boot-sector-settings";
-        case 0x20200009u: return "startup-settings";
-        case 0x20300000u: return "device-settings";
-        case MB_BCD_TYPE_DEVICE: return "device";
-        default: return NULL;
-        }
-}
-
 /* ---- helpers ------------------------------------------------------------- */
 
 static const char *gstr(const mb_guid *g, char buf[MB_GUID_STR_LEN + 2])
@@ -385,153 +315,7 @@ fail:
 
 /* ---- listing ------------------------------------------------------------- */
 
-static void object_clear(mb_bcd_object *o)
-{
-        free(o->description);
-        free(o->path);
-        free(o->systemroot);
-        free(o->displayorder);
-        mb_bcd_device_clear(&o->device);
-        mb_bcd_device_clear(&o->osdevice);
-        for (size_t i = 0; i < o->n_elements; i++)
-                free(o->elements[i].data);
-        free(o->elements);
-        memset(o, 0, sizeof(*o));
-}
-
-void mb_bcd_objects_free(mb_bcd_object *objs, size_t n)
-{
-        if (!objs)
-                return;
-        for (size_t i = 0; i < n; i++)
-                object_clear(&objs[i]);
-        free(objs);
-}
-
-/* Splits a REG_MULTI_SZ of "{guid}" strings; unparsable entries are skipped. */
-static int parse_guid_list(const uint8_t *data, size_t len, mb_guid **ret, size_t *ret_n)
-{
-        size_t cap = len / 2 / 38 + 1, n = 0, i = 0;
-        mb_guid *v = calloc(cap, sizeof(*v));
-
-        if (!v)
-                return MB_ENOMEM;
-        while (i + 1 < len) {
-                size_t start = i;
-                char *s;
-
-                while (i + 1 < len && mb_le16(data + i) != 0)
-                        i += 2;
-                if (i == start)
-                        break;
-                s = mb_bcd_utf8(data + start, i - start);
-                if (!s) {
-                        free(v);
-                        return MB_ENOMEM;
-                }
-                if (n < cap && mb_guid_parse(s, &v[n]) == 0)
-                        n++;
-                free(s);
-                i += 2;
-        }
-        *ret = v;
-        *ret_n = n;
-        return 0;
-}
-
-static int parse_guid_value(const uint8_t *data, size_t len, mb_guid *ret)
-{
-        char *s = mb_bcd_utf8(data, len);
-        int r;
-
-        if (!s)
-                return -1;
-        r = mb_guid_parse(s, ret);
-        free(s);
-        return r;
-}
-
-static int is_bootmgr_type(uint32_t t)
-{
-        return (t & 0xfff00000u) == 0x10100000u;
-}
-
-/* Fills the decoded fields of o from its element e. */
-static int decode_element(mb_bcd_object *o, const mb_bcd_element *e, mb_error *err)
-{
-        int r = 0;
-
-        switch (e->type) {
-        case MB_BCDE_DESCRIPTION:
-        case MB_BCDE_PATH:
-        case MB_BCDE_OSLOADER_SYSTEMROOT: {
-                char **dst = e->type == MB_BCDE_DESCRIPTION ? &o->description :
-                             e->type == MB_BCDE_PATH ? &o->path : &o->systemroot;
-
-                if (e->type == MB_BCDE_OSLOADER_SYSTEMROOT && o->type != MB_BCD_TYPE_OSLOADER)
-                        break;
-                if (e->reg_type != hive_t_REG_SZ && e->reg_type != hive_t_REG_EXPAND_SZ)
-                        break;
-                free(*dst);
-                if (!(*dst = mb_bcd_utf8(e->data, e->len)))
-                        r = MB_ENOMEM;
-                break;
-        }
-        case MB_BCDE_DEVICE:
-        case MB_BCDE_OSLOADER_OSDEVICE:
-                if (e->reg_type != hive_t_REG_BINARY)
-                        break;
-                if (e->type == MB_BCDE_DEVICE) {
-                        mb_bcd_device_clear(&o->device);
-                        r = mb_bcd_device_decode(e->data, e->len, &o->device, err);
-                } else {
-                        mb_bcd_device_clear(&o->osdevice);
-                        r = mb_bcd_device_decode(e->data, e->len, &o->osdevice, err);
-                }
-                break;
-        case MB_BCDE_BOOTMGR_DISPLAYORDER:
-                if (!is_bootmgr_type(o->type) || e->reg_type != hive_t_REG_MULTI_SZ)
-                        break;
-                free(o->displayorder);
-                o->displayorder = NULL;
-                r = parse_guid_list(e->data, e->len, &o->displayorder, &o->n_displayorder);
-                break;
-        case 0x23000003u: /* default (boot manager) / resumeobject (OS loader) */
-                if (e->reg_type != hive_t_REG_SZ)
-                        break;
-                if (is_bootmgr_type(o->type))
-                        o->has_default = parse_guid_value(e->data, e->len, &o->default_obj) == 0;
-                else if (o->type == MB_BCD_TYPE_OSLOADER)
-                        o->has_resume = parse_guid_value(e->data, e->len, &o->resume_obj) == 0;
-                break;
-        case MB_BCDE_BOOTMGR_RESUMEOBJECT:
-                if (is_bootmgr_type(o->type) && e->reg_type == hive_t_REG_SZ)
-                        o->has_resume = parse_guid_value(e->data, e->len, &o->resume_obj) == 0;
-                break;
-        case MB_BCDE_RECOVERYSEQUENCE:
-                if (e->reg_type == hive_t_REG_MULTI_SZ) {
-                        mb_guid *v;
-                        size_t n;
-
-                        r = parse_guid_list(e->data, e->len, &v, &n);
-                        if (r == 0) {
-                                o->has_recovery_seq = n > 0;
-                                if (n > 0)
-                                        o->recovery_seq = v[0];
-                                free(v);
-                        }
-                }
-                break;
-        default:
-                break;
-        }
-        if (r == MB_ENOMEM)
-                return mb_error_set(err, MB_ENOMEM, "BCD: out of memory decoding element %08x",
-                                    e->type);
-        return r;
-}
-
-/* Reads one object key into o (zeroed by the caller). */
+/* Reads one object key into o through the shared element decoder. */
 static int read_object(mb_bcd *b, hive_node_h node, mb_bcd_object *o, mb_error *err)
 {
         char *name, gs[MB_GUID_STR_LEN + 2];
@@ -539,60 +323,48 @@ static int read_object(mb_bcd *b, hive_node_h node, mb_bcd_object *o, mb_error *
         hive_value_h tv;
         hive_type t;
         size_t len, n = 0;
-        const char *alias;
+        uint32_t type;
         int r;
 
         errno = 0;
         name = hivex_node_name(b->h, node);
         if (!name)
                 return hx_fail(err, MB_ECORRUPT, b, "hivex_node_name", "reading an object key name");
-        if (mb_guid_parse(name, &o->id) != 0 || name[0] != '{') {
-                r = mb_error_set(err, MB_ECORRUPT,
-                                 "BCD %s: object key \"%s\" is not a {GUID}", b->path, name);
-                free(name);
-                return r;
-        }
-        free(name);
-        gstr(&o->id, gs);
-        alias = mb_bcd_alias(&o->id);
-        snprintf(o->alias, sizeof(o->alias), "%s", alias ? alias : "");
-
+        snprintf(gs, sizeof(gs), "%s", name);
         if ((r = child(b, node, "Description", &desc, err)) < 0)
-                return r;
-        if (desc == 0)
-                return mb_error_set(err, MB_ECORRUPT,
-                                    "BCD %s: object %s has no Description key (hivex_node_get_child)",
-                                    b->path, gs);
+                goto out;
+        if (desc == 0) {
+                r = mb_error_set(err, MB_ECORRUPT,
+                                 "BCD %s: object %s has no Description key (hivex_node_get_child)",
+                                 b->path, gs);
+                goto out;
+        }
         errno = 0;
         tv = hivex_node_get_value(b->h, desc, "Type");
         if (tv == 0 || hivex_value_type(b->h, tv, &t, &len) != 0 || t != hive_t_REG_DWORD ||
-            len != 4)
-                return mb_error_set(err, MB_ECORRUPT,
-                                    "BCD %s: object %s has no REG_DWORD Description\\Type value (hivex_node_get_value)",
-                                    b->path, gs);
-        o->type = (uint32_t)hivex_value_dword(b->h, tv);
-
-        if ((r = child(b, node, "Elements", &elems, err)) < 0)
-                return r;
-        if (elems == 0)
-                return 0;
+            len != 4) {
+                r = mb_error_set(err, MB_ECORRUPT,
+                                 "BCD %s: object %s has no REG_DWORD Description\\Type value (hivex_node_get_value)",
+                                 b->path, gs);
+                goto out;
+        }
+        type = (uint32_t)hivex_value_dword(b->h, tv);
+        if ((r = mb_bcd_object_begin(o, name, type, b->path, err)) < 0)
+                goto out;
+        if ((r = child(b, node, "Elements", &elems, err)) < 0 || elems == 0)
+                goto out;
         errno = 0;
         kids = hivex_node_children(b->h, elems);
-        if (!kids)
-                return hx_fail(err, MB_ECORRUPT, b, "hivex_node_children",
-                               "object %s: listing elements", gs);
+        if (!kids) {
+                r = hx_fail(err, MB_ECORRUPT, b, "hivex_node_children",
+                            "object %s: listing elements", gs);
+                goto out;
+        }
         while (kids[n])
                 n++;
-        o->elements = calloc(n ? n : 1, sizeof(*o->elements));
-        if (!o->elements) {
-                free(kids);
-                return mb_error_set(err, MB_ENOMEM, "BCD %s: out of memory", b->path);
-        }
         for (size_t i = 0; i < n; i++) {
-                mb_bcd_element *e = &o->elements[o->n_elements];
-                char *ename, *end;
+                char *ename, *data;
                 hive_value_h v;
-                unsigned long et;
 
                 errno = 0;
                 ename = hivex_node_name(b->h, kids[i]);
@@ -601,41 +373,34 @@ static int read_object(mb_bcd *b, hive_node_h node, mb_bcd_object *o, mb_error *
                                     "object %s: reading an element name", gs);
                         goto out;
                 }
-                et = strtoul(ename, &end, 16);
-                if (strlen(ename) != 8 || *end != '\0') {
-                        r = mb_error_set(err, MB_ECORRUPT,
-                                         "BCD %s: object %s: element key \"%s\" is not 8 hex digits",
-                                         b->path, gs, ename);
-                        free(ename);
-                        goto out;
-                }
-                free(ename);
                 errno = 0;
                 v = hivex_node_get_value(b->h, kids[i], "Element");
                 if (v == 0) {
-                        if (errno != 0) {
+                        if (errno != 0)
                                 r = hx_fail(err, MB_ECORRUPT, b, "hivex_node_get_value",
-                                            "object %s: element %08lx", gs, et);
+                                            "object %s: element %s", gs, ename);
+                        free(ename);
+                        if (r < 0)
                                 goto out;
-                        }
                         continue; /* an element key without a value: nothing to report */
                 }
                 errno = 0;
-                e->data = (uint8_t *)hivex_value_value(b->h, v, &t, &len);
-                if (!e->data) {
+                data = hivex_value_value(b->h, v, &t, &len);
+                if (!data) {
                         r = hx_fail(err, MB_ECORRUPT, b, "hivex_value_value",
-                                    "object %s: reading element %08lx", gs, et);
+                                    "object %s: reading element %s", gs, ename);
+                        free(ename);
                         goto out;
                 }
-                e->type = (uint32_t)et;
-                e->reg_type = (uint32_t)t;
-                e->len = len;
-                o->n_elements++;
-                if ((r = decode_element(o, e, err)) < 0)
+                r = mb_bcd_object_add_element(o, ename, (uint32_t)t, data, len, b->path, err);
+                free(data);
+                free(ename);
+                if (r < 0)
                         goto out;
         }
         r = 0;
 out:
+        free(name);
         free(kids);
         return r;
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "facts.h"
 #include "guid.h"
 
 /*
@@ -27,6 +28,13 @@
  */
 
 typedef struct mb_bcd mb_bcd;
+
+/* Registry value types, as both Win32 (winnt.h) and libhivex number them. */
+#define MB_REG_SZ          1u
+#define MB_REG_EXPAND_SZ   2u
+#define MB_REG_BINARY      3u
+#define MB_REG_DWORD       4u
+#define MB_REG_MULTI_SZ    7u
 
 /* Object types (Description\Type). */
 #define MB_BCD_TYPE_FWBOOTMGR           0x10100001u
@@ -84,7 +92,7 @@ enum {
 
 typedef enum {
         MB_BCD_DEV_NONE,        /* element absent */
-        MB_BCD_DEV_PARTITION,   /* partition=X: on a GPT disk */
+        MB_BCD_DEV_PARTITION,   /* partition=X: on a GPT disk, or on an MBR disk (mbr set) */
         MB_BCD_DEV_BOOT,        /* boot */
         MB_BCD_DEV_RAMDISK,     /* ramdisk=[partition]\path,{options} (GPT parent) */
         MB_BCD_DEV_OTHER,       /* locate, MBR partition, ...: raw bytes only */
@@ -94,6 +102,9 @@ typedef struct mb_bcd_device {
         mb_bcd_dev_kind kind;
         mb_guid partition_guid; /* PARTITION, RAMDISK: GPT partition unique GUID */
         mb_guid disk_guid;      /* PARTITION, RAMDISK: GPT disk GUID */
+        int mbr;                /* PARTITION: an MBR disk, named by signature and offset */
+        uint32_t mbr_signature; /* PARTITION with mbr: the disk signature (MBR offset 0x1b8) */
+        uint64_t mbr_offset;    /* PARTITION with mbr: the partition's first byte on the disk */
         mb_guid options_id;     /* RAMDISK: the device-options object ({ramdiskoptions}-like) */
         char ramdisk_path[260]; /* RAMDISK: "\Recovery\WindowsRE\Winre.wim" (UTF-8) */
         uint8_t *raw;           /* the element bytes as stored (decoded devices too); owned */
@@ -190,6 +201,35 @@ int mb_bcd_device_encode(const mb_bcd_device *dev, uint8_t **ret, size_t *ret_le
  * out-of-memory fails. */
 int mb_bcd_device_decode(const uint8_t *data, size_t len, mb_bcd_device *ret, mb_error *err);
 void mb_bcd_device_clear(mb_bcd_device *dev);
+
+/*
+ * Building objects from any reader of a store (libhivex here, the Win32
+ * registry functions on Windows), so every target decodes elements with the
+ * same code. mb_bcd_object_begin() starts *o (zeroed first) from the key
+ * name under Objects ("{guid}") and Description\Type; then each element is
+ * added with its key name under Elements ("12000004"), the registry value
+ * type of its Element value and its bytes (copied). Bad key names are
+ * MB_ECORRUPT naming store. Free with mb_bcd_objects_free().
+ */
+int mb_bcd_object_begin(mb_bcd_object *o, const char *key_name, uint32_t type,
+                        const char *store, mb_error *err);
+int mb_bcd_object_add_element(mb_bcd_object *o, const char *key_name, uint32_t reg_type,
+                              const void *data, size_t len, const char *store, mb_error *err);
+
+/* The facts of a store's objects: ids by alias where well-known, types by
+ * name, devices as partition and disk GUIDs as stored (an MBR partition as
+ * kind "mbr-partition", disk = signature in hex, partition = byte offset).
+ * store says where it was read. Free with mb_bcd_fact_free(). */
+int mb_bcd_objects_to_fact(const mb_bcd_object *objs, size_t n, const char *store,
+                           mb_bcd_fact **ret, mb_error *err);
+
+/* SHA-256 of the objects as data: objects ordered by GUID, elements by type,
+ * each element's registry type and bytes. Two stores with the same objects
+ * and elements have the same digest whatever their hive bytes (the live
+ * store and its `bcdedit /export` copy, a store rewritten by libhivex).
+ * *ret_size is the number of bytes hashed. */
+int mb_bcd_objects_digest(const mb_bcd_object *objs, size_t n, uint64_t *ret_size,
+                          char ret_hex[65], mb_error *err);
 
 /* Well-known object GUID -> "{bootmgr}" etc., or NULL. */
 const char *mb_bcd_alias(const mb_guid *id);

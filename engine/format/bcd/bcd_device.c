@@ -13,7 +13,8 @@
  *     +0x08 u32  descriptor size in bytes (0x48 for partition and boot)
  *     +0x0c u32  0
  *   partition (type 6), size 0x48, element 0x58 bytes:
- *     +0x10 16   partition: GPT partition unique GUID (MBR: u64 byte offset)
+ *     +0x10 16   partition: GPT partition unique GUID (MBR: u64 byte offset of
+ *                the partition on the disk)
  *     +0x20 u32  local device type 0 (hard disk)
  *     +0x24 u32  partition style: 0 GPT, 1 MBR
  *     +0x28 16   disk: GPT disk GUID (MBR: u32 disk signature)
@@ -50,6 +51,7 @@
 #define LOCAL_HARDDISK  0
 #define LOCAL_RAMDISK   3
 #define STYLE_GPT       0
+#define STYLE_MBR       1
 #define DESC_SIZE       0x48u
 #define PART_ELEMENT    (0x10u + DESC_SIZE)
 #define RAMDISK_PATH    0x8cu   /* element offset of the ramdisk image path */
@@ -72,6 +74,30 @@ static void put_partition(uint8_t *d, const mb_guid *part, const mb_guid *disk)
         mb_put_le32(d + 0x20, LOCAL_HARDDISK);
         mb_put_le32(d + 0x24, STYLE_GPT);
         memcpy(d + 0x28, disk->b, 16);
+}
+
+/* Writes an MBR partition descriptor (0x48 bytes) at d. */
+static void put_mbr_partition(uint8_t *d, uint64_t offset, uint32_t signature)
+{
+        memset(d, 0, DESC_SIZE);
+        mb_put_le32(d + 0x00, DEV_PARTITION);
+        mb_put_le32(d + 0x08, DESC_SIZE);
+        mb_put_le64(d + 0x10, offset);
+        mb_put_le32(d + 0x20, LOCAL_HARDDISK);
+        mb_put_le32(d + 0x24, STYLE_MBR);
+        mb_put_le32(d + 0x28, signature);
+}
+
+/* Reads an MBR partition descriptor at d (avail bytes); 0 if it is one. */
+static int get_mbr_partition(const uint8_t *d, size_t avail, uint64_t *offset,
+                             uint32_t *signature)
+{
+        if (avail < DESC_SIZE || mb_le32(d) != DEV_PARTITION || mb_le32(d + 0x08) < DESC_SIZE ||
+            mb_le32(d + 0x20) != LOCAL_HARDDISK || mb_le32(d + 0x24) != STYLE_MBR)
+                return -1;
+        *offset = mb_le64(d + 0x10);
+        *signature = mb_le32(d + 0x28);
+        return 0;
 }
 
 /* Reads a GPT partition descriptor at d (avail bytes); 0 if it is one. */
@@ -125,7 +151,10 @@ int mb_bcd_device_encode(const mb_bcd_device *dev, uint8_t **ret, size_t *ret_le
         switch (dev->kind) {
         case MB_BCD_DEV_PARTITION:
                 memcpy(buf, dev->options_id.b, 16);
-                put_partition(buf + 0x10, &dev->partition_guid, &dev->disk_guid);
+                if (dev->mbr)
+                        put_mbr_partition(buf + 0x10, dev->mbr_offset, dev->mbr_signature);
+                else
+                        put_partition(buf + 0x10, &dev->partition_guid, &dev->disk_guid);
                 break;
         case MB_BCD_DEV_BOOT:
                 memcpy(buf, dev->options_id.b, 16);
@@ -173,6 +202,11 @@ int mb_bcd_device_decode(const uint8_t *data, size_t len, mb_bcd_device *ret, mb
                 if (type == DEV_PARTITION &&
                     get_partition(desc, len - 0x10, &d.partition_guid, &d.disk_guid) == 0) {
                         d.kind = MB_BCD_DEV_PARTITION;
+                } else if (type == DEV_PARTITION &&
+                           get_mbr_partition(desc, len - 0x10, &d.mbr_offset,
+                                             &d.mbr_signature) == 0) {
+                        d.kind = MB_BCD_DEV_PARTITION;
+                        d.mbr = 1;
                 } else if (type == DEV_BOOT) {
                         d.kind = MB_BCD_DEV_BOOT;
                 } else if (type == DEV_BLOCKIO && flags == 1 && len >= RAMDISK_PATH + 2 &&

@@ -84,45 +84,6 @@ static int store_open(img_platform *ip, int writable, mb_bcd **ret_bcd, char **r
         return 0;
 }
 
-static char *id_text(const mb_guid *g)
-{
-        const char *alias = mb_bcd_alias(g);
-        char buf[MB_GUID_STR_LEN], *s;
-
-        if (alias)
-                return strdup(alias);
-        if (asprintf(&s, "{%s}", mb_guid_format(g, buf)) < 0)
-                return NULL;
-        return s;
-}
-
-static mb_bcd_device_fact *device_fact(const mb_bcd_device *dev)
-{
-        mb_bcd_device_fact *f;
-        char buf[MB_GUID_STR_LEN];
-
-        if (dev->kind == MB_BCD_DEV_NONE)
-                return NULL;
-        f = calloc(1, sizeof(*f));
-        if (!f)
-                return NULL;
-        switch (dev->kind) {
-        case MB_BCD_DEV_PARTITION:
-        case MB_BCD_DEV_RAMDISK:
-                f->kind = strdup(dev->kind == MB_BCD_DEV_PARTITION ? "partition" : "ramdisk");
-                f->partition = strdup(mb_guid_format(&dev->partition_guid, buf));
-                f->disk = strdup(mb_guid_format(&dev->disk_guid, buf));
-                break;
-        case MB_BCD_DEV_BOOT:
-                f->kind = strdup("boot");
-                break;
-        default:
-                f->kind = strdup("other");
-                break;
-        }
-        return f;
-}
-
 int img_bcd_facts(img_platform *ip, mb_facts *f, mb_error *err)
 {
         mb_bcd_object *objs = NULL;
@@ -148,13 +109,10 @@ int img_bcd_facts(img_platform *ip, mb_facts *f, mb_error *err)
                 free(fat_path);
                 return mb_error_prefix(err, "%s: BCD store", ip->disks[0].path);
         }
-        bf = calloc(1, sizeof(*bf));
-        if (!bf || !(bf->objects = calloc(n ? n : 1, sizeof(*bf->objects))))
-                goto nomem;
-        f->bcd = bf;
         {
                 img_table t;
                 uint32_t number = 0;
+                char *where = NULL;
 
                 if (img_table_read(&ip->disks[0], &t, err) == 0) {
                         img_gpt_part *esp = img_table_role(&t, MB_ROLE_EFI);
@@ -162,46 +120,18 @@ int img_bcd_facts(img_platform *ip, mb_facts *f, mb_error *err)
                         number = esp ? esp->number : 0;
                         img_table_clear(&t);
                 }
-                if (asprintf(&bf->store, "disk 0 partition %u %s", number, fat_path) < 0) {
-                        bf->store = NULL;
-                        goto nomem;
-                }
-        }
-        for (size_t i = 0; i < n; i++) {
-                mb_bcd_object_fact *o = &bf->objects[bf->n_objects++];
-                const char *tn = mb_bcd_type_name(objs[i].type);
-                char tbuf[16];
-
-                snprintf(tbuf, sizeof(tbuf), "0x%08x", objs[i].type);
-                o->id = id_text(&objs[i].id);
-                o->type = strdup(tn ? tn : tbuf);
-                o->description = mb_strdup(objs[i].description);
-                o->path = mb_strdup(objs[i].path);
-                o->device = device_fact(&objs[i].device);
-                o->osdevice = device_fact(&objs[i].osdevice);
-                if (!o->id || !o->type || (objs[i].description && !o->description) ||
-                    (objs[i].path && !o->path) ||
-                    (objs[i].device.kind != MB_BCD_DEV_NONE && !o->device) ||
-                    (objs[i].osdevice.kind != MB_BCD_DEV_NONE && !o->osdevice))
-                        goto nomem;
-                if (objs[i].n_displayorder) {
-                        o->displayorder = calloc(objs[i].n_displayorder, sizeof(char *));
-                        if (!o->displayorder)
-                                goto nomem;
-                        for (size_t j = 0; j < objs[i].n_displayorder; j++) {
-                                o->displayorder[o->n_displayorder] = id_text(&objs[i].displayorder[j]);
-                                if (!o->displayorder[o->n_displayorder++])
-                                        goto nomem;
-                        }
-                }
+                mb_error_clear(err);
+                if (asprintf(&where, "disk 0 partition %u %s", number, fat_path) < 0)
+                        where = NULL;
+                rc = where ? mb_bcd_objects_to_fact(objs, n, where, &bf, err)
+                           : mb_error_set(err, MB_ENOMEM, "out of memory");
+                free(where);
         }
         mb_bcd_objects_free(objs, n);
         free(fat_path);
-        return 0;
-nomem:
-        mb_bcd_objects_free(objs, n);
-        free(fat_path);
-        return mb_error_set(err, MB_ENOMEM, "out of memory");
+        if (rc == 0)
+                f->bcd = bf;
+        return rc;
 }
 
 /* The BCD device naming (disk, role): partition and disk GUIDs as on disk now. */

@@ -492,23 +492,84 @@ static const char *new_object(render *r)
         return r->ctx && r->ctx->new_object ? r->ctx->new_object : MB_WIN_NEW_OBJECT;
 }
 
+/*
+ * The loader entry of a mirror's plex on disk d (site.yaml's os-loader
+ * boot entry). Windows adds it itself when it adds the plex of the boot
+ * volume ("<loader> - secondary plex", seed transcript), with device and
+ * osdevice naming the plex's partition on that disk. bcdedit cannot make
+ * it: it names devices by volume, and both plexes are the one volume C:,
+ * so `bcdedit /copy {default}` (or /set ... partition=C:) gives an entry
+ * that boots from disk 0 under a name that says disk 1. The step is
+ * therefore a check of what Windows made (mb_win_check_plex_entry), and
+ * apply fails with this reason when it is not there; old is the entry
+ * the plan found by description that boots from elsewhere, or NULL.
+ */
+static int render_plex_entry(render *r, const mb_disk_fact *d, const mb_bcd_object_fact *old,
+                             mb_win_steps *s)
+{
+        const char *why = "bcdedit names devices by volume and both plexes are one volume, so it "
+                          "cannot point an entry at this disk's plex (bcdedit /copy {default} would "
+                          "boot from disk 0); mbstate makes no such entry";
+
+        if (old)
+                return add_step(s, MB_WIN_STEP_CHECK,
+                                fmt("check: %s \"%s\" boots from %s, not from the os plex on disk %u; "
+                                    "%s. Delete it (bcdedit /delete %s); Windows adds the plex's own "
+                                    "entry when it adds the plex (diskpart add disk=%u)",
+                                    old->id, old->description ? old->description : "",
+                                    old->device && old->device->partition ? old->device->partition
+                                                                          : "another device",
+                                    d->number, why, old->id, d->number),
+                                NULL, NULL, r->err);
+        return add_step(s, MB_WIN_STEP_CHECK,
+                        fmt("check: an OS loader whose device and osdevice are the os plex on disk %u, "
+                            "which Windows adds when it adds the plex (diskpart add disk=%u); %s",
+                            d->number, d->number, why),
+                        NULL, NULL, r->err);
+}
+
+int mb_win_check_plex_entry(const mb_facts *f, const mb_op *op, mb_error *err)
+{
+        const mb_disk_fact *d = mb_facts_disk(f, op->disk);
+        const mb_part_fact *p = d ? role_part(d, MB_ROLE_OS) : NULL;
+
+        for (uint32_t i = 0; p && p->unique_guid && f->bcd && i < f->bcd->n_objects; i++) {
+                const mb_bcd_object_fact *o = &f->bcd->objects[i];
+
+                if (o->type && strcmp(o->type, "os-loader") == 0 && o->device && o->osdevice &&
+                    o->device->kind && strcmp(o->device->kind, "partition") == 0 &&
+                    o->osdevice->kind && strcmp(o->osdevice->kind, "partition") == 0 &&
+                    o->device->partition && strcasecmp(o->device->partition, p->unique_guid) == 0 &&
+                    o->osdevice->partition &&
+                    strcasecmp(o->osdevice->partition, p->unique_guid) == 0)
+                        return 0;
+        }
+        char part[64] = "";
+
+        if (p && p->unique_guid)
+                snprintf(part, sizeof(part), " (partition %s)", p->unique_guid);
+        return mb_error_set(err, MB_ESTATE,
+                            "boot entry \"%s\": the BCD store has no OS loader whose device and osdevice are the os plex on disk %u%s. "
+                            "Windows adds that entry when it adds the plex of the boot volume; bcdedit cannot make it "
+                            "(it names devices by volume and both plexes are C:, so a copy of {default} would boot from disk 0), "
+                            "and mbstate does not fake it",
+                            op->description, op->disk, part);
+}
+
 static int render_bcd_copy(render *r, const mb_disk_fact *d, mb_win_steps *s, bool loader)
 {
         int rc = check_description(r, r->op->description);
 
         if (rc < 0)
                 return rc;
+        if (loader && r->op->role == MB_ROLE_OS)
+                return render_plex_entry(r, d, NULL, s);
         rc = add_step(s, MB_WIN_STEP_COMMAND,
                       fmt("bcdedit /copy %s /d \"%s\"", loader ? "{default}" : "{bootmgr}",
                           r->op->description),
                       NULL, NULL, r->err);
         if (rc < 0)
                 return rc;
-        /* A loader for the os role boots the mirrored (dynamic) volume the
-         * copied loader already names: there is no partition of its own to
-         * point at (Windows adds the plex's own entry when mirroring). */
-        if (loader && r->op->role == MB_ROLE_OS)
-                return 0;
         return render_bcd_device(r, new_object(r), d, loader, s);
 }
 
@@ -520,6 +581,8 @@ static int render_bcd_set_device(render *r, const mb_disk_fact *d, mb_win_steps 
                 return mb_error_set(r->err, MB_EINVAL, "%s: invalid BCD object id \"%s\"",
                                     op_name(r->op->kind), r->op->object);
         o = mb_facts_bcd_object(r->facts, r->op->object);
+        if (o && o->type && strcmp(o->type, "os-loader") == 0 && r->op->role == MB_ROLE_OS)
+                return render_plex_entry(r, d, o, s);
         return render_bcd_device(r, r->op->object, d, o && o->type && strcmp(o->type, "os-loader") == 0,
                                  s);
 }

@@ -429,7 +429,8 @@ static int hash_file(const mb_win32 *w, const char *path, uint64_t *ret_size, ch
 typedef struct esp_walk {
         const char *root;               /* "\\?\Volume{...}\" */
         bool system;                    /* the running system's ESP (its BCD is the live store) */
-        const char *system_dump;        /* `bcdedit /enum all /v` of the system store, or NULL */
+        const char *system_digest;      /* mb_bcd_objects_digest of the live store, or NULL */
+        uint64_t system_digest_size;
 } esp_walk;
 
 #define BOOT_DIR "EFI/Microsoft/Boot/"
@@ -443,13 +444,13 @@ static bool is_bcd_log(const char *rel)
 }
 
 /*
- * The BCD store's fact: size and SHA-256 of its canonical listing
- * (mb_win_bcd_canonical of `bcdedit /store <file> /enum all /v`), not of the
- * hive's bytes, so the live store and its `bcdedit /export` copy on the
- * other ESP compare equal exactly when they hold the same objects. The live
- * store cannot be read as a file (the registry holds it open); should
- * bcdedit refuse /store on it, the system store's own listing stands in.
- * A store bcdedit cannot read on another ESP is hashed as bytes (it then
+ * The BCD store's fact: SHA-256 of its objects as data
+ * (mb_bcd_objects_digest), not of the hive's bytes, so the live store and
+ * its `bcdedit /export` copy on the other ESP compare equal exactly when
+ * they hold the same objects and elements. The live store's file is held
+ * open by the registry: the system ESP's BCD is the store read from
+ * HKLM\BCD00000000. Another ESP's store is loaded with RegLoadAppKeyW; one
+ * that cannot be loaded, or is no BCD store, is hashed as bytes (it then
  * differs, and the next ESP sync replaces it).
  */
 static int bcd_fact(const mb_win32 *w, const esp_walk *e, const char *full, uint64_t *ret_size,
@@ -534,46 +535,27 @@ static int walk(const mb_win32 *w, const esp_walk *e, const char *rel, file_list
         return r;
 }
 
-static int canonical_hash(const char *dump, uint64_t *ret_size, char ret_hex[65], mb_error *err)
-{
-        char *canon = NULL;
-        size_t len = 0;
-        int r = mb_win_bcd_canonical(dump, &canon, &len, err);
-
-        if (r < 0)
-                return r;
-        mb_sha256_hex(canon, len, ret_hex);
-        *ret_size = len;
-        free(canon);
-        return 0;
-}
-
 static int bcd_fact(const mb_win32 *w, const esp_walk *e, const char *full, uint64_t *ret_size,
                     char ret_hex[65], mb_error *err)
 {
-        char *cmd, *out = NULL;
-        size_t n = strlen(full) + 64;
-        DWORD code = 0;
+        mb_bcd_object *objs = NULL;
+        size_t n = 0;
+        DWORD load_error = 0;
         int r;
 
-        if (strchr(full, '"'))
-                return mb_error_set(err, MB_EINVAL, "'%s': a quote in a volume path", full);
-        cmd = malloc(n);
-        if (!cmd)
-                return mb_error_set(err, MB_ENOMEM, "out of memory");
-        snprintf(cmd, n, "bcdedit.exe /store \"%s\" /enum all /v", full);
-        r = mb_win_run(w, cmd, &out, &code, err);
-        free(cmd);
-        if (r == 0 && code == 0)
-                r = canonical_hash(out ? out : "", ret_size, ret_hex, err);
-        else if (r == 0 && e->system && e->system_dump)
-                r = canonical_hash(e->system_dump, ret_size, ret_hex, err);
-        else if (r == 0 && !e->system)
-                r = hash_file(w, full, ret_size, ret_hex, err);
-        else if (r == 0)
-                r = mb_error_set(err, MB_EIO, "bcdedit /store \"%s\" /enum all /v failed with exit code %lu: %.300s",
-                                 full, (unsigned long)code, out ? out : "");
-        free(out);
+        if (e->system && e->system_digest) {
+                memcpy(ret_hex, e->system_digest, 65);
+                *ret_size = e->system_digest_size;
+                return 0;
+        }
+        r = mb_win_bcd_read_file(w, full, &objs, &n, &load_error, err);
+        if (r < 0 && (load_error != 0 || r == MB_ECORRUPT)) {
+                mb_error_clear(err);
+                return hash_file(w, full, ret_size, ret_hex, err);
+        }
+        if (r == 0)
+                r = mb_bcd_objects_digest(objs, n, ret_size, ret_hex, err);
+        mb_bcd_objects_free(objs, n);
         return r;
 }
 
@@ -583,7 +565,8 @@ static int file_cmp(const void *a, const void *b)
 }
 
 static int read_esp_files(const mb_win32 *w, mb_facts *f, const mb_win_volmap *m,
-                          const char *system_esp_nt, const char *system_dump, mb_error *err)
+                          const char *system_esp_nt, const char *system_digest,
+                          uint64_t system_digest_size, mb_error *err)
 {
         for (uint32_t i = 0; i < f->n_disks; i++)
                 for (uint32_t j = 0; j < f->disks[i].n_partitions; j++) {
@@ -596,7 +579,8 @@ static int read_esp_files(const mb_win32 *w, mb_facts *f, const mb_win_volmap *m
                             !(v = mb_win_volmap_by_part(m, f->disks[i].number, p->unique_guid)))
                                 continue;
                         {
-                                esp_walk e = { .root = v->name, .system_dump = system_dump };
+                                esp_walk e = { .root = v->name, .system_digest = system_digest,
+                                               .system_digest_size = system_digest_size };
 
                                 e.system = system_esp_nt && v->nt[0] &&
                                            strcasecmp(v->nt, system_esp_nt) == 0;
@@ -621,29 +605,22 @@ static int read_esp_files(const mb_win32 *w, mb_facts *f, const mb_win_volmap *m
 
 /* ---- BCD and firmware ---- */
 
-/* The system store's objects; *ret_dump (the listing) is kept for the ESP's BCD fact. */
-static int read_bcd(const mb_win32 *w, mb_facts *f, const mb_win_volmap *m, char **ret_dump,
+/* The live store's objects as f->bcd, and their digest for the system
+ * ESP's BCD file fact. */
+static int read_bcd(const mb_win32 *w, mb_facts *f, uint64_t *ret_size, char ret_hex[65],
                     mb_error *err)
 {
-        char *out = NULL;
-        DWORD code = 0;
-        int r = mb_win_run(w, "bcdedit.exe /enum all /v", &out, &code, err);
+        mb_bcd_object *objs = NULL;
+        size_t n = 0;
+        int r = mb_win_bcd_read_live(w, &objs, &n, err);
 
         if (r < 0)
                 return r;
-        if (code != 0) {
-                r = mb_error_set(err, MB_EIO, "bcdedit /enum all /v failed with exit code %lu: %.300s",
-                                 (unsigned long)code, out ? out : "");
-                free(out);
-                return r;
-        }
-        r = mb_win_parse_bcdedit(out ? out : "", m, "system store (bcdedit /enum all /v)", &f->bcd,
-                                 err);
-        if (r == 0 && out) {
-                *ret_dump = out;
-                return 0;
-        }
-        free(out);
+        r = mb_bcd_objects_to_fact(objs, n, "system store (HKLM\\" MB_WIN_BCD_LIVE_KEY ")",
+                                   &f->bcd, err);
+        if (r == 0)
+                r = mb_bcd_objects_digest(objs, n, ret_size, ret_hex, err);
+        mb_bcd_objects_free(objs, n);
         return r;
 }
 
@@ -843,7 +820,8 @@ int mb_win_read_facts_opts(const mb_win32 *w, const mb_win_read_opts *o, mb_fact
         static const mb_win_read_opts defaults;
         mb_facts *f = calloc(1, sizeof(*f));
         mb_win_volmap m = { 0 };
-        char *system_nt = NULL, *dump = NULL;
+        char *system_nt = NULL, digest[65] = "";
+        uint64_t digest_size = 0;
         int r = 0;
 
         if (!o)
@@ -912,21 +890,19 @@ int mb_win_read_facts_opts(const mb_win32 *w, const mb_win_read_opts *o, mb_fact
                 if (r < 0)
                         goto fail;
         }
-        r = read_bcd(w, f, &m, &dump, err);
+        r = read_bcd(w, f, &digest_size, digest, err);
         if (r == 0)
-                r = read_esp_files(w, f, &m, system_nt, dump, err);
+                r = read_esp_files(w, f, &m, system_nt, digest, digest_size, err);
         if (r == 0)
                 r = read_firmware(w, f, err);
         if (r < 0)
                 goto fail;
         free(system_nt);
-        free(dump);
         mb_win_volmap_clear(&m);
         *ret = f;
         return 0;
 fail:
         free(system_nt);
-        free(dump);
         mb_win_volmap_clear(&m);
         mb_facts_free(f);
         return r;

@@ -123,9 +123,19 @@ typedef struct _TOKEN_PRIVILEGES {
 #define TOKEN_ADJUST_PRIVILEGES 0x20u
 
 typedef struct HKEY__ *HKEY;
+typedef HKEY *PHKEY;
+typedef ACCESS_MASK REGSAM;
+typedef BYTE *LPBYTE;
+typedef FILETIME *PFILETIME;
 #define HKEY_LOCAL_MACHINE ((HKEY)(uintptr_t)0x80000002u)
 #define RRF_RT_REG_SZ 0x2u
 #define RRF_RT_REG_DWORD 0x18u
+#define KEY_READ 0x20019u
+#define REG_SZ 1u
+#define REG_EXPAND_SZ 2u
+#define REG_BINARY 3u
+#define REG_DWORD 4u
+#define REG_MULTI_SZ 7u
 
 typedef struct _ACL {
         BYTE AclRevision, Sbz1;
@@ -183,6 +193,8 @@ typedef struct _ACL {
 #define ERROR_INVALID_PARAMETER 87u
 #define ERROR_INSUFFICIENT_BUFFER 122u
 #define ERROR_MORE_DATA 234u
+#define ERROR_NO_MORE_ITEMS 259u
+#define ERROR_NOT_ENOUGH_MEMORY 8u
 #define ERROR_NO_MORE_FILES 18u
 #define ERROR_FILE_EXISTS 80u
 #define ERROR_ALREADY_EXISTS 183u

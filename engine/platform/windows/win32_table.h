@@ -50,6 +50,22 @@ typedef struct mb_win32 {
         LONG (WINAPI *RegGetValueW)(HKEY key, LPCWSTR subkey, LPCWSTR value, DWORD flags,
                                     LPDWORD ret_type, PVOID data, LPDWORD data_len);
 
+        /* Registry keys: the live BCD store (HKLM\BCD00000000) and store
+         * files loaded as application hives. */
+        LONG (WINAPI *RegOpenKeyExW)(HKEY key, LPCWSTR subkey, DWORD options, REGSAM sam,
+                                     PHKEY ret_key);
+        LONG (WINAPI *RegEnumKeyExW)(HKEY key, DWORD index, LPWSTR name, LPDWORD name_len,
+                                     LPDWORD reserved, LPWSTR cls, LPDWORD cls_len,
+                                     PFILETIME last_write);
+        LONG (WINAPI *RegQueryValueExW)(HKEY key, LPCWSTR value, LPDWORD reserved,
+                                        LPDWORD ret_type, LPBYTE data, LPDWORD data_len);
+        LONG (WINAPI *RegEnumValueW)(HKEY key, DWORD index, LPWSTR name, LPDWORD name_len,
+                                     LPDWORD reserved, LPDWORD ret_type, LPBYTE data,
+                                     LPDWORD data_len);
+        LONG (WINAPI *RegCloseKey)(HKEY key);
+        LONG (WINAPI *RegLoadAppKeyW)(LPCWSTR file, PHKEY ret_key, REGSAM sam, DWORD options,
+                                      DWORD reserved);
+
         /* Firmware. */
         BOOL (WINAPI *GetFirmwareType)(FIRMWARE_TYPE *ret);
         DWORD (WINAPI *GetFirmwareEnvironmentVariableW)(LPCWSTR name, LPCWSTR guid, PVOID buf,

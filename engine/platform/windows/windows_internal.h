@@ -8,6 +8,7 @@
 
 #include "win32_table.h"
 #include "facts.h"
+#include "format/bcd/bcd.h"
 #include "platform/platform.h"
 #include "platform/windows/windows_target.h"
 
@@ -75,16 +76,25 @@ void mb_win_volmap_clear(mb_win_volmap *m);
  * GUIDs, fs, labels filled in f). */
 int mb_win_volmap_read(const mb_win32 *w, mb_facts *f, mb_win_volmap *ret, mb_error *err);
 
+/* ---- bcd_registry.c: BCD stores read as data ---- */
+
+/* The live system store, under HKEY_LOCAL_MACHINE. */
+#define MB_WIN_BCD_LIVE_KEY "BCD00000000"
+
+/* Every object of the live store (HKLM\BCD00000000), decoded by
+ * engine/format/bcd. Free with mb_bcd_objects_free(). */
+int mb_win_bcd_read_live(const mb_win32 *w, mb_bcd_object **ret, size_t *ret_n, mb_error *err);
+/* Every object of the store file at path (which must exist: RegLoadAppKeyW
+ * creates a missing file), loaded read-only as an application hive and
+ * unloaded again. When the load itself fails, *ret_load_error is its Win32
+ * error (else 0). */
+int mb_win_bcd_read_file(const mb_win32 *w, const char *path, mb_bcd_object **ret,
+                         size_t *ret_n, DWORD *ret_load_error, mb_error *err);
+
 /* ---- bcdedit.c ---- */
 
-/* Parses `bcdedit /enum all /v` output (see bcdedit.c for what is used); free with mb_bcd_fact_free. */
-int mb_win_parse_bcdedit(const char *text, const mb_win_volmap *map, const char *store,
-                         mb_bcd_fact **ret, mb_error *err);
 /* The first "{guid}" in text (bcdedit /copy's message), normalized. */
 int mb_win_find_object_id(const char *text, char ret[40]);
-/* The canonical form of a `bcdedit /enum all /v` listing (see bcdedit.c):
- * equal for two stores with the same objects. *ret malloc'd. */
-int mb_win_bcd_canonical(const char *text, char **ret, size_t *ret_len, mb_error *err);
 
 /* ---- firmware.c ---- */
 
@@ -155,6 +165,7 @@ typedef enum mb_win_step_kind {
         MB_WIN_STEP_WAIT,       /* wait for a resync */
         MB_WIN_STEP_FIRMWARE,   /* a firmware variable write (arg1 variable, arg2 entry) */
         MB_WIN_STEP_MOVE,       /* rename arg1 over arg2 */
+        MB_WIN_STEP_CHECK,      /* nothing is changed: mb_win_check_plex_entry() on fresh facts */
 } mb_win_step_kind;
 
 typedef struct mb_win_step {
@@ -171,6 +182,10 @@ typedef struct mb_win_steps {
 int mb_win_render_steps(const mb_facts *facts, const mb_op *op, const mb_win_render_ctx *ctx,
                         mb_win_steps *ret, mb_error *err);
 void mb_win_steps_clear(mb_win_steps *s);
+/* 0 when the facts hold the loader entry of the os plex on op->disk (an
+ * os-loader whose device and osdevice are that partition, whatever its
+ * description); MB_ESTATE saying why mbstate does not make one otherwise. */
+int mb_win_check_plex_entry(const mb_facts *f, const mb_op *op, mb_error *err);
 /* The steps as one text, the form `plan --commands windows` prints. */
 int mb_win_steps_to_text(const mb_win_steps *s, char **ret, mb_error *err);
 
