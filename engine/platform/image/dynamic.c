@@ -258,12 +258,11 @@ static mb_ldm_vol *ldm_vol_by_id(mb_ldm_db *db, uint64_t id)
 static mb_facts *bcd_facts(img_platform *ip);
 
 /* Where the boot volume starts on the images: the partition that the
- * default OS loader's osdevice names (the first of {bootmgr}'s display
- * order in disk 0's store, as the snapshot model takes it); disk -1 when
- * there is no store or it names no partition of the images. */
-static void boot_hint(img_platform *ip, mb_ldm_boot *ret)
+ * osdevice of the default OS loader of bf's store names (the first of
+ * {bootmgr}'s display order, as the snapshot model takes it); disk -1 when
+ * bf has no store or it names no partition of the images. */
+static void boot_hint_of(img_platform *ip, const mb_facts *bf, mb_ldm_boot *ret)
 {
-        mb_facts *bf = bcd_facts(ip);
         mb_bcd_object_fact *bm = bf ? mb_facts_bcd_object(bf, "{bootmgr}") : NULL, *o = NULL;
         const char *guid;
 
@@ -285,6 +284,14 @@ static void boot_hint(img_platform *ip, mb_ldm_boot *ret)
                         }
                 img_table_clear(&t);
         }
+}
+
+/* boot_hint_of the system disk's store as it is now. */
+static void boot_hint(img_platform *ip, mb_ldm_boot *ret)
+{
+        mb_facts *bf = bcd_facts(ip);
+
+        boot_hint_of(ip, bf, ret);
         mb_facts_free(bf);
 }
 
@@ -298,7 +305,7 @@ int img_dynamic_facts(img_platform *ip, mb_facts *f, mb_error *err)
 
         if (!groups)
                 return mb_error_set(err, MB_ENOMEM, "out of memory");
-        boot_hint(ip, &boot);
+        boot_hint_of(ip, f, &boot);
         rc = bdevs_open(ip, NULL, &b, &devs, err);
         if (rc < 0) {
                 free(groups);

@@ -266,11 +266,7 @@ static int image_read_facts(mb_platform *p, mb_facts **ret, mb_error *err)
                         return rc;
                 }
         }
-        rc = img_dynamic_facts(ip, f, err);
-        if (rc < 0) {
-                mb_facts_free(f);
-                return rc;
-        }
+        /* the store first: its default loader tells the dynamic disks' boot volume */
         esp = mb_disk_part_by_role(&f->disks[0], MB_ROLE_EFI);
         if (esp && esp->fs == MB_FS_FAT32) {
                 rc = img_bcd_facts(ip, f, err);
@@ -278,6 +274,11 @@ static int image_read_facts(mb_platform *p, mb_facts **ret, mb_error *err)
                         mb_facts_free(f);
                         return rc;
                 }
+        }
+        rc = img_dynamic_facts(ip, f, err);
+        if (rc < 0) {
+                mb_facts_free(f);
+                return rc;
         }
         rc = img_fw_facts(ip, f, err);
         if (rc < 0) {

@@ -203,8 +203,10 @@ int img_bcd_execute(img_platform *ip, const mb_op *op, mb_error *err);
 /* ---- dynamic.c ---- */
 
 /* Dynamic disks (LDM) of the image list: fills each disk's dynamic,
- * dynamic_group and dynamic_name and f->volumes from the database of every
- * disk group found on the images (MBR and GPT dynamic disks). A damaged
+ * dynamic_group and dynamic_name, f->volumes and the os role of the
+ * dynamic disks' entries from the database of every disk group found on the
+ * images (MBR and GPT dynamic disks), through mb_ldm_facts; the boot volume
+ * is where f->bcd's default loader boots from (read it first). A damaged
  * database is an error naming the file; nothing is written. */
 int img_dynamic_facts(img_platform *ip, mb_facts *f, mb_error *err);
 /* The partition of role on disk d now (*t is filled and owned by the
