@@ -3,7 +3,7 @@
 #  - a conversion stopped after its GPT write (metadata partition made from
 #    the MSR, no database yet): the next apply writes the database;
 #  - a mirror add stopped after its database commit (plex recorded, its
-#    retained GPT entry not written): the next apply writes the entry;
+#    LDM data GPT entry not written): the next apply writes the entry;
 #  - a run killed right after disk 0's "convert dynamic" (disk 0 dynamic,
 #    C:'s entry typed LDM data, disk 1 still basic, no mirror): the next
 #    run finds the os partition through the LDM database and converges.

@@ -615,11 +615,17 @@ static int op_convert(img_platform *ip, const mb_op *op, mb_error *err)
         }
         /* ... and the basic data entries are retyped LDM data: the volumes
          * are described by the database, not by the partition array */
-        for (uint32_t i = 0; i < t.n_parts && n < (int)(sizeof(edits) / sizeof(edits[0])); i++) {
+        for (uint32_t i = 0; i < t.n_parts; i++) {
                 const img_gpt_part *q = &t.parts[i];
 
                 if (q->role != MB_ROLE_OS)
                         continue;
+                if (n >= (int)(sizeof(edits) / sizeof(edits[0]))) {
+                        rc = mb_error_set(err, MB_ENOTSUP,
+                                          "%s (disk %u): too many partitions to convert in one GPT write",
+                                          d->path, d->number);
+                        goto out;
+                }
                 edits[n].kind = IMG_GPT_EDIT_TYPE;
                 edits[n].number = q->number;
                 edits[n].first_lba = q->first_lba;
@@ -857,7 +863,7 @@ static int op_mirror_add(img_platform *ip, const mb_op *op, mb_progress *progres
         if (rc < 0)
                 goto out;
         /* An add interrupted after its database commit: the plex is there,
-         * its retained GPT entry (and maybe the BCD entry) is not. */
+         * its GPT entry (and maybe the BCD entry) is not. */
         for (size_t i = 0; i < db->n_parts && !resume; i++) {
                 const mb_ldm_part *p = &db->parts[i];
                 const mb_ldm_comp *c = ldm_comp_by_id(db, p->comp_id);
