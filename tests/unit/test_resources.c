@@ -274,10 +274,24 @@ Test(resources, converged_seed_types_the_os_extents_ldm_data)
                 /* the metadata partition is the first MiB of the old MSR */
                 cr_assert_eq(meta->first_lba, 206848);
                 cr_assert_eq(meta->last_lba + 1, msr->first_lba);
-                for (uint32_t i = 0; i < d->n_partitions; i++)
+                for (uint32_t i = 0; i < d->n_partitions; i++) {
                         cr_assert_str_neq(d->partitions[i].type_guid, "ebd0a0a2-b9e5-4433-87c0-68b6b72699c7",
                                           "disk %u: partition %u is still basic data", n,
                                           d->partitions[i].number);
+                        if (i)
+                                cr_assert_gt(d->partitions[i].first_lba, d->partitions[i - 1].last_lba,
+                                             "disk %u: partitions %u and %u overlap", n,
+                                             d->partitions[i - 1].number, d->partitions[i].number);
+                }
+                /* the free tail is an LDM data entry of its own */
+                {
+                        mb_part_fact *tail = &d->partitions[d->n_partitions - 1];
+
+                        cr_assert_eq(tail->role, MB_ROLE_LDM_DATA);
+                        cr_assert_str_eq(tail->type_guid, ldm_data);
+                        cr_assert_eq(tail->first_lba, mb_disk_part_by_role(d, MB_ROLE_RECOVERY)->last_lba + 1);
+                        cr_assert_eq(tail->last_lba, d->last_usable_lba);
+                }
         }
 }
 

@@ -336,6 +336,51 @@ static const char *group_of(mb_facts *f)
 }
 
 
+/* The data area of a converted disk, [first, last], as the image target
+ * lays it out: an LDM data entry over each stretch that no other entry
+ * covers (the space LDM may allocate), none elsewhere. */
+static int ldm_data_gaps(mb_disk_fact *d, uint64_t first, uint64_t last, mb_error *err)
+{
+        struct { uint64_t first, last; } gaps[64];
+        uint32_t n_gaps = 0;
+        uint64_t pos = first;
+        int r;
+
+        for (uint32_t i = 0; i < d->n_partitions;) {
+                if (d->partitions[i].role != MB_ROLE_LDM_DATA) {
+                        i++;
+                        continue;
+                }
+                mb_part_fact_clear(&d->partitions[i]);
+                memmove(&d->partitions[i], &d->partitions[i + 1],
+                        (d->n_partitions - i - 1) * sizeof(*d->partitions));
+                d->n_partitions--;
+        }
+        mb_disk_sort_parts(d);
+        for (uint32_t i = 0; i < d->n_partitions && pos <= last; i++) {
+                const mb_part_fact *q = &d->partitions[i];
+
+                if (q->last_lba < pos || q->first_lba > last)
+                        continue;
+                if (q->first_lba > pos && n_gaps < 64) {
+                        gaps[n_gaps].first = pos;
+                        gaps[n_gaps++].last = q->first_lba - 1;
+                }
+                pos = q->last_lba + 1;
+        }
+        if (pos <= last && n_gaps < 64) {
+                gaps[n_gaps].first = pos;
+                gaps[n_gaps++].last = last;
+        }
+        for (uint32_t g = 0; g < n_gaps; g++) {
+                r = add_part(d, MB_ROLE_LDM_DATA, gaps[g].first, gaps[g].last,
+                             mb_role_type_guid(MB_ROLE_LDM_DATA), "LDM data partition", 0, NULL, err);
+                if (r)
+                        return r;
+        }
+        return 0;
+}
+
 static int convert_dynamic(mb_facts *f, const mb_op *op, mb_error *err)
 {
         mb_disk_fact *d = mb_facts_disk(f, op->disk);
@@ -405,7 +450,8 @@ static int convert_dynamic(mb_facts *f, const mb_op *op, mb_error *err)
                 x->state = MB_PLEX_HEALTHY;
                 x->percent = 100;
         }
-        return 0;
+        msr = mb_disk_part_by_role(d, MB_ROLE_MSR);
+        return ldm_data_gaps(d, msr->last_lba + 1, d->last_usable_lba, err);
 }
 
 static int mirror_add(mb_facts *f, const mb_op *op, mb_error *err)
@@ -444,6 +490,13 @@ static int mirror_add(mb_facts *f, const mb_op *op, mb_error *err)
         if (r)
                 return r;
         np->fs = MB_FS_NTFS;
+        {
+                const mb_part_fact *msr = mb_disk_part_by_role(t, MB_ROLE_MSR);
+
+                r = ldm_data_gaps(t, msr ? msr->last_lba + 1 : t->first_usable_lba, t->last_usable_lba, err);
+                if (r)
+                        return r;
+        }
         if (!(x = mb_volume_add_plex(vol)))
                 return mb_error_set(err, MB_ENOMEM, "out of memory");
         x->disk = (int32_t)t->number;
