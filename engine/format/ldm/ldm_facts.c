@@ -77,16 +77,17 @@ int mb_ldm_part_place(const mb_ldm_db *db, const mb_ldm_part *p, const uint32_t 
 const mb_ldm_vol *mb_ldm_os_volume(const mb_ldm_db *db, const uint32_t *numbers,
                                    const mb_ldm_boot *boot)
 {
-        const mb_ldm_vol *only = NULL, *mirrored = NULL;
+        const mb_ldm_vol *mirrored = NULL;
         size_t n_mirrored = 0;
 
         for (size_t i = 0; boot && boot->disk >= 0 && i < db->n_parts; i++) {
+                const mb_ldm_vol *v = vol_of_part(db, &db->parts[i]);
                 int32_t disk;
                 uint64_t first;
 
-                if (mb_ldm_part_place(db, &db->parts[i], numbers, &disk, &first) &&
+                if (v && mb_ldm_part_place(db, &db->parts[i], numbers, &disk, &first) &&
                     disk == boot->disk && first == boot->first_lba)
-                        return vol_of_part(db, &db->parts[i]);
+                        return v;
         }
         for (size_t i = 0; i < db->n_vols; i++)
                 if (db->vols[i].type == MB_LDM_VOL_MIRRORED) {
@@ -94,9 +95,7 @@ const mb_ldm_vol *mb_ldm_os_volume(const mb_ldm_db *db, const uint32_t *numbers,
                         n_mirrored++;
                 }
         if (db->n_vols == 1)
-                only = &db->vols[0];
-        if (only)
-                return only;
+                return &db->vols[0];
         return n_mirrored == 1 ? mirrored : NULL;
 }
 
