@@ -268,11 +268,17 @@ int mb_plan_wanted_parts(const mb_config *c, const mb_facts *f, const mb_binding
 
                         if (!tp || !mb_disk_role_span(t, r, &w->first_lba, &w->last_lba))
                                 return mb_error_set(err, MB_ESTATE,
-                                                    "template disk '%s' (disk %u) has no %s partition; expected every role in partitions.roles on the template",
-                                                    sp->template_disk, t->number, mb_role_to_string(r));
+                                                    "template disk '%s' (disk %u) has no %s partition%s; expected every role in partitions.roles on the template",
+                                                    sp->template_disk, t->number, mb_role_to_string(r),
+                                                    r == MB_ROLE_OS && t->dynamic
+                                                            ? " (a dynamic disk: no extent of its boot volume, or no volume of its disk group could be told to be the boot volume)"
+                                                            : "");
                         w->role = r;
+                        /* a dynamic disk's volume extents are typed LDM data, which
+                         * is no role's type: the copy gets the role's own */
                         snprintf(w->type_guid, sizeof(w->type_guid), "%s",
-                                 tp->type_guid ? tp->type_guid : mb_role_type_guid(r));
+                                 tp->type_guid && mb_role_from_type_guid(tp->type_guid) == r
+                                         ? tp->type_guid : mb_role_type_guid(r));
                         w->attributes = tp->attributes;
                         snprintf(w->name, sizeof(w->name), "%s", tp->name ? tp->name : "");
                         n++;

@@ -94,8 +94,7 @@ int mb_res_mirror_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_err
                                                 RES_CHANGE(p, MB_RES_MIRROR, subject, false, &op,
                                                            "plex without its GPT entry (an interrupted add)");
                                                 snprintf(p->changes[p->n_changes - 1].desired, 256,
-                                                         "plex with its retained %s GPT entry at LBA %llu",
-                                                         mb_role_to_string(sm->role),
+                                                         "plex with its own (LDM data) GPT entry at LBA %llu",
                                                          (unsigned long long)w->first_lba);
                                         }
                                 }

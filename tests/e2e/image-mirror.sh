@@ -156,8 +156,17 @@ for img in "$D0" "$D1"; do
                 sh -c "sgdisk -p '$img' | grep -Eq '^ +[0-9]+ +206848 +208895 .* 4201 +LDM metadata partition'"
         check "$(basename "$img"): MSR shrank to LBA 208896-239615" \
                 sh -c "sgdisk -p '$img' | grep -Eq '^ +[0-9]+ +208896 +239615 .* 0C01'"
-        check "$(basename "$img"): os entry retained at LBA 239616-66031615" \
-                sh -c "sgdisk -p '$img' | grep -Eq '^ +[0-9]+ +239616 +66031615 .* 0700'"
+        # C: converts as Windows converts it: its entry (disk 0) and the os
+        # plex's entry (disk 1) are LDM data ("Dynamic Data" in diskpart),
+        # the volume is described by the LDM database alone
+        n=$(sgdisk -p "$img" | awk '$2 == 239616 && $3 == 66031615 {print $1}')
+        check "$(basename "$img"): one entry at C:'s LBA 239616-66031615 (number ${n:-none})" test -n "$n"
+        check "$(basename "$img"): sgdisk -i ${n:-?}: C: is LDM data ($(sg "$img" "${n:-1}" 'Partition GUID code'))" \
+                test "$(sg "$img" "${n:-1}" 'Partition GUID code' | cut -d' ' -f1)" = AF9B60A0-1431-4F62-BC68-3311714A69AD
+        check "$(basename "$img"): no basic data entry left" \
+                sh -c "! sgdisk -p '$img' | grep -Eq ' 0700 '"
+        check "$(basename "$img"): recovery entry keeps its type and attributes" \
+                sh -c "n=\$(sgdisk -p '$img' | awk '\$2 == $REC_FIRST {print \$1}'); sgdisk -i \$n '$img' | grep -q '^Partition GUID code: DE94BBA4-06D1-4D40-A16A-BFD50179D6AC' && sgdisk -i \$n '$img' | grep -q '^Attribute flags: 8000000000000001'"
         check "$(basename "$img"): LDM data partition covers the free tail" \
                 sh -c "sgdisk -p '$img' | grep -Eq '^ +[0-9]+ +67104768 +67108830 .* 4200 +LDM data partition'"
 done

@@ -1234,3 +1234,216 @@ Test(ldm_write, interrupted_write_keeps_a_committed_state)
         rm_rf(dir);
         free(dir);
 }
+
+/* ------------------------------------------ the LDM -> facts translation */
+
+#include "facts.h"
+
+/* The GPT entries of image dev (none for an MBR disk), as facts with the
+ * roles their types give (what a target reads before the translation). */
+static void gpt_facts(mb_blockdev *dev, mb_disk_fact *d)
+{
+        uint8_t hdr[512], *ents;
+        mb_error e;
+        uint32_t n, sz;
+
+        mb_error_clear(&e);
+        cr_assert_eq(dev->read(dev, 512, hdr, 512, &e), 0, "%s", e.msg);
+        if (memcmp(hdr, "EFI PART", 8) != 0)
+                return;
+        d->style = MB_STYLE_GPT;
+        n = mb_le32(hdr + 0x50), sz = mb_le32(hdr + 0x54);
+        ents = malloc((size_t)n * sz);
+        cr_assert_not_null(ents);
+        cr_assert_eq(dev->read(dev, mb_le64(hdr + 0x48) * 512, ents, (size_t)n * sz, &e), 0, "%s", e.msg);
+        for (uint32_t i = 0; i < n; i++) {
+                const uint8_t *x = ents + (size_t)i * sz;
+                char buf[MB_GUID_STR_LEN];
+                mb_guid g;
+                mb_part_fact *p;
+
+                memcpy(g.b, x, 16);
+                if (mb_guid_is_null(&g))
+                        continue;
+                p = mb_disk_add_part(d);
+                cr_assert_not_null(p);
+                p->number = i + 1;
+                p->type_guid = mb_strdup(mb_guid_format(&g, buf));
+                p->role = mb_role_from_type_guid(p->type_guid);
+                p->first_lba = mb_le64(x + 32);
+                p->last_lba = mb_le64(x + 40);
+        }
+        mb_disk_sort_parts(d);
+        free(ents);
+}
+
+/* Facts of the reference images imgs as disks numbered numbers[] (the
+ * translation must map devices to disk numbers), translated with boot. */
+static mb_facts *set_facts(const char *dir, const char *const *imgs, const uint32_t *numbers,
+                           const mb_ldm_boot *boot, void (*edit)(mb_facts *), mb_ldm_db **ret_db,
+                           mb_blockdev **devs, size_t *n)
+{
+        mb_facts *f = calloc(1, sizeof(*f));
+        mb_error e;
+
+        cr_assert_not_null(f);
+        *ret_db = read_imgs(dir, imgs, devs, n);
+        f->disks = calloc(*n, sizeof(*f->disks));
+        cr_assert_not_null(f->disks);
+        for (size_t i = 0; i < *n; i++) {
+                f->disks[i].number = numbers[i];
+                f->n_disks++;
+                gpt_facts(devs[i], &f->disks[i]);
+        }
+        if (edit)
+                edit(f);
+        mb_error_clear(&e);
+        cr_assert_eq(mb_ldm_facts(*ret_db, numbers, boot, f, &e), 0, "%s", e.msg);
+        return f;
+}
+
+static const mb_volume_fact *volume_named(const mb_facts *f, const char *name)
+{
+        for (uint32_t i = 0; i < f->n_volumes; i++)
+                if (strcmp(f->volumes[i].name, name) == 0)
+                        return &f->volumes[i];
+        cr_assert_fail("no volume %s in facts", name);
+        return NULL;
+}
+
+/* Windows 2008 R2's mirrored Volume3: disks, names, one plex per extent at
+ * the places ldmtool reports (Disk5-01 at data-start 63 + 65 on the MBR
+ * disk, Disk6-01 at data-start 65570 + 94 on the GPT disk). The GPT disk's
+ * one LDM data entry spans the whole data area, not the extent: no os role. */
+Test(ldm_facts, w2008_mirrored_plexes_and_roles)
+{
+        const char *imgs[] = { "ldm-2008r2-mirrored-1.img", "ldm-2008r2-mirrored-2.img", NULL };
+        const uint32_t numbers[] = { 4, 9 };
+        char *dir = extract(imgs);
+        mb_blockdev *devs[2];
+        mb_ldm_db *db;
+        size_t n;
+        mb_facts *f = set_facts(dir, imgs, numbers, NULL, NULL, &db, devs, &n);
+        const mb_volume_fact *v = volume_named(f, "Volume3");
+        mb_disk_fact *gpt = mb_facts_disk(f, 9);
+
+        cr_assert(mb_facts_disk(f, 4)->dynamic && gpt->dynamic);
+        cr_assert_str_eq(mb_facts_disk(f, 4)->dynamic_name, "Disk5");
+        cr_assert_str_eq(gpt->dynamic_name, "Disk6");
+        cr_assert_str_eq(gpt->dynamic_group, G2008);
+        cr_assert_str_eq(v->kind, "mirror");
+        cr_assert_eq(v->size, 32768 * 512);
+        cr_assert_eq(v->n_plexes, 2);
+        for (uint32_t i = 0; i < 2; i++) {
+                const mb_plex_fact *x = &v->plexes[i];
+                bool on5 = strcmp(x->ldm_disk, "Disk5") == 0;
+
+                cr_assert_eq(x->disk, on5 ? 4 : 9);
+                cr_assert_eq(x->offset, (on5 ? 63 + 65 : 65570 + 94) * 512ULL);
+                cr_assert_eq(x->length, 32768 * 512);
+                cr_assert_eq(x->state, MB_PLEX_HEALTHY);
+        }
+        /* the group's only mirror is the os volume without a hint ... */
+        cr_assert_eq(mb_ldm_os_volume(db, numbers, NULL), mb_ldm_find_vol(db, "Volume3"));
+        /* ... but no entry is exactly its extent: the roles stay the types' */
+        cr_assert_null(mb_disk_part_by_role(gpt, MB_ROLE_OS));
+        cr_assert_eq(mb_disk_part_by_number(gpt, 1)->role, MB_ROLE_LDM_METADATA);
+        cr_assert_eq(mb_disk_part_by_number(gpt, 2)->role, MB_ROLE_MSR);
+        cr_assert_eq(mb_disk_part_by_number(gpt, 3)->role, MB_ROLE_LDM_DATA);
+        cr_assert_eq(mb_disk_part_by_number(gpt, 3)->first_lba, 65570);
+        mb_facts_free(f);
+        mb_ldm_db_free(db);
+        close_all(devs, n);
+        rm_rf(dir);
+        free(dir);
+}
+
+/* The same disks as a converted boot disk lays its entries out (diskpart on
+ * a real GPT boot mirror: the volume's extent is a "Dynamic Data" entry of
+ * its own, the rest of the data area another): the entry that is exactly
+ * Volume3's extent is the os partition, whatever its type; a basic data
+ * entry that is no extent of the os volume is not. */
+/* Entry 3 of the GPT disk (65570-102366) split as a converted disk has it:
+ * LDM data 65664-98431 (Volume3's extent), basic data after it. */
+static void split_as_converted(mb_facts *f)
+{
+        mb_disk_fact *d = mb_facts_disk(f, 1);
+        mb_part_fact *p = mb_disk_part_by_number(d, 3);
+
+        p->last_lba = 65663;
+        p = mb_disk_add_part(d);
+        p->number = 4, p->first_lba = 65664, p->last_lba = 65664 + 32768 - 1;
+        p->type_guid = mb_strdup("af9b60a0-1431-4f62-bc68-3311714a69ad");
+        p->role = MB_ROLE_LDM_DATA;
+        p = mb_disk_add_part(d);
+        p->number = 5, p->first_lba = 98432, p->last_lba = 102366;
+        p->type_guid = mb_strdup("ebd0a0a2-b9e5-4433-87c0-68b6b72699c7");
+        p->role = MB_ROLE_OS;   /* basic data: the role its type gives */
+        mb_disk_sort_parts(d);
+}
+
+Test(ldm_facts, os_role_from_the_database_not_the_type)
+{
+        const char *imgs[] = { "ldm-2008r2-mirrored-1.img", "ldm-2008r2-mirrored-2.img", NULL };
+        const uint32_t numbers[] = { 0, 1 };
+        char *dir = extract(imgs);
+        mb_blockdev *devs[2];
+        mb_ldm_db *db;
+        size_t n;
+        mb_facts *f = set_facts(dir, imgs, numbers, NULL, split_as_converted, &db, devs, &n);
+        mb_disk_fact *d = mb_facts_disk(f, 1);
+        mb_part_fact *p = mb_disk_part_by_role(d, MB_ROLE_OS);
+
+        cr_assert_not_null(p);
+        cr_assert_eq(p->number, 4);
+        cr_assert_str_eq(p->type_guid, "af9b60a0-1431-4f62-bc68-3311714a69ad");
+        cr_assert_eq(mb_disk_part_by_number(d, 5)->role, MB_ROLE_NONE);
+        cr_assert_eq(mb_disk_part_by_number(d, 3)->role, MB_ROLE_LDM_DATA);
+        mb_facts_free(f);
+        mb_ldm_db_free(db);
+        close_all(devs, n);
+        rm_rf(dir);
+        free(dir);
+}
+
+/* Windows 2008 R2's spanned set holds four volumes of the group: Volume1
+ * spanned over both present disks (one plex fact per extent), Volume3's
+ * mirror on two missing disks. The boot hint picks the os volume before the
+ * "only mirror" rule; without one, the only mirror. */
+Test(ldm_facts, w2008_spanned_extents_missing_disks_and_the_boot_hint)
+{
+        const char *imgs[] = { "ldm-2008r2-spanned-1.img", "ldm-2008r2-spanned-2.img", NULL };
+        const uint32_t numbers[] = { 0, 1 };
+        const mb_ldm_boot at_disk2 = { 1, 65570 + 94 }, nowhere = { 1, 12345 };
+        char *dir = extract(imgs);
+        mb_blockdev *devs[2];
+        mb_ldm_db *db;
+        size_t n;
+        mb_facts *f = set_facts(dir, imgs, numbers, &at_disk2, NULL, &db, devs, &n);
+        const mb_volume_fact *v = volume_named(f, "Volume1"), *m = volume_named(f, "Volume3");
+
+        cr_assert_str_eq(v->kind, "spanned");
+        cr_assert_eq(v->size, 129024 * 512);
+        cr_assert_eq(v->n_plexes, 2);
+        for (uint32_t i = 0; i < 2; i++) {
+                bool on1 = strcmp(v->plexes[i].ldm_disk, "Disk1") == 0;
+
+                cr_assert_eq(v->plexes[i].disk, on1 ? 0 : 1);
+                cr_assert_eq(v->plexes[i].offset, (on1 ? 63 + 65 : 65570 + 94) * 512ULL);
+                cr_assert_eq(v->plexes[i].length, (on1 ? 96256 : 32768) * 512ULL);
+        }
+        cr_assert_str_eq(m->kind, "mirror");
+        cr_assert_eq(m->n_plexes, 2);
+        for (uint32_t i = 0; i < 2; i++) {
+                cr_assert_eq(m->plexes[i].disk, -1);
+                cr_assert_eq(m->plexes[i].state, MB_PLEX_MISSING);
+        }
+        cr_assert_eq(mb_ldm_os_volume(db, numbers, &at_disk2), mb_ldm_find_vol(db, "Volume1"));
+        cr_assert_eq(mb_ldm_os_volume(db, numbers, &nowhere), mb_ldm_find_vol(db, "Volume3"));
+        cr_assert_eq(mb_ldm_os_volume(db, numbers, NULL), mb_ldm_find_vol(db, "Volume3"));
+        mb_facts_free(f);
+        mb_ldm_db_free(db);
+        close_all(devs, n);
+        rm_rf(dir);
+        free(dir);
+}

@@ -248,3 +248,104 @@ Test(resources, clone_esp_synced_after_bcd_edit)
                      "the ESP copy follows the BCD edit");
         mb_plan_free(p);
 }
+
+/* ---- the converted boot disk, as Windows converts it ---- */
+
+static const char ldm_data[] = "af9b60a0-1431-4f62-bc68-3311714a69ad";
+
+Test(resources, converged_seed_types_the_os_extents_ldm_data)
+{
+        for (uint32_t n = 0; n < 2; n++) {
+                mb_disk_fact *d = mb_facts_disk(facts, n);
+                mb_part_fact *os = mb_disk_part_by_role(d, MB_ROLE_OS);
+                mb_part_fact *meta = mb_disk_part_by_role(d, MB_ROLE_LDM_METADATA);
+                mb_part_fact *msr = mb_disk_part_by_role(d, MB_ROLE_MSR);
+
+                cr_assert(d->dynamic);
+                cr_assert_not_null(os, "disk %u has an os partition", n);
+                cr_assert_str_eq(os->type_guid, ldm_data, "disk %u: C:'s entry is %s", n, os->type_guid);
+                cr_assert_eq(os->first_lba, 239616);
+                cr_assert_eq(os->last_lba, 66031615);
+                cr_assert_str_eq(mb_disk_part_by_role(d, MB_ROLE_EFI)->type_guid,
+                                 "c12a7328-f81f-11d2-ba4b-00a0c93ec93b");
+                cr_assert_str_eq(msr->type_guid, "e3c9e316-0b5c-4db8-817d-f92df00215ae");
+                cr_assert_str_eq(mb_disk_part_by_role(d, MB_ROLE_RECOVERY)->type_guid,
+                                 "de94bba4-06d1-4d40-a16a-bfd50179d6ac");
+                /* the metadata partition is the first MiB of the old MSR */
+                cr_assert_eq(meta->first_lba, 206848);
+                cr_assert_eq(meta->last_lba + 1, msr->first_lba);
+                for (uint32_t i = 0; i < d->n_partitions; i++) {
+                        cr_assert_str_neq(d->partitions[i].type_guid, "ebd0a0a2-b9e5-4433-87c0-68b6b72699c7",
+                                          "disk %u: partition %u is still basic data", n,
+                                          d->partitions[i].number);
+                        if (i)
+                                cr_assert_gt(d->partitions[i].first_lba, d->partitions[i - 1].last_lba,
+                                             "disk %u: partitions %u and %u overlap", n,
+                                             d->partitions[i - 1].number, d->partitions[i].number);
+                }
+                /* the free tail is an LDM data entry of its own */
+                {
+                        mb_part_fact *tail = &d->partitions[d->n_partitions - 1];
+
+                        cr_assert_eq(tail->role, MB_ROLE_LDM_DATA);
+                        cr_assert_str_eq(tail->type_guid, ldm_data);
+                        cr_assert_eq(tail->first_lba, mb_disk_part_by_role(d, MB_ROLE_RECOVERY)->last_lba + 1);
+                        cr_assert_eq(tail->last_lba, d->last_usable_lba);
+                }
+        }
+}
+
+/* A run interrupted right after disk 0's "convert dynamic": disk 0 is the
+ * template although its C: entry is LDM data; the next run converts disk 1,
+ * mirrors, and converges. */
+Test(resources, half_finished_run_from_a_dynamic_template)
+{
+        mb_facts *f = NULL;
+        mb_error err = { 0 };
+        mb_plan *p = NULL;
+        bool converted = false;
+
+        cr_assert_eq(mb_facts_load("tests/data/seed/facts-before.yaml", &f, &err), 0, "%s", err.msg);
+        while (!converted) {
+                cr_assert_eq(mb_plan_compute(cfg, f, &p, &err), 0, "%s", err.msg);
+                cr_assert_gt(p->n_changes, 0);
+                converted = p->changes[0].op.kind == MB_OP_CONVERT_DYNAMIC && p->changes[0].op.disk == 0;
+                cr_assert_eq(mb_model_apply(f, &p->changes[0].op, &err), 0, "%s", err.msg);
+                mb_plan_free(p);
+        }
+        cr_assert_str_eq(mb_disk_part_by_role(mb_facts_disk(f, 0), MB_ROLE_OS)->type_guid, ldm_data);
+        cr_assert_not(mb_facts_disk(f, 1)->dynamic);
+        cr_assert_eq(mb_plan_compute(cfg, f, &p, &err), 0, "%s", err.msg);
+        {
+                bool convert1 = false, mirror = false;
+
+                for (size_t i = 0; i < p->n_changes; i++) {
+                        const mb_op *op = &p->changes[i].op;
+
+                        cr_assert(!(op->kind == MB_OP_CONVERT_DYNAMIC && op->disk == 0));
+                        convert1 |= op->kind == MB_OP_CONVERT_DYNAMIC && op->disk == 1;
+                        if (op->kind == MB_OP_MIRROR_ADD) {
+                                mirror = true;
+                                cr_assert_eq(op->first_lba, 239616);
+                                cr_assert_eq(op->last_lba, 66031615);
+                                /* the role's own type, not the template's LDM data */
+                                cr_assert_str_eq(op->type_guid, "ebd0a0a2-b9e5-4433-87c0-68b6b72699c7");
+                        }
+                }
+                cr_assert(convert1 && mirror);
+        }
+        mb_plan_free(p);
+        converge(f);
+        cr_assert_str_eq(mb_disk_part_by_role(mb_facts_disk(f, 1), MB_ROLE_OS)->type_guid, ldm_data);
+        mb_facts_free(f);
+}
+
+Test(resources, dynamic_template_without_os_extent_says_why)
+{
+        mb_plan *p = NULL;
+        mb_error err = { 0 };
+
+        mb_disk_part_by_role(mb_facts_disk(facts, 0), MB_ROLE_OS)->role = MB_ROLE_LDM_DATA;
+        cr_assert_eq(mb_plan_compute(cfg, facts, &p, &err), MB_ESTATE);
+        cr_assert(strstr(err.msg, "has no os partition (a dynamic disk:"), "%s", err.msg);
+}

@@ -2607,6 +2607,60 @@ Test(windows_facts, ldm_names_volumes_plexes)
         mb_facts_free(f);
 }
 
+/* Windows retypes C:'s entry LDM data when it converts the boot disk, and
+ * the os plex's entry on the mirror disk is LDM data too: the os role comes
+ * from the LDM database (the entry that is exactly Volume1's extent). */
+Test(windows_facts, ldm_os_role_from_the_database)
+{
+        static const uint8_t ldm_data_le[16] = { 0xa0, 0x60, 0x9b, 0xaf, 0x31, 0x14, 0x62, 0x4f,
+                                                 0xbc, 0x68, 0x33, 0x11, 0x71, 0x4a, 0x69, 0xad };
+        char group[65];
+        mb_facts *f = NULL;
+        mb_error err;
+
+        mirrored_machine(group);
+        for (int d = 0; d < 2; d++) {
+                uint32_t n = mb_le32(fk.layout[d].data + 4);
+                bool found = false;
+
+                for (uint32_t i = 0; i < n; i++) {
+                        uint8_t *e = fk.layout[d].data + 48 + i * 144;
+
+                        if (mb_le64(e + 8) != OS_FIRST * 512)
+                                continue;
+                        mb_put_le64(e + 16, OS_SECTORS * 512);
+                        memcpy(e + 32, ldm_data_le, 16);
+                        found = true;
+                }
+                if (!found) {   /* the mirror disk: the plex's entry */
+                        uint8_t *l = realloc(fk.layout[d].data, 48 + (n + 1) * 144), *e;
+
+                        cr_assert_not_null(l);
+                        e = l + 48 + n * 144;
+                        memset(e, 0, 144);
+                        mb_put_le32(e, 1);
+                        mb_put_le64(e + 8, OS_FIRST * 512);
+                        mb_put_le64(e + 16, OS_SECTORS * 512);
+                        mb_put_le32(e + 24, n + 1);
+                        memcpy(e + 32, ldm_data_le, 16);
+                        e[48] = (uint8_t)(0x70 + d);
+                        mb_put_le32(l + 4, n + 1);
+                        fk.layout[d].data = l;
+                        fk.layout[d].len = 48 + (n + 1) * 144;
+                }
+        }
+        cr_assert_eq(mb_win_read_facts_opts(&fake_table, &no_hash, &f, &err), 0, "%s", err.msg);
+        for (uint32_t d = 0; d < 2; d++) {
+                const mb_part_fact *os = mb_disk_part_by_role(mb_facts_disk(f, d), MB_ROLE_OS);
+
+                cr_assert_not_null(os, "disk %u has no os partition", d);
+                cr_assert_eq(os->first_lba, OS_FIRST);
+                cr_assert_eq(os->last_lba, OS_FIRST + OS_SECTORS - 1);
+                cr_assert_str_eq(os->type_guid, "af9b60a0-1431-4f62-bc68-3311714a69ad");
+        }
+        mb_facts_free(f);
+}
+
 Test(windows_facts, ldm_plex_of_a_missing_disk)
 {
         char group[65];

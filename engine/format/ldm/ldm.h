@@ -294,4 +294,42 @@ mb_ldm_part *mb_ldm_find_part(mb_ldm_db *db, const char *name);
 
 const char *mb_ldm_vol_type_name(mb_ldm_vol_type t); /* "simple", ..., "raid5" */
 
+/* ---- facts (ldm_facts.c) ---- */
+
+struct mb_facts;
+
+/* Where the boot volume starts, when the caller knows it (the BCD default
+ * loader's osdevice, the running system's boot volume): a disk number and
+ * an LBA; disk -1 when unknown. */
+typedef struct mb_ldm_boot {
+        int32_t disk;
+        uint64_t first_lba;
+} mb_ldm_boot;
+
+/* Where extent p lies: *ret_disk the disk number of its member (numbers[]
+ * maps dev_index to disk numbers; NULL: the same), -1 for a missing disk;
+ * *ret_first_lba its first LBA (for a missing disk, as if its data area
+ * started where a present member's does). Returns 1 when present. */
+int mb_ldm_part_place(const mb_ldm_db *db, const mb_ldm_part *p, const uint32_t *numbers,
+                      int32_t *ret_disk, uint64_t *ret_first_lba);
+
+/*
+ * The os volume: the one with an extent where boot says the boot volume
+ * starts; without such a hint, the group's only volume, or else its only
+ * mirrored volume; NULL when none of these tells it.
+ */
+const mb_ldm_vol *mb_ldm_os_volume(const mb_ldm_db *db, const uint32_t *numbers,
+                                   const mb_ldm_boot *boot);
+
+/*
+ * Adds db to facts f whose disks (numbered as numbers[] says) already hold
+ * their GPT entries: each member disk's dynamic, dynamic_group and
+ * dynamic_name; one volume fact per volume with one plex fact per extent
+ * (healthy, failed when its component is not ACTIVE, missing on a missing
+ * disk); and the os role on the entries that are exactly an extent of the
+ * os volume (mb_ldm_os_volume), taken from basic data entries that are not.
+ */
+int mb_ldm_facts(const mb_ldm_db *db, const uint32_t *numbers, const mb_ldm_boot *boot,
+                 struct mb_facts *f, mb_error *err);
+
 #endif

@@ -144,12 +144,11 @@ static int role_device(img_platform *ip, uint32_t disk, mb_role role, mb_bcd_dev
 
         if (disk >= ip->n_disks)
                 return mb_error_set(err, MB_EINVAL, "image target: there is no disk %u", disk);
-        rc = img_table_read(&ip->disks[disk], &t, err);
+        rc = img_role_part(ip, disk, role, &t, &p, err);
         if (rc < 0)
-                return rc;
-        p = img_table_role(&t, role);
+                return mb_error_prefix(err, "the BCD device");
         memset(ret, 0, sizeof(*ret));
-        if (t.style != MB_STYLE_GPT || !p) {
+        if (t.style != MB_STYLE_GPT) {
                 rc = mb_error_set(err, MB_ENOENT, "%s: no %s partition for the BCD device",
                                   ip->disks[disk].path, mb_role_to_string(role));
         } else if (mb_guid_parse(p->unique_guid, &ret->partition_guid) < 0 ||

@@ -14,20 +14,24 @@
  *   - The LDM data area (PRIVHEAD logical disk) runs from the first sector
  *     after the MSR to the last usable LBA, as on the reference disks where
  *     it is the LDM data partition exactly.
- *   - Retained GPT entries: partitions inside the data area that Windows
- *     must still find through the GPT keep their entries: the os partition
- *     (the boot volume; its LDM simple volume is the same extent, data in
- *     place) and the recovery partition (not an LDM volume). The ESP lies
- *     before the data area and keeps its entry. So role-by-type lookups of
- *     efi, msr (with the metadata partition before it), os and recovery keep
- *     working on a dynamic disk.
- *   - LDM data partitions (af9b60a0-...): one GPT entry per stretch of the
- *     data area that no retained entry covers; that is the space LDM may
- *     allocate. A GPT never has overlapping entries (sgdisk -v is clean).
+ *   - Every basic data entry is retyped LDM data (af9b60a0-...) in place
+ *     (same number, range, unique GUID, name and attributes) and becomes a
+ *     simple volume over the same extent, data in place: "the primary
+ *     partitions become simple volumes, and information about them is then
+ *     stored in the dynamic disk database and not in the GUID partition
+ *     array" (Microsoft), and a real converted boot disk lists C: as
+ *     "Dynamic Data" (diskpart "list partition"). The ESP (before the data
+ *     area), the MSR and the recovery partition keep their entries and
+ *     types; the recovery partition stays a partition diskpart can select.
+ *     Facts take the os role from the database (engine/format/ldm,
+ *     mb_ldm_facts), not from the type.
+ *   - LDM data partitions also cover each stretch of the data area that no
+ *     other entry covers: the space LDM may allocate. A GPT never has
+ *     overlapping entries (sgdisk -v is clean).
  *   - Adding a mirror plex takes its extent from an LDM data partition: the
- *     extent gets a retained entry of the os type (the boot volume's plex
- *     must be found by the boot loader as on the source disk) and the LDM
- *     data partitions are recomputed around it.
+ *     extent gets an LDM data entry of its own (a dynamic volume's extent,
+ *     as on the converted source disk) and the LDM data partitions are
+ *     recomputed around it.
  *
  * Every operation reads the database again from all images; nothing is
  * remembered between operations.
@@ -233,14 +237,6 @@ static const mb_ldm_dev *ldm_dev_of(const mb_ldm_db *db, uint32_t number)
         return NULL;
 }
 
-static const mb_ldm_disk *ldm_disk_by_id(const mb_ldm_db *db, uint64_t id)
-{
-        for (size_t i = 0; i < db->n_disks; i++)
-                if (db->disks[i].id == id)
-                        return &db->disks[i];
-        return NULL;
-}
-
 static mb_ldm_comp *ldm_comp_by_id(mb_ldm_db *db, uint64_t id)
 {
         for (size_t i = 0; i < db->n_comps; i++)
@@ -259,78 +255,44 @@ static mb_ldm_vol *ldm_vol_by_id(mb_ldm_db *db, uint64_t id)
 
 /* ---- facts ---- */
 
+static mb_facts *bcd_facts(img_platform *ip);
 
-/* Adds the disks' dynamic fields and the volumes of one group. A plex fact
- * is one extent: a mirror has one per plex, a spanned/striped/raid5 volume
- * one per extent. Offsets are bytes from the start of the disk; for a
- * missing disk (whose data area start is unknown) from the start of its
- * data area. */
-static int group_facts(mb_ldm_db *db, mb_facts *f, mb_error *err)
+/* Where the boot volume starts on the images: the partition that the
+ * osdevice of the default OS loader of bf's store names (the first of
+ * {bootmgr}'s display order, as the snapshot model takes it); disk -1 when
+ * bf has no store or it names no partition of the images. */
+static void boot_hint_of(img_platform *ip, const mb_facts *bf, mb_ldm_boot *ret)
 {
-        for (uint32_t i = 0; i < f->n_disks; i++) {
-                mb_disk_fact *d = &f->disks[i];
-                const mb_ldm_disk *k = ldm_disk_of_dev(db, d->number);
+        mb_bcd_object_fact *bm = bf ? mb_facts_bcd_object(bf, "{bootmgr}") : NULL, *o = NULL;
+        const char *guid;
 
-                if (!k)
+        ret->disk = -1;
+        ret->first_lba = 0;
+        if (bm && bm->n_displayorder)
+                o = mb_facts_bcd_object(bf, bm->displayorder[0]);
+        guid = o && o->osdevice ? o->osdevice->partition : NULL;
+        for (uint32_t i = 0; guid && i < ip->n_disks && ret->disk < 0; i++) {
+                img_table t;
+                mb_error e = { 0 };
+
+                if (img_table_read(&ip->disks[i], &t, &e) < 0)
                         continue;
-                d->dynamic = true;
-                free(d->dynamic_group);
-                free(d->dynamic_name);
-                d->dynamic_group = strdup(db->group_guid_str);
-                d->dynamic_name = strdup(k->name);
-                if (!d->dynamic_group || !d->dynamic_name)
-                        return mb_error_set(err, MB_ENOMEM, "out of memory");
-        }
-        for (size_t i = 0; i < db->n_vols; i++) {
-                const mb_ldm_vol *lv = &db->vols[i];
-                mb_volume_fact *v = mb_facts_add_volume(f);
-
-                if (!v)
-                        return mb_error_set(err, MB_ENOMEM, "out of memory");
-                v->name = strdup(lv->name);
-                v->kind = strdup(lv->type == MB_LDM_VOL_MIRRORED ? "mirror"
-                                                                 : mb_ldm_vol_type_name(lv->type));
-                v->size = lv->size * SECTOR;
-                v->group = strdup(db->group_guid_str);
-                if (!v->name || !v->kind || !v->group)
-                        return mb_error_set(err, MB_ENOMEM, "out of memory");
-                for (size_t c = 0; c < db->n_comps; c++) {
-                        const mb_ldm_comp *lc = &db->comps[c];
-
-                        if (lc->vol_id != lv->id)
-                                continue;
-                        for (size_t p = 0; p < db->n_parts; p++) {
-                                const mb_ldm_part *lp = &db->parts[p];
-                                const mb_ldm_disk *k;
-                                const mb_ldm_dev *dev;
-                                mb_plex_fact *x;
-
-                                if (lp->comp_id != lc->id)
-                                        continue;
-                                k = ldm_disk_by_id(db, lp->disk_id);
-                                dev = k && k->dev_index >= 0 ? ldm_dev_of(db, (uint32_t)k->dev_index) : NULL;
-                                if (!(x = mb_volume_add_plex(v)))
-                                        return mb_error_set(err, MB_ENOMEM, "out of memory");
-                                x->disk = dev ? dev->dev_index : -1;
-                                x->ldm_disk = strdup(k ? k->name : "");
-                                if (!x->ldm_disk)
-                                        return mb_error_set(err, MB_ENOMEM, "out of memory");
-                                x->offset = ((dev ? dev->logical_disk_start : 0) + lp->start) * SECTOR;
-                                x->length = lp->size * SECTOR;
-                                if (!dev) {
-                                        x->state = MB_PLEX_MISSING;
-                                        x->percent = 0;
-                                } else if (!lc->state_ok) {
-                                        x->state = MB_PLEX_FAILED;
-                                        x->percent = 0;
-                                } else {
-                                        x->state = MB_PLEX_HEALTHY;
-                                        x->percent = 100;
-                                }
+                for (uint32_t j = 0; j < t.n_parts; j++)
+                        if (strcasecmp(t.parts[j].unique_guid, guid) == 0) {
+                                ret->disk = (int32_t)i;
+                                ret->first_lba = t.parts[j].first_lba;
                         }
-                }
+                img_table_clear(&t);
         }
-        return 0;
+}
+
+/* boot_hint_of the system disk's store as it is now. */
+static void boot_hint(img_platform *ip, mb_ldm_boot *ret)
+{
+        mb_facts *bf = bcd_facts(ip);
+
+        boot_hint_of(ip, bf, ret);
+        mb_facts_free(bf);
 }
 
 int img_dynamic_facts(img_platform *ip, mb_facts *f, mb_error *err)
@@ -338,10 +300,12 @@ int img_dynamic_facts(img_platform *ip, mb_facts *f, mb_error *err)
         char (*groups)[65] = calloc(ip->n_disks, sizeof(*groups));
         mb_blockdev **devs = NULL;
         img_bdev *b = NULL;
+        mb_ldm_boot boot;
         int rc;
 
         if (!groups)
                 return mb_error_set(err, MB_ENOMEM, "out of memory");
+        boot_hint_of(ip, f, &boot);
         rc = bdevs_open(ip, NULL, &b, &devs, err);
         if (rc < 0) {
                 free(groups);
@@ -361,7 +325,7 @@ int img_dynamic_facts(img_platform *ip, mb_facts *f, mb_error *err)
                         continue;
                 rc = mb_ldm_read_group(devs, ip->n_disks, groups[i], &db, err);
                 if (rc == 0)
-                        rc = group_facts(db, f, err);
+                        rc = mb_ldm_facts(db, NULL, &boot, f, err);
                 mb_ldm_db_free(db);
         }
         free(groups);
@@ -372,11 +336,12 @@ int img_dynamic_facts(img_platform *ip, mb_facts *f, mb_error *err)
 
 /* The stretches of [lf, ll] that no partition other than an LDM data
  * partition covers, as CREATE edits of LDM data partitions; DELETE edits for
- * the LDM data partitions that are not exactly one of them. `extra` (may be
- * NULL) is a partition about to be created, counted as covering its range.
+ * the LDM data partitions that are neither exactly one of them nor exactly
+ * one of the n_keep ranges in keep (the extents of dynamic volumes, and a
+ * partition about to be created; counted as covering their range).
  * Returns the number of edits written to e (at most max). */
-static int data_part_edits(const img_table *t, uint64_t lf, uint64_t ll, const img_gpt_edit *extra,
-                           img_gpt_edit *e, int max)
+static int data_part_edits(const img_table *t, uint64_t lf, uint64_t ll, const img_gpt_edit *keep,
+                           int n_keep, img_gpt_edit *e, int max)
 {
         uint64_t pos = lf;
         int n = 0;
@@ -386,13 +351,11 @@ static int data_part_edits(const img_table *t, uint64_t lf, uint64_t ll, const i
         while (pos <= ll && n_gaps < 64) {
                 uint64_t next_busy = ll + 1, busy_end = 0;
 
-                for (uint32_t i = 0; i <= t->n_parts; i++) {
+                for (uint32_t i = 0; i < t->n_parts + (uint32_t)n_keep; i++) {
                         uint64_t a, z;
 
-                        if (i == t->n_parts) {
-                                if (!extra)
-                                        break;
-                                a = extra->first_lba, z = extra->last_lba;
+                        if (i >= t->n_parts) {
+                                a = keep[i - t->n_parts].first_lba, z = keep[i - t->n_parts].last_lba;
                         } else {
                                 if (t->parts[i].role == MB_ROLE_LDM_DATA)
                                         continue;
@@ -419,13 +382,15 @@ static int data_part_edits(const img_table *t, uint64_t lf, uint64_t ll, const i
         }
         for (uint32_t i = 0; i < t->n_parts && n < max; i++) {
                 const img_gpt_part *p = &t->parts[i];
-                bool keep = false;
+                bool kept = false;
 
                 if (p->role != MB_ROLE_LDM_DATA)
                         continue;
                 for (int g = 0; g < n_gaps; g++)
-                        keep |= gaps[g].first == p->first_lba && gaps[g].last == p->last_lba;
-                if (!keep) {
+                        kept |= gaps[g].first == p->first_lba && gaps[g].last == p->last_lba;
+                for (int k = 0; k < n_keep; k++)
+                        kept |= keep[k].first_lba == p->first_lba && keep[k].last_lba == p->last_lba;
+                if (!kept) {
                         memset(&e[n], 0, sizeof(e[n]));
                         e[n].kind = IMG_GPT_EDIT_DELETE;
                         e[n++].number = p->number;
@@ -532,7 +497,7 @@ static int op_convert(img_platform *ip, const mb_op *op, mb_error *err)
         mb_blockdev **devs = NULL;
         img_bdev *b = NULL;
         mb_ldm_db *db = NULL;
-        img_gpt_part *msr, *os, *meta;
+        img_gpt_part *msr, *meta;
         uint64_t meta_first = 0, lf, ll, disk_id;
         img_table t = { 0 };
         bool *mask = NULL, resume = false;
@@ -587,13 +552,19 @@ static int op_convert(img_platform *ip, const mb_op *op, mb_error *err)
                 meta_first = msr->first_lba;
         lf = msr->last_lba + 1;
         ll = t.last_usable;
-        os = img_table_role(&t, MB_ROLE_OS);
-        if (os && (os->first_lba < lf || os->last_lba > ll)) {
-                rc = mb_error_set(err, MB_ESTATE,
-                                  "%s (disk %u): the os partition (LBA %llu-%llu) is not after the Microsoft reserved partition; it cannot become a simple volume in place",
-                                  d->path, d->number, (unsigned long long)os->first_lba,
-                                  (unsigned long long)os->last_lba);
-                goto out;
+        /* every basic data entry becomes a simple volume in place */
+        for (uint32_t i = 0; i < t.n_parts; i++) {
+                const img_gpt_part *q = &t.parts[i];
+
+                if (q->role != MB_ROLE_OS)
+                        continue;
+                if (q->first_lba < lf || q->last_lba > ll) {
+                        rc = mb_error_set(err, MB_ESTATE,
+                                          "%s (disk %u): the basic data partition %u (LBA %llu-%llu) is not after the Microsoft reserved partition; it cannot become a simple volume in place",
+                                          d->path, d->number, q->number, (unsigned long long)q->first_lba,
+                                          (unsigned long long)q->last_lba);
+                        goto out;
+                }
         }
 
         rc = bdevs_open(ip, NULL, &b, &devs, err);
@@ -617,10 +588,14 @@ static int op_convert(img_platform *ip, const mb_op *op, mb_error *err)
                                   lf, ll, NULL, staged ? &staged_guid : NULL, &disk_id, err);
         if (rc == 0 && !resume)
                 rc = mb_ldm_stage_dev(db, (int)d->number, err);
-        if (rc == 0 && os)
-                rc = mb_ldm_add_simple_volume(db, disk_id, os->first_lba - lf,
-                                              os->last_lba - os->first_lba + 1, NULL, NULL, 0x07,
-                                              NULL, NULL, err);
+        for (uint32_t i = 0; i < t.n_parts && rc == 0; i++) {
+                const img_gpt_part *q = &t.parts[i];
+
+                if (q->role == MB_ROLE_OS)
+                        rc = mb_ldm_add_simple_volume(db, disk_id, q->first_lba - lf,
+                                                      q->last_lba - q->first_lba + 1, NULL, NULL, 0x07,
+                                                      NULL, NULL, err);
+        }
         if (rc < 0)
                 goto out;
 
@@ -636,7 +611,26 @@ static int op_convert(img_platform *ip, const mb_op *op, mb_error *err)
         edits[n].last_lba = meta_first + LDM_META_SECTORS - 1;
         snprintf(edits[n].type_guid, sizeof(edits[n].type_guid), "%s", ldm_meta_type);
         snprintf(edits[n++].name, sizeof(edits[n].name), "LDM metadata partition");
-        n += data_part_edits(&t, lf, ll, NULL, &edits[n], (int)(sizeof(edits) / sizeof(edits[0])) - n);
+        n += data_part_edits(&t, lf, ll, NULL, 0, &edits[n], (int)(sizeof(edits) / sizeof(edits[0])) - n - 8);
+        }
+        /* ... and the basic data entries are retyped LDM data: the volumes
+         * are described by the database, not by the partition array */
+        for (uint32_t i = 0; i < t.n_parts; i++) {
+                const img_gpt_part *q = &t.parts[i];
+
+                if (q->role != MB_ROLE_OS)
+                        continue;
+                if (n >= (int)(sizeof(edits) / sizeof(edits[0]))) {
+                        rc = mb_error_set(err, MB_ENOTSUP,
+                                          "%s (disk %u): too many partitions to convert in one GPT write",
+                                          d->path, d->number);
+                        goto out;
+                }
+                edits[n].kind = IMG_GPT_EDIT_TYPE;
+                edits[n].number = q->number;
+                edits[n].first_lba = q->first_lba;
+                edits[n].last_lba = q->last_lba;
+                snprintf(edits[n++].type_guid, sizeof(edits[0].type_guid), "%s", ldm_data_type);
         }
 
         mask = calloc(ip->n_disks, sizeof(*mask));
@@ -673,7 +667,7 @@ static int op_convert(img_platform *ip, const mb_op *op, mb_error *err)
                 mb_error_prefix(err, "%s (disk %u): writing the LDM database", d->path, d->number);
                 goto out;
         }
-        if (!resume) {
+        if (n > 0) {
                 rc = img_gpt_edit_batch(d, edits, (size_t)n, err);
                 if (rc < 0)
                         mb_error_prefix(err, "%s (disk %u): converting to dynamic", d->path, d->number);
@@ -817,13 +811,15 @@ static int write_db(img_platform *ip, mb_ldm_db *db, mb_error *err)
  * MIRROR_ADD: disk (target) gains a plex of the volume whose extent on disk2
  * (source) starts at first_lba. Order: copy the data (sparse-aware), commit
  * the database with the new component and extent on every member, then the
- * target's GPT (retained os entry, LDM data partitions around it), then the
+ * target's GPT (the plex's LDM data entry, LDM data partitions around it;
+ * op's type is not used: Windows types a dynamic volume's extent LDM data
+ * whatever the source's type was), then the
  * "<loader> - secondary plex" BCD entry Windows adds for a boot volume.
  */
 static int op_mirror_add(img_platform *ip, const mb_op *op, mb_progress *progress, mb_error *err)
 {
         img_disk *t = disk_of(ip, op->disk, err), *s;
-        img_gpt_edit edits[40], os_entry;
+        img_gpt_edit edits[40], keep[16];
         const mb_ldm_disk *tk = NULL;
         const mb_ldm_dev *tdev = NULL;
         mb_ldm_vol *vol = NULL;
@@ -831,8 +827,8 @@ static int op_mirror_add(img_platform *ip, const mb_op *op, mb_progress *progres
         img_table tt = { 0 };
         mb_facts *bf;
         uint64_t lf, ll, src_first;
-        bool resume = false;
-        int rc, n = 0;
+        bool resume = false, exact = false;
+        int rc, n = 0, n_keep = 1;
 
         if (!t || !(s = disk_of(ip, op->disk2, err)))
                 return err->code;
@@ -867,7 +863,7 @@ static int op_mirror_add(img_platform *ip, const mb_op *op, mb_progress *progres
         if (rc < 0)
                 goto out;
         /* An add interrupted after its database commit: the plex is there,
-         * its retained GPT entry (and maybe the BCD entry) is not. */
+         * its GPT entry (and maybe the BCD entry) is not. */
         for (size_t i = 0; i < db->n_parts && !resume; i++) {
                 const mb_ldm_part *p = &db->parts[i];
                 const mb_ldm_comp *c = ldm_comp_by_id(db, p->comp_id);
@@ -876,7 +872,9 @@ static int op_mirror_add(img_platform *ip, const mb_op *op, mb_progress *progres
                          lf + p->start == op->first_lba;
         }
         for (uint32_t i = 0; i < tt.n_parts && resume; i++)
-                if (tt.parts[i].first_lba == op->first_lba && tt.parts[i].role == MB_ROLE_OS) {
+                if (tt.parts[i].first_lba == op->first_lba &&
+                    tt.parts[i].last_lba == op->first_lba + vol->size - 1 &&
+                    (tt.parts[i].role == MB_ROLE_LDM_DATA || tt.parts[i].role == MB_ROLE_OS)) {
                         rc = 0; /* complete already: entry present */
                         goto bcd;
                 }
@@ -905,19 +903,29 @@ static int op_mirror_add(img_platform *ip, const mb_op *op, mb_progress *progres
                         goto out;
         }
 
-        memset(&os_entry, 0, sizeof(os_entry));
-        os_entry.kind = IMG_GPT_EDIT_CREATE;
-        os_entry.first_lba = op->first_lba;
-        os_entry.last_lba = op->first_lba + vol->size - 1;
-        snprintf(os_entry.type_guid, sizeof(os_entry.type_guid), "%s",
-                 op->type_guid[0] ? op->type_guid : mb_role_type_guid(MB_ROLE_OS));
-        snprintf(os_entry.name, sizeof(os_entry.name), "%s", op->name);
-        os_entry.attributes = op->attributes;
-        n = data_part_edits(&tt, lf, ll, &os_entry, edits, 39);
-        edits[n++] = os_entry;
-        rc = img_gpt_edit_batch(t, edits, (size_t)n, err);
+        /* the plex's entry, and every other extent of a dynamic volume on
+         * this disk, stay LDM data entries of their own */
+        memset(keep, 0, sizeof(keep));
+        keep[0].kind = IMG_GPT_EDIT_CREATE;
+        keep[0].first_lba = op->first_lba;
+        keep[0].last_lba = op->first_lba + vol->size - 1;
+        snprintf(keep[0].type_guid, sizeof(keep[0].type_guid), "%s", ldm_data_type);
+        snprintf(keep[0].name, sizeof(keep[0].name), "%s", op->name);
+        keep[0].attributes = op->attributes;
+        for (size_t i = 0; i < db->n_parts && n_keep < 16; i++)
+                if (db->parts[i].disk_id == tk->id && lf + db->parts[i].start != op->first_lba) {
+                        keep[n_keep].first_lba = lf + db->parts[i].start;
+                        keep[n_keep++].last_lba = lf + db->parts[i].start + db->parts[i].size - 1;
+                }
+        n = data_part_edits(&tt, lf, ll, keep, n_keep, edits, 39);
+        for (uint32_t i = 0; i < tt.n_parts && !exact; i++)
+                exact = tt.parts[i].role == MB_ROLE_LDM_DATA && tt.parts[i].first_lba == keep[0].first_lba &&
+                        tt.parts[i].last_lba == keep[0].last_lba;
+        if (!exact)     /* an LDM data entry that is exactly the extent already serves */
+                edits[n++] = keep[0];
+        rc = n ? img_gpt_edit_batch(t, edits, (size_t)n, err) : 0;
         if (rc < 0) {
-                mb_error_prefix(err, "%s (disk %u): retained GPT entry of the new plex", t->path, t->number);
+                mb_error_prefix(err, "%s (disk %u): the GPT entry of the new plex", t->path, t->number);
                 goto out;
         }
 
@@ -1096,4 +1104,67 @@ int img_dynamic_execute(img_platform *ip, const mb_op *op, mb_progress *progress
                 return mb_error_set(err, MB_EINVAL, "image target: operation %d is not a dynamic-disk operation",
                                     (int)op->kind);
         }
+}
+
+/* The entry of t (disk `disk`) that is exactly an extent of the os volume of
+ * the disk's group; *ret NULL when the disk is not dynamic or has none. */
+static int os_entry(img_platform *ip, uint32_t disk, img_table *t, img_gpt_part **ret, mb_error *err)
+{
+        mb_blockdev **devs = NULL;
+        img_bdev *b = NULL;
+        mb_ldm_db *db = NULL;
+        const mb_ldm_vol *os;
+        mb_ldm_boot boot;
+        int rc;
+
+        *ret = NULL;
+        rc = bdevs_open(ip, NULL, &b, &devs, err);
+        if (rc < 0)
+                return rc;
+        rc = read_group_of(ip, devs, (int)disk, &db, err);
+        rc = bdevs_close(ip, b, devs, rc, err);
+        if (rc < 0 || !db)
+                return rc;
+        boot_hint(ip, &boot);
+        os = mb_ldm_os_volume(db, NULL, &boot);
+        for (size_t i = 0; os && i < db->n_parts && !*ret; i++) {
+                const mb_ldm_part *p = &db->parts[i];
+                const mb_ldm_comp *c = ldm_comp_by_id(db, p->comp_id);
+                uint64_t first;
+                int32_t on;
+
+                if (!c || c->vol_id != os->id || !mb_ldm_part_place(db, p, NULL, &on, &first) ||
+                    on != (int32_t)disk)
+                        continue;
+                for (uint32_t j = 0; j < t->n_parts; j++)
+                        if (t->parts[j].first_lba == first && t->parts[j].last_lba == first + p->size - 1 &&
+                            (t->parts[j].role == MB_ROLE_LDM_DATA || t->parts[j].role == MB_ROLE_OS))
+                                *ret = &t->parts[j];
+        }
+        mb_ldm_db_free(db);
+        return 0;
+}
+
+int img_role_part(img_platform *ip, uint32_t disk, mb_role role, img_table *t,
+                  img_gpt_part **ret, mb_error *err)
+{
+        img_disk *d = disk_of(ip, disk, err);
+        int rc;
+
+        if (!d)
+                return err->code;
+        rc = img_table_read(d, t, err);
+        if (rc < 0)
+                return rc;
+        *ret = NULL;
+        if (role == MB_ROLE_OS && img_table_role(t, MB_ROLE_LDM_METADATA))
+                rc = os_entry(ip, disk, t, ret, err);
+        else
+                *ret = img_table_role(t, role);
+        if (rc == 0 && !*ret)
+                rc = mb_error_set(err, MB_ENOENT, "%s (disk %u): there is no %s partition", d->path,
+                                  d->number, mb_role_to_string(role));
+        if (rc < 0)
+                img_table_clear(t);
+        return rc;
 }

@@ -775,6 +775,20 @@ static int apply_edit(img_disk *d, struct fdisk_context *cxt, const img_gpt_edit
                         return fdisk_err(err, d, rc, "cannot delete partition",
                                          "fdisk_delete_partition");
                 return 0;
+        case IMG_GPT_EDIT_TYPE:
+                rc = find_partno(d, cxt, e->number, err);
+                if (rc < 0)
+                        return rc;
+                type = fdisk_label_parse_parttype(fdisk_get_label(cxt, NULL), e->type_guid);
+                if (!type)
+                        return mb_error_set(err, MB_EINVAL, "%s: invalid partition type '%s'",
+                                            d->path, e->type_guid);
+                rc = fdisk_set_partition_type(cxt, e->number - 1, type);
+                fdisk_unref_parttype(type);
+                if (rc < 0)
+                        return fdisk_err(err, d, rc, "cannot change the partition type",
+                                         "fdisk_set_partition_type");
+                return 0;
         case IMG_GPT_EDIT_RANGE:
                 rc = find_partno(d, cxt, e->number, err);
                 if (rc < 0)

@@ -266,11 +266,7 @@ static int image_read_facts(mb_platform *p, mb_facts **ret, mb_error *err)
                         return rc;
                 }
         }
-        rc = img_dynamic_facts(ip, f, err);
-        if (rc < 0) {
-                mb_facts_free(f);
-                return rc;
-        }
+        /* the store first: its default loader tells the dynamic disks' boot volume */
         esp = mb_disk_part_by_role(&f->disks[0], MB_ROLE_EFI);
         if (esp && esp->fs == MB_FS_FAT32) {
                 rc = img_bcd_facts(ip, f, err);
@@ -278,6 +274,11 @@ static int image_read_facts(mb_platform *p, mb_facts **ret, mb_error *err)
                         mb_facts_free(f);
                         return rc;
                 }
+        }
+        rc = img_dynamic_facts(ip, f, err);
+        if (rc < 0) {
+                mb_facts_free(f);
+                return rc;
         }
         rc = img_fw_facts(ip, f, err);
         if (rc < 0) {
@@ -340,19 +341,10 @@ static int check_identity(img_disk *d, const mb_op *op, uint64_t size, mb_error 
 }
 
 /* The partition of role on d now; *t is filled and owned by the caller. */
-static int role_part(img_disk *d, mb_role role, img_table *t, img_gpt_part **ret, mb_error *err)
+static int role_part(img_platform *ip, img_disk *d, mb_role role, img_table *t, img_gpt_part **ret,
+                     mb_error *err)
 {
-        int rc = img_table_read(d, t, err);
-
-        if (rc < 0)
-                return rc;
-        *ret = img_table_role(t, role);
-        if (!*ret) {
-                img_table_clear(t);
-                return mb_error_set(err, MB_ENOENT, "%s (disk %u): there is no %s partition",
-                                    d->path, d->number, mb_role_to_string(role));
-        }
-        return 0;
+        return img_role_part(ip, d->number, role, t, ret, err);
 }
 
 static int op_init_gpt(img_platform *ip, const mb_op *op, mb_error *err)
@@ -413,7 +405,7 @@ static int op_part_set(img_platform *ip, const mb_op *op, mb_error *err)
 
         if (!d)
                 return err->code;
-        rc = role_part(d, op->role, &t, &p, err);
+        rc = role_part(ip, d, op->role, &t, &p, err);
         if (rc < 0)
                 return rc;
         number = p->number;
@@ -438,7 +430,7 @@ static int op_format(img_platform *ip, const mb_op *op, mb_error *err)
 
         if (!d)
                 return err->code;
-        rc = role_part(d, op->role, &t, &p, err);
+        rc = role_part(ip, d, op->role, &t, &p, err);
         if (rc < 0)
                 return rc;
         first = p->first_lba, last = p->last_lba;
@@ -481,10 +473,10 @@ static int two_parts(img_platform *ip, const mb_op *op, img_disk **ret_dd, img_d
         if (op->disk == op->disk2)
                 return mb_error_set(err, MB_EINVAL, "source and target are the same disk (%u)",
                                     op->disk);
-        rc = role_part(dd, op->role, &dt, &dp, err);
+        rc = role_part(ip, dd, op->role, &dt, &dp, err);
         if (rc < 0)
                 return rc;
-        rc = role_part(sd, op->role, &st, &sp, err);
+        rc = role_part(ip, sd, op->role, &st, &sp, err);
         if (rc < 0) {
                 img_table_clear(&dt);
                 return rc;

@@ -143,13 +143,16 @@ int img_gpt_set_type(img_disk *d, uint32_t number, const char *type_guid, mb_err
 int img_gpt_set_attrs(img_disk *d, uint32_t number, uint64_t attributes, mb_error *err);
 int img_gpt_set_name(img_disk *d, uint32_t number, const char *name, mb_error *err);
 
-/* One change of a batch: move/resize entry number, delete it, or create one. */
-typedef enum { IMG_GPT_EDIT_RANGE, IMG_GPT_EDIT_DELETE, IMG_GPT_EDIT_CREATE } img_gpt_edit_kind;
+/* One change of a batch: move/resize entry number, delete it, create one,
+ * or change its type (in place: unique GUID, name and attributes kept). */
+typedef enum {
+        IMG_GPT_EDIT_RANGE, IMG_GPT_EDIT_DELETE, IMG_GPT_EDIT_CREATE, IMG_GPT_EDIT_TYPE
+} img_gpt_edit_kind;
 typedef struct img_gpt_edit {
         img_gpt_edit_kind kind;
-        uint32_t number;        /* RANGE, DELETE */
-        uint64_t first_lba, last_lba;   /* RANGE, CREATE */
-        char type_guid[MB_GUID_TEXT];   /* CREATE */
+        uint32_t number;        /* RANGE, DELETE, TYPE */
+        uint64_t first_lba, last_lba;   /* RANGE, CREATE; TYPE: the entry's, checked after */
+        char type_guid[MB_GUID_TEXT];   /* CREATE, TYPE */
         char name[72];
         uint64_t attributes;
 } img_gpt_edit;
@@ -200,10 +203,19 @@ int img_bcd_execute(img_platform *ip, const mb_op *op, mb_error *err);
 /* ---- dynamic.c ---- */
 
 /* Dynamic disks (LDM) of the image list: fills each disk's dynamic,
- * dynamic_group and dynamic_name and f->volumes from the database of every
- * disk group found on the images (MBR and GPT dynamic disks). A damaged
+ * dynamic_group and dynamic_name, f->volumes and the os role of the
+ * dynamic disks' entries from the database of every disk group found on the
+ * images (MBR and GPT dynamic disks), through mb_ldm_facts; the boot volume
+ * is where f->bcd's default loader boots from (read it first). A damaged
  * database is an error naming the file; nothing is written. */
 int img_dynamic_facts(img_platform *ip, mb_facts *f, mb_error *err);
+/* The partition of role on disk d now (*t is filled and owned by the
+ * caller): by GPT type, except the os partition of a dynamic disk, which is
+ * the entry that is exactly an extent of the os volume (mb_ldm_os_volume,
+ * told by where the default BCD loader boots from). MB_ENOENT names the
+ * disk and role when there is none. */
+int img_role_part(img_platform *ip, uint32_t disk, mb_role role, img_table *t,
+                  img_gpt_part **ret, mb_error *err);
 /* MB_OP_CONVERT_DYNAMIC, MB_OP_MIRROR_ADD, MB_OP_MIRROR_REMOVE_MISSING,
  * MB_OP_MIRROR_RESYNC on the images. */
 /* Brings a member's copy of the LDM database that a killed run left a

@@ -336,10 +336,55 @@ static const char *group_of(mb_facts *f)
 }
 
 
+/* The data area of a converted disk, [first, last], as the image target
+ * lays it out: an LDM data entry over each stretch that no other entry
+ * covers (the space LDM may allocate), none elsewhere. */
+static int ldm_data_gaps(mb_disk_fact *d, uint64_t first, uint64_t last, mb_error *err)
+{
+        struct { uint64_t first, last; } gaps[64];
+        uint32_t n_gaps = 0;
+        uint64_t pos = first;
+        int r;
+
+        for (uint32_t i = 0; i < d->n_partitions;) {
+                if (d->partitions[i].role != MB_ROLE_LDM_DATA) {
+                        i++;
+                        continue;
+                }
+                mb_part_fact_clear(&d->partitions[i]);
+                memmove(&d->partitions[i], &d->partitions[i + 1],
+                        (d->n_partitions - i - 1) * sizeof(*d->partitions));
+                d->n_partitions--;
+        }
+        mb_disk_sort_parts(d);
+        for (uint32_t i = 0; i < d->n_partitions && pos <= last; i++) {
+                const mb_part_fact *q = &d->partitions[i];
+
+                if (q->last_lba < pos || q->first_lba > last)
+                        continue;
+                if (q->first_lba > pos && n_gaps < 64) {
+                        gaps[n_gaps].first = pos;
+                        gaps[n_gaps++].last = q->first_lba - 1;
+                }
+                pos = q->last_lba + 1;
+        }
+        if (pos <= last && n_gaps < 64) {
+                gaps[n_gaps].first = pos;
+                gaps[n_gaps++].last = last;
+        }
+        for (uint32_t g = 0; g < n_gaps; g++) {
+                r = add_part(d, MB_ROLE_LDM_DATA, gaps[g].first, gaps[g].last,
+                             mb_role_type_guid(MB_ROLE_LDM_DATA), "LDM data partition", 0, NULL, err);
+                if (r)
+                        return r;
+        }
+        return 0;
+}
+
 static int convert_dynamic(mb_facts *f, const mb_op *op, mb_error *err)
 {
         mb_disk_fact *d = mb_facts_disk(f, op->disk);
-        mb_part_fact *msr, *os;
+        mb_part_fact *msr;
         const char *group;
         char name[32];
         int r;
@@ -375,27 +420,38 @@ static int convert_dynamic(mb_facts *f, const mb_op *op, mb_error *err)
                 snprintf(name, sizeof(name), "Disk%u", n);
         }
         d->dynamic_name = strdup(name);
-        os = mb_disk_part_by_role(d, MB_ROLE_OS);
-        if (os) {
-                mb_volume_fact *v = mb_facts_add_volume(f);
+        /* As Windows converts: every basic data entry becomes a simple volume
+         * over its extent and is retyped LDM data in place; the os role
+         * stays with the boot volume's extent (facts take it from the LDM
+         * database, engine/format/ldm/ldm_facts.c). */
+        for (uint32_t i = 0; i < d->n_partitions; i++) {
+                mb_part_fact *q = &d->partitions[i];
+                mb_volume_fact *v;
                 mb_plex_fact *x;
                 char vname[32];
 
-                if (!v || !(x = mb_volume_add_plex(v)))
+                if (q->role != MB_ROLE_OS &&
+                    !(q->type_guid && strcasecmp(q->type_guid, mb_role_type_guid(MB_ROLE_OS)) == 0))
+                        continue;
+                free(q->type_guid);
+                if (!(q->type_guid = strdup(mb_role_type_guid(MB_ROLE_LDM_DATA))))
+                        return mb_error_set(err, MB_ENOMEM, "out of memory");
+                if (!(v = mb_facts_add_volume(f)) || !(x = mb_volume_add_plex(v)))
                         return mb_error_set(err, MB_ENOMEM, "out of memory");
                 snprintf(vname, sizeof(vname), "Volume%u", f->n_volumes);
                 v->name = strdup(vname);
                 v->kind = strdup("simple");
-                v->size = (os->last_lba - os->first_lba + 1) * 512;
+                v->size = (q->last_lba - q->first_lba + 1) * 512;
                 v->group = strdup(d->dynamic_group);
                 x->disk = (int32_t)d->number;
                 x->ldm_disk = strdup(name);
-                x->offset = os->first_lba * 512;
+                x->offset = q->first_lba * 512;
                 x->length = v->size;
                 x->state = MB_PLEX_HEALTHY;
                 x->percent = 100;
         }
-        return 0;
+        msr = mb_disk_part_by_role(d, MB_ROLE_MSR);
+        return ldm_data_gaps(d, msr->last_lba + 1, d->last_usable_lba, err);
 }
 
 static int mirror_add(mb_facts *f, const mb_op *op, mb_error *err)
@@ -428,10 +484,19 @@ static int mirror_add(mb_facts *f, const mb_op *op, mb_error *err)
         r = check_free(t, op->first_lba, op->last_lba, err);
         if (r)
                 return mb_error_prefix(err, "add mirror needs unallocated space of the volume's size");
-        r = add_part(t, MB_ROLE_OS, op->first_lba, op->last_lba, op->type_guid, op->name, 0, &np, err);
+        /* the plex's entry is LDM data, like the source's extent */
+        r = add_part(t, MB_ROLE_OS, op->first_lba, op->last_lba, mb_role_type_guid(MB_ROLE_LDM_DATA),
+                     op->name, 0, &np, err);
         if (r)
                 return r;
         np->fs = MB_FS_NTFS;
+        {
+                const mb_part_fact *msr = mb_disk_part_by_role(t, MB_ROLE_MSR);
+
+                r = ldm_data_gaps(t, msr ? msr->last_lba + 1 : t->first_usable_lba, t->last_usable_lba, err);
+                if (r)
+                        return r;
+        }
         if (!(x = mb_volume_add_plex(vol)))
                 return mb_error_set(err, MB_ENOMEM, "out of memory");
         x->disk = (int32_t)t->number;

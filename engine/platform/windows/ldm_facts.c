@@ -6,7 +6,9 @@
  * Windows-written disks and ldmtool. This gives what the volume manager's
  * IOCTLs do not: the disk group, each disk's LDM name ("Disk1"), volume
  * names ("Volume1") and every plex with its disk and extent, including the
- * plexes of disks that are missing.
+ * plexes of disks that are missing. The translation into facts is the
+ * one engine/format/ldm does for every target (mb_ldm_facts), roles of the
+ * dynamic disks' entries included.
  */
 #include "windows_internal.h"
 
@@ -62,98 +64,6 @@ static int wbd_read(mb_blockdev *dev, uint64_t off, void *buf, size_t len, mb_er
         return 0;
 }
 
-static const char *kind_name(mb_ldm_vol_type t)
-{
-        switch (t) {
-        case MB_LDM_VOL_SIMPLE: return "simple";
-        case MB_LDM_VOL_SPANNED: return "spanned";
-        case MB_LDM_VOL_STRIPED: return "striped";
-        case MB_LDM_VOL_MIRRORED: return "mirror";
-        case MB_LDM_VOL_RAID5: return "raid5";
-        default: return "unknown";
-        }
-}
-
-static const mb_ldm_dev *member(const mb_ldm_db *db, int dev_index)
-{
-        for (size_t i = 0; i < db->n_devs; i++)
-                if (db->devs[i].dev_index == dev_index)
-                        return &db->devs[i];
-        return NULL;
-}
-
-static const mb_ldm_disk *disk_by_id(const mb_ldm_db *db, uint64_t id)
-{
-        for (size_t i = 0; i < db->n_disks; i++)
-                if (db->disks[i].id == id)
-                        return &db->disks[i];
-        return NULL;
-}
-
-/* One plex per component of vol: its first extent's disk and offset, the
- * component's total length. A plex on a missing disk keeps the disk's LDM
- * name; its offset is taken relative to a present member's data area (on
- * GPT dynamic disks every member's starts at its first usable LBA). */
-static int add_volume(mb_facts *f, const mb_ldm_db *db, const mb_ldm_vol *v, const uint32_t *numbers,
-                      mb_error *err)
-{
-        mb_volume_fact *nv = mb_reallocarray(f->volumes, f->n_volumes + 1, sizeof(*nv)), *vol;
-
-        if (!nv)
-                return mb_error_set(err, MB_ENOMEM, "out of memory");
-        f->volumes = nv;
-        vol = &nv[f->n_volumes++];
-        memset(vol, 0, sizeof(*vol));
-        vol->name = mb_strdup(v->name);
-        vol->kind = mb_strdup(kind_name(v->type));
-        vol->group = mb_strdup(db->group_guid_str);
-        vol->size = v->size * 512;
-        vol->plexes = calloc(db->n_comps + 1, sizeof(*vol->plexes));
-        if (!vol->name || !vol->kind || !vol->group || !vol->plexes)
-                return mb_error_set(err, MB_ENOMEM, "out of memory");
-        for (size_t c = 0; c < db->n_comps; c++) {
-                const mb_ldm_comp *comp = &db->comps[c];
-                const mb_ldm_part *first = NULL;
-                const mb_ldm_disk *k;
-                const mb_ldm_dev *dev;
-                mb_plex_fact *x;
-                uint64_t length = 0;
-
-                if (comp->vol_id != v->id)
-                        continue;
-                for (size_t p = 0; p < db->n_parts; p++)
-                        if (db->parts[p].comp_id == comp->id) {
-                                length += db->parts[p].size;
-                                if (!first || db->parts[p].vol_offset < first->vol_offset)
-                                        first = &db->parts[p];
-                        }
-                if (!first)
-                        continue;
-                k = disk_by_id(db, first->disk_id);
-                dev = k && k->dev_index >= 0 ? member(db, k->dev_index) : NULL;
-                x = &vol->plexes[vol->n_plexes++];
-                x->disk = dev ? (int32_t)numbers[k->dev_index] : -1;
-                x->ldm_disk = mb_strdup(k ? k->name : "");
-                if (!x->ldm_disk)
-                        return mb_error_set(err, MB_ENOMEM, "out of memory");
-                if (!dev && db->n_devs > 0)
-                        dev = &db->devs[0];
-                x->offset = ((dev ? dev->logical_disk_start : 0) + first->start) * 512;
-                x->length = length * 512;
-                if (x->disk < 0) {
-                        x->state = MB_PLEX_MISSING;
-                        x->percent = 0;
-                } else if (!comp->state_ok) {
-                        x->state = MB_PLEX_FAILED;
-                        x->percent = 0;
-                } else {
-                        x->state = MB_PLEX_HEALTHY;
-                        x->percent = 100;
-                }
-        }
-        return 0;
-}
-
 int mb_win_read_ldm(const mb_win32 *w, mb_facts *f, mb_error *err)
 {
         win_blockdev *bds = calloc(f->n_disks + 1, sizeof(*bds));
@@ -198,24 +108,9 @@ int mb_win_read_ldm(const mb_win32 *w, mb_facts *f, mb_error *err)
                 mb_error_prefix(err, "reading the dynamic disks' LDM database");
                 goto out;
         }
-        for (size_t j = 0; j < db->n_disks; j++) {
-                const mb_ldm_disk *k = &db->disks[j];
-                mb_disk_fact *d;
-
-                if (k->dev_index < 0 || (size_t)k->dev_index >= n ||
-                    !(d = mb_facts_disk(f, numbers[k->dev_index])))
-                        continue;
-                free(d->dynamic_name);
-                free(d->dynamic_group);
-                d->dynamic_name = mb_strdup(k->name);
-                d->dynamic_group = mb_strdup(db->group_guid_str);
-                if (!d->dynamic_name || !d->dynamic_group) {
-                        r = mb_error_set(err, MB_ENOMEM, "out of memory");
-                        goto out;
-                }
-        }
-        for (size_t j = 0; j < db->n_vols && r == 0; j++)
-                r = add_volume(f, db, &db->vols[j], numbers, err);
+        /* the boot volume is not known here: the os volume is told by the
+         * database alone (mb_ldm_os_volume) */
+        r = mb_ldm_facts(db, numbers, NULL, f, err);
 out:
         for (size_t i = 0; i < n; i++)
                 w->CloseHandle(bds[i].h);
