@@ -3952,6 +3952,25 @@ static mb_win32 wd_table(void)
         return t;
 }
 
+/* ---- (g) the LDM database is read unbuffered too ---- */
+
+Test(windef, ldm_reads_are_unbuffered_and_aligned)
+{
+        mb_win32 w = wd_table();
+        char group[65];
+        mb_facts *f = NULL;
+        mb_error err;
+
+        mirrored_machine(group);
+        cr_assert_eq(mb_win_read_facts_opts(&w, &no_hash, &f, &err), 0, "%s", err.msg);
+        cr_assert_eq(f->n_volumes, 1);
+        cr_assert_eq(f->volumes[0].n_plexes, 2);
+        cr_assert_gt(wd.raw_transfers, 0);
+        cr_assert_eq(wd.misaligned, 0, "%d LDM reads Windows would refuse", wd.misaligned);
+        cr_assert_eq(wd.n_alloc, wd.n_free);
+        mb_facts_free(f);
+}
+
 /* ---- (a) the MSR CREATE_DISK makes is removed once it has arrived ---- */
 
 Test(windef, init_gpt_waits_for_the_msr_then_sends_a_whole_layout)

@@ -25,8 +25,9 @@ typedef struct win_blockdev {
         char name[32];
 } win_blockdev;
 
-/* Raw disk handles read whole sectors at sector offsets: reads are widened
- * to sector bounds through a bounce buffer. */
+/* Raw disk handles read whole sectors at sector offsets, unbuffered: reads
+ * are widened to sector bounds through an aligned bounce buffer
+ * (mb_win_io_alloc). */
 static int wbd_read(mb_blockdev *dev, uint64_t off, void *buf, size_t len, mb_error *err)
 {
         win_blockdev *b = dev->ctx;
@@ -38,12 +39,12 @@ static int wbd_read(mb_blockdev *dev, uint64_t off, void *buf, size_t len, mb_er
 
         if (len == 0)
                 return 0;
-        tmp = malloc(n);
+        tmp = mb_win_io_alloc(b->w, n);
         if (!tmp)
                 return mb_error_set(err, MB_ENOMEM, "out of memory");
         pos.QuadPart = (int64_t)start;
         if (!b->w->SetFilePointerEx(b->h, pos, NULL, FILE_BEGIN)) {
-                free(tmp);
+                mb_win_io_free(b->w, tmp);
                 return mb_w_error(err, MB_EIO, b->w->GetLastError(), "SetFilePointerEx",
                                   "cannot seek '%s' to byte %llu", b->name, (unsigned long long)start);
         }
@@ -53,14 +54,14 @@ static int wbd_read(mb_blockdev *dev, uint64_t off, void *buf, size_t len, mb_er
                 if (!b->w->ReadFile(b->h, tmp + done, want, &got, NULL) || got != want) {
                         DWORD e = got != want && got ? ERROR_NOT_READY : b->w->GetLastError();
 
-                        free(tmp);
+                        mb_win_io_free(b->w, tmp);
                         return mb_w_error(err, MB_EIO, e, "ReadFile", "cannot read '%s' at byte %llu",
                                           b->name, (unsigned long long)(start + done));
                 }
                 done += got;
         }
         memcpy(buf, tmp + (off - start), len);
-        free(tmp);
+        mb_win_io_free(b->w, tmp);
         return 0;
 }
 
@@ -86,7 +87,7 @@ int mb_win_read_ldm(const mb_win32 *w, mb_facts *f, mb_error *err)
                         continue;
                 mb_win_disk_path(d->number, b->name);
                 b->w = w;
-                b->h = mb_win_open(w, b->name, GENERIC_READ, 0, &e);
+                b->h = mb_win_open(w, b->name, GENERIC_READ, FILE_FLAG_NO_BUFFERING, &e);
                 if (b->h == INVALID_HANDLE_VALUE) {
                         r = mb_w_error(err, MB_EIO, e, "CreateFileW", "cannot open disk %u ('%s')",
                                        d->number, b->name);
