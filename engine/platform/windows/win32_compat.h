@@ -122,6 +122,11 @@ typedef struct _TOKEN_PRIVILEGES {
 #define TOKEN_ADJUST_PRIVILEGES 0x20u
 
 typedef struct HKEY__ *HKEY;
+typedef HKEY *PHKEY;
+typedef ACCESS_MASK REGSAM;
+typedef FILETIME *PFILETIME;
+typedef BYTE *LPBYTE;
+typedef size_t SIZE_T;
 #define HKEY_LOCAL_MACHINE ((HKEY)(uintptr_t)0x80000002u)
 #define RRF_RT_REG_SZ 0x2u
 #define RRF_RT_REG_DWORD 0x18u

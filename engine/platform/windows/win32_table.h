@@ -49,6 +49,19 @@ typedef struct mb_win32 {
         UINT (WINAPI *GetSystemWindowsDirectoryW)(LPWSTR buf, UINT len);
         LONG (WINAPI *RegGetValueW)(HKEY key, LPCWSTR subkey, LPCWSTR value, DWORD flags,
                                     LPDWORD ret_type, PVOID data, LPDWORD data_len);
+        LONG (WINAPI *RegOpenKeyExW)(HKEY key, LPCWSTR subkey, DWORD options, REGSAM sam,
+                                     PHKEY ret_key);
+        LONG (WINAPI *RegEnumKeyExW)(HKEY key, DWORD index, LPWSTR name, LPDWORD name_len,
+                                     LPDWORD reserved, LPWSTR cls, LPDWORD cls_len,
+                                     PFILETIME last_write);
+        LONG (WINAPI *RegQueryValueExW)(HKEY key, LPCWSTR value, LPDWORD reserved,
+                                        LPDWORD ret_type, LPBYTE data, LPDWORD data_len);
+        LONG (WINAPI *RegEnumValueW)(HKEY key, DWORD index, LPWSTR name, LPDWORD name_len,
+                                     LPDWORD reserved, LPDWORD ret_type, LPBYTE data,
+                                     LPDWORD data_len);
+        LONG (WINAPI *RegCloseKey)(HKEY key);
+        LONG (WINAPI *RegLoadAppKeyW)(LPCWSTR file, PHKEY ret_key, REGSAM sam, DWORD options,
+                                      DWORD reserved);
 
         /* Firmware. */
         BOOL (WINAPI *GetFirmwareType)(FIRMWARE_TYPE *ret);
@@ -92,6 +105,14 @@ typedef struct mb_win32 {
                                                void *reserved1, DWORD authn_level, DWORD imp_level,
                                                void *auth_list, DWORD capabilities, void *reserved3);
         void (WINAPI *CoTaskMemFree)(LPVOID p);
+
+        /* Safer temporary files, no error dialogs, file attributes, aligned buffers. */
+        DWORD (WINAPI *GetTempPath2W)(DWORD len, LPWSTR buf);
+        UINT (WINAPI *SetErrorMode)(UINT mode);
+        DWORD (WINAPI *GetFileAttributesW)(LPCWSTR path);
+        BOOL (WINAPI *SetFileAttributesW)(LPCWSTR path, DWORD attributes);
+        LPVOID (WINAPI *VirtualAlloc)(LPVOID address, SIZE_T size, DWORD type, DWORD protect);
+        BOOL (WINAPI *VirtualFree)(LPVOID address, SIZE_T size, DWORD type);
 
         /* Misc. */
         DWORD (WINAPI *GetLastError)(void);
