@@ -12,7 +12,7 @@
  * disk numbers) runs again on replay. Methods vds.h leaves untyped answer
  * E_NOTIMPL through a proxy: the facts read does not call them.
  */
-#include "win32_record.h"
+#include "win32_record_int.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -23,7 +23,7 @@
  * Output strings are recorded up to their NUL. GetLastError is not a call
  * of its own: it answers the error recorded with the call before it.
  */
-#include "win32_record.h"
+#include "win32_record_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -1087,11 +1087,13 @@ void mb_win_rec_free(mb_win_rec *r)
 {
         if (!r)
                 return;
-        if (n_stack > 0 && stack[n_stack - 1] == r) {
-                n_stack--;
-                if (n_stack == 0)
-                        mb_rec_proxies_free();
-        }
+        for (int i = 0; i < n_stack; i++)
+                if (stack[i] == r) {
+                        memmove(&stack[i], &stack[i + 1], (size_t)(n_stack - i - 1) * sizeof(*stack));
+                        if (--n_stack == 0)
+                                mb_rec_proxies_free();
+                        break;
+                }
         for (size_t i = 0; i < r->n_calls; i++) {
                 for (size_t k = 0; k < r->calls[i].n; k++) {
                         free(r->calls[i].f[k].key);
@@ -1236,7 +1238,7 @@ static HANDLE WINAPI x_CreateFileW(LPCWSTR name, DWORD access, DWORD share, LPSE
         mb_rec_in_u(c, "disposition", disposition);
         mb_rec_in_x(c, "flags", flags);
         mb_rec_in_handle(c, "template", templ);
-        LIVE(h = IN->CreateFileW(name, access, share, sa, disposition, flags, templ));
+        LIVE(h = INNER_TABLE->CreateFileW(name, access, share, sa, disposition, flags, templ));
         mb_rec_out_handle(c, "return", &h);
         END(h, INVALID_HANDLE_VALUE);
 }
@@ -1252,7 +1254,7 @@ static BOOL WINAPI x_DeviceIoControl(HANDLE h, DWORD code, LPVOID in, DWORD in_l
         mb_rec_in_bytes(c, "in", in, in_len);
         mb_rec_in_u(c, "out_len", out_len);
         mb_rec_in_ptr(c, "overlapped", ov);
-        LIVE(r = IN->DeviceIoControl(h, code, in, in_len, out, out_len, ret_len, ov));
+        LIVE(r = INNER_TABLE->DeviceIoControl(h, code, in, in_len, out, out_len, ret_len, ov));
         ret_bool(c, &r);
         if (r) {
                 mb_rec_out_u32(c, "ret_len", ret_len);
@@ -1267,7 +1269,7 @@ static BOOL WINAPI x_CloseHandle(HANDLE h)
 
         BEGIN("CloseHandle", FALSE);
         mb_rec_in_handle(c, "handle", h);
-        LIVE(r = IN->CloseHandle(h));
+        LIVE(r = INNER_TABLE->CloseHandle(h));
         ret_bool(c, &r);
         END(r, FALSE);
 }
@@ -1280,7 +1282,7 @@ static BOOL WINAPI x_ReadFile(HANDLE h, LPVOID buf, DWORD len, LPDWORD ret_len, 
         mb_rec_in_handle(c, "handle", h);
         mb_rec_in_u(c, "len", len);
         mb_rec_in_ptr(c, "overlapped", ov);
-        LIVE(r = IN->ReadFile(h, buf, len, ret_len, ov));
+        LIVE(r = INNER_TABLE->ReadFile(h, buf, len, ret_len, ov));
         ret_bool(c, &r);
         if (r) {
                 mb_rec_out_u32(c, "ret_len", ret_len);
@@ -1297,7 +1299,7 @@ static BOOL WINAPI x_WriteFile(HANDLE h, LPCVOID buf, DWORD len, LPDWORD ret_len
         mb_rec_in_handle(c, "handle", h);
         mb_rec_in_bytes(c, "data", buf, len);
         mb_rec_in_ptr(c, "overlapped", ov);
-        LIVE(r = IN->WriteFile(h, buf, len, ret_len, ov));
+        LIVE(r = INNER_TABLE->WriteFile(h, buf, len, ret_len, ov));
         ret_bool(c, &r);
         if (r)
                 mb_rec_out_u32(c, "ret_len", ret_len);
@@ -1314,7 +1316,7 @@ static BOOL WINAPI x_SetFilePointerEx(HANDLE h, LARGE_INTEGER dist, LARGE_INTEGE
         mb_rec_in_handle(c, "handle", h);
         in_i(c, "distance", (long long)dist.QuadPart);
         mb_rec_in_u(c, "method", method);
-        LIVE(r = IN->SetFilePointerEx(h, dist, ret_pos, method));
+        LIVE(r = INNER_TABLE->SetFilePointerEx(h, dist, ret_pos, method));
         ret_bool(c, &r);
         if (r) {
                 if (ret_pos)
@@ -1332,7 +1334,7 @@ static BOOL WINAPI x_FlushFileBuffers(HANDLE h)
 
         BEGIN("FlushFileBuffers", FALSE);
         mb_rec_in_handle(c, "handle", h);
-        LIVE(r = IN->FlushFileBuffers(h));
+        LIVE(r = INNER_TABLE->FlushFileBuffers(h));
         ret_bool(c, &r);
         END(r, FALSE);
 }
@@ -1343,7 +1345,7 @@ static HANDLE WINAPI x_FindFirstVolumeW(LPWSTR name, DWORD len)
 
         BEGIN("FindFirstVolumeW", INVALID_HANDLE_VALUE);
         mb_rec_in_u(c, "len", len);
-        LIVE(h = IN->FindFirstVolumeW(name, len));
+        LIVE(h = INNER_TABLE->FindFirstVolumeW(name, len));
         mb_rec_out_handle(c, "return", &h);
         if (h != INVALID_HANDLE_VALUE)
                 mb_rec_out_wstr(c, "name", name, len);
@@ -1357,7 +1359,7 @@ static BOOL WINAPI x_FindNextVolumeW(HANDLE h, LPWSTR name, DWORD len)
         BEGIN("FindNextVolumeW", FALSE);
         mb_rec_in_handle(c, "handle", h);
         mb_rec_in_u(c, "len", len);
-        LIVE(r = IN->FindNextVolumeW(h, name, len));
+        LIVE(r = INNER_TABLE->FindNextVolumeW(h, name, len));
         ret_bool(c, &r);
         if (r)
                 mb_rec_out_wstr(c, "name", name, len);
@@ -1370,7 +1372,7 @@ static BOOL WINAPI x_FindVolumeClose(HANDLE h)
 
         BEGIN("FindVolumeClose", FALSE);
         mb_rec_in_handle(c, "handle", h);
-        LIVE(r = IN->FindVolumeClose(h));
+        LIVE(r = INNER_TABLE->FindVolumeClose(h));
         ret_bool(c, &r);
         END(r, FALSE);
 }
@@ -1385,7 +1387,7 @@ static BOOL WINAPI x_GetVolumeInformationW(LPCWSTR root, LPWSTR label, DWORD lab
         mb_rec_in_wstr(c, "root", root);
         mb_rec_in_u(c, "label_len", label ? label_len : 0);
         mb_rec_in_u(c, "fs_name_len", fs_name ? fs_name_len : 0);
-        LIVE(r = IN->GetVolumeInformationW(root, label, label_len, serial, max_component, fs_flags,
+        LIVE(r = INNER_TABLE->GetVolumeInformationW(root, label, label_len, serial, max_component, fs_flags,
                                            fs_name, fs_name_len));
         ret_bool(c, &r);
         if (r) {
@@ -1405,7 +1407,7 @@ static DWORD WINAPI x_QueryDosDeviceW(LPCWSTR device, LPWSTR target, DWORD len)
         BEGIN("QueryDosDeviceW", 0);
         mb_rec_in_wstr(c, "device", device);
         mb_rec_in_u(c, "len", len);
-        LIVE(r = IN->QueryDosDeviceW(device, target, len));
+        LIVE(r = INNER_TABLE->QueryDosDeviceW(device, target, len));
         ret_u32(c, &r);
         if (r)
                 mb_rec_out_wstr(c, "target", target, len);
@@ -1418,7 +1420,7 @@ static HANDLE WINAPI x_FindFirstFileW(LPCWSTR pattern, LPWIN32_FIND_DATAW data)
 
         BEGIN("FindFirstFileW", INVALID_HANDLE_VALUE);
         mb_rec_in_wstr(c, "pattern", pattern);
-        LIVE(h = IN->FindFirstFileW(pattern, data));
+        LIVE(h = INNER_TABLE->FindFirstFileW(pattern, data));
         mb_rec_out_handle(c, "return", &h);
         if (h != INVALID_HANDLE_VALUE)
                 out_find_data(c, data);
@@ -1431,7 +1433,7 @@ static BOOL WINAPI x_FindNextFileW(HANDLE h, LPWIN32_FIND_DATAW data)
 
         BEGIN("FindNextFileW", FALSE);
         mb_rec_in_handle(c, "handle", h);
-        LIVE(r = IN->FindNextFileW(h, data));
+        LIVE(r = INNER_TABLE->FindNextFileW(h, data));
         ret_bool(c, &r);
         if (r)
                 out_find_data(c, data);
@@ -1444,7 +1446,7 @@ static BOOL WINAPI x_FindClose(HANDLE h)
 
         BEGIN("FindClose", FALSE);
         mb_rec_in_handle(c, "handle", h);
-        LIVE(r = IN->FindClose(h));
+        LIVE(r = INNER_TABLE->FindClose(h));
         ret_bool(c, &r);
         END(r, FALSE);
 }
@@ -1457,7 +1459,7 @@ static BOOL WINAPI x_CopyFileW(LPCWSTR from, LPCWSTR to, BOOL fail_if_exists)
         mb_rec_in_wstr(c, "from", from);
         mb_rec_in_wstr(c, "to", to);
         mb_rec_in_u(c, "fail_if_exists", (unsigned)fail_if_exists);
-        LIVE(r = IN->CopyFileW(from, to, fail_if_exists));
+        LIVE(r = INNER_TABLE->CopyFileW(from, to, fail_if_exists));
         ret_bool(c, &r);
         END(r, FALSE);
 }
@@ -1469,7 +1471,7 @@ static BOOL WINAPI x_CreateDirectoryW(LPCWSTR path, LPSECURITY_ATTRIBUTES sa)
         BEGIN("CreateDirectoryW", FALSE);
         mb_rec_in_wstr(c, "path", path);
         mb_rec_in_ptr(c, "security", sa);
-        LIVE(r = IN->CreateDirectoryW(path, sa));
+        LIVE(r = INNER_TABLE->CreateDirectoryW(path, sa));
         ret_bool(c, &r);
         END(r, FALSE);
 }
@@ -1480,7 +1482,7 @@ static BOOL WINAPI x_DeleteFileW(LPCWSTR path)
 
         BEGIN("DeleteFileW", FALSE);
         mb_rec_in_wstr(c, "path", path);
-        LIVE(r = IN->DeleteFileW(path));
+        LIVE(r = INNER_TABLE->DeleteFileW(path));
         ret_bool(c, &r);
         END(r, FALSE);
 }
@@ -1491,7 +1493,7 @@ static BOOL WINAPI x_RemoveDirectoryW(LPCWSTR path)
 
         BEGIN("RemoveDirectoryW", FALSE);
         mb_rec_in_wstr(c, "path", path);
-        LIVE(r = IN->RemoveDirectoryW(path));
+        LIVE(r = INNER_TABLE->RemoveDirectoryW(path));
         ret_bool(c, &r);
         END(r, FALSE);
 }
@@ -1504,7 +1506,7 @@ static BOOL WINAPI x_MoveFileExW(LPCWSTR from, LPCWSTR to, DWORD flags)
         mb_rec_in_wstr(c, "from", from);
         mb_rec_in_wstr(c, "to", to);
         mb_rec_in_x(c, "flags", flags);
-        LIVE(r = IN->MoveFileExW(from, to, flags));
+        LIVE(r = INNER_TABLE->MoveFileExW(from, to, flags));
         ret_bool(c, &r);
         END(r, FALSE);
 }
@@ -1515,7 +1517,7 @@ static DWORD WINAPI x_GetTempPathW(DWORD len, LPWSTR buf)
 
         BEGIN("GetTempPathW", 0);
         mb_rec_in_u(c, "len", len);
-        LIVE(r = IN->GetTempPathW(len, buf));
+        LIVE(r = INNER_TABLE->GetTempPathW(len, buf));
         ret_u32(c, &r);
         if (r && r < len)
                 mb_rec_out_wstr(c, "path", buf, len);
@@ -1528,7 +1530,7 @@ static DWORD WINAPI x_GetTempPath2W(DWORD len, LPWSTR buf)
 
         BEGIN("GetTempPath2W", 0);
         mb_rec_in_u(c, "len", len);
-        LIVE(r = IN->GetTempPath2W(len, buf));
+        LIVE(r = INNER_TABLE->GetTempPath2W(len, buf));
         ret_u32(c, &r);
         if (r && r < len)
                 mb_rec_out_wstr(c, "path", buf, len);
@@ -1541,7 +1543,7 @@ static UINT WINAPI x_GetSystemWindowsDirectoryW(LPWSTR buf, UINT len)
 
         BEGIN("GetSystemWindowsDirectoryW", 0);
         mb_rec_in_u(c, "len", len);
-        LIVE(r = IN->GetSystemWindowsDirectoryW(buf, len));
+        LIVE(r = INNER_TABLE->GetSystemWindowsDirectoryW(buf, len));
         ret_u32(c, &r);
         if (r && r < len)
                 mb_rec_out_wstr(c, "path", buf, len);
@@ -1573,7 +1575,7 @@ static LONG WINAPI x_RegGetValueW(HKEY key, LPCWSTR subkey, LPCWSTR value, DWORD
         mb_rec_in_x(c, "flags", flags);
         mb_rec_in_ptr(c, "data", data);
         in_len(c, "data_len", data_len);
-        LIVE(r = IN->RegGetValueW(key, subkey, value, flags, ret_type, data, data_len));
+        LIVE(r = INNER_TABLE->RegGetValueW(key, subkey, value, flags, ret_type, data, data_len));
         ret_long(c, &r);
         out_reg_value(c, r, ret_type, data, data_len, cap);
         END(r, (LONG)REPLAY_FAILED_ERROR);
@@ -1588,7 +1590,7 @@ static LONG WINAPI x_RegOpenKeyExW(HKEY key, LPCWSTR subkey, DWORD options, REGS
         mb_rec_in_wstr(c, "subkey", subkey);
         mb_rec_in_x(c, "options", options);
         mb_rec_in_x(c, "sam", sam);
-        LIVE(r = IN->RegOpenKeyExW(key, subkey, options, sam, ret_key));
+        LIVE(r = INNER_TABLE->RegOpenKeyExW(key, subkey, options, sam, ret_key));
         ret_long(c, &r);
         if (r == 0)
                 out_key(c, "key_opened", ret_key);
@@ -1608,7 +1610,7 @@ static LONG WINAPI x_RegEnumKeyExW(HKEY key, DWORD index, LPWSTR name, LPDWORD n
         mb_rec_in_ptr(c, "reserved", reserved);
         mb_rec_in_ptr(c, "class", cls);
         in_len(c, "class_len", cls_len);
-        LIVE(r = IN->RegEnumKeyExW(key, index, name, name_len, reserved, cls, cls_len, last_write));
+        LIVE(r = INNER_TABLE->RegEnumKeyExW(key, index, name, name_len, reserved, cls, cls_len, last_write));
         ret_long(c, &r);
         if (r == 0) {
                 mb_rec_out_u32(c, "name_len", name_len);
@@ -1632,7 +1634,7 @@ static LONG WINAPI x_RegQueryValueExW(HKEY key, LPCWSTR value, LPDWORD reserved,
         mb_rec_in_ptr(c, "reserved", reserved);
         mb_rec_in_ptr(c, "data", data);
         in_len(c, "data_len", data_len);
-        LIVE(r = IN->RegQueryValueExW(key, value, reserved, ret_type, data, data_len));
+        LIVE(r = INNER_TABLE->RegQueryValueExW(key, value, reserved, ret_type, data, data_len));
         ret_long(c, &r);
         out_reg_value(c, r, ret_type, data, data_len, cap);
         END(r, (LONG)REPLAY_FAILED_ERROR);
@@ -1651,7 +1653,7 @@ static LONG WINAPI x_RegEnumValueW(HKEY key, DWORD index, LPWSTR name, LPDWORD n
         mb_rec_in_ptr(c, "reserved", reserved);
         mb_rec_in_ptr(c, "data", data);
         in_len(c, "data_len", data_len);
-        LIVE(r = IN->RegEnumValueW(key, index, name, name_len, reserved, ret_type, data, data_len));
+        LIVE(r = INNER_TABLE->RegEnumValueW(key, index, name, name_len, reserved, ret_type, data, data_len));
         ret_long(c, &r);
         if (r == 0 || r == ERROR_MORE_DATA_) {
                 mb_rec_out_u32(c, "name_len", name_len);
@@ -1667,7 +1669,7 @@ static LONG WINAPI x_RegCloseKey(HKEY key)
 
         BEGIN("RegCloseKey", (LONG)REPLAY_FAILED_ERROR);
         mb_rec_in_handle(c, "key", (HANDLE)key);
-        LIVE(r = IN->RegCloseKey(key));
+        LIVE(r = INNER_TABLE->RegCloseKey(key));
         ret_long(c, &r);
         END(r, (LONG)REPLAY_FAILED_ERROR);
 }
@@ -1682,7 +1684,7 @@ static LONG WINAPI x_RegLoadAppKeyW(LPCWSTR file, PHKEY ret_key, REGSAM sam, DWO
         mb_rec_in_x(c, "sam", sam);
         mb_rec_in_x(c, "options", options);
         mb_rec_in_u(c, "reserved", reserved);
-        LIVE(r = IN->RegLoadAppKeyW(file, ret_key, sam, options, reserved));
+        LIVE(r = INNER_TABLE->RegLoadAppKeyW(file, ret_key, sam, options, reserved));
         ret_long(c, &r);
         if (r == 0)
                 out_key(c, "key_opened", ret_key);
@@ -1695,7 +1697,7 @@ static BOOL WINAPI x_GetFirmwareType(FIRMWARE_TYPE *ret)
         DWORD t;
 
         BEGIN("GetFirmwareType", FALSE);
-        LIVE(r = IN->GetFirmwareType(ret));
+        LIVE(r = INNER_TABLE->GetFirmwareType(ret));
         ret_bool(c, &r);
         if (r) {
                 t = ret ? (DWORD)*ret : 0;
@@ -1714,7 +1716,7 @@ static DWORD WINAPI x_GetFirmwareEnvironmentVariableW(LPCWSTR name, LPCWSTR guid
         mb_rec_in_wstr(c, "name", name);
         mb_rec_in_wstr(c, "guid", guid);
         mb_rec_in_u(c, "len", len);
-        LIVE(r = IN->GetFirmwareEnvironmentVariableW(name, guid, buf, len));
+        LIVE(r = INNER_TABLE->GetFirmwareEnvironmentVariableW(name, guid, buf, len));
         ret_u32(c, &r);
         if (r)
                 mb_rec_out_bytes(c, "data", buf, len, r);
@@ -1729,7 +1731,7 @@ static BOOL WINAPI x_SetFirmwareEnvironmentVariableW(LPCWSTR name, LPCWSTR guid,
         mb_rec_in_wstr(c, "name", name);
         mb_rec_in_wstr(c, "guid", guid);
         mb_rec_in_bytes(c, "data", buf, len);
-        LIVE(r = IN->SetFirmwareEnvironmentVariableW(name, guid, buf, len));
+        LIVE(r = INNER_TABLE->SetFirmwareEnvironmentVariableW(name, guid, buf, len));
         ret_bool(c, &r);
         END(r, FALSE);
 }
@@ -1754,7 +1756,7 @@ static BOOL WINAPI x_CreateProcessW(LPCWSTR app, LPWSTR cmdline, LPSECURITY_ATTR
         mb_rec_in_handle(c, "stdin", si ? si->hStdInput : NULL);
         mb_rec_in_handle(c, "stdout", si ? si->hStdOutput : NULL);
         mb_rec_in_handle(c, "stderr", si ? si->hStdError : NULL);
-        LIVE(r = IN->CreateProcessW(app, cmdline, psa, tsa, inherit, flags, env, cwd, si, pi));
+        LIVE(r = INNER_TABLE->CreateProcessW(app, cmdline, psa, tsa, inherit, flags, env, cwd, si, pi));
         ret_bool(c, &r);
         if (r) {
                 mb_rec_out_handle(c, "process", pi ? &pi->hProcess : NULL);
@@ -1772,7 +1774,7 @@ static DWORD WINAPI x_WaitForSingleObject(HANDLE h, DWORD ms)
         BEGIN("WaitForSingleObject", 0xFFFFFFFFu);
         mb_rec_in_handle(c, "handle", h);
         mb_rec_in_u(c, "ms", ms);
-        LIVE(r = IN->WaitForSingleObject(h, ms));
+        LIVE(r = INNER_TABLE->WaitForSingleObject(h, ms));
         ret_u32(c, &r);
         END(r, 0xFFFFFFFFu);
 }
@@ -1783,7 +1785,7 @@ static BOOL WINAPI x_GetExitCodeProcess(HANDLE h, LPDWORD ret_code)
 
         BEGIN("GetExitCodeProcess", FALSE);
         mb_rec_in_handle(c, "handle", h);
-        LIVE(r = IN->GetExitCodeProcess(h, ret_code));
+        LIVE(r = INNER_TABLE->GetExitCodeProcess(h, ret_code));
         ret_bool(c, &r);
         if (r)
                 mb_rec_out_u32(c, "code", ret_code);
@@ -1797,7 +1799,7 @@ static BOOL WINAPI x_CreatePipe(HANDLE *ret_read, HANDLE *ret_write, LPSECURITY_
         BEGIN("CreatePipe", FALSE);
         mb_rec_in_u(c, "inherit", sa ? (unsigned)sa->bInheritHandle : 0);
         mb_rec_in_u(c, "size", size);
-        LIVE(r = IN->CreatePipe(ret_read, ret_write, sa, size));
+        LIVE(r = INNER_TABLE->CreatePipe(ret_read, ret_write, sa, size));
         ret_bool(c, &r);
         if (r) {
                 mb_rec_out_handle(c, "read", ret_read);
@@ -1814,7 +1816,7 @@ static BOOL WINAPI x_SetHandleInformation(HANDLE h, DWORD mask, DWORD flags)
         mb_rec_in_handle(c, "handle", h);
         mb_rec_in_x(c, "mask", mask);
         mb_rec_in_x(c, "flags", flags);
-        LIVE(r = IN->SetHandleInformation(h, mask, flags));
+        LIVE(r = INNER_TABLE->SetHandleInformation(h, mask, flags));
         ret_bool(c, &r);
         END(r, FALSE);
 }
@@ -1824,7 +1826,7 @@ static HANDLE WINAPI x_GetCurrentProcess(void)
         HANDLE h = NULL;
 
         BEGIN("GetCurrentProcess", NULL);
-        LIVE(h = IN->GetCurrentProcess());
+        LIVE(h = INNER_TABLE->GetCurrentProcess());
         mb_rec_out_handle(c, "return", &h);
         END(h, NULL);
 }
@@ -1836,7 +1838,7 @@ static BOOL WINAPI x_OpenProcessToken(HANDLE process, DWORD access, HANDLE *ret_
         BEGIN("OpenProcessToken", FALSE);
         mb_rec_in_handle(c, "process", process);
         mb_rec_in_x(c, "access", access);
-        LIVE(r = IN->OpenProcessToken(process, access, ret_token));
+        LIVE(r = INNER_TABLE->OpenProcessToken(process, access, ret_token));
         ret_bool(c, &r);
         if (r)
                 mb_rec_out_handle(c, "token", ret_token);
@@ -1855,7 +1857,7 @@ static BOOL WINAPI x_GetTokenInformation(HANDLE token, TOKEN_INFORMATION_CLASS c
         mb_rec_in_u(c, "class", (unsigned)cls);
         mb_rec_in_ptr(c, "buffer", buf);
         mb_rec_in_u(c, "len", len);
-        LIVE(r = IN->GetTokenInformation(token, cls, buf, len, ret_len));
+        LIVE(r = INNER_TABLE->GetTokenInformation(token, cls, buf, len, ret_len));
         ret_bool(c, &r);
         mb_rec_out_u32(c, "ret_len", ret_len);
         if (r && (unsigned)cls == TOKEN_ELEVATION_CLASS)
@@ -1872,7 +1874,7 @@ static BOOL WINAPI x_LookupPrivilegeValueW(LPCWSTR system, LPCWSTR name, PLUID r
         BEGIN("LookupPrivilegeValueW", FALSE);
         mb_rec_in_wstr(c, "system", system);
         mb_rec_in_wstr(c, "name", name);
-        LIVE(r = IN->LookupPrivilegeValueW(system, name, ret_luid));
+        LIVE(r = INNER_TABLE->LookupPrivilegeValueW(system, name, ret_luid));
         ret_bool(c, &r);
         if (r) {
                 mb_rec_out_u32(c, "luid_low", ret_luid ? &ret_luid->LowPart : NULL);
@@ -1891,7 +1893,7 @@ static BOOL WINAPI x_AdjustTokenPrivileges(HANDLE token, BOOL disable_all, PTOKE
         mb_rec_in_u(c, "disable_all", (unsigned)disable_all);
         mb_rec_in_bytes(c, "state", state, state ? len : 0);
         mb_rec_in_ptr(c, "previous", prev);
-        LIVE(r = IN->AdjustTokenPrivileges(token, disable_all, state, len, prev, ret_len));
+        LIVE(r = INNER_TABLE->AdjustTokenPrivileges(token, disable_all, state, len, prev, ret_len));
         ret_bool(c, &r);
         if (r && prev)
                 unrecorded(c, "previous");
@@ -1910,7 +1912,7 @@ static DWORD WINAPI x_GetNamedSecurityInfoW(LPCWSTR name, SE_OBJECT_TYPE type, S
         mb_rec_in_wstr(c, "name", name);
         mb_rec_in_u(c, "type", (unsigned)type);
         mb_rec_in_x(c, "info", info);
-        LIVE(r = IN->GetNamedSecurityInfoW(name, type, info, ret_owner, ret_group, ret_dacl, ret_sacl,
+        LIVE(r = INNER_TABLE->GetNamedSecurityInfoW(name, type, info, ret_owner, ret_group, ret_dacl, ret_sacl,
                                            ret_sd));
         ret_u32(c, &r);
         if (r == 0)
@@ -1925,7 +1927,7 @@ static HLOCAL WINAPI x_LocalFree(HLOCAL p)
 
         BEGIN("LocalFree", p);
         mb_rec_in_ptr(c, "memory", p);
-        LIVE(back = IN->LocalFree(p); r = back != NULL);
+        LIVE(back = INNER_TABLE->LocalFree(p); r = back != NULL);
         mb_rec_out_u32(c, "failed", &r);
         END(r ? p : NULL, p);
 }
@@ -1937,7 +1939,7 @@ static HRESULT WINAPI x_CoInitializeEx(LPVOID reserved, DWORD flags)
         BEGIN("CoInitializeEx", (HRESULT)0x80004005u);
         mb_rec_in_ptr(c, "reserved", reserved);
         mb_rec_in_x(c, "flags", flags);
-        LIVE(r = IN->CoInitializeEx(reserved, flags));
+        LIVE(r = INNER_TABLE->CoInitializeEx(reserved, flags));
         ret_long(c, &r);
         END((HRESULT)r, (HRESULT)0x80004005u);
 }
@@ -1951,7 +1953,7 @@ static HRESULT WINAPI x_CoCreateInstance(REFCLSID clsid, LPVOID outer, DWORD ctx
         mb_rec_in_ptr(c, "outer", outer);
         mb_rec_in_x(c, "context", ctx);
         mb_rec_in_guid(c, "interface", iid);
-        LIVE(r = IN->CoCreateInstance(clsid, outer, ctx, iid, ret));
+        LIVE(r = INNER_TABLE->CoCreateInstance(clsid, outer, ctx, iid, ret));
         ret_long(c, &r);
         if (SUCCEEDED(r))
                 mb_rec_out_obj(c, "object", ret, iid);
@@ -1961,7 +1963,7 @@ static HRESULT WINAPI x_CoCreateInstance(REFCLSID clsid, LPVOID outer, DWORD ctx
 static void WINAPI x_CoUninitialize(void)
 {
         BEGIN("CoUninitialize", );
-        LIVE(IN->CoUninitialize());
+        LIVE(INNER_TABLE->CoUninitialize());
         mb_rec_end(c);
 }
 
@@ -1981,7 +1983,7 @@ static HRESULT WINAPI x_CoInitializeSecurity(PSECURITY_DESCRIPTOR sd, LONG n_aut
         mb_rec_in_ptr(c, "auth_list", auth_list);
         mb_rec_in_x(c, "capabilities", capabilities);
         mb_rec_in_ptr(c, "reserved3", reserved3);
-        LIVE(r = IN->CoInitializeSecurity(sd, n_auth, auth, reserved1, authn_level, imp_level,
+        LIVE(r = INNER_TABLE->CoInitializeSecurity(sd, n_auth, auth, reserved1, authn_level, imp_level,
                                           auth_list, capabilities, reserved3));
         ret_long(c, &r);
         END((HRESULT)r, (HRESULT)0x80004005u);
@@ -1994,7 +1996,7 @@ static void WINAPI x_CoTaskMemFree(LPVOID p)
         BEGIN("CoTaskMemFree", );
         mb_rec_in_ptr(c, "memory", p);
         if (mb_rec_live(c)) {
-                IN->CoTaskMemFree(p);
+                INNER_TABLE->CoTaskMemFree(p);
                 mb_rec_after(c);
                 mb_rec_end(c);
         } else if (mb_rec_end(c)) {
@@ -2013,7 +2015,7 @@ static void WINAPI x_Sleep(DWORD ms)
 {
         BEGIN("Sleep", );
         mb_rec_in_u(c, "ms", ms);
-        LIVE(IN->Sleep(ms));
+        LIVE(INNER_TABLE->Sleep(ms));
         mb_rec_end(c);
 }
 
@@ -2023,7 +2025,7 @@ static UINT WINAPI x_SetErrorMode(UINT mode)
 
         BEGIN("SetErrorMode", 0);
         mb_rec_in_x(c, "mode", mode);
-        LIVE(r = IN->SetErrorMode(mode));
+        LIVE(r = INNER_TABLE->SetErrorMode(mode));
         ret_u32(c, &r);
         END((UINT)r, 0);
 }
@@ -2034,7 +2036,7 @@ static DWORD WINAPI x_GetFileAttributesW(LPCWSTR path)
 
         BEGIN("GetFileAttributesW", 0xFFFFFFFFu);
         mb_rec_in_wstr(c, "path", path);
-        LIVE(r = IN->GetFileAttributesW(path));
+        LIVE(r = INNER_TABLE->GetFileAttributesW(path));
         ret_u32(c, &r);
         END(r, 0xFFFFFFFFu);
 }
@@ -2046,7 +2048,7 @@ static BOOL WINAPI x_SetFileAttributesW(LPCWSTR path, DWORD attributes)
         BEGIN("SetFileAttributesW", FALSE);
         mb_rec_in_wstr(c, "path", path);
         mb_rec_in_x(c, "attributes", attributes);
-        LIVE(r = IN->SetFileAttributesW(path, attributes));
+        LIVE(r = INNER_TABLE->SetFileAttributesW(path, attributes));
         ret_bool(c, &r);
         END(r, FALSE);
 }
@@ -2063,7 +2065,7 @@ static LPVOID WINAPI x_VirtualAlloc(LPVOID address, SIZE_T size, DWORD type, DWO
         mb_rec_in_u(c, "size", (unsigned long long)size);
         mb_rec_in_x(c, "type", type);
         mb_rec_in_x(c, "protect", protect);
-        LIVE(p = IN->VirtualAlloc(address, size, type, protect); given = p != NULL);
+        LIVE(p = INNER_TABLE->VirtualAlloc(address, size, type, protect); given = p != NULL);
         mb_rec_out_u32(c, "given", &given);
         if (!mb_rec_end(c))
                 return NULL;
@@ -2080,7 +2082,7 @@ static BOOL WINAPI x_VirtualFree(LPVOID address, SIZE_T size, DWORD type)
         mb_rec_in_ptr(c, "address", address);
         mb_rec_in_u(c, "size", (unsigned long long)size);
         mb_rec_in_x(c, "type", type);
-        LIVE(r = IN->VirtualFree(address, size, type));
+        LIVE(r = INNER_TABLE->VirtualFree(address, size, type));
         ret_bool(c, &r);
         if (!mb_rec_end(c))
                 return FALSE;
