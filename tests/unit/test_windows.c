@@ -3130,3 +3130,239 @@ Test(windows_record, mismatch_is_a_clear_error)
         unlink(path);
         free(rec);
 }
+
+/* A member added to mb_win32 without its wrapper in win32_record.c
+ * (rec_fill_table) would be a NULL in the recording table. */
+Test(windows_record, every_table_member_is_recorded)
+{
+        mb_win_rec *rec = NULL;
+        mb_error err = { 0 };
+        const mb_win32 *t;
+
+        cr_assert_eq(mb_win_rec_record(&fake_table, NULL, &rec, &err), 0, "%s", err.msg);
+        t = mb_win_rec_table(rec);
+        cr_assert_eq(sizeof(*t) % sizeof(void (*)(void)), 0);
+        for (size_t i = 0; i < sizeof(*t) / sizeof(void (*)(void)); i++) {
+                void (*fn)(void);
+
+                memcpy(&fn, (const char *)t + i * sizeof(fn), sizeof(fn));
+                cr_assert(fn != NULL, "member %zu of mb_win32 has no wrapper in win32_record.c", i);
+        }
+        mb_win_rec_free(rec);
+}
+
+/* The registry reads, GetTempPath2W, SetErrorMode, file attributes and
+ * VirtualAlloc/VirtualFree, which the facts read of this version does not
+ * call yet: a small fake answers them, a fixed sequence of calls goes
+ * through a recording, its replay and a recording of the replay. */
+#define HKEY_BCD ((HKEY)(uintptr_t)0x500)
+#define HKEY_APP ((HKEY)(uintptr_t)0x600)
+#define ERROR_NO_MORE_ITEMS_ 259
+
+static LONG WINAPI g_RegOpenKeyExW(HKEY k, LPCWSTR sub, DWORD o, REGSAM sam, PHKEY ret)
+{
+        (void)k; (void)o; (void)sam;
+        cr_assert_str_eq(utf8(sub), "BCD00000000\\Objects");
+        *ret = HKEY_BCD;
+        return 0;
+}
+
+static LONG WINAPI g_RegEnumKeyExW(HKEY k, DWORD i, LPWSTR name, LPDWORD len, LPDWORD res, LPWSTR cls,
+                                   LPDWORD cls_len, PFILETIME ft)
+{
+        (void)k; (void)res; (void)cls; (void)cls_len;
+        if (i > 0)
+                return ERROR_NO_MORE_ITEMS_;
+        put_w(name, *len, "{9dea862c-5cdd-4e70-acc1-f32b344d4795}");
+        *len = 38;
+        if (ft) {
+                ft->dwLowDateTime = 0x11111111;
+                ft->dwHighDateTime = 0x01d9c000;
+        }
+        return 0;
+}
+
+static LONG WINAPI g_RegQueryValueExW(HKEY k, LPCWSTR v, LPDWORD res, LPDWORD type, LPBYTE data,
+                                      LPDWORD len)
+{
+        static const uint8_t element[4] = { 0x02, 0x00, 0x00, 0x10 };
+
+        (void)k; (void)v; (void)res;
+        if (type)
+                *type = 3;      /* REG_BINARY */
+        if (!data || *len < sizeof(element)) {
+                *len = sizeof(element);
+                return data ? ERROR_MORE_DATA : 0;
+        }
+        memcpy(data, element, sizeof(element));
+        *len = sizeof(element);
+        return 0;
+}
+
+static LONG WINAPI g_RegEnumValueW(HKEY k, DWORD i, LPWSTR name, LPDWORD name_len, LPDWORD res,
+                                   LPDWORD type, LPBYTE data, LPDWORD len)
+{
+        (void)k; (void)res;
+        if (i > 0)
+                return ERROR_NO_MORE_ITEMS_;
+        put_w(name, *name_len, "Element");
+        *name_len = 7;
+        if (type)
+                *type = 1;      /* REG_SZ */
+        if (data && *len >= 6)
+                memcpy(data, "A\0B\0\0\0", 6);
+        *len = 6;
+        return 0;
+}
+
+static LONG WINAPI g_RegCloseKey(HKEY k) { return k == HKEY_BCD || k == HKEY_APP ? 0 : 6; }
+
+static LONG WINAPI g_RegLoadAppKeyW(LPCWSTR file, PHKEY ret, REGSAM sam, DWORD o, DWORD res)
+{
+        (void)sam; (void)o; (void)res;
+        if (strstr(utf8(file), "missing")) {
+                fk.last_error = ERROR_FILE_NOT_FOUND;
+                return ERROR_FILE_NOT_FOUND;
+        }
+        *ret = HKEY_APP;
+        return 0;
+}
+
+static DWORD WINAPI g_GetTempPath2W(DWORD len, LPWSTR buf)
+{
+        put_w(buf, len, "C:\\Windows\\SystemTemp\\");
+        return 22;
+}
+
+static UINT WINAPI g_SetErrorMode(UINT mode) { (void)mode; return 0; }
+static DWORD WINAPI g_GetFileAttributesW(LPCWSTR p) { (void)p; return 0x23; /* read-only, hidden, archive */ }
+static BOOL WINAPI g_SetFileAttributesW(LPCWSTR p, DWORD a) { (void)p; return a == 0x80; }
+
+static LPVOID WINAPI g_VirtualAlloc(LPVOID a, SIZE_T size, DWORD type, DWORD prot)
+{
+        (void)a; (void)type; (void)prot;
+        return calloc(1, size);
+}
+
+static BOOL WINAPI g_VirtualFree(LPVOID a, SIZE_T size, DWORD type)
+{
+        (void)size; (void)type;
+        free(a);
+        return TRUE;
+}
+
+/* The calls, and what they answered as text. */
+static void new_members(const mb_win32 *w, char *log, size_t cap)
+{
+        WCHAR name[64], *sub = mb_w_from_utf8("BCD00000000\\Objects"), *val = mb_w_from_utf8("Element");
+        WCHAR *file = mb_w_from_utf8("\\\\?\\Volume{1d3e1c2b-0001-4a1b-9c2d-3e4f5a6b7c11}\\EFI\\Microsoft\\Boot\\BCD");
+        WCHAR *missing = mb_w_from_utf8("C:\\missing");
+        DWORD len, type = 0, nlen;
+        uint8_t data[16];
+        FILETIME ft = { 0, 0 };
+        HKEY k = NULL, app = NULL;
+        LONG r;
+        uint8_t *mem;
+        size_t o = 0;
+
+#define LOG(...) (o += (size_t)snprintf(log + o, cap - o, __VA_ARGS__))
+        r = w->RegOpenKeyExW(HKEY_LOCAL_MACHINE, sub, 0, 0x20019, &k);
+        LOG("open %ld %d;", (long)r, k == NULL);
+        len = 64;
+        r = w->RegEnumKeyExW(k, 0, name, &len, NULL, NULL, NULL, &ft);
+        LOG("enum %ld %s %lu %lx;", (long)r, utf8(name), (unsigned long)len, (unsigned long)ft.dwHighDateTime);
+        len = 64;
+        r = w->RegEnumKeyExW(k, 1, name, &len, NULL, NULL, NULL, NULL);
+        LOG("enum %ld;", (long)r);
+        len = 0;
+        r = w->RegQueryValueExW(k, val, NULL, &type, NULL, &len);
+        LOG("size %ld %lu %lu;", (long)r, (unsigned long)type, (unsigned long)len);
+        len = 2;
+        r = w->RegQueryValueExW(k, val, NULL, &type, data, &len);
+        LOG("short %ld %lu;", (long)r, (unsigned long)len);
+        len = sizeof(data);
+        r = w->RegQueryValueExW(k, val, NULL, &type, data, &len);
+        LOG("value %ld %02x%02x%02x%02x;", (long)r, data[0], data[1], data[2], data[3]);
+        nlen = 64;
+        len = sizeof(data);
+        r = w->RegEnumValueW(k, 0, name, &nlen, NULL, &type, data, &len);
+        LOG("value0 %ld %s %lu %lu;", (long)r, utf8(name), (unsigned long)type, (unsigned long)len);
+        LOG("close %ld;", (long)w->RegCloseKey(k));
+        r = w->RegLoadAppKeyW(file, &app, 0x20019, 0, 0);
+        LOG("app %ld %d;", (long)r, app == HKEY_APP || app != NULL);
+        LOG("close %ld;", (long)w->RegCloseKey(app));
+        r = w->RegLoadAppKeyW(missing, &app, 0x20019, 0, 0);
+        LOG("missing %ld %lu;", (long)r, (unsigned long)w->GetLastError());
+        LOG("temp %lu %s;", (unsigned long)w->GetTempPath2W(64, name), utf8(name));
+        LOG("mode %u;", w->SetErrorMode(0x1));
+        LOG("attrs %lx;", (unsigned long)w->GetFileAttributesW(file));
+        LOG("set %d %d;", w->SetFileAttributesW(file, 0x80), w->SetFileAttributesW(file, 0x20));
+        mem = w->VirtualAlloc(NULL, 8192, 0x3000, 0x04);
+        LOG("alloc %d %d;", mem != NULL, mem && mem[8191] == 0);
+        if (mem)
+                mem[0] = 1;     /* the memory is the process's to use */
+        LOG("free %d", w->VirtualFree(mem, 0, 0x8000));
+#undef LOG
+        free(sub);
+        free(val);
+        free(file);
+        free(missing);
+}
+
+Test(windows_record, registry_temp_attributes_memory)
+{
+        mb_win32 t = fake_table;
+        mb_win_rec_info info = { 0 };
+        mb_win_rec *rec = NULL, *inner = NULL;
+        tmp_name t1 = rec_tmp("new1.txt"), t2 = rec_tmp("new2.txt");
+        char direct[1024], recorded[1024], replayed[1024], again[1024];
+        char *f1, *f2;
+        mb_error err = { 0 };
+
+        seed_machine("disk1_layout_raw.hex");
+        t.RegOpenKeyExW = g_RegOpenKeyExW;
+        t.RegEnumKeyExW = g_RegEnumKeyExW;
+        t.RegQueryValueExW = g_RegQueryValueExW;
+        t.RegEnumValueW = g_RegEnumValueW;
+        t.RegCloseKey = g_RegCloseKey;
+        t.RegLoadAppKeyW = g_RegLoadAppKeyW;
+        t.GetTempPath2W = g_GetTempPath2W;
+        t.SetErrorMode = g_SetErrorMode;
+        t.GetFileAttributesW = g_GetFileAttributesW;
+        t.SetFileAttributesW = g_SetFileAttributesW;
+        t.VirtualAlloc = g_VirtualAlloc;
+        t.VirtualFree = g_VirtualFree;
+        new_members(&t, direct, sizeof(direct));
+
+        cr_assert_eq(mb_win_rec_record(&t, &info, &rec, &err), 0, "%s", err.msg);
+        new_members(mb_win_rec_table(rec), recorded, sizeof(recorded));
+        cr_assert_eq(mb_win_rec_save(rec, t1.s, &err), 0, "%s", err.msg);
+        mb_win_rec_free(rec);
+        cr_assert_str_eq(recorded, direct);
+
+        cr_assert_eq(mb_win_rec_replay(t1.s, &inner, &err), 0, "%s", err.msg);
+        cr_assert_eq(mb_win_rec_record(mb_win_rec_table(inner), &info, &rec, &err), 0, "%s", err.msg);
+        new_members(mb_win_rec_table(rec), again, sizeof(again));
+        cr_assert_eq(mb_win_rec_save(rec, t2.s, &err), 0, "%s", err.msg);
+        mb_win_rec_free(rec);
+        cr_assert_eq(mb_win_rec_status(inner, true, &err), 0, "%s", err.msg);
+        mb_win_rec_free(inner);
+        cr_assert_str_eq(again, direct);
+        f1 = file_text(t1.s);
+        f2 = file_text(t2.s);
+        cr_assert_str_eq(f2, f1);
+        cr_assert(strstr(f1, "call 1 RegOpenKeyExW\n> key hkey:0x80000002\n"));
+        cr_assert(strstr(f1, "< name \"{9dea862c-5cdd-4e70-acc1-f32b344d4795}\"\n"));
+        cr_assert(strstr(f1, "< path \"C:\\Windows\\SystemTemp\\\"\n"));
+
+        /* the replay alone, without a recording on top */
+        cr_assert_eq(mb_win_rec_replay(t1.s, &inner, &err), 0, "%s", err.msg);
+        new_members(mb_win_rec_table(inner), replayed, sizeof(replayed));
+        cr_assert_eq(mb_win_rec_status(inner, true, &err), 0, "%s", err.msg);
+        mb_win_rec_free(inner);
+        cr_assert_str_eq(replayed, direct);
+        unlink(t1.s);
+        unlink(t2.s);
+        free(f1);
+        free(f2);
+}
