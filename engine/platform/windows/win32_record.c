@@ -20,8 +20,14 @@
  * (%uXXXX, UTF-16 units), so every string comes back unit for unit; null;
  * handles h<N> in the order calls returned them (null, invalid); COM
  * objects o<N>; pointers that carry no data "set" or null; GUIDs {...}.
- * Output strings are recorded up to their NUL. GetLastError is not a call
- * of its own: it answers the error recorded with the call before it.
+ * Output strings are recorded up to their NUL. A call that failed has only
+ * its return value and error recorded (a registry read answering
+ * ERROR_MORE_DATA also the size it asks for). Answers that point into the
+ * recorded process (a TOKEN_USER, a security descriptor) are written as
+ * "unrecorded", and a replay that needs one fails. GetLastError is not a
+ * call of its own: it answers the error recorded with the call before it.
+ * COM methods are calls named "Interface::Method" with "> self o<N>"
+ * (vds_record.c).
  */
 #include "win32_record_int.h"
 
