@@ -3089,12 +3089,9 @@ static void replay_fails(const char *text, const char *want1, const char *want2)
 Test(windows_record, mismatch_is_a_clear_error)
 {
         char *rec, *bad;
-        tmp_name tmp = rec_tmp("good.txt");
-        const char *path = tmp.s;
 
         seed_machine("disk1_layout_raw.hex");
         rec = file_text(MB_TEST_DATA "/seed-recording.txt");
-        write_text(path, rec);
 
         /* another argument */
         bad = edit(rec, "> name \"\\\\.\\PhysicalDrive1\"", "> name \"\\\\.\\PhysicalDrive7\"");
@@ -3127,7 +3124,6 @@ Test(windows_record, mismatch_is_a_clear_error)
         bad = edit(rec, "call 3 ", "call 4 ");
         replay_fails(bad, "expected 'call 3 NAME'", NULL);
         free(bad);
-        unlink(path);
         free(rec);
 }
 
