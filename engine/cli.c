@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "platform/platform.h"
+#include "platform/windows/windows_target.h"
 #include "run.h"
 #include "runctl.h"
 
@@ -40,6 +41,8 @@ static const char general_help[] =
         "\n"
         "Options:\n"
         "  --target T     snapshot:FACTS.yaml | image:A.img[,B.img...] | windows\n"
+        "                 | replay:RECORDING (a machine recorded by facts --record)\n"
+        "  --record FILE  (facts, Windows) write every Win32 call of the read to FILE\n"
         "  --json         one JSON document on stdout (plan, check, apply, facts)\n"
         "  --log L        also log to syslog, eventlog (Windows) or the file L\n"
         "  --lock-timeout D  wait up to D (default 30s) for another run to finish\n"
@@ -62,6 +65,7 @@ typedef struct args {
         const char *target;
         const char *commands;
         const char *log;
+        const char *record;
         bool json;
         bool wait;
         double wait_max;
@@ -101,11 +105,14 @@ static int parse(int argc, char **argv, const verb *v, bool wants_file, args *a)
                         if ((a->wait_max = mb_parse_duration(s + 7)) <= 0)
                                 return usage_error(v, "--wait=%s: expected a duration such as 600, 90s, 30m or 2h", s + 7);
                 } else if (strcmp(s, "--target") == 0 || strcmp(s, "--commands") == 0 ||
-                           strcmp(s, "--log") == 0 || strcmp(s, "--lock-timeout") == 0) {
+                           strcmp(s, "--log") == 0 || strcmp(s, "--lock-timeout") == 0 ||
+                           strcmp(s, "--record") == 0) {
                         if (i + 1 >= argc)
                                 return usage_error(v, "%s needs a value", s);
                         if (strcmp(s, "--target") == 0)
                                 a->target = argv[++i];
+                        else if (strcmp(s, "--record") == 0)
+                                a->record = argv[++i];
                         else if (strcmp(s, "--commands") == 0)
                                 a->commands = argv[++i];
                         else if (strcmp(s, "--log") == 0)
@@ -117,7 +124,9 @@ static int parse(int argc, char **argv, const verb *v, bool wants_file, args *a)
                 else if (strncmp(s, "--lock-timeout=", 15) == 0) {
                         if ((a->lock_timeout = mb_parse_duration(s + 15)) < 0)
                                 return usage_error(v, "--lock-timeout=%s: expected a duration such as 0, 30 or 5m", s + 15);
-                } else if (strncmp(s, "--target=", 9) == 0)
+                } else if (strncmp(s, "--record=", 9) == 0)
+                        a->record = s + 9;
+                else if (strncmp(s, "--target=", 9) == 0)
                         a->target = s + 9;
                 else if (strncmp(s, "--commands=", 11) == 0)
                         a->commands = s + 11;
@@ -134,6 +143,8 @@ static int parse(int argc, char **argv, const verb *v, bool wants_file, args *a)
         }
         if (wants_file && !a->file)
                 return usage_error(v, "%s", "missing FILE (a site.yaml)");
+        if (a->record && strcmp(v->name, "facts") != 0)
+                return usage_error(v, "%s", "--record is an option of facts");
         if (a->commands && strcmp(a->commands, "windows") != 0 && strcmp(a->commands, "target") != 0)
                 return usage_error(v, "--commands takes 'windows' or 'target', not '%s'", a->commands);
         return 0;
@@ -205,9 +216,24 @@ static int facts_verb(int argc, char **argv, const verb *v)
                 return r < 0 ? 0 : r;
         if ((r = need_target(v, &a)))
                 return r;
-        r = mb_platform_open(a.target, &p, &err);
+        if (a.record && strcmp(a.target, "windows") != 0)
+                return usage_error(v, "--record records the windows target, not '%s'", a.target);
+        if (a.record)
+                r = mb_windows_open_recording(a.record, &p, &err);
+        else
+                r = mb_platform_open(a.target, &p, &err);
         if (!r)
                 r = mb_platform_read_facts(p, &f, &err);
+        if (a.record && p) {
+                /* written even when the read failed: that answer is the one to look at */
+                mb_error ferr = { 0 };
+                int fr = mb_platform_finish(p, &ferr);
+
+                if (fr && !r) {
+                        err = ferr;
+                        r = fr;
+                }
+        }
         if (!r)
                 r = mb_facts_save(f, "-", a.json, &err);
         mb_facts_free(f);
@@ -240,10 +266,13 @@ static const verb verbs[] = {
           "would run. --commands windows shows the diskpart and bcdedit steps of the\n"
           "windows target. Exit codes as for check.\n",
           run_verb },
-        { "facts", "mbstate facts [--target T] [--json]",
+        { "facts", "mbstate facts [--target T] [--json] [--record FILE]",
           "Prints the actual state (disks, partitions, dynamic volumes and plexes, ESP\n"
           "files, BCD objects, firmware entries) as YAML, or JSON with --json. The output\n"
-          "is a valid snapshot: --target snapshot:FILE reads it back.\n",
+          "is a valid snapshot: --target snapshot:FILE reads it back.\n"
+          "  --record FILE  (Windows) also writes every Win32 call the read made, with\n"
+          "                 what it returned, to FILE (text); --target replay:FILE\n"
+          "                 reads the same facts from it on any system\n",
           facts_verb },
         { "validate", "mbstate validate FILE",
           "Checks FILE against the site.yaml schema (version 1) and its semantic rules.\n"

@@ -64,6 +64,14 @@ int mb_platform_open_windows(mb_platform **ret, mb_error *err)
 }
 #endif
 
+#ifndef MB_HAVE_WINDOWS_RENDER
+int mb_platform_open_replay(const char *path, mb_platform **ret, mb_error *err)
+{
+        (void)path, (void)ret;
+        return mb_error_set(err, MB_ENOTSUP, "the replay target is not built into this mbstate");
+}
+#endif
+
 int mb_platform_open(const char *spec, mb_platform **ret, mb_error *err)
 {
         mb_platform *p = NULL;
@@ -75,9 +83,11 @@ int mb_platform_open(const char *spec, mb_platform **ret, mb_error *err)
                 r = mb_platform_open_image(spec + 6, &p, err);
         else if (strcmp(spec, "windows") == 0)
                 r = mb_platform_open_windows(&p, err);
+        else if (strncmp(spec, "replay:", 7) == 0 && spec[7])
+                r = mb_platform_open_replay(spec + 7, &p, err);
         else
                 return mb_error_set(err, MB_EINVAL,
-                                    "unknown target '%s'; expected snapshot:FACTS.yaml, image:A.img[,B.img...] or windows",
+                                    "unknown target '%s'; expected snapshot:FACTS.yaml, image:A.img[,B.img...], windows or replay:RECORDING",
                                     spec);
         if (r)
                 return r;

@@ -97,7 +97,8 @@ struct mb_platform {
         void *priv;
 };
 
-/* Opens a target by its spelling: "snapshot:PATH", "image:PATH[,PATH...]", "windows". */
+/* Opens a target by its spelling: "snapshot:PATH", "image:PATH[,PATH...]", "windows",
+ * "replay:RECORDING". */
 int mb_platform_open(const char *spec, mb_platform **ret, mb_error *err);
 void mb_platform_close(mb_platform *p);
 
@@ -111,6 +112,9 @@ int mb_platform_finish(mb_platform *p, mb_error *err);
 int mb_platform_open_snapshot(const char *path, mb_platform **ret, mb_error *err);
 int mb_platform_open_image(const char *list, mb_platform **ret, mb_error *err);
 int mb_platform_open_windows(mb_platform **ret, mb_error *err);
+/* A recording of the windows target (mbstate facts --record) fed back on
+ * any host: facts only, the calls checked one by one against the file. */
+int mb_platform_open_replay(const char *path, mb_platform **ret, mb_error *err);
 
 /*
  * The snapshot model's rules, shared by the snapshot target (which applies

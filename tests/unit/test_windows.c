@@ -827,6 +827,7 @@ static LONG WINAPI f_RegGetValueW(HKEY k, LPCWSTR sub, LPCWSTR val, DWORD fl, LP
         (void)k; (void)sub; (void)fl; (void)type;
         if (strcmp(utf8(val), "SystemPartition") == 0) {
                 put_w(data, *len / sizeof(WCHAR), "\\Device\\HarddiskVolume1");
+                *len = (DWORD)(strlen("\\Device\\HarddiskVolume1") + 1) * sizeof(WCHAR); /* the size copied, NUL included */
                 return 0;
         }
         return 2;
@@ -4417,4 +4418,552 @@ Test(windows_bcd_registry, windows_written_empty_store)
         cr_assert_str_eq(hex, empty);
         mb_bcd_objects_free(objs, n);
         cr_assert_eq(rg.n_open, rg.n_close);
+}
+
+/* ---- recordings of the Win32 calls, and their replay ---- */
+
+#include <unistd.h>
+
+#include "platform/windows/win32_record.h"
+
+typedef struct tmp_name {
+        char s[256];
+} tmp_name;
+
+static tmp_name rec_tmp(const char *name)
+{
+        tmp_name t;
+
+        snprintf(t.s, sizeof(t.s), "/tmp/mbstate-test-rec-%d-%s", (int)getpid(), name);
+        return t;
+}
+
+static char *file_text(const char *path)
+{
+        FILE *f = fopen(path, "rb");
+        char *s;
+        long n;
+
+        cr_assert_not_null(f, "%s", path);
+        fseek(f, 0, SEEK_END);
+        n = ftell(f);
+        fseek(f, 0, SEEK_SET);
+        s = calloc(1, (size_t)n + 1);
+        cr_assert_eq(fread(s, 1, (size_t)n, f), (size_t)n);
+        fclose(f);
+        return s;
+}
+
+static void write_text(const char *path, const char *text)
+{
+        FILE *f = fopen(path, "wb");
+
+        cr_assert_not_null(f);
+        fputs(text, f);
+        fclose(f);
+}
+
+/* The facts as `mbstate facts` prints them. */
+static char *facts_text(const mb_facts *f)
+{
+        tmp_name tmp = rec_tmp("facts.yaml");
+        const char *path = tmp.s;
+        mb_error err = { 0 };
+        char *s;
+
+        cr_assert_eq(mb_facts_save(f, path, false, &err), 0, "%s", err.msg);
+        s = file_text(path);
+        unlink(path);
+        return s;
+}
+
+/* Opens the windows target over rec as `mbstate facts` does (preflight
+ * included), reads facts, writes the recording (record_path), closes. */
+static mb_facts *read_through(mb_win_rec *rec, const char *record_path)
+{
+        mb_platform *p = NULL;
+        mb_facts *f = NULL;
+        mb_error err = { 0 };
+
+        cr_assert_eq(mb_win_platform_open_rec(rec, record_path, &p, &err), 0, "%s", err.msg);
+        cr_assert_eq(p->ops->read_facts(p, &f, &err), 0, "%s", err.msg);
+        if (p->ops->finish)
+                cr_assert_eq(p->ops->finish(p, &err), 0, "%s", err.msg);
+        p->ops->close(p);
+        return f;
+}
+
+/* Facts read through a recording of the fake machine, written to path. */
+static mb_facts *record_facts(const char *path, bool content_hash)
+{
+        mb_win_rec_info info = { .content_hash = content_hash };
+        mb_win_rec *rec = NULL;
+        mb_error err = { 0 };
+
+        cr_assert_eq(mb_win_rec_record(&fake_table, &info, &rec, &err), 0, "%s", err.msg);
+        return read_through(rec, path);
+}
+
+/* The replay target's facts from path; NULL with *ret_err on failure. */
+static mb_facts *replay_facts(const char *path, mb_error *ret_err)
+{
+        mb_platform *p = NULL;
+        mb_facts *f = NULL;
+        int r;
+
+        mb_error_clear(ret_err);
+        r = mb_platform_open_replay(path, &p, ret_err);
+        if (r == 0) {
+                cr_assert_str_eq(p->ops->name, "replay");
+                cr_assert_null(p->ops->execute, "a replay cannot change anything");
+                r = p->ops->read_facts(p, &f, ret_err);
+                p->ops->close(p);
+        }
+        return r == 0 ? f : NULL;
+}
+
+/* Records the replay of from into to; the replay must be used up. */
+static mb_facts *rerecord(const char *from, const char *to, bool content_hash)
+{
+        mb_win_rec_info info = { .content_hash = content_hash };
+        mb_win_rec *inner = NULL, *outer = NULL;
+        mb_error err = { 0 };
+        mb_facts *f;
+
+        cr_assert_eq(mb_win_rec_replay(from, &inner, &err), 0, "%s", err.msg);
+        cr_assert_eq(mb_win_rec_record(mb_win_rec_table(inner), &info, &outer, &err), 0, "%s", err.msg);
+        f = read_through(outer, to);
+        cr_assert_eq(mb_win_rec_status(inner, true, &err), 0, "%s", err.msg);
+        mb_win_rec_free(inner);
+        return f;
+}
+
+/* The whole round trip on the fake machine as it stands: the recording's
+ * facts, its replay's and its re-recording's are the direct read's, and
+ * the re-recording is the recording byte for byte. Returns the recording. */
+static char *round_trip(bool content_hash)
+{
+        mb_win_read_opts o = { .no_content_hash = !content_hash };
+        tmp_name t1 = rec_tmp("a.txt"), t2 = rec_tmp("b.txt");
+        const char *path = t1.s, *again = t2.s;
+        mb_facts *direct = NULL, *f;
+        mb_error err = { 0 };
+        char *want, *got, *rec, *rec2;
+
+        cr_assert_eq(mb_win_read_facts_opts(&fake_table, &o, &direct, &err), 0, "%s", err.msg);
+        want = facts_text(direct);
+        mb_facts_free(direct);
+
+        f = record_facts(path, content_hash);
+        got = facts_text(f);
+        cr_assert_str_eq(got, want, "facts read while recording");
+        free(got);
+        mb_facts_free(f);
+
+        f = replay_facts(path, &err);
+        cr_assert_not_null(f, "%s", err.msg);
+        got = facts_text(f);
+        cr_assert_str_eq(got, want, "facts replayed");
+        free(got);
+        mb_facts_free(f);
+
+        f = rerecord(path, again, content_hash);
+        got = facts_text(f);
+        cr_assert_str_eq(got, want, "facts replayed while recording");
+        free(got);
+        mb_facts_free(f);
+        rec = file_text(path);
+        rec2 = file_text(again);
+        cr_assert_str_eq(rec2, rec, "the recording of the replay is the recording");
+        free(rec2);
+        free(want);
+        unlink(path);
+        unlink(again);
+        return rec;
+}
+
+/* The seed machine from the seed buffers; the committed recording
+ * (tests/data/windows/seed-recording.txt, used by tests/e2e/replay.sh) is
+ * exactly what recording it gives (MB_WRITE_SEED_RECORDING=1 rewrites it). */
+Test(windows_record, seed_round_trip_byte_for_byte)
+{
+        char *rec, *committed;
+
+        seed_machine("disk1_layout_raw.hex");
+        rec = round_trip(false);
+        cr_assert(strncmp(rec, "mbstate win32 recording, version 1\ncontent-hash: no\n", 52) == 0);
+        cr_assert(strstr(rec, "call 1 GetCurrentProcess\n"), "the preflight is recorded");
+        cr_assert(strstr(rec, "> name \"\\\\.\\PhysicalDrive0\"\n"));
+        cr_assert(strstr(rec, " RegOpenKeyExW\n"), "the BCD store is read from the registry");
+        cr_assert_null(strstr(rec, "CreateProcessW"), "reading facts starts no program");
+        if (getenv("MB_WRITE_SEED_RECORDING"))  /* regenerates it, after a change of format */
+                write_text(MB_TEST_DATA "/seed-recording.txt", rec);
+        committed = file_text(MB_TEST_DATA "/seed-recording.txt");
+        cr_assert(strcmp(rec, committed) == 0,
+                  "tests/data/windows/seed-recording.txt is not what recording the seed buffers gives");
+        free(committed);
+        free(rec);
+}
+
+/* A mirrored machine: the LDM database read raw and VDS's answers through
+ * the COM proxies (a plex being rebuilt) come back the same. */
+Test(windows_record, mirrored_machine_with_vds)
+{
+        char group[65], *rec;
+        mb_facts *f;
+        mb_error err = { 0 };
+        tmp_name tmp = rec_tmp("vds.txt");
+        const char *path = tmp.s;
+
+        mirrored_machine(group);
+        fk.vds_plex[1].health = MB_VDS_H_REBUILDING;
+        rec = round_trip(false);
+        cr_assert(strstr(rec, "IVdsVolumePlex::GetProperties\n"));
+        cr_assert(strstr(rec, "IVdsDisk::GetProperties\n"));
+        cr_assert(strstr(rec, "< name \"\\\\?\\PhysicalDrive1\"\n"));
+        cr_assert_eq(fk.com_refs, 0, "every reference the recording took was released");
+        cr_assert_eq(fk.n_mem_freed, fk.n_mem_alloc);
+        write_text(path, rec);
+        f = replay_facts(path, &err);
+        cr_assert_not_null(f, "%s", err.msg);
+        cr_assert_eq(f->n_volumes, 1);
+        cr_assert_eq(f->volumes[0].plexes[1].state, MB_PLEX_RESYNCING);
+        cr_assert_eq(f->volumes[0].plexes[0].state, MB_PLEX_HEALTHY);
+        mb_facts_free(f);
+        unlink(path);
+        free(rec);
+}
+
+/* Recovery partitions hashed: their bytes are in the recording (zero runs
+ * written short) and the replay hashes them again. */
+Test(windows_record, content_hash_bytes)
+{
+        size_t len = 2 * MiB + 512;
+        uint8_t *content = malloc(len);
+        char want[65], *rec;
+        tmp_name tmp = rec_tmp("hash.txt");
+        const char *path = tmp.s;
+        mb_facts *f;
+        mb_error err = { 0 };
+
+        seed_machine("disk1_layout_seed.hex");
+        small_recovery(content, len);
+        mb_sha256_hex(content, len, want);
+        rec = round_trip(true);
+        cr_assert(strstr(rec, "content-hash: yes\n"));
+        write_text(path, rec);
+        f = replay_facts(path, &err);
+        cr_assert_not_null(f, "%s", err.msg);
+        cr_assert_str_eq(mb_disk_part_by_role(mb_facts_disk(f, 1), MB_ROLE_RECOVERY)->content_sha256, want);
+        mb_facts_free(f);
+        unlink(path);
+        free(rec);
+        free(content);
+}
+
+/* Replaces the first occurrence of from in text (which must hold it). */
+static char *edit(const char *text, const char *from, const char *to)
+{
+        const char *at = strstr(text, from);
+        char *out;
+
+        cr_assert_not_null(at, "%s not in the recording", from);
+        out = malloc(strlen(text) + strlen(to) + 1);
+        sprintf(out, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+        return out;
+}
+
+static void replay_fails(const char *text, const char *want1, const char *want2)
+{
+        tmp_name tmp = rec_tmp("bad.txt");
+        const char *path = tmp.s;
+        mb_error err = { 0 };
+        mb_facts *f;
+
+        write_text(path, text);
+        f = replay_facts(path, &err);
+        cr_assert_null(f, "the replay must fail");
+        cr_assert(strstr(err.msg, want1), "'%s' not in: %s", want1, err.msg);
+        if (want2)
+                cr_assert(strstr(err.msg, want2), "'%s' not in: %s", want2, err.msg);
+        unlink(path);
+}
+
+/* A replay never answers a call the recording does not have as the next
+ * one with the same arguments: it fails naming the call and its place. */
+Test(windows_record, mismatch_is_a_clear_error)
+{
+        char *rec, *bad;
+
+        seed_machine("disk1_layout_raw.hex");
+        rec = file_text(MB_TEST_DATA "/seed-recording.txt");
+
+        /* another argument */
+        bad = edit(rec, "> name \"\\\\.\\PhysicalDrive1\"", "> name \"\\\\.\\PhysicalDrive7\"");
+        replay_fails(bad, "CreateFileW (line ", "argument name is \"\\\\.\\PhysicalDrive1\" here, \"\\\\.\\PhysicalDrive7\" in the recording");
+        free(bad);
+        /* another call */
+        bad = edit(rec, "call 2 OpenProcessToken", "call 2 OpenThreadToken");
+        replay_fails(bad, "call 2 (line ", "the target asks for OpenProcessToken, the recording has OpenThreadToken");
+        free(bad);
+        /* the recording ends early */
+        bad = strdup(rec);
+        *strstr(bad, "call 12 ") = '\0';
+        replay_fails(bad, "call 12: the target asks for", "the recording ends after call 11");
+        free(bad);
+        /* calls left over */
+        bad = malloc(strlen(rec) + 128);
+        {
+                unsigned last = 0;
+                const char *p = rec;
+
+                while ((p = strstr(p, "\ncall ")))
+                        last = (unsigned)strtoul(p++ + 6, NULL, 10);
+                sprintf(bad, "%scall %u Sleep\n> ms 1\n< error 0\n", rec, last + 1);
+                replay_fails(bad, "the recording has 1 more from call", "Sleep");
+        }
+        free(bad);
+        /* not a recording, or a newer one: named by file and line */
+        replay_fails("facts:\n", "not an mbstate win32 recording", NULL);
+        replay_fails("mbstate win32 recording, version 2\n", "unsupported recording version", NULL);
+        bad = edit(rec, "call 3 ", "call 4 ");
+        replay_fails(bad, "expected 'call 3 NAME'", NULL);
+        free(bad);
+        free(rec);
+}
+
+/* A member added to mb_win32 without its wrapper in win32_record.c
+ * (rec_fill_table) would be a NULL in the recording table. */
+Test(windows_record, every_table_member_is_recorded)
+{
+        mb_win_rec *rec = NULL;
+        mb_error err = { 0 };
+        const mb_win32 *t;
+
+        cr_assert_eq(mb_win_rec_record(&fake_table, NULL, &rec, &err), 0, "%s", err.msg);
+        t = mb_win_rec_table(rec);
+        cr_assert_eq(sizeof(*t) % sizeof(void (*)(void)), 0);
+        for (size_t i = 0; i < sizeof(*t) / sizeof(void (*)(void)); i++) {
+                void (*fn)(void);
+
+                memcpy(&fn, (const char *)t + i * sizeof(fn), sizeof(fn));
+                cr_assert(fn != NULL, "member %zu of mb_win32 has no wrapper in win32_record.c", i);
+        }
+        mb_win_rec_free(rec);
+}
+
+/* The registry reads, GetTempPath2W, SetErrorMode, file attributes and
+ * VirtualAlloc/VirtualFree, which the facts read of this version does not
+ * call yet: a small fake answers them, a fixed sequence of calls goes
+ * through a recording, its replay and a recording of the replay. */
+#define HKEY_BCD ((HKEY)(uintptr_t)0x500)
+#define HKEY_APP ((HKEY)(uintptr_t)0x600)
+#define ERROR_NO_MORE_ITEMS_ 259
+
+static LONG WINAPI g_RegOpenKeyExW(HKEY k, LPCWSTR sub, DWORD o, REGSAM sam, PHKEY ret)
+{
+        (void)k; (void)o; (void)sam;
+        cr_assert_str_eq(utf8(sub), "BCD00000000\\Objects");
+        *ret = HKEY_BCD;
+        return 0;
+}
+
+static LONG WINAPI g_RegEnumKeyExW(HKEY k, DWORD i, LPWSTR name, LPDWORD len, LPDWORD res, LPWSTR cls,
+                                   LPDWORD cls_len, PFILETIME ft)
+{
+        (void)k; (void)res; (void)cls; (void)cls_len;
+        if (i > 0)
+                return ERROR_NO_MORE_ITEMS_;
+        put_w(name, *len, "{9dea862c-5cdd-4e70-acc1-f32b344d4795}");
+        *len = 38;
+        if (ft) {
+                ft->dwLowDateTime = 0x11111111;
+                ft->dwHighDateTime = 0x01d9c000;
+        }
+        return 0;
+}
+
+static LONG WINAPI g_RegQueryValueExW(HKEY k, LPCWSTR v, LPDWORD res, LPDWORD type, LPBYTE data,
+                                      LPDWORD len)
+{
+        static const uint8_t element[4] = { 0x02, 0x00, 0x00, 0x10 };
+
+        (void)k; (void)v; (void)res;
+        if (type)
+                *type = 3;      /* REG_BINARY */
+        if (!data || *len < sizeof(element)) {
+                *len = sizeof(element);
+                return data ? ERROR_MORE_DATA : 0;
+        }
+        memcpy(data, element, sizeof(element));
+        *len = sizeof(element);
+        return 0;
+}
+
+static LONG WINAPI g_RegEnumValueW(HKEY k, DWORD i, LPWSTR name, LPDWORD name_len, LPDWORD res,
+                                   LPDWORD type, LPBYTE data, LPDWORD len)
+{
+        (void)k; (void)res;
+        if (i > 0)
+                return ERROR_NO_MORE_ITEMS_;
+        put_w(name, *name_len, "Element");
+        *name_len = 7;
+        if (type)
+                *type = 1;      /* REG_SZ */
+        if (data && *len >= 6)
+                memcpy(data, "A\0B\0\0\0", 6);
+        *len = 6;
+        return 0;
+}
+
+static LONG WINAPI g_RegCloseKey(HKEY k) { return k == HKEY_BCD || k == HKEY_APP ? 0 : 6; }
+
+static LONG WINAPI g_RegLoadAppKeyW(LPCWSTR file, PHKEY ret, REGSAM sam, DWORD o, DWORD res)
+{
+        (void)sam; (void)o; (void)res;
+        if (strstr(utf8(file), "missing")) {
+                fk.last_error = ERROR_FILE_NOT_FOUND;
+                return ERROR_FILE_NOT_FOUND;
+        }
+        *ret = HKEY_APP;
+        return 0;
+}
+
+static DWORD WINAPI g_GetTempPath2W(DWORD len, LPWSTR buf)
+{
+        put_w(buf, len, "C:\\Windows\\SystemTemp\\");
+        return 22;
+}
+
+static UINT WINAPI g_SetErrorMode(UINT mode) { (void)mode; return 0; }
+static DWORD WINAPI g_GetFileAttributesW(LPCWSTR p) { (void)p; return 0x23; /* read-only, hidden, archive */ }
+static BOOL WINAPI g_SetFileAttributesW(LPCWSTR p, DWORD a) { (void)p; return a == 0x80; }
+
+static LPVOID WINAPI g_VirtualAlloc(LPVOID a, SIZE_T size, DWORD type, DWORD prot)
+{
+        (void)a; (void)type; (void)prot;
+        return calloc(1, size);
+}
+
+static BOOL WINAPI g_VirtualFree(LPVOID a, SIZE_T size, DWORD type)
+{
+        (void)size; (void)type;
+        free(a);
+        return TRUE;
+}
+
+/* The calls, and what they answered as text. */
+static void new_members(const mb_win32 *w, char *log, size_t cap)
+{
+        WCHAR name[64], *sub = mb_w_from_utf8("BCD00000000\\Objects"), *val = mb_w_from_utf8("Element");
+        WCHAR *file = mb_w_from_utf8("\\\\?\\Volume{1d3e1c2b-0001-4a1b-9c2d-3e4f5a6b7c11}\\EFI\\Microsoft\\Boot\\BCD");
+        WCHAR *missing = mb_w_from_utf8("C:\\missing");
+        DWORD len, type = 0, nlen;
+        uint8_t data[16];
+        FILETIME ft = { 0, 0 };
+        HKEY k = NULL, app = NULL;
+        LONG r;
+        uint8_t *mem;
+        size_t o = 0;
+
+#define LOG(...) (o += (size_t)snprintf(log + o, cap - o, __VA_ARGS__))
+        r = w->RegOpenKeyExW(HKEY_LOCAL_MACHINE, sub, 0, 0x20019, &k);
+        LOG("open %ld %d;", (long)r, k == NULL);
+        len = 64;
+        r = w->RegEnumKeyExW(k, 0, name, &len, NULL, NULL, NULL, &ft);
+        LOG("enum %ld %s %lu %lx;", (long)r, utf8(name), (unsigned long)len, (unsigned long)ft.dwHighDateTime);
+        len = 64;
+        r = w->RegEnumKeyExW(k, 1, name, &len, NULL, NULL, NULL, NULL);
+        LOG("enum %ld;", (long)r);
+        len = 0;
+        r = w->RegQueryValueExW(k, val, NULL, &type, NULL, &len);
+        LOG("size %ld %lu %lu;", (long)r, (unsigned long)type, (unsigned long)len);
+        len = 2;
+        r = w->RegQueryValueExW(k, val, NULL, &type, data, &len);
+        LOG("short %ld %lu;", (long)r, (unsigned long)len);
+        len = sizeof(data);
+        r = w->RegQueryValueExW(k, val, NULL, &type, data, &len);
+        LOG("value %ld %02x%02x%02x%02x;", (long)r, data[0], data[1], data[2], data[3]);
+        nlen = 64;
+        len = sizeof(data);
+        r = w->RegEnumValueW(k, 0, name, &nlen, NULL, &type, data, &len);
+        LOG("value0 %ld %s %lu %lu;", (long)r, utf8(name), (unsigned long)type, (unsigned long)len);
+        LOG("close %ld;", (long)w->RegCloseKey(k));
+        r = w->RegLoadAppKeyW(file, &app, 0x20019, 0, 0);
+        LOG("app %ld %d;", (long)r, app == HKEY_APP || app != NULL);
+        LOG("close %ld;", (long)w->RegCloseKey(app));
+        r = w->RegLoadAppKeyW(missing, &app, 0x20019, 0, 0);
+        LOG("missing %ld %lu;", (long)r, (unsigned long)w->GetLastError());
+        LOG("temp %lu %s;", (unsigned long)w->GetTempPath2W(64, name), utf8(name));
+        LOG("mode %u;", w->SetErrorMode(0x1));
+        LOG("attrs %lx;", (unsigned long)w->GetFileAttributesW(file));
+        LOG("set %d %d;", w->SetFileAttributesW(file, 0x80), w->SetFileAttributesW(file, 0x20));
+        mem = w->VirtualAlloc(NULL, 8192, 0x3000, 0x04);
+        LOG("alloc %d %d;", mem != NULL, mem && mem[8191] == 0);
+        if (mem)
+                mem[0] = 1;     /* the memory is the process's to use */
+        LOG("free %d", w->VirtualFree(mem, 0, 0x8000));
+#undef LOG
+        free(sub);
+        free(val);
+        free(file);
+        free(missing);
+}
+
+Test(windows_record, registry_temp_attributes_memory)
+{
+        mb_win32 t = fake_table;
+        mb_win_rec_info info = { 0 };
+        mb_win_rec *rec = NULL, *inner = NULL;
+        tmp_name t1 = rec_tmp("new1.txt"), t2 = rec_tmp("new2.txt");
+        char direct[1024], recorded[1024], replayed[1024], again[1024];
+        char *f1, *f2;
+        mb_error err = { 0 };
+
+        seed_machine("disk1_layout_raw.hex");
+        t.RegOpenKeyExW = g_RegOpenKeyExW;
+        t.RegEnumKeyExW = g_RegEnumKeyExW;
+        t.RegQueryValueExW = g_RegQueryValueExW;
+        t.RegEnumValueW = g_RegEnumValueW;
+        t.RegCloseKey = g_RegCloseKey;
+        t.RegLoadAppKeyW = g_RegLoadAppKeyW;
+        t.GetTempPath2W = g_GetTempPath2W;
+        t.SetErrorMode = g_SetErrorMode;
+        t.GetFileAttributesW = g_GetFileAttributesW;
+        t.SetFileAttributesW = g_SetFileAttributesW;
+        t.VirtualAlloc = g_VirtualAlloc;
+        t.VirtualFree = g_VirtualFree;
+        new_members(&t, direct, sizeof(direct));
+
+        cr_assert_eq(mb_win_rec_record(&t, &info, &rec, &err), 0, "%s", err.msg);
+        new_members(mb_win_rec_table(rec), recorded, sizeof(recorded));
+        cr_assert_eq(mb_win_rec_save(rec, t1.s, &err), 0, "%s", err.msg);
+        mb_win_rec_free(rec);
+        cr_assert_str_eq(recorded, direct);
+
+        cr_assert_eq(mb_win_rec_replay(t1.s, &inner, &err), 0, "%s", err.msg);
+        cr_assert_eq(mb_win_rec_record(mb_win_rec_table(inner), &info, &rec, &err), 0, "%s", err.msg);
+        new_members(mb_win_rec_table(rec), again, sizeof(again));
+        cr_assert_eq(mb_win_rec_save(rec, t2.s, &err), 0, "%s", err.msg);
+        mb_win_rec_free(rec);
+        cr_assert_eq(mb_win_rec_status(inner, true, &err), 0, "%s", err.msg);
+        mb_win_rec_free(inner);
+        cr_assert_str_eq(again, direct);
+        f1 = file_text(t1.s);
+        f2 = file_text(t2.s);
+        cr_assert_str_eq(f2, f1);
+        cr_assert(strstr(f1, "call 1 RegOpenKeyExW\n> key hkey:0x80000002\n"));
+        cr_assert(strstr(f1, "< name \"{9dea862c-5cdd-4e70-acc1-f32b344d4795}\"\n"));
+        cr_assert(strstr(f1, "< path \"C:\\Windows\\SystemTemp\\\"\n"));
+
+        /* the replay alone, without a recording on top */
+        cr_assert_eq(mb_win_rec_replay(t1.s, &inner, &err), 0, "%s", err.msg);
+        new_members(mb_win_rec_table(inner), replayed, sizeof(replayed));
+        cr_assert_eq(mb_win_rec_status(inner, true, &err), 0, "%s", err.msg);
+        mb_win_rec_free(inner);
+        cr_assert_str_eq(replayed, direct);
+        unlink(t1.s);
+        unlink(t2.s);
+        free(f1);
+        free(f2);
 }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "windows_internal.h"
+#include "win32_record.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,8 +32,31 @@ int mb_win_preflight(const mb_win32 *w, bool *ret_hibernation, mb_error *err)
 static int win_read_facts(mb_platform *p, mb_facts **ret, mb_error *err)
 {
         mb_win_target *t = p->priv;
+        mb_facts *f = NULL;
+        int r = mb_win_read_facts_opts(t->w, &t->read_opts, &f, err);
 
-        return mb_win_read_facts(t->w, ret, err);
+        if (t->rec && t->rec_replay) {
+                mb_error rerr = { 0 };
+                int rr = mb_win_rec_status(t->rec, r == 0, &rerr);
+
+                if (rr < 0) {
+                        mb_facts_free(f);
+                        *err = rerr;
+                        return rr;
+                }
+        }
+        if (r == 0)
+                *ret = f;
+        return r;
+}
+
+static int win_finish(mb_platform *p, mb_error *err)
+{
+        mb_win_target *t = p->priv;
+
+        if (!t->rec || !t->record_path)
+                return 0;
+        return mb_win_rec_save(t->rec, t->record_path, err);
 }
 
 static int win_allow_write(mb_platform *p, uint32_t disk, mb_error *err)
@@ -51,8 +76,15 @@ static int win_execute(mb_platform *p, const mb_op *op, mb_progress *progress, m
 
 static void win_close(mb_platform *p)
 {
+        mb_win_target *t;
+
         if (!p)
                 return;
+        t = p->priv;
+        if (t) {
+                mb_win_rec_free(t->rec);
+                free(t->record_path);
+        }
         free(p->priv);
         free(p->spec);
         free(p);
@@ -63,6 +95,16 @@ static const mb_platform_ops win_ops = {
         .read_facts = win_read_facts,
         .allow_write = win_allow_write,
         .execute = win_execute,
+        .finish = win_finish,
+        .close = win_close,
+};
+
+/* A recorded machine: facts only. */
+static const mb_platform_ops replay_ops = {
+        .name = "replay",
+        .read_facts = win_read_facts,
+        .allow_write = win_allow_write,
+        .execute = NULL,
         .finish = NULL,
         .close = win_close,
 };
@@ -94,6 +136,60 @@ int mb_win_platform_open(const mb_win32 *w, mb_platform **ret, mb_error *err)
         return 0;
 }
 
+int mb_win_platform_open_rec(struct mb_win_rec *rec, const char *record_path, mb_platform **ret,
+                             mb_error *err)
+{
+        mb_platform *p = NULL;
+        mb_win_target *t;
+        int r = mb_win_platform_open(mb_win_rec_table(rec), &p, err);
+
+        if (r < 0) {
+                mb_error rerr = { 0 };
+
+                if (mb_win_rec_status(rec, false, &rerr) < 0)
+                        *err = rerr;
+                if (record_path && mb_win_rec_save(rec, record_path, &rerr) < 0)
+                        mb_error_prefix(err, "(and the recording was not written: %s)", rerr.msg);
+                mb_win_rec_free(rec);
+                return r;
+        }
+        t = p->priv;
+        t->rec = rec;
+        t->rec_replay = record_path == NULL;
+        t->read_opts.no_content_hash = !mb_win_rec_get_info(rec)->content_hash;
+        if (record_path && !(t->record_path = mb_strdup(record_path))) {
+                win_close(p);
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        }
+        if (t->rec_replay)
+                p->ops = &replay_ops;
+        *ret = p;
+        return 0;
+}
+
+int mb_platform_open_replay(const char *path, mb_platform **ret, mb_error *err)
+{
+        mb_win_rec *rec = NULL;
+        mb_platform *p = NULL;
+        char *spec = malloc(strlen(path) + 8);
+        int r;
+
+        if (!spec)
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        r = mb_win_rec_replay(path, &rec, err);
+        if (r == 0)
+                r = mb_win_platform_open_rec(rec, NULL, &p, err);
+        if (r < 0) {
+                free(spec);
+                return r;
+        }
+        sprintf(spec, "replay:%s", path);
+        free(p->spec);
+        p->spec = spec;
+        *ret = p;
+        return 0;
+}
+
 #ifdef _WIN32
 
 int mb_platform_open_windows(mb_platform **ret, mb_error *err)
@@ -104,6 +200,17 @@ int mb_platform_open_windows(mb_platform **ret, mb_error *err)
 int mb_windows_check_config_acl(const char *path, mb_error *err)
 {
         return mb_win_check_config_acl(&mb_win32_system, path, err);
+}
+
+int mb_windows_open_recording(const char *path, mb_platform **ret, mb_error *err)
+{
+        static const mb_win_rec_info full = { .content_hash = true };
+        mb_win_rec *rec = NULL;
+        int r = mb_win_rec_record(&mb_win32_system, &full, &rec, err);
+
+        if (r < 0)
+                return r;
+        return mb_win_platform_open_rec(rec, path, ret, err);
 }
 
 int mb_windows_preflight(bool *ret_hibernation, mb_error *err)
@@ -125,6 +232,13 @@ int mb_windows_preflight(bool *ret_hibernation, mb_error *err)
 {
         (void)ret_hibernation;
         return mb_error_set(err, MB_ENOTSUP, "the windows target runs only on Windows");
+}
+
+int mb_windows_open_recording(const char *path, mb_platform **ret, mb_error *err)
+{
+        (void)path, (void)ret;
+        return mb_error_set(err, MB_ENOTSUP,
+                            "--record records the Win32 calls of the windows target: only in the Windows build of mbstate");
 }
 
 #endif

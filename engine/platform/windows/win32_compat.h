@@ -129,7 +129,7 @@ typedef BYTE *LPBYTE;
 typedef FILETIME *PFILETIME;
 #define HKEY_LOCAL_MACHINE ((HKEY)(uintptr_t)0x80000002u)
 #define RRF_RT_REG_SZ 0x2u
-#define RRF_RT_REG_DWORD 0x18u
+#define RRF_RT_REG_DWORD 0x10u  /* RegGetValueW docs; 0x18 is RRF_RT_DWORD */
 #define KEY_READ 0x20019u
 #define REG_SZ 1u
 #define REG_EXPAND_SZ 2u

@@ -249,6 +249,9 @@ typedef struct mb_win_target {
         bool allowed[64];       /* disks site.yaml selected (allow_write) */
         char system_drive;
         mb_win_read_opts read_opts;
+        struct mb_win_rec *rec; /* the recording or replay w belongs to, or NULL */
+        char *record_path;      /* recording: written by finish */
+        bool rec_replay;        /* rec is a replay */
 } mb_win_target;
 
 int mb_win_execute(mb_win_target *t, const mb_op *op, mb_progress *progress, mb_error *err);
@@ -257,6 +260,15 @@ int mb_win_execute(mb_win_target *t, const mb_op *op, mb_progress *progress, mb_
 
 /* mb_platform_open_windows / mb_windows_preflight over an explicit table. */
 int mb_win_platform_open(const mb_win32 *w, mb_platform **ret, mb_error *err);
+/*
+ * The windows target over a recording session (win32_record.h), which it
+ * then owns: a recording (record_path set) is written by finish, even when
+ * the facts read failed; a replay is the "replay" target, read-only, whose
+ * facts read must use the whole recording. A replay mismatch replaces the
+ * target's own error.
+ */
+int mb_win_platform_open_rec(struct mb_win_rec *rec, const char *record_path, mb_platform **ret,
+                             mb_error *err);
 int mb_win_preflight(const mb_win32 *w, bool *ret_hibernation, mb_error *err);
 
 /* ---- copy.c ---- */

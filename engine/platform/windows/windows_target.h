@@ -42,4 +42,11 @@ int mb_windows_check_config_acl(const char *path, mb_error *err);
  */
 int mb_windows_preflight(bool *ret_hibernation, mb_error *err);
 
+/*
+ * The windows target recording every Win32 call it makes (and what VDS
+ * answers) into path, written by mb_platform_finish; the format is
+ * described in win32_record.c. MB_ENOTSUP off Windows.
+ */
+int mb_windows_open_recording(const char *path, mb_platform **ret, mb_error *err);
+
 #endif
