@@ -126,6 +126,7 @@ static struct fake {
         int n_vols;
         const char *vol_name[4];
         const char *vol_nt[4];
+        const char *c_drive_nt;                 /* QueryDosDeviceW("C:"), NULL: no C: */
         const char *vol_fs[4];
         blob vol_extents[4];
         size_t vol_next;
@@ -614,7 +615,15 @@ static BOOL WINAPI f_GetVolumeInformationW(LPCWSTR root, LPWSTR label, DWORD lab
 
 static DWORD WINAPI f_QueryDosDeviceW(LPCWSTR dev, LPWSTR target, DWORD len)
 {
-        int i = vol_index(utf8(dev));
+        int i;
+
+        if (strcmp(utf8(dev), "C:") == 0) {
+                if (!fk.c_drive_nt)
+                        return 0;
+                put_w(target, len, fk.c_drive_nt);
+                return (DWORD)strlen(fk.c_drive_nt) + 2;
+        }
+        i = vol_index(utf8(dev));
 
         if (i < 0)
                 return 0;
@@ -1689,6 +1698,7 @@ static void seed_machine(const char *disk1_layout)
         fk.vol_extents[0] = load_hex("disk0_part1_extents.hex");
         fk.vol_name[1] = "\\\\?\\Volume{0d3e1c2b-0003-4a1b-9c2d-3e4f5a6b7c03}\\";
         fk.vol_nt[1] = "\\Device\\HarddiskVolume3";
+        fk.c_drive_nt = fk.vol_nt[1];           /* C: is the os volume */
         fk.vol_fs[1] = "NTFS";
         fk.vol_extents[1] = load_hex("disk0_part3_extents.hex");
         fk.vol_name[2] = "\\\\?\\Volume{0d3e1c2b-0004-4a1b-9c2d-3e4f5a6b7c04}\\";
@@ -2659,6 +2669,57 @@ Test(windows_facts, ldm_os_role_from_the_database)
                 cr_assert_eq(os->last_lba, OS_FIRST + OS_SECTORS - 1);
                 cr_assert_str_eq(os->type_guid, "af9b60a0-1431-4f62-bc68-3311714a69ad");
         }
+        mb_facts_free(f);
+}
+
+/* Two mirrored volumes in the group: the database alone cannot tell which
+ * holds the system; the running system's boot volume does (the Windows
+ * directory's drive, its NT device, that volume's first disk extent). */
+Test(windows_facts, ldm_os_volume_from_the_boot_volume)
+{
+        mb_blockdev devs[2], *pdevs[2] = { &devs[0], &devs[1] };
+        uint64_t id[2], vol, vol2, part;
+        mb_ldm_db *db = NULL;
+        mb_facts *f = NULL;
+        mb_error err;
+
+        seed_machine("disk1_layout_seed.hex");
+        for (int d = 0; d < 2; d++) {
+                make_dynamic(d);
+                devs[d] = (mb_blockdev){ .ctx = (void *)(uintptr_t)d, .name = d ? "disk1" : "disk0",
+                                         .size = disk_size(d), .sector_size = 512,
+                                         .read = dev_read, .write = dev_write };
+        }
+        cr_assert_eq(mb_ldm_db_new("WIN-SEEDDg0", NULL, &db, &err), 0, "%s", err.msg);
+        for (int d = 0; d < 2; d++)
+                cr_assert_eq(mb_ldm_init_gpt_disk(db, d, META_FIRST, META_LAST, OS_FIRST, 67108830,
+                                                  d ? "Disk2" : "Disk1", NULL, &id[d], &err), 0,
+                             "%s", err.msg);
+        /* a small mirrored data volume in the tail first, then C: */
+        cr_assert_eq(mb_ldm_add_simple_volume(db, id[0], 66866000, 2048, "Volume2", "D:",
+                                              0x07, NULL, &vol2, &err), 0, "%s", err.msg);
+        cr_assert_eq(mb_ldm_add_mirror_plex(db, vol2, id[1], 66866000, &part, &err), 0, "%s", err.msg);
+        cr_assert_eq(mb_ldm_add_simple_volume(db, id[0], 0, OS_SECTORS, "Volume1", "C:",
+                                              0x07, NULL, &vol, &err), 0, "%s", err.msg);
+        cr_assert_eq(mb_ldm_add_mirror_plex(db, vol, id[1], 0, &part, &err), 0, "%s", err.msg);
+        cr_assert_eq(mb_ldm_write(db, pdevs, 2, &err), 0, "%s", err.msg);
+        mb_ldm_db_free(db);
+        vds_healthy_mirror();
+
+        cr_assert_eq(mb_win_read_facts_opts(&fake_table, &no_hash, &f, &err), 0, "%s", err.msg);
+        cr_assert_eq(f->n_volumes, 2);
+        {
+                const mb_part_fact *os = mb_disk_part_by_role(mb_facts_disk(f, 0), MB_ROLE_OS);
+
+                cr_assert_not_null(os, "the boot volume's extent tells the os volume");
+                cr_assert_eq(os->first_lba, OS_FIRST);
+        }
+        mb_facts_free(f);
+
+        /* without a C: the database alone decides, and two mirrors do not */
+        fk.c_drive_nt = NULL;
+        cr_assert_eq(mb_win_read_facts_opts(&fake_table, &no_hash, &f, &err), 0, "%s", err.msg);
+        cr_assert_null(mb_disk_part_by_role(mb_facts_disk(f, 0), MB_ROLE_OS));
         mb_facts_free(f);
 }
 

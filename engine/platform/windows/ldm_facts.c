@@ -65,7 +65,7 @@ static int wbd_read(mb_blockdev *dev, uint64_t off, void *buf, size_t len, mb_er
         return 0;
 }
 
-int mb_win_read_ldm(const mb_win32 *w, mb_facts *f, mb_error *err)
+int mb_win_read_ldm(const mb_win32 *w, mb_facts *f, const mb_ldm_boot *boot, mb_error *err)
 {
         win_blockdev *bds = calloc(f->n_disks + 1, sizeof(*bds));
         mb_blockdev **devs = calloc(f->n_disks + 1, sizeof(*devs));
@@ -109,9 +109,7 @@ int mb_win_read_ldm(const mb_win32 *w, mb_facts *f, mb_error *err)
                 mb_error_prefix(err, "reading the dynamic disks' LDM database");
                 goto out;
         }
-        /* the boot volume is not known here: the os volume is told by the
-         * database alone (mb_ldm_os_volume) */
-        r = mb_ldm_facts(db, numbers, NULL, f, err);
+        r = mb_ldm_facts(db, numbers, boot && boot->disk >= 0 ? boot : NULL, f, err);
 out:
         for (size_t i = 0; i < n; i++)
                 w->CloseHandle(bds[i].h);

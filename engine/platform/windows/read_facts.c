@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "format/ldm/ldm.h"
 #include "sha256.h"
 #include "vds.h"
 
@@ -387,6 +388,39 @@ static void mark_system_disk(const mb_win32 *w, mb_facts *f, const mb_win_volmap
                         d->system = true;
         }
         *ret_nt = nt;
+}
+
+/*
+ * Where the running system's boot volume starts: the volume holding the
+ * Windows directory (GetSystemWindowsDirectoryW, "C:\\Windows"), through
+ * its drive letter's NT device (QueryDosDeviceW("C:")) to the volume of that
+ * NT name and its first disk extent (IOCTL_VOLUME_GET_VOLUME_DISK_EXTENTS).
+ * disk -1 when a step does not tell; then the LDM database alone decides
+ * which volume is the os volume.
+ */
+static mb_ldm_boot boot_volume(const mb_win32 *w, const mb_facts *f, const mb_win_volmap *m)
+{
+        mb_ldm_boot b = { .disk = -1 };
+        WCHAR dir[MAX_PATH], drive[3], target[128];
+        const mb_win_volume *v;
+        const mb_disk_fact *d;
+        UINT n = w->GetSystemWindowsDirectoryW(dir, MAX_PATH);
+        char *nt;
+
+        if (n < 2 || n >= MAX_PATH || dir[1] != ':')
+                return b;
+        drive[0] = dir[0], drive[1] = ':', drive[2] = 0;
+        if (!w->QueryDosDeviceW(drive, target, 128))
+                return b;
+        nt = mb_w_to_utf8_n(target, 128);
+        v = nt ? mb_win_volmap_by_nt(m, nt) : NULL;
+        free(nt);
+        if (!v || v->n_ext == 0)
+                return b;
+        d = mb_facts_disk((mb_facts *)f, v->ext[0].disk);
+        b.disk = (int32_t)v->ext[0].disk;
+        b.first_lba = v->ext[0].offset / (d && d->sector_size ? d->sector_size : 512);
+        return b;
 }
 
 /* ---- ESP file lists ---- */
@@ -866,7 +900,11 @@ int mb_win_read_facts_opts(const mb_win32 *w, const mb_win_read_opts *o, mb_fact
         r = mb_win_volmap_read(w, f, &m, err);
         if (r < 0)
                 goto fail;
-        r = mb_win_read_ldm(w, f, err);
+        {
+                mb_ldm_boot boot = boot_volume(w, f, &m);
+
+                r = mb_win_read_ldm(w, f, &boot, err);
+        }
         if (r < 0)
                 goto fail;
         if (f->n_volumes > 0) {

@@ -239,8 +239,11 @@ void mb_win_disk_path(uint32_t number, char buf[32]);
 
 /* Group, LDM disk names and volumes with their plexes (healthy, failed as
  * the database records it, or missing) from the LDM database read raw from
- * the dynamic disks of f. Nothing when no disk is dynamic. */
-int mb_win_read_ldm(const mb_win32 *w, mb_facts *f, mb_error *err);
+ * the dynamic disks of f, and the os role on the os volume's entries: the
+ * volume with an extent where boot (disk -1: unknown) says the running
+ * system's boot volume starts. Nothing when no disk is dynamic. */
+struct mb_ldm_boot;
+int mb_win_read_ldm(const mb_win32 *w, mb_facts *f, const struct mb_ldm_boot *boot, mb_error *err);
 
 /* ---- exec.c ---- */
 
