@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "monitor.h"
 #include "platform/platform.h"
 #include "runctl.h"
 #include "yamldoc.h"
@@ -465,15 +466,45 @@ static int apply_loop(report *r, const mb_config *c, mb_platform *pl)
         return 0;
 }
 
+/* check --format / --textfile (engine/monitor.c): writes the textfile, then
+ * prints the format (or the own report); returns the exit code. */
+static int monitor_report(report *r, const mb_config *c, double started, int code)
+{
+        const mb_run_options *o = r->o;
+        mb_mon_input in = { .config = c, .facts = r->facts, .plan = r->plan,
+                            .err = r->failed ? &r->err : NULL,
+                            .seconds = mb_monitor_clock() - started, .when = (double)time(NULL) };
+
+        if (o->textfile) {
+                mb_error terr = { 0 };
+                char msg[4096];
+
+                if (mb_monitor_write_textfile(o->textfile, &in, &terr) != 0) {
+                        mb_error_format(&terr, msg, sizeof(msg));
+                        fprintf(stderr, "mbstate: %s\n", msg);
+                        if (!r->failed)
+                                code = MB_EXIT_ERROR;
+                }
+        }
+        if (o->format)
+                return mb_monitor_print((mb_mon_format)o->format, &in, o->out);
+        if (o->json)
+                print_json(r, code);
+        else
+                print_text(r, c, code);
+        return code;
+}
+
 int mb_run(const mb_run_options *o)
 {
         report r = { .o = o };
         mb_config *c = NULL;
         mb_platform *pl = NULL;
-        int rc, code;
+        int rc, code, exit_code;
 
         mb_lock *lock = NULL;
         static const char *const verbs[] = { "plan", "check", "apply" };
+        double started = mb_monitor_clock();
 
         if (o->log && mb_log_open(o->log, &r.log, &r.err) != 0) {
                 char msg[4096];
@@ -503,7 +534,10 @@ int mb_run(const mb_run_options *o)
                 code = MB_EXIT_DRIFT;
         else
                 code = r.plan->health.resyncing ? MB_EXIT_CONVERGING : MB_EXIT_OK;
-        if (o->json)
+        exit_code = code;
+        if (o->format || o->textfile)
+                exit_code = monitor_report(&r, c, started, code);
+        else if (o->json)
                 print_json(&r, code);
         else
                 print_text(&r, c, code);
@@ -527,5 +561,5 @@ int mb_run(const mb_run_options *o)
         mb_lock_release(lock);
         mb_config_free(c);
         mb_log_close(r.log);
-        return code;
+        return exit_code;
 }

@@ -19,6 +19,10 @@ packages=(
         clang libclang-rt-14-dev valgrind
         # JSON/YAML schema checks in the tests
         python3 python3-yaml python3-jsonschema
+        # the monitoring tests' real consumers: promtool (prometheus),
+        # node_exporter's textfile collector, a Nagios 4 daemon; curl scrapes;
+        # icoutils' wrestool reads the event message table back from mbstate.exe
+        prometheus prometheus-node-exporter nagios4-core curl icoutils
 )
 
 missing=()
