@@ -20,9 +20,22 @@ converged() {
         [ -f "$1/vars.fd" ] && L=$L,nvram=$1/vars.fd
         mb 0 "apply of the seed's site.yaml on the seed images" apply "$SITE" --target "$L"
 }
-# free_port: a TCP port on 127.0.0.1 nobody listens on now
+# free_port [LOW HIGH]: a TCP port on 127.0.0.1 nobody listens on now (in
+# LOW..HIGH: zabbix_agentd takes ListenPort 1024-32767 only)
 free_port() {
-        python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+        python3 - "${1:-0}" "${2:-0}" <<'PY'
+import random, socket, sys
+low, high = int(sys.argv[1]), int(sys.argv[2])
+for _ in range(200):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", random.randint(low, high) if high else 0))
+    except OSError:
+        continue
+    print(s.getsockname()[1])
+    sys.exit(0)
+sys.exit("no free port")
+PY
 }
 # lose_bootmgr DIR: disk1's ESP loses \EFI\Microsoft\Boot\bootmgfw.efi (mtools)
 lose_bootmgr() {
