@@ -20,9 +20,10 @@ packages=(
         # JSON/YAML schema checks in the tests
         python3 python3-yaml python3-jsonschema
         # the monitoring tests' real consumers: promtool (prometheus),
-        # node_exporter's textfile collector, a Nagios 4 daemon; curl scrapes;
+        # node_exporter's textfile collector, a Nagios 4 daemon, a Zabbix agent;
+        # curl scrapes;
         # icoutils' wrestool reads the event message table back from mbstate.exe
-        prometheus prometheus-node-exporter nagios4-core curl icoutils
+        prometheus prometheus-node-exporter nagios4-core zabbix-agent curl icoutils
 )
 
 missing=()
