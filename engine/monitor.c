@@ -219,6 +219,8 @@ static void eval_firmware(mon_eval *e, const mb_facts *f)
         }
 }
 
+static const char *const state_names[] = { "OK", "WARNING", "CRITICAL", "UNKNOWN" };
+
 /* ---------- the state: a table of findings, first state that finds something wins ---------- */
 
 typedef struct mon_rule {
@@ -379,9 +381,34 @@ mb_mon_state mb_monitor_state(const mb_mon_input *in)
         return s;
 }
 
-/* ---------- formats ---------- */
+void mb_monitor_summary(const mb_mon_input *in, char *buf, size_t len)
+{
+        mon_eval *e = malloc(sizeof(*e));
 
-static const char *const state_names[] = { "OK", "WARNING", "CRITICAL", "UNKNOWN" };
+        if (!e) {
+                snprintf(buf, len, "out of memory");
+                return;
+        }
+        evaluate(in, e);
+        snprintf(buf, len, "%s - %s", state_names[e->state], e->summary);
+        free(e);
+}
+
+mb_event mb_monitor_check_event(const mb_mon_input *in)
+{
+        switch (mb_monitor_state(in)) {
+        case MB_MON_OK:
+                return MB_EVENT_CHECK_OK;
+        case MB_MON_WARNING:
+                return in->plan && in->plan->n_changes ? MB_EVENT_CHECK_DRIFT : MB_EVENT_CHECK_CONVERGING;
+        case MB_MON_CRITICAL:
+                return MB_EVENT_CHECK_NOT_BOOTABLE;
+        default:
+                return MB_EVENT_CHECK_FAILED;
+        }
+}
+
+/* ---------- formats ---------- */
 
 const char *mb_mon_state_to_string(mb_mon_state s)
 {

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "error.h"
 #include "facts.h"
+#include "monitor_events.h"
 #include "plan.h"
 
 /*
@@ -54,6 +55,13 @@ const char *mb_mon_state_to_string(mb_mon_state s);
 
 /* The state of a check (the README's mapping table). */
 mb_mon_state mb_monitor_state(const mb_mon_input *in);
+
+/* The one-line summary of a check ("secondary (disk 1) would not boot: ..."). */
+void mb_monitor_summary(const mb_mon_input *in, char *buf, size_t len);
+
+/* The event ID of a check's outcome (monitor_events.h): from its state, a
+ * WARNING split into drift and converging. */
+mb_event mb_monitor_check_event(const mb_mon_input *in);
 
 /* Prints the check in format fmt on out; returns the exit code the format
  * calls for (nagios: the state; the others 0 once printed, 1 when nothing
