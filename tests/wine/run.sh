@@ -102,6 +102,33 @@ else
     bad "facts --target windows: exit $rc" "$out/facts-windows.werr"
 fi
 
+# The monitoring formats (README, "Monitoring"): the same output from both
+# builds but for the time taken; the textfile replaced through MoveFileExA.
+for f in nagios checkmk prometheus zabbix-discovery; do
+    run_native "format-$f" check examples/seed/site.yaml --target snapshot:tests/data/seed/facts-before.yaml --format "$f"
+    run_wine "format-$f" check examples/seed/site.yaml --target snapshot:tests/data/seed/facts-before.yaml --format "$f"
+    for x in nout wout; do
+        sed -i -E "s/('time'=|time=|_seconds )[0-9.]+/\1T/" "$out/format-$f.$x"
+    done
+    if [ "$(cat "$out/format-$f.nrc")" = "$(cat "$out/format-$f.wrc")" ] &&
+       cmp -s "$out/format-$f.nout" "$out/format-$f.wout" && [ -s "$out/format-$f.wout" ]; then
+        ok "check --format $f: same output under wine (exit $(cat "$out/format-$f.wrc"))"
+    else
+        diff -u "$out/format-$f.nout" "$out/format-$f.wout" >"$out/format-$f.diff"
+        bad "check --format $f differs under wine" "$out/format-$f.diff"
+    fi
+done
+run_wine textfile check examples/seed/site.yaml --target snapshot:tests/data/seed/facts-before.yaml \
+    --textfile "$(winepath -w "$out/w.prom" 2>/dev/null)"
+run_wine textfile2 check examples/seed/site.yaml --target snapshot:tests/data/seed/facts-before.yaml \
+    --textfile "$(winepath -w "$out/w.prom" 2>/dev/null)"
+if [ "$(cat "$out/textfile2.wrc")" = 2 ] && grep -q '^mbstate_check_state 2$' "$out/w.prom" &&
+   [ "$(ls "$out" | grep -c '^w\.prom')" = 1 ] && ! grep -q $'\r' "$out/w.prom"; then
+    ok "check --textfile under wine: written, then replaced (MoveFileExA), LF only, no temporary left"
+else
+    bad "check --textfile under wine: exit $(cat "$out/textfile2.wrc")" "$out/textfile2.werr"
+fi
+
 # The Event Log message table (README, "Monitoring"): read back from the exe
 # with wrestool (icoutils), every event ID present with its text and level.
 if command -v wrestool >/dev/null; then
