@@ -15,6 +15,16 @@ converged "$D"
 ABS_MB=$(cd "$(dirname "$MB")" && pwd)/$(basename "$MB")
 ABS_SITE=$(pwd)/$SITE
 
+# ---- bad options: refused, named ----
+mb 1 "--format of an unknown system" check "$SITE" --target "$L" --format icinga
+says "$T/err" "--format takes text, nagios, checkmk, prometheus or zabbix-discovery, not 'icinga'" "the error lists the formats"
+mb 1 "--format is an option of check only" apply "$SITE" --target "$L" --format nagios
+says "$T/err" "--format is an option of check" "the error says so"
+mb 1 "--json with --format" check "$SITE" --target "$L" --json --format nagios
+says "$T/err" "--json and --format are alternatives" "the error says so"
+mb 1 "--textfile without a name" check "$SITE" --target "$L" --textfile=
+says "$T/err" "--textfile needs a file name" "the error says so"
+
 # ---- Checkmk local check ----
 # cmk_line DESCRIPTION STATUS TEXT-PATTERN: $T/out is one local-check line
 # "<status> <service> <metrics|-> <text>" with this status and text

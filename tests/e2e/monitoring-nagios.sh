@@ -38,6 +38,15 @@ mb 0 "apply repairs it" apply "$SITE" --target "$L"
 # UNKNOWN: the check could not evaluate
 mb 3 "a missing site.yaml: exit 3 (UNKNOWN)" check "$T/none.yaml" --target "$L" --format nagios
 says "$T/out" "^MBSTATE UNKNOWN - cannot evaluate: .*none\.yaml" "UNKNOWN names the file"
+mb 3 "images that cannot be read: exit 3 (UNKNOWN)" check "$SITE" --target "image:$T/gone0.img,$T/gone1.img" --format nagios
+says "$T/out" "^MBSTATE UNKNOWN - cannot evaluate: .*gone0\.img" "UNKNOWN names the image"
+MBSTATE_LOCK=$T/lock flock "$T/lock" sleep 5 &
+holder=$!
+sleep 0.5
+MBSTATE_LOCK=$T/lock mb 3 "another run holds the lock past --lock-timeout: exit 3 (UNKNOWN)" \
+        check "$SITE" --target "$L" --format nagios --lock-timeout 1
+says "$T/out" "^MBSTATE UNKNOWN - cannot evaluate: .*another mbstate run holds the lock" "UNKNOWN names the lock"
+wait $holder
 
 # ---- Nagios 4 with its own configuration ----
 mkdir -p "$N/spool" "$N/rw"
