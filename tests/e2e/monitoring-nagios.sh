@@ -193,4 +193,37 @@ check "the Nagios log shows the service going CRITICAL and back to OK" sh -c "
         grep -q 'SERVICE ALERT: seed;mbstate;CRITICAL;HARD' '$N/nagios.log' &&
         grep -q 'SERVICE ALERT: seed;mbstate;OK;HARD' '$N/nagios.log'"
 grep 'SERVICE ALERT' "$N/nagios.log" | sed 's/^/    nagios.log: /'
+
+# examples/monitoring/nagios-mbstate.cfg is a valid Nagios 4 object file: with
+# the generic-service template and a host of Nagios' sample configuration
+# shape, nagios4 -v accepts it.
+E=$T/example
+mkdir -p "$E"
+sed -n '/^define timeperiod/,/^}/p; /^define contact /,/^}/p' "$N/objects.cfg" |
+        sed 's/notification_commands\( *\)mbstate_check/notification_commands\1check_mbstate/' > "$E/base.cfg"
+cat >> "$E/base.cfg" <<CFG
+define service {
+        name                  generic-service
+        register              0
+        check_period          always
+        contacts              nobody
+        notification_interval 0
+        notification_period   always
+        max_check_attempts    3
+        check_interval        10
+        retry_interval        2
+}
+define host {
+        host_name             winsrv01
+        address               127.0.0.1
+        max_check_attempts    1
+        check_period          always
+        contacts              nobody
+        notification_interval 0
+        notification_period   always
+}
+CFG
+sed "s|^cfg_file=.*|cfg_file=$E/base.cfg\ncfg_file=$(pwd)/examples/monitoring/nagios-mbstate.cfg|" "$N/nagios.cfg" > "$E/nagios.cfg"
+check "nagios4 -v accepts examples/monitoring/nagios-mbstate.cfg" sh -c "'$NAGIOS' -v '$E/nagios.cfg' > '$E/verify' 2>&1"
+grep -E 'Total (Warnings|Errors)|Checked [0-9]+ (services|commands)|Error' "$E/verify" | sed 's/^/    nagios4 -v example: /'
 finish
