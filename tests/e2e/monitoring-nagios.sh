@@ -226,4 +226,29 @@ CFG
 sed "s|^cfg_file=.*|cfg_file=$E/base.cfg\ncfg_file=$(pwd)/examples/monitoring/nagios-mbstate.cfg|" "$N/nagios.cfg" > "$E/nagios.cfg"
 check "nagios4 -v accepts examples/monitoring/nagios-mbstate.cfg" sh -c "'$NAGIOS' -v '$E/nagios.cfg' > '$E/verify' 2>&1"
 grep -E 'Total (Warnings|Errors)|Checked [0-9]+ (services|commands)|Error' "$E/verify" | sed 's/^/    nagios4 -v example: /'
+
+# examples/monitoring/icinga2-mbstate.conf: Icinga 2 validates it, and its
+# apply rule gives a Windows host flagged vars.mbstate the service.
+if command -v icinga2 >/dev/null; then
+        I=$T/icinga2
+        mkdir -p "$I/data" "$I/log" "$I/cache" "$I/spool" "$I/run"
+        cat > "$I/icinga2.conf" <<CFG
+include "$(pwd)/examples/monitoring/icinga2-mbstate.conf"
+object CheckCommand "alive" { command = [ "/bin/true" ] }
+object Host "winsrv01" {
+        check_command = "alive"
+        vars.os = "Windows"
+        vars.mbstate = true
+        vars.agent_endpoint = ""
+}
+CFG
+        check "icinga2 daemon -C accepts examples/monitoring/icinga2-mbstate.conf, one boot-mirror service" sh -c "
+                icinga2 daemon -C -c '$I/icinga2.conf' -DConfigDir='$I' -DDataDir='$I/data' -DLogDir='$I/log' \
+                        -DCacheDir='$I/cache' -DSpoolDir='$I/spool' -DInitRunDir='$I/run' \
+                        -DRunAsUser=$(id -un) -DRunAsGroup=$(id -gn) > '$I/out' 2>&1 &&
+                grep -q 'Instantiated 1 Service' '$I/out'"
+        grep -E 'Instantiated|critical' "$I/out" | sed 's/^.*\] /    icinga2 -C: /'
+else
+        echo "SKIP (this part): icinga2 not installed (scripts/deps.sh: icinga2-bin)"
+fi
 finish
