@@ -151,8 +151,9 @@ static int parse(int argc, char **argv, const verb *v, bool wants_file, args *a)
                 return usage_error(v, "%s is an option of check", a->format ? "--format" : "--textfile");
         if (a->format && a->json)
                 return usage_error(v, "%s", "--json and --format are alternatives: --json is check's own report");
-        if (a->textfile && !*a->textfile)
-                return usage_error(v, "%s", "--textfile needs a file name (PATH.prom)");
+        if (a->textfile && (strlen(a->textfile) < 6 || strcmp(a->textfile + strlen(a->textfile) - 5, ".prom") != 0))
+                return usage_error(v, "--textfile %s: expected PATH.prom (textfile collectors read only *.prom)",
+                                   a->textfile);
         if (a->commands && strcmp(a->commands, "windows") != 0 && strcmp(a->commands, "target") != 0)
                 return usage_error(v, "--commands takes 'windows' or 'target', not '%s'", a->commands);
         return 0;

@@ -23,7 +23,10 @@ says "$T/err" "--format is an option of check" "the error says so"
 mb 1 "--json with --format" check "$SITE" --target "$L" --json --format nagios
 says "$T/err" "--json and --format are alternatives" "the error says so"
 mb 1 "--textfile without a name" check "$SITE" --target "$L" --textfile=
-says "$T/err" "--textfile needs a file name" "the error says so"
+says "$T/err" "--textfile : expected PATH.prom" "the error says so"
+mb 1 "--textfile not ending in .prom" check "$SITE" --target "$L" --textfile "$T/mbstate.txt"
+says "$T/err" "textfile collectors read only \*\.prom" "the error says why"
+check "and nothing was written" test ! -e "$T/mbstate.txt"
 
 # ---- Checkmk local check ----
 # cmk_line DESCRIPTION STATUS TEXT-PATTERN: $T/out is one local-check line
