@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "monitor.h"
 #include "platform/platform.h"
 #include "platform/windows/windows_target.h"
 #include "run.h"
@@ -45,6 +46,8 @@ static const char general_help[] =
         "  --record FILE  (facts, Windows) write every Win32 call of the read to FILE\n"
         "  --json         one JSON document on stdout (plan, check, apply, facts)\n"
         "  --log L        also log to syslog, eventlog (Windows) or the file L\n"
+        "  --format F     check: nagios, checkmk, prometheus or zabbix-discovery (README, Monitoring)\n"
+        "  --textfile P   check: also write the Prometheus textfile P (node_exporter, windows_exporter)\n"
         "  --lock-timeout D  wait up to D (default 30s) for another run to finish\n"
         "  --allow-block-devices  let image: name block devices (refused by default)\n"
         "  --help         help for a verb: mbstate VERB --help\n"
@@ -66,6 +69,8 @@ typedef struct args {
         const char *commands;
         const char *log;
         const char *record;
+        const char *format;     /* check --format */
+        const char *textfile;   /* check --textfile */
         bool json;
         bool wait;
         double wait_max;
@@ -119,7 +124,15 @@ static int parse(int argc, char **argv, const verb *v, bool wants_file, args *a)
                                 a->log = argv[++i];
                         else if ((a->lock_timeout = mb_parse_duration(argv[++i])) < 0)
                                 return usage_error(v, "--lock-timeout %s: expected a duration such as 0, 30 or 5m", argv[i]);
-                } else if (strncmp(s, "--log=", 6) == 0)
+                } else if (strcmp(s, "--format") == 0 || strcmp(s, "--textfile") == 0) {
+                        if (i + 1 >= argc)
+                                return usage_error(v, "%s needs a value", s);
+                        *(s[2] == 'f' ? &a->format : &a->textfile) = argv[++i];
+                } else if (strncmp(s, "--format=", 9) == 0)
+                        a->format = s + 9;
+                else if (strncmp(s, "--textfile=", 11) == 0)
+                        a->textfile = s + 11;
+                else if (strncmp(s, "--log=", 6) == 0)
                         a->log = s + 6;
                 else if (strncmp(s, "--lock-timeout=", 15) == 0) {
                         if ((a->lock_timeout = mb_parse_duration(s + 15)) < 0)
@@ -145,6 +158,13 @@ static int parse(int argc, char **argv, const verb *v, bool wants_file, args *a)
                 return usage_error(v, "%s", "missing FILE (a site.yaml)");
         if (a->record && strcmp(v->name, "facts") != 0)
                 return usage_error(v, "%s", "--record is an option of facts");
+        if ((a->format || a->textfile) && strcmp(v->name, "check") != 0)
+                return usage_error(v, "%s is an option of check", a->format ? "--format" : "--textfile");
+        if (a->format && a->json)
+                return usage_error(v, "%s", "--json and --format are alternatives: --json is check's own report");
+        if (a->textfile && (strlen(a->textfile) < 6 || strcmp(a->textfile + strlen(a->textfile) - 5, ".prom") != 0))
+                return usage_error(v, "--textfile %s: expected PATH.prom (textfile collectors read only *.prom)",
+                                   a->textfile);
         if (a->commands && strcmp(a->commands, "windows") != 0 && strcmp(a->commands, "target") != 0)
                 return usage_error(v, "--commands takes 'windows' or 'target', not '%s'", a->commands);
         return 0;
@@ -177,6 +197,15 @@ static int run_verb(int argc, char **argv, const verb *v)
         o.wait_max = a.wait_max;
         o.lock_timeout = a.lock_timeout;
         o.log = a.log;
+        if (a.format) {
+                mb_mon_format f;
+
+                if (mb_monitor_format_from_string(a.format, &f) != 0)
+                        return usage_error(v, "--format takes text, nagios, checkmk, prometheus or zabbix-discovery, not '%s'",
+                                           a.format);
+                o.format = (int)f;
+        }
+        o.textfile = a.textfile;
         o.out = stdout;
         o.progress = stderr;
         return mb_run(&o);
@@ -257,9 +286,15 @@ static const verb verbs[] = {
           "  --lock-timeout D   wait up to D for another run (default 30s), then exit 1\n"
           "Exit: 0 converged, 3 converged with a resync still running, 1 error.\n",
           run_verb },
-        { "check", "mbstate check FILE [--target T] [--json] [--log L] [--lock-timeout D]",
+        { "check", "mbstate check FILE [--target T] [--json | --format F] [--textfile P.prom] [--log L] [--lock-timeout D]",
           "Compares the machine with FILE and changes nothing. For cron, Task Scheduler,\n"
-          "monitoring. Exit: 0 in desired state, 2 drift, 3 converging (resync), 1 error.\n",
+          "monitoring. Exit: 0 in desired state, 2 drift, 3 converging (resync), 1 error.\n"
+          "  --format nagios     monitoring-plugins output (Nagios, Icinga); exit 0 OK,\n"
+          "                      1 WARNING, 2 CRITICAL, 3 UNKNOWN\n"
+          "  --format checkmk    a Checkmk local-check line (exit 0 once printed)\n"
+          "  --format prometheus the Prometheus text exposition on stdout\n"
+          "  --format zabbix-discovery  Zabbix low-level discovery: declared disks and mirrors\n"
+          "  --textfile P.prom   also write the exposition to P.prom atomically (textfile collector)\n",
           run_verb },
         { "plan", "mbstate plan FILE [--target T] [--json] [--commands windows|target]",
           "Prints what apply would change, in order, with the operations the target\n"

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "monitor.h"
 #include "platform/platform.h"
 #include "runctl.h"
 #include "yamldoc.h"
@@ -465,15 +466,46 @@ static int apply_loop(report *r, const mb_config *c, mb_platform *pl)
         return 0;
 }
 
+/* check --format / --textfile (engine/monitor.c): writes the textfile, then
+ * prints the format (or the own report); returns the exit code. */
+static int monitor_report(report *r, const mb_config *c, const mb_mon_input *mi, int code)
+{
+        const mb_run_options *o = r->o;
+        mb_mon_input in = *mi;
+
+        if (o->textfile) {
+                mb_error terr = { 0 };
+                char msg[4096];
+
+                if (mb_monitor_write_textfile(o->textfile, &in, &terr) != 0) {
+                        mb_error_format(&terr, msg, sizeof(msg));
+                        fprintf(stderr, "mbstate: %s\n", msg);
+                        if (!r->failed)
+                                code = MB_EXIT_ERROR;
+                }
+        }
+        if (o->format)
+                return mb_monitor_print((mb_mon_format)o->format, &in, o->out);
+        if (o->json)
+                print_json(r, code);
+        else
+                print_text(r, c, code);
+        return code;
+}
+
 int mb_run(const mb_run_options *o)
 {
         report r = { .o = o };
         mb_config *c = NULL;
         mb_platform *pl = NULL;
-        int rc, code;
+        int rc, code, exit_code;
 
         mb_lock *lock = NULL;
         static const char *const verbs[] = { "plan", "check", "apply" };
+        double started = mb_monitor_clock();
+        mb_mon_input mi;
+        mb_event outcome;
+        char summary_text[1100];
 
         if (o->log && mb_log_open(o->log, &r.log, &r.err) != 0) {
                 char msg[4096];
@@ -503,7 +535,12 @@ int mb_run(const mb_run_options *o)
                 code = MB_EXIT_DRIFT;
         else
                 code = r.plan->health.resyncing ? MB_EXIT_CONVERGING : MB_EXIT_OK;
-        if (o->json)
+        exit_code = code;
+        mi = (mb_mon_input){ .config = c, .facts = r.facts, .plan = r.plan, .err = r.failed ? &r.err : NULL,
+                             .seconds = mb_monitor_clock() - started, .when = (double)time(NULL) };
+        if (o->format || o->textfile)
+                exit_code = monitor_report(&r, c, &mi, code);
+        else if (o->json)
                 print_json(&r, code);
         else
                 print_text(&r, c, code);
@@ -513,12 +550,22 @@ int mb_run(const mb_run_options *o)
                 mb_error_format(&r.err, msg, sizeof(msg));
                 mb_log_write(r.log, true, "%s %s: %s", verbs[o->verb], o->config_path, msg);
         }
-        mb_log_write(r.log, r.failed, "%s %s: exit %d (%s; %zu change%s %s)", verbs[o->verb],
+        summary_text[0] = '\0';
+        if (o->verb == MB_VERB_CHECK) {
+                outcome = mb_monitor_check_event(&mi);
+                summary_text[0] = ' ';
+                mb_monitor_summary(&mi, summary_text + 1, sizeof(summary_text) - 1);
+        }
+        else if (o->verb == MB_VERB_APPLY)
+                outcome = r.failed ? MB_EVENT_APPLY_FAILED : r.n_applied ? MB_EVENT_APPLY_CHANGED : MB_EVENT_APPLY_UNCHANGED;
+        else
+                outcome = r.failed ? MB_EVENT_ERROR : MB_EVENT_PLAN;
+        mb_log_event(r.log, outcome, "%s %s: exit %d (%s; %zu change%s %s)%s", verbs[o->verb],
                      o->config_path, code,
                      code == 0 ? "in desired state" : code == 1 ? "error" : code == 2 ? "drift" : "converging",
                      o->verb == MB_VERB_APPLY ? r.n_applied : (r.plan ? r.plan->n_changes : 0),
                      (o->verb == MB_VERB_APPLY ? r.n_applied : (r.plan ? r.plan->n_changes : 0)) == 1 ? "" : "s",
-                     o->verb == MB_VERB_APPLY ? "applied" : "needed");
+                     o->verb == MB_VERB_APPLY ? "applied" : "needed", summary_text);
         mb_plan_free(r.plan);
         mb_plan_free(r.final);
         free(r.applied);
@@ -527,5 +574,5 @@ int mb_run(const mb_run_options *o)
         mb_lock_release(lock);
         mb_config_free(c);
         mb_log_close(r.log);
-        return code;
+        return exit_code;
 }

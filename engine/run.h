@@ -28,6 +28,8 @@ typedef struct mb_run_options {
         double wait_max;        /* seconds; 0 = no limit */
         double lock_timeout;    /* seconds to wait for another run's lock */
         const char *log;        /* NULL, "syslog", "eventlog" or a file */
+        int format;             /* check: an mb_mon_format (engine/monitor.h); 0 = the own report */
+        const char *textfile;   /* check: also write the Prometheus textfile here */
         FILE *out;              /* report stream (stdout) */
         FILE *progress;         /* progress stream (stderr) or NULL */
 } mb_run_options;

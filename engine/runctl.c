@@ -259,6 +259,65 @@ struct mb_log {
 #endif
 };
 
+static const struct {
+        mb_event ev;
+        mb_event_level level;
+} event_levels[] = {
+        { MB_EVENT_INFO, MB_LEVEL_INFO },
+        { MB_EVENT_ERROR, MB_LEVEL_ERROR },
+        { MB_EVENT_CHECK_OK, MB_LEVEL_INFO },
+        { MB_EVENT_CHECK_CONVERGING, MB_LEVEL_WARNING },
+        { MB_EVENT_CHECK_DRIFT, MB_LEVEL_WARNING },
+        { MB_EVENT_CHECK_NOT_BOOTABLE, MB_LEVEL_ERROR },
+        { MB_EVENT_CHECK_FAILED, MB_LEVEL_ERROR },
+        { MB_EVENT_APPLY_CHANGED, MB_LEVEL_INFO },
+        { MB_EVENT_APPLY_UNCHANGED, MB_LEVEL_INFO },
+        { MB_EVENT_APPLY_FAILED, MB_LEVEL_ERROR },
+        { MB_EVENT_PLAN, MB_LEVEL_INFO },
+};
+
+mb_event_level mb_event_level_of(mb_event ev)
+{
+        for (size_t i = 0; i < sizeof(event_levels) / sizeof(event_levels[0]); i++)
+                if (event_levels[i].ev == ev)
+                        return event_levels[i].level;
+        return MB_LEVEL_INFO;
+}
+
+#ifdef _WIN32
+/* HKLM\SYSTEM\CurrentControlSet\Services\EventLog\Application\mbstate with
+ * EventMessageFile = this exe (its message table) and TypesSupported =
+ * error | warning | information, written when missing or different. Best
+ * effort: without the right to write HKLM the events are logged all the
+ * same, shown without their message text. */
+static void register_event_source(void)
+{
+        static const wchar_t key[] = L"SYSTEM\\CurrentControlSet\\Services\\EventLog\\Application\\mbstate";
+        wchar_t exe[MAX_PATH], have[MAX_PATH];
+        DWORD types = EVENTLOG_ERROR_TYPE | EVENTLOG_WARNING_TYPE | EVENTLOG_INFORMATION_TYPE;
+        DWORD n = GetModuleFileNameW(NULL, exe, MAX_PATH), size = sizeof(have), have_types = 0, tsize = sizeof(DWORD);
+        HKEY k;
+
+        if (n == 0 || n >= MAX_PATH)
+                return;
+        if (RegOpenKeyExW(HKEY_LOCAL_MACHINE, key, 0, KEY_QUERY_VALUE, &k) == ERROR_SUCCESS) {
+                bool same = RegQueryValueExW(k, L"EventMessageFile", NULL, NULL, (BYTE *)have, &size) == ERROR_SUCCESS &&
+                            size == (n + 1) * sizeof(wchar_t) && memcmp(have, exe, size) == 0 &&
+                            RegQueryValueExW(k, L"TypesSupported", NULL, NULL, (BYTE *)&have_types, &tsize) == ERROR_SUCCESS &&
+                            have_types == types;
+
+                RegCloseKey(k);
+                if (same)
+                        return;
+        }
+        if (RegCreateKeyExW(HKEY_LOCAL_MACHINE, key, 0, NULL, 0, KEY_SET_VALUE, NULL, &k, NULL) != ERROR_SUCCESS)
+                return;
+        RegSetValueExW(k, L"EventMessageFile", 0, REG_EXPAND_SZ, (const BYTE *)exe, (n + 1) * sizeof(wchar_t));
+        RegSetValueExW(k, L"TypesSupported", 0, REG_DWORD, (const BYTE *)&types, sizeof(types));
+        RegCloseKey(k);
+}
+#endif
+
 int mb_log_open(const char *spec, mb_log **ret, mb_error *err)
 {
         mb_log *l = calloc(1, sizeof(*l));
@@ -276,6 +335,7 @@ int mb_log_open(const char *spec, mb_log **ret, mb_error *err)
         } else if (strcmp(spec, "eventlog") == 0) {
 #ifdef _WIN32
                 l->kind = LOG_TO_EVENTLOG;
+                register_event_source();
                 l->source = RegisterEventSourceW(NULL, L"mbstate");
                 if (!l->source) {
                         free(l);
@@ -300,16 +360,16 @@ int mb_log_open(const char *spec, mb_log **ret, mb_error *err)
         return 0;
 }
 
-void mb_log_write(mb_log *l, bool error, const char *fmt, ...)
+static void log_vevent(mb_log *l, mb_event ev, const char *fmt, va_list ap)
 {
+        static const char *const level_names[] = { "info", "info", "warning", "error" };
+        mb_event_level level = mb_event_level_of(ev);
+        bool error = level == MB_LEVEL_ERROR;
         char msg[2048];
-        va_list ap;
 
         if (!l)
                 return;
-        va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
         switch (l->kind) {
         case LOG_TO_FILE: {
                 char stamp[32];
@@ -322,14 +382,13 @@ void mb_log_write(mb_log *l, bool error, const char *fmt, ...)
                 gmtime_r(&t, &tm);
 #endif
                 strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
-                fprintf(l->fp, "%s mbstate[%ld] %s: %s\n", stamp, (long)getpid(),
-                        error ? "error" : "info", msg);
+                fprintf(l->fp, "%s mbstate[%ld] %s: %s\n", stamp, (long)getpid(), level_names[level], msg);
                 fflush(l->fp);
                 break;
         }
 #ifndef _WIN32
         case LOG_TO_SYSLOG:
-                syslog(error ? LOG_ERR : LOG_INFO, "%s", msg);
+                syslog(error ? LOG_ERR : level == MB_LEVEL_WARNING ? LOG_WARNING : LOG_INFO, "%s", msg);
                 break;
 #else
         case LOG_TO_EVENTLOG: {
@@ -337,14 +396,36 @@ void mb_log_write(mb_log *l, bool error, const char *fmt, ...)
                 const wchar_t *strings[1] = { wmsg };
 
                 MultiByteToWideChar(CP_UTF8, 0, msg, -1, wmsg, 2048);
-                ReportEventW(l->source, error ? EVENTLOG_ERROR_TYPE : EVENTLOG_INFORMATION_TYPE,
-                             0, 1, NULL, 1, 0, strings, NULL);
+                /* The full message ID: severity in bits 30-31 (monitor_events.mc). */
+                ReportEventW(l->source,
+                             error ? EVENTLOG_ERROR_TYPE
+                                   : level == MB_LEVEL_WARNING ? EVENTLOG_WARNING_TYPE : EVENTLOG_INFORMATION_TYPE,
+                             0, ((DWORD)level << 30) | (DWORD)ev, NULL, 1, 0, strings, NULL);
                 break;
         }
 #endif
         default:
                 break;
         }
+        (void)error;
+}
+
+void mb_log_event(mb_log *l, mb_event ev, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        log_vevent(l, ev, fmt, ap);
+        va_end(ap);
+}
+
+void mb_log_write(mb_log *l, bool error, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        log_vevent(l, error ? MB_EVENT_ERROR : MB_EVENT_INFO, fmt, ap);
+        va_end(ap);
 }
 
 void mb_log_close(mb_log *l)

@@ -19,6 +19,12 @@ packages=(
         clang libclang-rt-14-dev valgrind
         # JSON/YAML schema checks in the tests
         python3 python3-yaml python3-jsonschema
+        # the monitoring tests' real consumers: promtool (prometheus),
+        # node_exporter's textfile collector, a Nagios 4 daemon (and Icinga 2's
+        # config check of the example), a Zabbix agent;
+        # curl scrapes;
+        # icoutils' wrestool reads the event message table back from mbstate.exe
+        prometheus prometheus-node-exporter nagios4-core icinga2-bin zabbix-agent curl icoutils
 )
 
 missing=()

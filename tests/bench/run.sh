@@ -18,6 +18,8 @@
 #    images, which re-reads the facts after each of its operations: with the
 #    recovery-partition hash reused while the partition's layout fingerprint
 #    is unchanged, vs MB_IMAGE_HASH_REUSE=0 (hashed again on every read).
+# 5. Each monitoring format of check (tests/bench/monitoring.sh) as a ratio to
+#    a plain check, wall and CPU time.
 # Each timing is the best of $RUNS runs (default 3), with warm caches.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -163,3 +165,7 @@ printf '%-70s %s\n' "  with the tools it runs (mkntfs, mkfs.fat, mtools; /usr/bi
 printf '%-70s %s\n' "peak RSS of check: mbstate itself / with tools" "$((rss_check / 1024)) MiB / $((rss_check_all / 1024)) MiB"
 printf '%-70s %s\n' "apply of the seed (mirror, 12 operations) on fresh images" "$(fmt "$a1")"
 printf '%-70s %s\n' "  hashing the recovery partitions on every re-read (MB_IMAGE_HASH_REUSE=0)" "$(fmt "$a0")  (reuse is $(ratio "$a0" "$a1")x faster)"
+
+# ---- 5. the monitoring formats of check, as ratios to a plain check ----
+echo
+BUILD=$BUILD RUNS=$RUNS bash tests/bench/monitoring.sh

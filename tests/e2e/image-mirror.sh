@@ -164,7 +164,7 @@ for img in "$D0" "$D1"; do
         check "$(basename "$img"): sgdisk -i ${n:-?}: C: is LDM data ($(sg "$img" "${n:-1}" 'Partition GUID code'))" \
                 test "$(sg "$img" "${n:-1}" 'Partition GUID code' | cut -d' ' -f1)" = AF9B60A0-1431-4F62-BC68-3311714A69AD
         check "$(basename "$img"): no basic data entry left" \
-                sh -c "! sgdisk -p '$img' | grep -Eq ' 0700 '"
+                sh -c "sgdisk -p '$img' >'$T/sgp' && ! grep -Eq ' 0700 ' '$T/sgp'"
         check "$(basename "$img"): recovery entry keeps its type and attributes" \
                 sh -c "n=\$(sgdisk -p '$img' | awk '\$2 == $REC_FIRST {print \$1}'); sgdisk -i \$n '$img' | grep -q '^Partition GUID code: DE94BBA4-06D1-4D40-A16A-BFD50179D6AC' && sgdisk -i \$n '$img' | grep -q '^Attribute flags: 8000000000000001'"
         check "$(basename "$img"): LDM data partition covers the free tail" \

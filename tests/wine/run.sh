@@ -109,5 +109,76 @@ else
     bad "facts --target windows: exit $rc" "$out/facts-windows.werr"
 fi
 
+# The monitoring formats (README, "Monitoring"): the same output from both
+# builds but for the time taken; the textfile replaced through MoveFileExA.
+for f in nagios checkmk prometheus zabbix-discovery; do
+    run_native "format-$f" check examples/seed/site.yaml --target snapshot:tests/data/seed/facts-before.yaml --format "$f"
+    run_wine "format-$f" check examples/seed/site.yaml --target snapshot:tests/data/seed/facts-before.yaml --format "$f"
+    for x in nout wout; do
+        sed -i -E "s/('time'=|time=|_seconds )[0-9.]+/\1T/" "$out/format-$f.$x"
+    done
+    if [ "$(cat "$out/format-$f.nrc")" = "$(cat "$out/format-$f.wrc")" ] &&
+       cmp -s "$out/format-$f.nout" "$out/format-$f.wout" && [ -s "$out/format-$f.wout" ]; then
+        ok "check --format $f: same output under wine (exit $(cat "$out/format-$f.wrc"))"
+    else
+        diff -u "$out/format-$f.nout" "$out/format-$f.wout" >"$out/format-$f.diff"
+        bad "check --format $f differs under wine" "$out/format-$f.diff"
+    fi
+done
+run_wine textfile check examples/seed/site.yaml --target snapshot:tests/data/seed/facts-before.yaml \
+    --textfile "$(winepath -w "$out/w.prom" 2>/dev/null)"
+run_wine textfile2 check examples/seed/site.yaml --target snapshot:tests/data/seed/facts-before.yaml \
+    --textfile "$(winepath -w "$out/w.prom" 2>/dev/null)"
+if [ "$(cat "$out/textfile2.wrc")" = 2 ] && grep -q '^mbstate_check_state 2$' "$out/w.prom" &&
+   [ "$(ls "$out" | grep -c '^w\.prom')" = 1 ] && ! grep -q $'\r' "$out/w.prom"; then
+    ok "check --textfile under wine: written, then replaced (MoveFileExA), LF only, no temporary left"
+else
+    bad "check --textfile under wine: exit $(cat "$out/textfile2.wrc")" "$out/textfile2.werr"
+fi
+
+# The Event Log message table (README, "Monitoring"): read back from the exe
+# with wrestool (icoutils), every event ID present with its text and level.
+if command -v wrestool >/dev/null; then
+    if wrestool -x -R --type=11 "$exe" >"$out/msgtable.bin" 2>"$out/wrestool.err" && [ -s "$out/msgtable.bin" ] &&
+       python3 tests/wine/event-messages.py "$out/msgtable.bin" engine/monitor_events.mc \
+           engine/monitor_events.h README.md >"$out/msgtable.txt" 2>&1; then
+        ok "message table in the exe: $(grep -c '^ok' "$out/msgtable.txt") event IDs (wrestool)"
+        sed 's/^/     /' "$out/msgtable.txt"
+    else
+        bad "message table in the exe (wrestool)" "$out/msgtable.txt"
+        cat "$out/wrestool.err"
+    fi
+else
+    bad "wrestool (icoutils, scripts/deps.sh) is not installed: the message table was not read"
+fi
+
+# --log eventlog under wine: registers the source and reports, without an error.
+for s in tests/data/seed/facts-before.yaml; do
+    run_wine eventlog-check check examples/seed/site.yaml --target "snapshot:$s" --log eventlog
+    rc=$(cat "$out/eventlog-check.wrc")
+    if [ "$rc" = 2 ] && ! grep -qi 'event log\|eventlog\|RegisterEventSource' "$out/eventlog-check.werr"; then
+        ok "check --log eventlog under wine (exit 2: drift, no log error)"
+    else
+        bad "check --log eventlog under wine: exit $rc" "$out/eventlog-check.werr"
+    fi
+done
+# The IDs and types ReportEventW is given (wine traces them): the start
+# (100, Information) and the outcome of this check -- the seed before its
+# first apply: disk 1 has no ESP -- 1003 as an Error.
+WINEDEBUG=+eventlog timeout 300 wine "$exe" check examples/seed/site.yaml \
+    --target snapshot:tests/data/seed/facts-before.yaml --log eventlog >/dev/null 2>"$out/eventlog-trace.err"
+if grep -q 'ReportEventW (.*,0x0004,0x0000,0x40000064,' "$out/eventlog-trace.err" &&
+   grep -q 'ReportEventW (.*,0x0001,0x0000,0xc00003eb,' "$out/eventlog-trace.err"; then
+    ok "ReportEventW got event 100 (Information) and 1003 (Error) for a disk that would not boot"
+else
+    bad "ReportEventW calls (WINEDEBUG=+eventlog)" "$out/eventlog-trace.err"
+fi
+if timeout 120 wine reg query 'HKLM\SYSTEM\CurrentControlSet\Services\EventLog\Application\mbstate' \
+        /v EventMessageFile 2>/dev/null | tr -d '\r' | grep -qi 'mbstate.exe'; then
+    ok "the event source mbstate is registered with mbstate.exe as its EventMessageFile"
+else
+    bad "the event source mbstate is not registered (wine reg query)"
+fi
+
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]
