@@ -459,7 +459,7 @@ static int mirror_add(mb_facts *f, const mb_op *op, mb_error *err)
         mb_disk_fact *t = mb_facts_disk(f, op->disk), *s = mb_facts_disk(f, op->disk2);
         mb_volume_fact *vol = NULL;
         mb_plex_fact *x;
-        mb_part_fact *np;
+        mb_part_fact *np = NULL;
         mb_bcd_object_fact *loader;
         int r;
 
