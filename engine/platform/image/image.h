@@ -73,7 +73,10 @@ int img_fw_execute(img_platform *ip, const mb_op *op, mb_error *err);
 /* ---- spawn.c ---- */
 
 /* Runs argv (argv[0] looked up in PATH) without a shell, stdin from
- * /dev/null, with MTOOLS_SKIP_CHECK=1 and LC_ALL=C in its environment.
+ * /dev/null, with MTOOLS_SKIP_CHECK=1 and LC_ALL=C.UTF-8 in its environment
+ * (mtools converts FAT long names through the locale's character set: in the
+ * C locale it prints '_' for every non-ASCII character, a name nothing can
+ * open again; C.UTF-8 is built into glibc, so it needs no installed locale).
  * stdout goes to out_fd when out_fd >= 0, else into *ret_out (malloc'd,
  * NUL-terminated, length in *ret_len) when ret_out is not NULL, else it is
  * discarded. A non-zero exit is MB_EIO with the tool's stderr in the message. */
