@@ -88,6 +88,43 @@ else
         fi
 fi
 
+# ---- read-only files, for root too ----
+# root passes access(W_OK) on any file; a file whose mode has no write bit is
+# read-only to mbstate all the same (issue: disks as they come).
+R=$T/rofiles
+mkdir -p "$R" && cp --sparse=always "$T/seed/disk0.img" "$T/seed/disk1.img" "$R/"
+[ -f "$T/seed/vars.fd" ] && cp "$T/seed/vars.fd" "$R/"
+chmod 444 "$R/disk1.img"
+RL="image:$R/disk0.img,$R/disk1.img"
+expect 0 "read_only: true" "facts: disk1.img with mode 444 is read_only" facts --target "$RL"
+[ "$(grep -c '^ *read_only: true' "$T/out")" = 1 ] && ok "facts: only disk1 is read_only" ||
+        bad "facts: $(grep -c '^ *read_only: true' "$T/out") disks read_only, expected 1"
+expect 1 "$R/disk1.img \\(disk 1\\): the image file is read-only" \
+        "apply with disk1.img mode 444 is refused before any write, naming it" apply "$SITE" --target "$RL"
+cmp -s "$T/seed/disk0.img" "$R/disk0.img" && cmp -s "$T/seed/disk1.img" "$R/disk1.img" &&
+        ok "byte compare: neither image was written" || bad "an image was written although disk1 is read-only"
+chmod 644 "$R/disk1.img"; chmod 444 "$R/disk0.img"
+expect 2 "is the system disk and is read-only; mbstate never makes the system disk writable" \
+        "plan with the system disk's image mode 444 notes it and proposes no change to make it writable" \
+        plan "$SITE" --target "$RL"
+grep -q 'primary (disk 0): .*-> online, writable' "$T/out" &&
+        bad "the plan proposes to make the system disk writable" ||
+        ok "the plan does not propose to make the system disk writable"
+expect 1 "$R/disk0.img \\(disk 0\\): the image file is read-only" \
+        "apply with disk0.img mode 444 is refused before any write, naming it" apply "$SITE" --target "$RL"
+cmp -s "$T/seed/disk0.img" "$R/disk0.img" && cmp -s "$T/seed/disk1.img" "$R/disk1.img" &&
+        ok "byte compare: neither image was written" || bad "an image was written although disk0 is read-only"
+if [ -f "$R/vars.fd" ]; then
+        chmod 644 "$R/disk0.img"; chmod 444 "$R/vars.fd"
+        expect 1 "vars.fd: refusing to write firmware entry .*the variable store is read-only" \
+                "apply with vars.fd mode 444 refuses the firmware entry, naming the store" \
+                apply examples/seed/site.yaml --target "$RL,nvram=$R/vars.fd"
+        cmp -s "$T/seed/vars.fd" "$R/vars.fd" && ok "byte compare: vars.fd was not written" ||
+                bad "vars.fd was written although its mode is 444"
+else
+        echo "note: no vars.fd (ovmf not installed): the read-only variable store is not tested"
+fi
+
 # ---- one apply at a time ----
 D=$T/seed
 L="image:$D/disk0.img,$D/disk1.img"

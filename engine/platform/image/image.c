@@ -661,7 +661,10 @@ static int open_disk(img_disk *d, mb_error *err)
         }
         d->st_dev = st.st_dev;
         d->st_ino = st.st_ino;
-        d->read_only = access(d->path, W_OK) != 0;
+        /* root passes access(W_OK) on any file: a file whose mode has no
+         * write bit at all is read-only to mbstate too, as the README says */
+        d->read_only = access(d->path, W_OK) != 0 ||
+                       (!S_ISBLK(st.st_mode) && (st.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)) == 0);
         d->is_block = S_ISBLK(st.st_mode);
         if (d->is_block && !d->read_only) {
                 int ro = 0;
