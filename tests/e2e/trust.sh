@@ -121,6 +121,16 @@ if [ -f "$R/vars.fd" ]; then
                 apply examples/seed/site.yaml --target "$RL,nvram=$R/vars.fd"
         cmp -s "$T/seed/vars.fd" "$R/vars.fd" && ok "byte compare: vars.fd was not written" ||
                 bad "vars.fd was written although its mode is 444"
+        # a store of another size than its firmware volume (padded to 1 MiB)
+        chmod 644 "$R/vars.fd"
+        cp "$R/vars.fd" "$R/pad.fd" && truncate -s 1M "$R/pad.fd" && cp "$R/pad.fd" "$R/pad.orig"
+        cp --sparse=always "$R/disk0.img" "$R/disk0.orig"
+        expect 1 "pad.fd: the file is 1048576 bytes, but its firmware volume is 540672 bytes" \
+                "apply with a variable store padded to 1 MiB is refused, naming the file and both sizes" \
+                apply examples/seed/site.yaml --target "$RL,nvram=$R/pad.fd"
+        cmp -s "$R/pad.fd" "$R/pad.orig" && cmp -s "$R/disk0.img" "$R/disk0.orig" &&
+                ok "byte compare: neither the padded store nor disk0 was written" ||
+                bad "the padded store or disk0 was written"
 else
         echo "note: no vars.fd (ovmf not installed): the read-only variable store is not tested"
 fi
@@ -172,6 +182,54 @@ else
 fi
 expect 0 "in desired state" "check after both" check "$SITE" --target "$L"
 [ -n "$sum_before" ] || bad "no listing"
+
+# ---- images in use by a running VM (QEMU's OFD locks) ----
+U=$T/inuse
+mkdir -p "$U" && cp --sparse=always "$T/seed/disk0.img" "$T/seed/disk1.img" "$U/"
+[ -f "$T/seed/vars.fd" ] && cp "$T/seed/vars.fd" "$U/"
+UL="image:$U/disk0.img,$U/disk1.img"
+[ -f "$U/vars.fd" ] && UL="$UL,nvram=$U/vars.fd"
+vm() {          # vm LOG: qemu -S (stopped, holding its images) in the background
+        qemu-system-x86_64 -S -display none -nodefaults -machine q35 \
+                -drive file="$U/disk0.img",format=raw,if=virtio \
+                -drive file="$U/disk1.img",format=raw,if=virtio >"$1" 2>&1 &
+        QEMU=$!
+}
+if ! command -v qemu-system-x86_64 >/dev/null; then
+        bad "qemu-system-x86_64 is missing (scripts/deps.sh installs qemu-system-x86)"
+else
+        vm "$T/qemu1.log"
+        for _ in $(seq 100); do grep -q "^.*OFDLCK.*:$(stat -c %i "$U/disk1.img") " /proc/locks && break; sleep 0.1; done
+        cp --sparse=always "$U/disk0.img" "$T/inuse0.orig"; cp --sparse=always "$U/disk1.img" "$T/inuse1.orig"
+        expect 1 "$U/disk0.img \\(disk 0\\): in use by qemu-system-x86_64 \\(pid $QEMU\\), which holds a lock on it" \
+                "apply on images a running QEMU holds is refused, naming the file and the holder" \
+                apply "$SITE" --target "$UL"
+        cmp -s "$U/disk0.img" "$T/inuse0.orig" && cmp -s "$U/disk1.img" "$T/inuse1.orig" &&
+                ok "byte compare: the images of the running VM were not written" ||
+                bad "an image of the running VM was written"
+        expect 0 "path: $U/disk1.img" "facts (read only) still reads the images of the running VM" \
+                facts --target "$UL"
+        kill "$QEMU"; wait "$QEMU" 2>/dev/null
+        # while apply runs it holds the same locks: a VM started meanwhile cannot open the images
+        "$MB" apply "$SITE" --target "$UL" >"$T/ua.out" 2>"$T/ua.err" &
+        a=$!
+        while kill -0 "$a" 2>/dev/null && ! grep -q '^\[1\] ' "$T/ua.err"; do sleep 0.05; done
+        vm "$T/qemu2.log"
+        wait "$QEMU"; q=$?
+        wait "$a"; a_rc=$?
+        [ "$q" != 0 ] && grep -q 'Failed to get "write" lock' "$T/qemu2.log" &&
+                ok "a VM started during apply fails: $(head -1 "$T/qemu2.log")" ||
+                bad "a VM started during apply: exit $q: $(head -c 300 "$T/qemu2.log")"
+        [ "$a_rc" = 0 ] && ok "that apply converged (exit 0)" || bad "apply during the VM start: exit $a_rc: $(tail -3 "$T/ua.err")"
+fi
+
+# ---- a comma in an image path: doubled, as in QEMU's options ----
+C="$T/a,b"
+mkdir -p "$C" && cp --sparse=always "$T/seed/disk0.img" "$T/seed/disk1.img" "$C/"
+expect 0 "path: $C/disk1.img" "facts: 'a,,b/disk1.img' in image: names the file a,b/disk1.img" \
+        facts --target "image:$T/a,,b/disk0.img,$T/a,,b/disk1.img"
+expect 1 "cannot open disk 0 image '$T/a'" "a single comma still separates files" \
+        facts --target "image:$C/disk0.img"
 
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" = 0 ]

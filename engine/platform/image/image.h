@@ -32,6 +32,7 @@ typedef struct img_disk {
         char *abspath;          /* realpath() */
         char serial[16];        /* "IMG-" + 8 hex digits of sha256(abspath) */
         int fd;                 /* read-only */
+        int lock_fd;            /* read-write, holding the in-use locks (inuse.c), or -1 */
         dev_t st_dev;
         ino_t st_ino;
         bool read_only;         /* the file is not writable by us (or a write-protected device) */
@@ -220,5 +221,16 @@ int img_dynamic_execute(img_platform *ip, const mb_op *op, mb_progress *progress
 
 /* Opens d for writing (O_RDWR) after checking allow_write; closes on error. */
 int img_open_rw(img_disk *d, int *ret_fd, mb_error *err);
+
+/* ---- inuse.c ---- */
+
+/* Before the first write to d: refuses it when another process holds a
+ * byte-range lock on the image file (a running QEMU does) or the block
+ * device is mounted or opened exclusively, naming the holder; else takes the
+ * locks a writing QEMU takes, kept in d->lock_fd until the target closes. */
+int img_claim_disk(img_disk *d, mb_error *err);
+/* The same refusal for another file the run will write (the nvram= store);
+ * what follows the path in the message (" (disk 0)", "" ...). */
+int img_claim_file(const char *path, const char *what, mb_error *err);
 
 #endif
