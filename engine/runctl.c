@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "runctl.h"
+#include "target_list.h"
 #include "sha256.h"
 
 #include <errno.h>
@@ -88,7 +89,8 @@ static size_t target_keys(const char *target, char (*keys)[17], size_t max)
                 key_of(target, n, keys[0]);
                 return 1;
         }
-        for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        save = copy;
+        while ((tok = mb_target_list_next(&save))) {
                 const char *path = strncmp(tok, "nvram=", 6) == 0 ? tok + 6 : tok;
                 struct stat st;
                 char id[64], resolved[4096];

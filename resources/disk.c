@@ -39,7 +39,15 @@ int mb_res_disk_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error
                 if (!d)
                         continue;
                 mb_plan_disk_label(c, &p->binding, (int)i, label, sizeof(label));
-                if (!d->online || d->read_only) {
+                /* The system disk is never made writable by a plan: a write
+                 * it needs is refused by the target, naming the disk. */
+                if (d->system && d->online && d->read_only) {
+                        int rc = mb_plan_note(p, "disk %s is the system disk and is read-only; mbstate never makes the system disk writable, so every change to it will be refused (on Windows, find out who set it, then diskpart 'attributes disk clear readonly')",
+                                              label);
+
+                        if (rc < 0)
+                                return mb_error_set(err, rc, "out of memory");
+                } else if (!d->online || d->read_only) {
                         res_op_init(&op, MB_OP_DISK_ONLINE, d, MB_ROLE_NONE);
                         RES_CHANGE(p, MB_RES_DISK, label, false, &op, "%s%s",
                                    d->online ? "online" : "offline",

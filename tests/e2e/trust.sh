@@ -26,6 +26,36 @@ trap 'exit 143' INT TERM
 PASS=0 FAIL=0
 ok() { PASS=$((PASS + 1)); echo "ok: $*"; }
 bad() { FAIL=$((FAIL + 1)); echo "FAIL: $*"; }
+# samebytes A B: the two files hold the same bytes (sizes and contents),
+# reading only where either has data (SEEK_DATA/SEEK_HOLE): cmp would read
+# the 32 GiB of holes of each sparse image.
+samebytes() {
+        python3 - "$1" "$2" <<'PY'
+import os, sys
+fa, fb = (os.open(p, os.O_RDONLY) for p in sys.argv[1:3])
+size = os.fstat(fa).st_size
+if os.fstat(fb).st_size != size:
+    sys.exit(1)
+def extents(fd):
+    off, out = 0, []
+    while off < size:
+        try:
+            d = os.lseek(fd, off, os.SEEK_DATA)
+        except OSError:
+            break
+        h = os.lseek(fd, d, os.SEEK_HOLE)
+        out.append((d, h))
+        off = h
+    return out
+for d, h in sorted(extents(fa) + extents(fb)):
+    pos = d
+    while pos < h:
+        n = min(1 << 20, h - pos)
+        if os.pread(fa, n, pos) != os.pread(fb, n, pos):
+            sys.exit(1)
+        pos += n
+PY
+}
 # expect CODE PATTERN DESCRIPTION ARGS...: mbstate ARGS exits CODE and its
 # stderr+stdout match PATTERN (grep -E)
 expect() {
@@ -62,7 +92,7 @@ if LOOP=$(losetup -f --show -r "$T/seed/disk0.img" 2>/dev/null) && [ -b "$LOOP" 
         expect 1 "$LOOP \\(disk 0\\): the block device is read-only" \
                 "apply with disk0 on a read-only loop device is refused before any write, naming it" \
                 apply "$SITE" --target "image:$LOOP,$T/ro/disk1.img" --allow-block-devices
-        cmp -s "$T/seed/disk1.img" "$T/ro/disk1.img" && ok "disk1 beside the read-only device was not written" ||
+        samebytes "$T/seed/disk1.img" "$T/ro/disk1.img" && ok "disk1 beside the read-only device was not written" ||
                 bad "disk1 was written although disk0 is read-only"
         if ls -A /dev | grep -q '^\.mbstate-'; then
                 bad "temporary files were made in /dev, beside the device: $(ls -A /dev | grep '^\.mbstate-')"
@@ -86,6 +116,53 @@ else
         else
                 echo "note: no block device and no mknod here: the block-device branch is not tested"
         fi
+fi
+
+# ---- read-only files, for root too ----
+# root passes access(W_OK) on any file; a file whose mode has no write bit is
+# read-only to mbstate all the same (issue: disks as they come).
+R=$T/rofiles
+mkdir -p "$R" && cp --sparse=always "$T/seed/disk0.img" "$T/seed/disk1.img" "$R/"
+[ -f "$T/seed/vars.fd" ] && cp "$T/seed/vars.fd" "$R/"
+chmod 444 "$R/disk1.img"
+RL="image:$R/disk0.img,$R/disk1.img"
+expect 0 "read_only: true" "facts: disk1.img with mode 444 is read_only" facts --target "$RL"
+[ "$(grep -c '^ *read_only: true' "$T/out")" = 1 ] && ok "facts: only disk1 is read_only" ||
+        bad "facts: $(grep -c '^ *read_only: true' "$T/out") disks read_only, expected 1"
+expect 1 "$R/disk1.img \\(disk 1\\): the image file is read-only" \
+        "apply with disk1.img mode 444 is refused before any write, naming it" apply "$SITE" --target "$RL"
+samebytes "$T/seed/disk0.img" "$R/disk0.img" && samebytes "$T/seed/disk1.img" "$R/disk1.img" &&
+        ok "byte compare: neither image was written" || bad "an image was written although disk1 is read-only"
+chmod 644 "$R/disk1.img"; chmod 444 "$R/disk0.img"
+expect 2 "is the system disk and is read-only; mbstate never makes the system disk writable" \
+        "plan with the system disk's image mode 444 notes it and proposes no change to make it writable" \
+        plan "$SITE" --target "$RL"
+grep -q 'primary (disk 0): .*-> online, writable' "$T/out" &&
+        bad "the plan proposes to make the system disk writable" ||
+        ok "the plan does not propose to make the system disk writable"
+expect 1 "$R/disk0.img \\(disk 0\\): the image file is read-only" \
+        "apply with disk0.img mode 444 is refused before any write, naming it" apply "$SITE" --target "$RL"
+samebytes "$T/seed/disk0.img" "$R/disk0.img" && samebytes "$T/seed/disk1.img" "$R/disk1.img" &&
+        ok "byte compare: neither image was written" || bad "an image was written although disk0 is read-only"
+if [ -f "$R/vars.fd" ]; then
+        chmod 644 "$R/disk0.img"; chmod 444 "$R/vars.fd"
+        expect 1 "vars.fd: refusing to write firmware entry .*the variable store is read-only" \
+                "apply with vars.fd mode 444 refuses the firmware entry, naming the store" \
+                apply examples/seed/site.yaml --target "$RL,nvram=$R/vars.fd"
+        cmp -s "$T/seed/vars.fd" "$R/vars.fd" && ok "byte compare: vars.fd was not written" ||
+                bad "vars.fd was written although its mode is 444"
+        # a store of another size than its firmware volume (padded to 1 MiB)
+        chmod 644 "$R/vars.fd"
+        cp "$R/vars.fd" "$R/pad.fd" && truncate -s 1M "$R/pad.fd" && cp "$R/pad.fd" "$R/pad.orig"
+        cp --sparse=always "$R/disk0.img" "$R/disk0.orig"
+        expect 1 "pad.fd: the file is 1048576 bytes, but its firmware volume is 540672 bytes" \
+                "apply with a variable store padded to 1 MiB is refused, naming the file and both sizes" \
+                apply examples/seed/site.yaml --target "$RL,nvram=$R/pad.fd"
+        samebytes "$R/pad.fd" "$R/pad.orig" && samebytes "$R/disk0.img" "$R/disk0.orig" &&
+                ok "byte compare: neither the padded store nor disk0 was written" ||
+                bad "the padded store or disk0 was written"
+else
+        echo "note: no vars.fd (ovmf not installed): the read-only variable store is not tested"
 fi
 
 # ---- one apply at a time ----
@@ -135,6 +212,54 @@ else
 fi
 expect 0 "in desired state" "check after both" check "$SITE" --target "$L"
 [ -n "$sum_before" ] || bad "no listing"
+
+# ---- images in use by a running VM (QEMU's OFD locks) ----
+# fresh seed images (those above are converged by now): apply has work to do
+U=$T/inuse
+"$MAKE_IMAGES" "$U" "$MKSEED" >/dev/null || bad "make-images for the in-use images"
+UL="image:$U/disk0.img,$U/disk1.img"
+[ -f "$U/vars.fd" ] && UL="$UL,nvram=$U/vars.fd"
+vm() {          # vm LOG: qemu -S (stopped, holding its images) in the background, for 120 s at most
+        timeout 120 qemu-system-x86_64 -S -display none -nodefaults -machine q35 \
+                -drive file="$U/disk0.img",format=raw,if=virtio \
+                -drive file="$U/disk1.img",format=raw,if=virtio >"$1" 2>&1 &
+        QEMU=$!
+}
+if ! command -v qemu-system-x86_64 >/dev/null; then
+        bad "qemu-system-x86_64 is missing (scripts/deps.sh installs qemu-system-x86)"
+else
+        vm "$T/qemu1.log"
+        for _ in $(seq 100); do grep -q "^.*OFDLCK.*:$(stat -c %i "$U/disk1.img") " /proc/locks && break; sleep 0.1; done
+        cp --sparse=always "$U/disk0.img" "$T/inuse0.orig"; cp --sparse=always "$U/disk1.img" "$T/inuse1.orig"
+        expect 1 "$U/disk0.img \\(disk 0\\): in use by qemu-system-x86_64 \\(pid [0-9]+\\), which holds a lock on it" \
+                "apply on images a running QEMU holds is refused, naming the file and the holder" \
+                apply "$SITE" --target "$UL"
+        samebytes "$U/disk0.img" "$T/inuse0.orig" && samebytes "$U/disk1.img" "$T/inuse1.orig" &&
+                ok "byte compare: the images of the running VM were not written" ||
+                bad "an image of the running VM was written"
+        expect 0 "path: $U/disk1.img" "facts (read only) still reads the images of the running VM" \
+                facts --target "$UL"
+        kill "$QEMU"; wait "$QEMU" 2>/dev/null
+        # while apply runs it holds the same locks: a VM started meanwhile cannot open the images
+        "$MB" apply "$SITE" --target "$UL" >"$T/ua.out" 2>"$T/ua.err" &
+        a=$!
+        while kill -0 "$a" 2>/dev/null && ! grep -q '^\[1\] ' "$T/ua.err"; do sleep 0.05; done
+        vm "$T/qemu2.log"
+        wait "$QEMU"; q=$?
+        wait "$a"; a_rc=$?
+        [ "$q" != 0 ] && [ "$q" != 124 ] && grep -q 'Failed to get "write" lock' "$T/qemu2.log" &&
+                ok "a VM started during apply fails: $(head -1 "$T/qemu2.log")" ||
+                bad "a VM started during apply: exit $q: $(head -c 300 "$T/qemu2.log")"
+        [ "$a_rc" = 0 ] && ok "that apply converged (exit 0)" || bad "apply during the VM start: exit $a_rc: $(tail -3 "$T/ua.err")"
+fi
+
+# ---- a comma in an image path: doubled, as in QEMU's options ----
+C="$T/a,b"
+mkdir -p "$C" && cp --sparse=always "$T/seed/disk0.img" "$T/seed/disk1.img" "$C/"
+expect 0 "path: $C/disk1.img" "facts: 'a,,b/disk1.img' in image: names the file a,b/disk1.img" \
+        facts --target "image:$T/a,,b/disk0.img,$T/a,,b/disk1.img"
+expect 1 "cannot open disk 0 image '$T/a'" "a single comma still separates files" \
+        facts --target "image:$C/disk0.img"
 
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" = 0 ]

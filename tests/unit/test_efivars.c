@@ -273,6 +273,45 @@ Test(efivars, damaged_stores_refused)
         free(orig);
 }
 
+/* The file must be exactly its firmware volume, its block map must cover
+ * the volume, and the volume must be one of OVMF's layouts: a store padded to
+ * 1 MiB made OVMF fail with a #GP. */
+Test(efivars, geometry_checked)
+{
+        size_t size;
+        uint8_t *orig = slurp(vars, &size), *b = calloc(1, 1u << 20);
+        mb_error err = { 0 };
+        mb_efivars *v = NULL;
+
+        cr_assert_eq(size, 0x84000);
+        memcpy(b, orig, size);
+        memset(b + size, 0xff, (1u << 20) - size);
+        refused(b, 1u << 20, MB_ECORRUPT, "padded to 1 MiB");
+        refused(orig, size - 4096, MB_ECORRUPT, "one block short");
+        memcpy(b, orig, size);
+        b[56] = 131;                    /* block map: 131 x 4096, the volume still 0x84000 */
+        fix_checksum(b);
+        refused(b, size, MB_ECORRUPT, "block map shorter than the volume");
+        memcpy(b, orig, size);
+        memset(b + size, 0xff, 4096);
+        b[56] = 133;                    /* a consistent 0x85000-byte volume: no OVMF layout */
+        b[32] = 0x00, b[33] = 0x50, b[34] = 0x08;
+        fix_checksum(b);
+        refused(b, size + 4096, MB_ENOTSUP, "unknown layout");
+        spew(vars, b, size + 4096);
+        cr_assert_eq(mb_efivars_load(vars, &v, &err), MB_ENOTSUP);
+        cr_assert_not_null(strstr(err.msg, "not a known OVMF layout"), "%s", err.msg);
+        free(b);
+        free(orig);
+        if (access("/usr/share/OVMF/OVMF_VARS.fd", R_OK) == 0) {
+                /* the 128 KiB layout of the 1 MiB / 2 MiB builds loads */
+                mb_error e2 = { 0 };
+
+                cr_assert_eq(mb_efivars_load("/usr/share/OVMF/OVMF_VARS.fd", &v, &e2), 0, "%s", e2.msg);
+                mb_efivars_free(v);
+        }
+}
+
 Test(efivars, full_store_writes_nothing)
 {
         mb_error err = { 0 };

@@ -265,11 +265,46 @@ static int walk(mb_efivars *v, mb_error *err)
         return 0;
 }
 
+/*
+ * The variable-store geometries OVMF is built with (OvmfPkg's
+ * OvmfPkgDefines.fdf.inc): FD_SIZE_IN_KB 1024 or 2048 gives a 128 KiB VARS
+ * region whose live variable store ends at 0xe000 (the rest is the
+ * fault-tolerant-write working block and spare); FD_SIZE_IN_KB 4096 gives a
+ * 0x84000-byte region whose store ends at 0x40000. Debian's OVMF_VARS.fd and
+ * OVMF_VARS_4M*.fd are these two.
+ */
+static const struct {
+        uint64_t fv_len;
+        uint32_t live_end;
+} ovmf_layouts[] = {
+        { 0x20000, 0xe000 },
+        { 0x84000, 0x40000 },
+};
+
+static bool known_layout(uint64_t fv_len, uint32_t live_end)
+{
+        for (size_t i = 0; i < sizeof(ovmf_layouts) / sizeof(*ovmf_layouts); i++)
+                if (ovmf_layouts[i].fv_len == fv_len && ovmf_layouts[i].live_end == live_end)
+                        return true;
+        return false;
+}
+
+static void layouts_text(char *buf, size_t cap)
+{
+        size_t n = 0;
+
+        buf[0] = '\0';
+        for (size_t i = 0; i < sizeof(ovmf_layouts) / sizeof(*ovmf_layouts) && n < cap; i++)
+                n += (size_t)snprintf(buf + n, cap - n, "%s%llu bytes with the store ending at %u",
+                                      i ? "; " : "", (unsigned long long)ovmf_layouts[i].fv_len,
+                                      ovmf_layouts[i].live_end);
+}
+
 static int check_headers(mb_efivars *v, mb_error *err)
 {
         const uint8_t *b = v->buf;
         mb_guid g;
-        uint64_t fv_len;
+        uint64_t fv_len, blocks_len = 0;
         uint32_t hlen, vs_size, sum = 0;
         bool terminated = false;
 
@@ -302,14 +337,24 @@ static int check_headers(mb_efivars *v, mb_error *err)
                 return mb_error_set(err, MB_ECORRUPT,
                                     "%s: firmware volume header checksum is wrong (sum 0x%04x, expected 0)",
                                     v->path, sum & 0xffff);
-        for (uint32_t i = FV_BLOCKMAP_OFF; i + 8 <= hlen; i += 8)
+        for (uint32_t i = FV_BLOCKMAP_OFF; i + 8 <= hlen; i += 8) {
                 if (le32(b + i) == 0 && le32(b + i + 4) == 0) {
                         terminated = true;
                         break;
                 }
+                blocks_len += (uint64_t)le32(b + i) * le32(b + i + 4);
+        }
         if (!terminated)
                 return mb_error_set(err, MB_ECORRUPT,
                                     "%s: firmware volume block map has no terminating entry", v->path);
+        if (blocks_len != fv_len)
+                return mb_error_set(err, MB_ECORRUPT,
+                                    "%s: firmware volume block map covers %llu bytes, but the volume claims %llu",
+                                    v->path, (unsigned long long)blocks_len, (unsigned long long)fv_len);
+        if (v->size != fv_len)
+                return mb_error_set(err, MB_ECORRUPT,
+                                    "%s: the file is %zu bytes, but its firmware volume is %llu bytes; a variable store of another size than its volume is not what the firmware flashes (OVMF fails on it)",
+                                    v->path, v->size, (unsigned long long)fv_len);
         memcpy(g.b, b + hlen, 16);
         if (mb_guid_equal(&g, &plain_store_guid))
                 return mb_error_set(err, MB_ENOTSUP,
@@ -326,6 +371,14 @@ static int check_headers(mb_efivars *v, mb_error *err)
                 return mb_error_set(err, MB_ECORRUPT,
                                     "%s: variable store size %u does not fit the firmware volume (%llu bytes after a %u-byte header)",
                                     v->path, vs_size, (unsigned long long)fv_len, hlen);
+        if (!known_layout(fv_len, hlen + vs_size)) {
+                char known[160];
+
+                layouts_text(known, sizeof(known));
+                return mb_error_set(err, MB_ENOTSUP,
+                                    "%s: a %llu-byte firmware volume whose variable store ends at %u bytes is not a known OVMF layout (%s)",
+                                    v->path, (unsigned long long)fv_len, hlen + vs_size, known);
+        }
         if (b[hlen + 20] != VS_FORMATTED || b[hlen + 21] != VS_HEALTHY)
                 return mb_error_set(err, MB_ECORRUPT,
                                     "%s: variable store is not formatted and healthy (format 0x%02x, state 0x%02x)",

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "format/efivars/efivars.h"
 #include "guid.h"
@@ -144,6 +146,7 @@ int img_fw_execute(img_platform *ip, const mb_op *op, mb_error *err)
         uint32_t n = 0, no = 0, nn = 0;
         bool order_changed = false, changed = false;
         img_disk *d;
+        struct stat st;
         int rc;
 
         if (!ip->nvram)
@@ -153,6 +156,11 @@ int img_fw_execute(img_platform *ip, const mb_op *op, mb_error *err)
                 return mb_error_set(err, MB_EINVAL, "image target: there is no disk %u (%u image(s))",
                                     op->disk, ip->n_disks);
         d = &ip->disks[op->disk];
+        if (stat(ip->nvram, &st) == 0 &&
+            (access(ip->nvram, W_OK) != 0 || (st.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)) == 0))
+                return mb_error_set(err, MB_EUNSAFE,
+                                    "%s: refusing to write firmware entry \"%s\": the variable store is read-only (its mode has no write bit)",
+                                    ip->nvram, op->description);
         if (!d->allowed)
                 return mb_error_set(err, MB_EUNSAFE,
                                     "%s: refusing to write firmware entry \"%s\": it names disk %u (%s), which is not selected for writing",

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "image.h"
+#include "target_list.h"
 
 #include <blkid.h>
 #include <errno.h>
@@ -313,6 +314,11 @@ static int image_allow_write(mb_platform *p, uint32_t disk, mb_error *err)
         if (d->read_only)
                 return mb_error_set(err, MB_EUNSAFE, "%s (disk %u): the %s is read-only", d->path,
                                     disk, d->is_block ? "block device" : "image file");
+        rc = img_claim_disk(d, err);
+        if (rc == 0 && ip->nvram)
+                rc = img_claim_file(ip->nvram, " (the UEFI variable store)", err);
+        if (rc < 0)
+                return rc;
         d->allowed = true;
         if (mb_image_repair_gpt) {
                 rc = img_table_read(d, &t, err);
@@ -609,6 +615,8 @@ static void image_close(mb_platform *p)
         for (uint32_t i = 0; i < ip->n_disks; i++) {
                 if (ip->disks[i].fd >= 0)
                         close(ip->disks[i].fd);
+                if (ip->disks[i].lock_fd >= 0)
+                        close(ip->disks[i].lock_fd);
                 free(ip->disks[i].path);
                 free(ip->disks[i].abspath);
         }
@@ -653,7 +661,10 @@ static int open_disk(img_disk *d, mb_error *err)
         }
         d->st_dev = st.st_dev;
         d->st_ino = st.st_ino;
-        d->read_only = access(d->path, W_OK) != 0;
+        /* root passes access(W_OK) on any file: a file whose mode has no
+         * write bit at all is read-only to mbstate too, as the README says */
+        d->read_only = access(d->path, W_OK) != 0 ||
+                       (!S_ISBLK(st.st_mode) && (st.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)) == 0);
         d->is_block = S_ISBLK(st.st_mode);
         if (d->is_block && !d->read_only) {
                 int ro = 0;
@@ -692,7 +703,8 @@ int mb_platform_open_image(const char *list, mb_platform **ret, mb_error *err)
         }
         ip->base.ops = &image_ops;
         ip->base.priv = ip;
-        for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        save = copy;
+        while ((tok = mb_target_list_next(&save))) {
                 img_disk *n, *d;
 
                 if (strncmp(tok, "nvram=", 6) == 0) {
@@ -708,6 +720,7 @@ int mb_platform_open_image(const char *list, mb_platform **ret, mb_error *err)
                 d = &n[ip->n_disks++];
                 memset(d, 0, sizeof(*d));
                 d->fd = -1;
+                d->lock_fd = -1;
                 d->number = ip->n_disks - 1;
                 if (!*tok) {
                         rc = mb_error_set(err, MB_EINVAL, "image target: empty image name in '%s'", list);

@@ -32,6 +32,7 @@ typedef struct img_disk {
         char *abspath;          /* realpath() */
         char serial[16];        /* "IMG-" + 8 hex digits of sha256(abspath) */
         int fd;                 /* read-only */
+        int lock_fd;            /* read-write, holding the in-use locks (inuse.c), or -1 */
         dev_t st_dev;
         ino_t st_ino;
         bool read_only;         /* the file is not writable by us (or a write-protected device) */
@@ -73,7 +74,10 @@ int img_fw_execute(img_platform *ip, const mb_op *op, mb_error *err);
 /* ---- spawn.c ---- */
 
 /* Runs argv (argv[0] looked up in PATH) without a shell, stdin from
- * /dev/null, with MTOOLS_SKIP_CHECK=1 and LC_ALL=C in its environment.
+ * /dev/null, with MTOOLS_SKIP_CHECK=1 and LC_ALL=C.UTF-8 in its environment
+ * (mtools converts FAT long names through the locale's character set: in the
+ * C locale it prints '_' for every non-ASCII character, a name nothing can
+ * open again; C.UTF-8 is built into glibc, so it needs no installed locale).
  * stdout goes to out_fd when out_fd >= 0, else into *ret_out (malloc'd,
  * NUL-terminated, length in *ret_len) when ret_out is not NULL, else it is
  * discarded. A non-zero exit is MB_EIO with the tool's stderr in the message. */
@@ -229,5 +233,16 @@ int img_dynamic_execute(img_platform *ip, const mb_op *op, mb_progress *progress
 
 /* Opens d for writing (O_RDWR) after checking allow_write; closes on error. */
 int img_open_rw(img_disk *d, int *ret_fd, mb_error *err);
+
+/* ---- inuse.c ---- */
+
+/* Before the first write to d: refuses it when another process holds a
+ * byte-range lock on the image file (a running QEMU does) or the block
+ * device is mounted or opened exclusively, naming the holder; else takes the
+ * locks a writing QEMU takes, kept in d->lock_fd until the target closes. */
+int img_claim_disk(img_disk *d, mb_error *err);
+/* The same refusal for another file the run will write (the nvram= store);
+ * what follows the path in the message (" (disk 0)", "" ...). */
+int img_claim_file(const char *path, const char *what, mb_error *err);
 
 #endif

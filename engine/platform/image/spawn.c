@@ -15,8 +15,8 @@
 
 extern char **environ;
 
-/* environ without LC_ALL/MTOOLS_SKIP_CHECK, plus our values; malloc'd array
- * of borrowed strings. */
+/* environ without LC_ALL/MTOOLS_SKIP_CHECK, plus our values (see img_run);
+ * malloc'd array of borrowed strings. */
 static char **child_env(void)
 {
         size_t n = 0, k = 0;
@@ -31,7 +31,7 @@ static char **child_env(void)
                 if (strncmp(environ[i], "LC_ALL=", 7) != 0 &&
                     strncmp(environ[i], "MTOOLS_SKIP_CHECK=", 18) != 0)
                         env[k++] = environ[i];
-        env[k++] = (char *)"LC_ALL=C";
+        env[k++] = (char *)"LC_ALL=C.UTF-8";
         env[k++] = (char *)"MTOOLS_SKIP_CHECK=1";
         env[k] = NULL;
         return env;
