@@ -690,7 +690,7 @@ int mb_platform_open_image(const char *list, mb_platform **ret, mb_error *err)
         char *copy, *tok, *save = NULL;
         int rc = 0;
 
-        if (!list || !*list)
+        if (!list || list[strspn(list, ",")] == '\0')
                 return mb_error_set(err, MB_EINVAL, "image target: no image files given (image:A.img,B.img)");
         if (env_on("MB_REPAIR_GPT"))
                 mb_image_repair_gpt = 1;
