@@ -83,7 +83,8 @@ contains "$tmp/err" "its group" "trust message (group)"
 cp tests/data/seed/facts-before.yaml "$tmp/l.yaml"
 MBSTATE_LOCK=$tmp/lock flock "$tmp/lock" sleep 4 &
 holder=$!
-sleep 0.5
+# until the holder really holds it (a loaded machine may start it late)
+for _ in $(seq 200); do flock -n "$tmp/lock" true 2>/dev/null || break; sleep 0.02; done
 MBSTATE_LOCK=$tmp/lock expect 1 "locked apply" -- "$mb" apply examples/seed/site.yaml --target "snapshot:$tmp/l.yaml" --lock-timeout 1
 contains "$tmp/err" "another mbstate run holds the lock" "lock message"
 cmp -s "$tmp/l.yaml" tests/data/seed/facts-before.yaml && ok || bad "the locked-out apply wrote"

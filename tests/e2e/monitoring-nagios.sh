@@ -40,13 +40,14 @@ mb 3 "a missing site.yaml: exit 3 (UNKNOWN)" check "$T/none.yaml" --target "$L" 
 says "$T/out" "^MBSTATE UNKNOWN - cannot evaluate: .*none\.yaml" "UNKNOWN names the file"
 mb 3 "images that cannot be read: exit 3 (UNKNOWN)" check "$SITE" --target "image:$T/gone0.img,$T/gone1.img" --format nagios
 says "$T/out" "^MBSTATE UNKNOWN - cannot evaluate: .*gone0\.img" "UNKNOWN names the image"
-MBSTATE_LOCK=$T/lock flock "$T/lock" sleep 5 &
+MBSTATE_LOCK=$T/lock flock "$T/lock" sleep 60 &
 holder=$!
-sleep 0.5
+# until the holder really holds it (a loaded machine may start it late)
+for _ in $(seq 200); do flock -n "$T/lock" true 2>/dev/null || break; sleep 0.1; done
 MBSTATE_LOCK=$T/lock mb 3 "another run holds the lock past --lock-timeout: exit 3 (UNKNOWN)" \
         check "$SITE" --target "$L" --format nagios --lock-timeout 1
 says "$T/out" "^MBSTATE UNKNOWN - cannot evaluate: .*another mbstate run holds the lock" "UNKNOWN names the lock"
-wait $holder
+kill $holder 2>/dev/null; wait $holder 2>/dev/null
 
 # ---- Nagios 4 with its own configuration ----
 mkdir -p "$N/spool" "$N/rw"
