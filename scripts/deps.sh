@@ -13,6 +13,9 @@ packages=(
         libhivex-bin reglookup ldmtool xz-utils
         # UEFI variables (OVMF_VARS), the stand-in boot manager, the failover boot test
         ovmf grub-efi-amd64-bin qemu-system-x86
+        # Secure Boot: signing the stand-ins, independent Authenticode checks,
+        # a boot program Microsoft signed (shimx64.efi, read at test time)
+        sbsigntool osslsigncode shim-signed openssl
         # the Ansible twin playbook test
         ansible-core
         # fuzzing (libFuzzer with ASan/UBSan); the end-to-end run under memcheck
