@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bootability.h"
 #include "platform/platform.h"
 #include "runctl.h"
 #include "yamldoc.h"
@@ -121,7 +122,57 @@ typedef struct report {
         mb_plan *final;         /* after apply */
         mb_error err;
         bool failed;
+        /* check and plan: the boot verdict of each declared disk with an ESP */
+        struct boot_row {
+                const char *name;
+                const mb_disk_fact *disk;
+                mb_boot_verdict v;
+        } boot[16];
+        size_t n_boot;
+        size_t n_unbootable;
 } report;
+
+/* The verdicts of the declared disks that the site gives an ESP and that
+ * are bound to a disk of the facts. */
+static void boot_verdicts(report *r, const mb_config *c)
+{
+        if (!r->plan || !r->facts || !mb_config_has_role(c, MB_ROLE_EFI))
+                return;
+        for (uint32_t i = 0; i < c->n_part_disks && r->n_boot < 16; i++) {
+                int idx = c->part_disks[i];
+                int num = idx >= 0 && (uint32_t)idx < r->plan->binding.n ? r->plan->binding.number[idx] : -1;
+                const mb_disk_fact *d = num >= 0 ? mb_facts_disk(r->facts, (uint32_t)num) : NULL;
+                struct boot_row *row;
+
+                if (!d)
+                        continue;
+                row = &r->boot[r->n_boot++];
+                row->name = c->site->disks[idx].name;
+                row->disk = d;
+                mb_boot_verdict_of(c, r->facts, d, &row->v);
+                r->n_unbootable += !row->v.bootable;
+        }
+}
+
+static void json_boot(mb_buf *b, const report *r)
+{
+        mb_buf_printf(b, "  \"boot\": [");
+        for (size_t i = 0; i < r->n_boot; i++) {
+                const struct boot_row *row = &r->boot[i];
+
+                mb_buf_put(b, i ? ",\n    " : "\n    ", i ? 6 : 5);
+                mb_buf_put(b, "{\"disk\": ", 9);
+                mb_buf_json_string(b, row->name);
+                mb_buf_printf(b, ", \"number\": %u, \"bootable\": %s, \"secure_boot\": %s, \"via\": ",
+                              row->disk->number, row->v.bootable ? "true" : "false",
+                              row->v.secure_boot ? "true" : "false");
+                mb_buf_json_string(b, row->v.via);
+                mb_buf_put(b, ", \"reason\": ", 12);
+                mb_buf_json_string(b, row->v.reason);
+                mb_buf_put(b, "}", 1);
+        }
+        mb_buf_put(b, r->n_boot ? "\n  ],\n" : "],\n", r->n_boot ? 6 : 3);
+}
 
 static void json_change(mb_buf *b, const report *r, const mb_change *c, const mb_facts *f)
 {
@@ -160,7 +211,7 @@ static void print_json(const report *r, int code)
         const mb_plan *p = r->plan;
         const mb_plan *last = r->final ? r->final : r->plan;
         bool changed = r->n_applied > 0;
-        bool in_state = !r->failed && last && last->n_changes == 0;
+        bool in_state = !r->failed && last && last->n_changes == 0 && !r->n_unbootable;
 
         mb_buf_printf(&b, "{\n  \"changed\": %s,\n  \"in_desired_state\": %s,\n  \"exit_code\": %d,\n",
                       changed ? "true" : "false", in_state ? "true" : "false", code);
@@ -194,6 +245,7 @@ static void print_json(const report *r, int code)
                 mb_buf_printf(&b, ", \"changes\": %d}", p->status[i].n_changes);
         }
         mb_buf_put(&b, p && p->n_status ? "\n  ],\n" : "],\n", p && p->n_status ? 6 : 3);
+        json_boot(&b, r);
         mb_buf_printf(&b, "  \"health\": {\"resyncing\": %s, \"percent\": %u, \"detail\": ",
                       last && last->health.resyncing ? "true" : "false",
                       last && last->health.resyncing ? last->health.percent : 100);
@@ -275,9 +327,17 @@ static void print_text(const report *r, const mb_config *c, int code)
                         return;
         }
         if (r->o->verb == MB_VERB_CHECK && p) {
+                for (size_t i = 0; i < r->n_boot; i++) {
+                        if (r->boot[i].v.bootable)
+                                continue;
+                        mb_boot_verdict_line(r->boot[i].disk, &r->boot[i].v, line, sizeof(line));
+                        fprintf(out, "drift: %s\n", line);
+                }
                 if (p->n_changes) {
                         summary(p, line, sizeof(line));
                         fprintf(out, "drift: %s\n", line);
+                } else if (r->n_unbootable) {
+                        /* said above */
                 } else if (p->health.resyncing) {
                         fprintf(out, "converging: %s\n", p->health.what);
                 } else {
@@ -492,6 +552,8 @@ int mb_run(const mb_run_options *o)
                 rc = mb_platform_read_facts(pl, &r.facts, &r.err);
         if (!rc)
                 rc = mb_plan_compute(c, r.facts, &r.plan, &r.err);
+        if (!rc && o->verb != MB_VERB_APPLY)
+                boot_verdicts(&r, c);
         if (!rc && o->verb == MB_VERB_APPLY)
                 rc = apply_loop(&r, c, pl);
         r.failed = rc != 0;
@@ -499,7 +561,7 @@ int mb_run(const mb_run_options *o)
                 code = MB_EXIT_ERROR;
         else if (o->verb == MB_VERB_APPLY)
                 code = r.final && r.final->health.resyncing ? MB_EXIT_CONVERGING : MB_EXIT_OK;
-        else if (r.plan->n_changes)
+        else if (r.plan->n_changes || (o->verb == MB_VERB_CHECK && r.n_unbootable))
                 code = MB_EXIT_DRIFT;
         else
                 code = r.plan->health.resyncing ? MB_EXIT_CONVERGING : MB_EXIT_OK;
