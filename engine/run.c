@@ -198,6 +198,8 @@ static void json_change(mb_buf *b, const report *r, const mb_change *c, const mb
 
 static const char *resource_state(const report *r, const mb_resource_status *s)
 {
+        if (s->conflict)
+                return "conflict";
         if (s->n_changes == 0)
                 return "kept";
         if (r->o->verb == MB_VERB_APPLY && !r->failed)
@@ -211,7 +213,8 @@ static void print_json(const report *r, int code)
         const mb_plan *p = r->plan;
         const mb_plan *last = r->final ? r->final : r->plan;
         bool changed = r->n_applied > 0;
-        bool in_state = !r->failed && last && last->n_changes == 0 && !r->n_unbootable;
+        bool in_state = !r->failed && last && last->n_changes == 0 && !last->n_conflicts &&
+                        !r->n_unbootable;
 
         mb_buf_printf(&b, "{\n  \"changed\": %s,\n  \"in_desired_state\": %s,\n  \"exit_code\": %d,\n",
                       changed ? "true" : "false", in_state ? "true" : "false", code);
@@ -254,6 +257,11 @@ static void print_json(const report *r, int code)
         for (size_t i = 0; last && i < last->n_notes; i++) {
                 mb_buf_put(&b, i ? ", " : "", i ? 2 : 0);
                 mb_buf_json_string(&b, last->notes[i]);
+        }
+        mb_buf_printf(&b, "],\n  \"conflicts\": [");
+        for (size_t i = 0; last && i < last->n_conflicts; i++) {
+                mb_buf_put(&b, i ? ", " : "", i ? 2 : 0);
+                mb_buf_json_string(&b, last->conflicts[i]);
         }
         mb_buf_put(&b, "],\n  \"errors\": [", 16);
         if (r->failed) {
@@ -327,21 +335,22 @@ static void print_text(const report *r, const mb_config *c, int code)
                         return;
         }
         if (r->o->verb == MB_VERB_CHECK && p) {
+                if (p->n_changes) {
+                        summary(p, line, sizeof(line));
+                        fprintf(out, "drift: %s\n", line);
+                }
                 for (size_t i = 0; i < r->n_boot; i++) {
                         if (r->boot[i].v.bootable)
                                 continue;
                         mb_boot_verdict_line(r->boot[i].disk, &r->boot[i].v, line, sizeof(line));
                         fprintf(out, "drift: %s\n", line);
                 }
-                if (p->n_changes) {
-                        summary(p, line, sizeof(line));
-                        fprintf(out, "drift: %s\n", line);
-                } else if (r->n_unbootable) {
-                        /* said above */
-                } else if (p->health.resyncing) {
-                        fprintf(out, "converging: %s\n", p->health.what);
-                } else {
-                        fprintf(out, "in desired state\n");
+                /* differences are said above, conflicts below */
+                if (!p->n_changes && !r->n_unbootable && !p->n_conflicts) {
+                        if (p->health.resyncing)
+                                fprintf(out, "converging: %s\n", p->health.what);
+                        else
+                                fprintf(out, "in desired state\n");
                 }
         }
         if (r->o->verb != MB_VERB_APPLY && p) {
@@ -367,13 +376,16 @@ static void print_text(const report *r, const mb_config *c, int code)
         }
         if (r->o->verb == MB_VERB_APPLY && !r->failed) {
                 if (!r->n_applied)
-                        fprintf(out, "No changes: in desired state.\n");
+                        fprintf(out, "%s\n", last && last->n_conflicts ? "No changes applied."
+                                                                       : "No changes: in desired state.");
                 else
                         fprintf(out, "converged: %zu change%s applied\n", r->n_applied,
                                 r->n_applied == 1 ? "" : "s");
                 if (last && last->health.resyncing)
                         fprintf(out, "converging: %s\n", last->health.what);
         }
+        for (size_t i = 0; last && i < last->n_conflicts; i++)
+                fprintf(out, "conflict: %s\n", last->conflicts[i]);
         for (size_t i = 0; last && i < last->n_notes; i++)
                 fprintf(out, "note: %s\n", last->notes[i]);
         (void)code;
@@ -559,9 +571,11 @@ int mb_run(const mb_run_options *o)
         r.failed = rc != 0;
         if (r.failed)
                 code = MB_EXIT_ERROR;
+        else if (o->verb == MB_VERB_APPLY && r.final && r.final->n_conflicts)
+                code = MB_EXIT_ERROR;   /* the rest converged; the conflicts are the operator's */
         else if (o->verb == MB_VERB_APPLY)
                 code = r.final && r.final->health.resyncing ? MB_EXIT_CONVERGING : MB_EXIT_OK;
-        else if (r.plan->n_changes || (o->verb == MB_VERB_CHECK && r.n_unbootable))
+        else if (r.plan->n_changes || r.plan->n_conflicts || (o->verb == MB_VERB_CHECK && r.n_unbootable))
                 code = MB_EXIT_DRIFT;
         else
                 code = r.plan->health.resyncing ? MB_EXIT_CONVERGING : MB_EXIT_OK;

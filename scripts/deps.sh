@@ -16,6 +16,8 @@ packages=(
         # Secure Boot: signing the stand-ins, independent Authenticode checks,
         # a boot program Microsoft signed (shimx64.efi, read at test time)
         sbsigntool osslsigncode shim-signed openssl
+        # stand-in boot managers with a version resource (tests/e2e/standin)
+        mingw-w64
         # the Ansible twin playbook test
         ansible-core
         # fuzzing (libFuzzer with ASan/UBSan); the end-to-end run under memcheck
