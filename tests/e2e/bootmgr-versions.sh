@@ -58,6 +58,8 @@ mb 2 "plan: drift (exit 2)" plan "$SITE" --target "$L"
 says "$T/out" "^conflict: efi of primary \(disk 0\) on secondary \(disk 1\): not copying the ESP of primary \(disk 0\): it would downgrade secondary \(disk 1\)'s .EFI.Microsoft.Boot.bootmgfw.efi from version $NEW, sha256 [0-9a-f]{64} to version $OLD, sha256 [0-9a-f]{64}" \
         "plan shows the conflict with both versions"
 says "$T/out" "clone from it \(from: booted" "plan says what to do"
+echo "--- mbstate plan, disk 1 holding the newer boot manager:"
+grep -E "^(conflict|No changes|  *[0-9]+\.)" "$T/out" | sed 's/^/    /'
 says "$T/out" "clone +recovery of primary \(disk 0\) on secondary \(disk 1\)" "plan still lists the recovery clone"
 mb 2 "plan --json" plan "$SITE" --target "$L" --json
 check "plan --json: the efi clone's state is conflict, the conflict is listed" python3 -c '
@@ -105,6 +107,8 @@ cp "$D/vars.fd" "$D/vars.dbx.fd"
 mb 2 "plan with disk 0's boot manager revoked: drift" plan "$SITE" --target "image:$D0,$D1,nvram=$D/vars.dbx.fd"
 says "$T/out" "^conflict: efi of primary \(disk 0\) on secondary \(disk 1\): not copying the ESP of primary \(disk 0\): its .EFI.Microsoft.Boot.bootmgfw.efi \(version $NEW, sha256 [0-9a-f]{64}\) is revoked by dbx; secondary \(disk 1\) keeps its own \(version $OLD" \
         "plan refuses to spread the revoked boot manager, naming both"
+echo "--- mbstate plan, disk 0's boot manager revoked by dbx:"
+grep "^conflict" "$T/out" | sed 's/^/    /'
 mb 2 "check with disk 0's boot manager revoked: drift" check "$SITE" --target "image:$D0,$D1,nvram=$D/vars.dbx.fd" --json
 check "... and predicts disk 0 starts only through its fallback, the revoked boot manager refused" python3 -c '
 import json, sys
