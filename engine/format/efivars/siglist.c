@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Secure Boot variables of a store: EFI_SIGNATURE_LIST sequences (db, dbx,
- * KEK, PK) and whether Secure Boot is on (see efivars.h). Layout from the
+ * EFI_SIGNATURE_LIST sequences (db, dbx, KEK, PK; see efivars.h). Plain
+ * bytes, no store: built on every host, the windows target included. Layout from the
  * UEFI specification, "Signature Database" (EFI_SIGNATURE_LIST:
  * SignatureType, SignatureListSize, SignatureHeaderSize, SignatureSize,
  * header, then EFI_SIGNATURE_DATA entries of SignatureOwner + data).
@@ -13,9 +13,6 @@
 
 const mb_guid mb_efi_image_security_database = { { 0xcb, 0xb2, 0x19, 0xd7, 0x3a, 0x3d, 0x96, 0x45,
                                                    0xa3, 0xbc, 0xda, 0xd0, 0x0e, 0x67, 0x65, 0x6f } };
-/* OVMF's EFI_SECURE_BOOT_ENABLE_DISABLE vendor GUID */
-static const mb_guid secure_boot_enable_guid = { { 0xc7, 0x0b, 0xa3, 0xf0, 0x08, 0xaf, 0x56, 0x45,
-                                                   0x99, 0xc4, 0x00, 0x10, 0x09, 0xc9, 0x3a, 0x44 } };
 
 static const struct {
         mb_efi_sig_type type;
@@ -110,28 +107,5 @@ int mb_efi_siglist_parse(const char *what, const uint8_t *data, size_t size,
         }
         *ret = out;
         *ret_n = n;
-        return 0;
-}
-
-int mb_efivars_secure_boot(const mb_efivars *v, bool *ret, mb_error *err)
-{
-        mb_efivar pk, en;
-        int rc;
-
-        rc = mb_efivars_get(v, &mb_efi_global_variable, "PK", &pk, err);
-        if (rc == MB_ENOENT) {
-                *ret = false;
-                return 0;
-        }
-        if (rc < 0)
-                return rc;
-        rc = mb_efivars_get(v, &secure_boot_enable_guid, "SecureBootEnable", &en, err);
-        if (rc == MB_ENOENT) {
-                *ret = pk.size > 0;
-                return 0;
-        }
-        if (rc < 0)
-                return rc;
-        *ret = pk.size > 0 && en.size >= 1 && en.data[0] == 1;
         return 0;
 }

@@ -730,6 +730,8 @@ static int read_firmware(const mb_win32 *w, mb_facts *f, mb_error *err)
                         fw->n_entries++;
         }
         free(guid);
+        if (r == 0)
+                r = mb_win_read_secure_boot(w, fw, err);
         return r;
 }
 
