@@ -130,3 +130,44 @@ Test(bootability, no_esp)
         mb_boot_verdict_line(&d, &v, line, sizeof(line));
         cr_assert_str_eq(line, "disk 2 would not boot: no ESP");
 }
+
+/* The system store is this ESP's BCD (same file): its os-loader must be on
+ * a present disk. */
+static mb_boot_verdict verdict_bcd(const char *osdevice)
+{
+        char doc[8192];
+        mb_facts *f = NULL;
+        mb_error err = { 0 };
+        mb_boot_verdict v;
+        int n = snprintf(doc, sizeof(doc), "%s", disk_doc);
+
+        n += snprintf(doc + n, sizeof(doc) - (size_t)n,
+                      "bcd:\n"
+                      "  store: disk 1 partition 1 /EFI/Microsoft/Boot/BCD\n"
+                      "  objects:\n"
+                      "  - id: '{bootmgr}'\n"
+                      "    type: boot-manager\n"
+                      "    displayorder: ['{11111111-0000-0000-0000-000000000001}']\n"
+                      "  - id: '{11111111-0000-0000-0000-000000000001}'\n"
+                      "    type: os-loader\n"
+                      "    osdevice:\n"
+                      "      kind: partition\n"
+                      "      partition: %s\n", osdevice);
+        snprintf(doc + n, sizeof(doc) - (size_t)n, entry, "\\EFI\\Microsoft\\Boot\\bootmgfw.efi", "false",
+                 "/CN=CA", NOT_REVOKED);
+        cr_assert_eq(mb_facts_load_buffer("test", doc, strlen(doc), &f, &err), 0, "%s", err.msg);
+        mb_boot_verdict_of(NULL, f, &f->disks[0], &v);
+        mb_facts_free(f);
+        return v;
+}
+
+Test(bootability, the_bcd_must_reach_an_os_loader_on_a_present_disk)
+{
+        mb_boot_verdict v = verdict_bcd("99999999-9999-9999-9999-999999999999");
+
+        cr_assert_not(v.bootable);
+        cr_assert(strstr(v.reason, "the BCD on disk 1's ESP reaches no os-loader on a disk that is present"),
+                  "%s", v.reason);
+        v = verdict_bcd("11111111-2222-3333-4444-555555555555");
+        cr_assert(v.bootable, "%s", v.reason);
+}
