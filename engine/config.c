@@ -338,6 +338,7 @@ static int check_mirrors_clones(mb_config *c, mb_error *err)
         for (uint32_t i = 0; i < s->n_clones; i++) {
                 mb_site_clone *k = &s->clones[i];
                 mb_ynode *kn = mb_ynode_at(cs, i);
+                bool booted;
 
                 if (!mb_config_has_role(c, k->role))
                         return AT(mb_ynode_get(kn, "role"),
@@ -356,19 +357,28 @@ static int check_mirrors_clones(mb_config *c, mb_error *err)
                                 return AT(mb_ynode_get(kn, "role"),
                                           "role '%s' is cloned twice; expected one clone per role",
                                           mb_role_to_string(k->role));
-                if (mb_config_disk_index(c, k->from) < 0)
+                booted = strcmp(k->from, MB_CLONE_FROM_BOOTED) == 0;
+                if (booted && mb_config_disk_index(c, k->from) >= 0)
                         return AT(mb_ynode_get(kn, "from"),
-                                  "clone from: unknown disk '%s'; expected a name declared under 'disks'",
+                                  "clone from: 'booted' is both a declared disk and the disk the machine booted from; rename the disk");
+                if (!booted && mb_config_disk_index(c, k->from) < 0)
+                        return AT(mb_ynode_get(kn, "from"),
+                                  "clone from: unknown disk '%s'; expected a name declared under 'disks' or 'booted'",
                                   k->from);
                 r = check_names(c, mb_ynode_get(kn, "to"), k->to, k->n_to, "clone to", err);
                 if (r)
                         return r;
-                for (uint32_t j = 0; j < k->n_to; j++)
+                if (booted && k->n_to < 2)
+                        return AT(mb_ynode_get(kn, "to"),
+                                  "clone of '%s' from: booted: expected every disk that may have booted under 'to' (at least two); "
+                                  "the one the machine booted from is the source",
+                                  mb_role_to_string(k->role));
+                for (uint32_t j = 0; j < k->n_to && !booted; j++)
                         if (strcmp(k->to[j], k->from) == 0)
                                 return AT(mb_ynode_at(mb_ynode_get(kn, "to"), j),
                                           "clone of '%s' from disk '%s' to itself; expected a different target disk",
                                           mb_role_to_string(k->role), k->from);
-                if (!in_partition_disks(c, mb_config_disk_index(c, k->from)))
+                if (!booted && !in_partition_disks(c, mb_config_disk_index(c, k->from)))
                         return AT(mb_ynode_get(kn, "from"),
                                   "clone source '%s' is not listed in partitions.disks", k->from);
                 for (uint32_t j = 0; j < k->n_to; j++)

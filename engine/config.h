@@ -55,9 +55,12 @@ typedef struct mb_site_mirror {
         uint32_t n_disks;
 } mb_site_mirror;
 
+/* clones: from: booted -- the disk whose ESP the machine booted from */
+#define MB_CLONE_FROM_BOOTED "booted"
+
 typedef struct mb_site_clone {
         mb_role role;
-        char *from;
+        char *from;             /* a declared disk, or MB_CLONE_FROM_BOOTED */
         char **to;
         uint32_t n_to;
 } mb_site_clone;

@@ -219,6 +219,7 @@ void mb_part_fact_clear(mb_part_fact *p)
         for (uint32_t i = 0; i < p->n_files; i++) {
                 free(p->files[i].path);
                 free(p->files[i].sha256);
+                mb_image_fact_free(p->files[i].image);
         }
         free(p->files);
         memset(p, 0, sizeof(*p));
@@ -274,6 +275,55 @@ void mb_bcd_fact_free(mb_bcd_fact *b)
         free(b);
 }
 
+static void cert_fact_clear(mb_cert_fact *c)
+{
+        free(c->subject);
+        free(c->issuer);
+        free(c->sha256);
+}
+
+void mb_image_fact_free(mb_image_fact *im)
+{
+        if (!im)
+                return;
+        for (uint32_t i = 0; i < im->n_signatures; i++) {
+                mb_signature_fact *s = &im->signatures[i];
+
+                free(s->subject);
+                free(s->issuer);
+                free(s->sha256);
+                free(s->signed_digest);
+                for (uint32_t k = 0; k < s->n_certificates; k++)
+                        cert_fact_clear(&s->certificates[k]);
+                free(s->certificates);
+        }
+        free(im->signatures);
+        free(im->machine);
+        free(im->version);
+        free(im->authenticode_sha256);
+        free(im);
+}
+
+void mb_sig_facts_free(mb_sig_fact *s, uint32_t n)
+{
+        for (uint32_t i = 0; s && i < n; i++) {
+                free(s[i].type);
+                free(s[i].sha256);
+                free(s[i].subject);
+                free(s[i].issuer);
+                free(s[i].owner);
+        }
+        free(s);
+}
+
+mb_file_fact *mb_part_file(const mb_part_fact *p, const char *path)
+{
+        for (uint32_t i = 0; p && i < p->n_files; i++)
+                if (strcasecmp(p->files[i].path, path) == 0)
+                        return &p->files[i];
+        return NULL;
+}
+
 mb_volume_fact *mb_facts_add_volume(mb_facts *f)
 {
         mb_volume_fact *v = mb_reallocarray(f->volumes, f->n_volumes + 1, sizeof(*v));
@@ -325,6 +375,9 @@ void mb_facts_free(mb_facts *f)
                 }
                 free(f->firmware->entries);
                 free(f->firmware->order);
+                mb_sig_facts_free(f->firmware->db, f->firmware->n_db);
+                mb_sig_facts_free(f->firmware->dbx, f->firmware->n_dbx);
+                free(f->firmware->booted);
                 free(f->firmware);
         }
         free(f->target);

@@ -58,10 +58,37 @@ typedef enum mb_position {
         MB_POS_LAST,
 } mb_position;
 
+/* An X.509 certificate: names as OpenSSL's X509_NAME_oneline writes them. */
+typedef struct mb_cert_fact {
+        char *subject;
+        char *issuer;
+        char *sha256;           /* of the DER encoding */
+} mb_cert_fact;
+
+/* One Authenticode signature of a boot program. */
+typedef struct mb_signature_fact {
+        char *subject;          /* the signer's certificate */
+        char *issuer;
+        char *sha256;
+        char *signed_digest;    /* the Authenticode SHA-256 the signer signed; NULL if not SHA-256 */
+        mb_cert_fact *certificates; /* every certificate the signature carries */
+        uint32_t n_certificates;
+} mb_signature_fact;
+
+/* A boot program (PE/COFF image) on an ESP. */
+typedef struct mb_image_fact {
+        char *machine;          /* x64, ia32, aa64, arm or 0x.... */
+        char *version;          /* file version "a.b.c.d"; NULL without a version resource */
+        char *authenticode_sha256;
+        mb_signature_fact *signatures;
+        uint32_t n_signatures;
+} mb_image_fact;
+
 typedef struct mb_file_fact {
         char *path;             /* "/EFI/Microsoft/Boot/BCD" ('/' separated, case kept) */
         uint64_t size;
         char *sha256;           /* 64 hex digits */
+        mb_image_fact *image;   /* boot managers (bootmgfw.efi, bootx64.efi): the PE facts; else NULL */
 } mb_file_fact;
 
 typedef struct mb_part_fact {
@@ -151,11 +178,26 @@ typedef struct mb_fw_entry_fact {
         bool active;
 } mb_fw_entry_fact;
 
+/* One entry of db or dbx (an EFI_SIGNATURE_DATA). */
+typedef struct mb_sig_fact {
+        char *type;             /* sha256 (an image digest), x509, x509-sha256, other */
+        char *sha256;           /* sha256: the digest; x509: of the DER; x509-sha256: the TBS hash */
+        char *subject;          /* x509 only */
+        char *issuer;
+        char *owner;            /* SignatureOwner GUID */
+} mb_sig_fact;
+
 typedef struct mb_firmware_fact {
         mb_fw_entry_fact *entries;
         uint32_t n_entries;
         uint32_t *order;        /* BootOrder */
         uint32_t n_order;
+        bool secure_boot;       /* the firmware enforces Secure Boot */
+        mb_sig_fact *db;        /* allowed signers and digests */
+        uint32_t n_db;
+        mb_sig_fact *dbx;       /* revoked signers and digests */
+        uint32_t n_dbx;
+        char *booted;           /* unique GUID of the ESP the running system booted from, or NULL */
 } mb_firmware_fact;
 
 typedef struct mb_facts {
@@ -223,5 +265,9 @@ mb_plex_fact *mb_volume_add_plex(mb_volume_fact *v);
 void mb_bcd_device_fact_free(mb_bcd_device_fact *d);
 void mb_bcd_object_fact_clear(mb_bcd_object_fact *o);
 void mb_bcd_fact_free(mb_bcd_fact *b);
+void mb_image_fact_free(mb_image_fact *im);
+void mb_sig_facts_free(mb_sig_fact *s, uint32_t n);
+/* A file of an ESP by path, compared without case ("/EFI/Boot/bootx64.efi"). */
+mb_file_fact *mb_part_file(const mb_part_fact *p, const char *path);
 
 #endif

@@ -54,6 +54,24 @@ int mb_plan_note(mb_plan *p, const char *fmt, ...)
         return 0;
 }
 
+int mb_plan_conflict(mb_plan *p, const char *fmt, ...)
+{
+        char buf[1536], **n;
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof(buf), fmt, ap);
+        va_end(ap);
+        n = mb_reallocarray(p->conflicts, p->n_conflicts + 1, sizeof(*n));
+        if (!n)
+                return MB_ENOMEM;
+        p->conflicts = n;
+        if (!(n[p->n_conflicts] = strdup(buf)))
+                return MB_ENOMEM;
+        p->n_conflicts++;
+        return 0;
+}
+
 void mb_plan_status(mb_plan *p, mb_resource_kind res, const char *subject, size_t changes_before)
 {
         mb_resource_status *n = mb_reallocarray(p->status, p->n_status + 1, sizeof(*n));
@@ -74,6 +92,9 @@ void mb_plan_free(mb_plan *p)
         for (size_t i = 0; i < p->n_notes; i++)
                 free(p->notes[i]);
         free(p->notes);
+        for (size_t i = 0; i < p->n_conflicts; i++)
+                free(p->conflicts[i]);
+        free(p->conflicts);
         free(p->status);
         free(p->changes);
         free(p);

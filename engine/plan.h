@@ -49,6 +49,7 @@ typedef struct mb_resource_status {
         mb_resource_kind resource;
         char subject[128];
         int n_changes;
+        bool conflict;          /* a difference the plan refuses to remove (see conflicts) */
 } mb_resource_status;
 
 typedef struct mb_plan {
@@ -60,6 +61,11 @@ typedef struct mb_plan {
         size_t n_status;
         char **notes;           /* things not changed, said once ("no firmware store on this target") */
         size_t n_notes;
+        /* differences the plan refuses to remove (a boot manager that would be
+         * downgraded or replaced by a revoked one): each says both sides and
+         * what to do; apply converges the rest and exits 1 */
+        char **conflicts;
+        size_t n_conflicts;
 } mb_plan;
 
 /*
@@ -79,6 +85,7 @@ mb_change *mb_plan_add(mb_plan *p, mb_resource_kind res, const char *subject, bo
                        const mb_op *op);
 int mb_plan_note(mb_plan *p, const char *fmt, ...) MB_PRINTF(2, 3);
 void mb_plan_status(mb_plan *p, mb_resource_kind res, const char *subject, size_t changes_before);
+int mb_plan_conflict(mb_plan *p, const char *fmt, ...) MB_PRINTF(2, 3);
 
 /* "secondary (disk 1)" */
 const char *mb_plan_disk_label(const mb_config *c, const mb_binding *b, int idx, char *buf,

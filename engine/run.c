@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bootability.h"
 #include "monitor.h"
 #include "platform/platform.h"
 #include "runctl.h"
@@ -122,7 +123,57 @@ typedef struct report {
         mb_plan *final;         /* after apply */
         mb_error err;
         bool failed;
+        /* check and plan: the boot verdict of each declared disk with an ESP */
+        struct boot_row {
+                const char *name;
+                const mb_disk_fact *disk;
+                mb_boot_verdict v;
+        } boot[16];
+        size_t n_boot;
+        size_t n_unbootable;
 } report;
+
+/* The verdicts of the declared disks that the site gives an ESP and that
+ * are bound to a disk of the facts. */
+static void boot_verdicts(report *r, const mb_config *c)
+{
+        if (!r->plan || !r->facts || !mb_config_has_role(c, MB_ROLE_EFI))
+                return;
+        for (uint32_t i = 0; i < c->n_part_disks && r->n_boot < 16; i++) {
+                int idx = c->part_disks[i];
+                int num = idx >= 0 && (uint32_t)idx < r->plan->binding.n ? r->plan->binding.number[idx] : -1;
+                const mb_disk_fact *d = num >= 0 ? mb_facts_disk(r->facts, (uint32_t)num) : NULL;
+                struct boot_row *row;
+
+                if (!d)
+                        continue;
+                row = &r->boot[r->n_boot++];
+                row->name = c->site->disks[idx].name;
+                row->disk = d;
+                mb_boot_verdict_of(c, r->facts, d, &row->v);
+                r->n_unbootable += !row->v.bootable;
+        }
+}
+
+static void json_boot(mb_buf *b, const report *r)
+{
+        mb_buf_printf(b, "  \"boot\": [");
+        for (size_t i = 0; i < r->n_boot; i++) {
+                const struct boot_row *row = &r->boot[i];
+
+                mb_buf_put(b, i ? ",\n    " : "\n    ", i ? 6 : 5);
+                mb_buf_put(b, "{\"disk\": ", 9);
+                mb_buf_json_string(b, row->name);
+                mb_buf_printf(b, ", \"number\": %u, \"bootable\": %s, \"secure_boot\": %s, \"via\": ",
+                              row->disk->number, row->v.bootable ? "true" : "false",
+                              row->v.secure_boot ? "true" : "false");
+                mb_buf_json_string(b, row->v.via);
+                mb_buf_put(b, ", \"reason\": ", 12);
+                mb_buf_json_string(b, row->v.reason);
+                mb_buf_put(b, "}", 1);
+        }
+        mb_buf_put(b, r->n_boot ? "\n  ],\n" : "],\n", r->n_boot ? 6 : 3);
+}
 
 static void json_change(mb_buf *b, const report *r, const mb_change *c, const mb_facts *f)
 {
@@ -148,6 +199,8 @@ static void json_change(mb_buf *b, const report *r, const mb_change *c, const mb
 
 static const char *resource_state(const report *r, const mb_resource_status *s)
 {
+        if (s->conflict)
+                return "conflict";
         if (s->n_changes == 0)
                 return "kept";
         if (r->o->verb == MB_VERB_APPLY && !r->failed)
@@ -161,7 +214,8 @@ static void print_json(const report *r, int code)
         const mb_plan *p = r->plan;
         const mb_plan *last = r->final ? r->final : r->plan;
         bool changed = r->n_applied > 0;
-        bool in_state = !r->failed && last && last->n_changes == 0;
+        bool in_state = !r->failed && last && last->n_changes == 0 && !last->n_conflicts &&
+                        !r->n_unbootable;
 
         mb_buf_printf(&b, "{\n  \"changed\": %s,\n  \"in_desired_state\": %s,\n  \"exit_code\": %d,\n",
                       changed ? "true" : "false", in_state ? "true" : "false", code);
@@ -195,6 +249,7 @@ static void print_json(const report *r, int code)
                 mb_buf_printf(&b, ", \"changes\": %d}", p->status[i].n_changes);
         }
         mb_buf_put(&b, p && p->n_status ? "\n  ],\n" : "],\n", p && p->n_status ? 6 : 3);
+        json_boot(&b, r);
         mb_buf_printf(&b, "  \"health\": {\"resyncing\": %s, \"percent\": %u, \"detail\": ",
                       last && last->health.resyncing ? "true" : "false",
                       last && last->health.resyncing ? last->health.percent : 100);
@@ -203,6 +258,11 @@ static void print_json(const report *r, int code)
         for (size_t i = 0; last && i < last->n_notes; i++) {
                 mb_buf_put(&b, i ? ", " : "", i ? 2 : 0);
                 mb_buf_json_string(&b, last->notes[i]);
+        }
+        mb_buf_printf(&b, "],\n  \"conflicts\": [");
+        for (size_t i = 0; last && i < last->n_conflicts; i++) {
+                mb_buf_put(&b, i ? ", " : "", i ? 2 : 0);
+                mb_buf_json_string(&b, last->conflicts[i]);
         }
         mb_buf_put(&b, "],\n  \"errors\": [", 16);
         if (r->failed) {
@@ -279,10 +339,19 @@ static void print_text(const report *r, const mb_config *c, int code)
                 if (p->n_changes) {
                         summary(p, line, sizeof(line));
                         fprintf(out, "drift: %s\n", line);
-                } else if (p->health.resyncing) {
-                        fprintf(out, "converging: %s\n", p->health.what);
-                } else {
-                        fprintf(out, "in desired state\n");
+                }
+                for (size_t i = 0; i < r->n_boot; i++) {
+                        if (r->boot[i].v.bootable)
+                                continue;
+                        mb_boot_verdict_line(r->boot[i].disk, &r->boot[i].v, line, sizeof(line));
+                        fprintf(out, "drift: %s\n", line);
+                }
+                /* differences are said above, conflicts below */
+                if (!p->n_changes && !r->n_unbootable && !p->n_conflicts) {
+                        if (p->health.resyncing)
+                                fprintf(out, "converging: %s\n", p->health.what);
+                        else
+                                fprintf(out, "in desired state\n");
                 }
         }
         if (r->o->verb != MB_VERB_APPLY && p) {
@@ -308,13 +377,16 @@ static void print_text(const report *r, const mb_config *c, int code)
         }
         if (r->o->verb == MB_VERB_APPLY && !r->failed) {
                 if (!r->n_applied)
-                        fprintf(out, "No changes: in desired state.\n");
+                        fprintf(out, "%s\n", last && last->n_conflicts ? "No changes applied."
+                                                                       : "No changes: in desired state.");
                 else
                         fprintf(out, "converged: %zu change%s applied\n", r->n_applied,
                                 r->n_applied == 1 ? "" : "s");
                 if (last && last->health.resyncing)
                         fprintf(out, "converging: %s\n", last->health.what);
         }
+        for (size_t i = 0; last && i < last->n_conflicts; i++)
+                fprintf(out, "conflict: %s\n", last->conflicts[i]);
         for (size_t i = 0; last && i < last->n_notes; i++)
                 fprintf(out, "note: %s\n", last->notes[i]);
         (void)code;
@@ -524,14 +596,18 @@ int mb_run(const mb_run_options *o)
                 rc = mb_platform_read_facts(pl, &r.facts, &r.err);
         if (!rc)
                 rc = mb_plan_compute(c, r.facts, &r.plan, &r.err);
+        if (!rc && o->verb != MB_VERB_APPLY)
+                boot_verdicts(&r, c);
         if (!rc && o->verb == MB_VERB_APPLY)
                 rc = apply_loop(&r, c, pl);
         r.failed = rc != 0;
         if (r.failed)
                 code = MB_EXIT_ERROR;
+        else if (o->verb == MB_VERB_APPLY && r.final && r.final->n_conflicts)
+                code = MB_EXIT_ERROR;   /* the rest converged; the conflicts are the operator's */
         else if (o->verb == MB_VERB_APPLY)
                 code = r.final && r.final->health.resyncing ? MB_EXIT_CONVERGING : MB_EXIT_OK;
-        else if (r.plan->n_changes)
+        else if (r.plan->n_changes || r.plan->n_conflicts || (o->verb == MB_VERB_CHECK && r.n_unbootable))
                 code = MB_EXIT_DRIFT;
         else
                 code = r.plan->health.resyncing ? MB_EXIT_CONVERGING : MB_EXIT_OK;

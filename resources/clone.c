@@ -5,16 +5,46 @@
  * the same run so that the copy carries it; other roles (recovery) are
  * compared by a hash of the whole partition and copied block for block.
  */
+#include <stdlib.h>
 #include <strings.h>
 
 #include "resource.h"
 
+#define BOOTMGR "/EFI/Microsoft/Boot/bootmgfw.efi"
+
 static const mb_file_fact *find_file(const mb_part_fact *p, const char *path)
 {
-        for (uint32_t i = 0; p && i < p->n_files; i++)
-                if (strcasecmp(p->files[i].path, path) == 0)
-                        return &p->files[i];
-        return NULL;
+        return mb_part_file(p, path);
+}
+
+/* "a.b.c.d" (1 to 4 decimal parts, each < 65536) into v; false otherwise. */
+static bool version_parse(const char *s, uint16_t v[4])
+{
+        int i = 0;
+
+        memset(v, 0, 4 * sizeof(*v));
+        while (*s && i < 4) {
+                char *end;
+                unsigned long x = strtoul(s, &end, 10);
+
+                if (end == s || x > 0xffff)
+                        return false;
+                v[i++] = (uint16_t)x;
+                s = end;
+                if (*s == '.')
+                        s++;
+                else if (*s)
+                        return false;
+        }
+        return !*s && i > 0;
+}
+
+static int version_cmp(const uint16_t a[4], const uint16_t b[4])
+{
+        for (int i = 0; i < 4; i++)
+                if (a[i] != b[i])
+                        return a[i] < b[i] ? -1 : 1;
+        return 0;
 }
 
 /* The BCD hive's transaction logs (BCD.LOG, BCD.LOG1, BCD.LOG2) are not
@@ -70,6 +100,66 @@ static int files_diff(const mb_part_fact *src, const mb_part_fact *dst, char *bu
         return changed + missing + extra;
 }
 
+static bool revoked(const mb_facts *f, const mb_image_fact *im)
+{
+        const mb_firmware_fact *fw = f->firmware;
+
+        for (uint32_t i = 0; fw && im && im->authenticode_sha256 && i < fw->n_dbx; i++)
+                if (fw->dbx[i].type && strcmp(fw->dbx[i].type, "sha256") == 0 && fw->dbx[i].sha256 &&
+                    strcasecmp(fw->dbx[i].sha256, im->authenticode_sha256) == 0)
+                        return true;
+        return false;
+}
+
+/* "version 10.0.20348.1, sha256 ..." of a boot manager, for people. */
+static void describe_bootmgr(const mb_file_fact *file, char *buf, size_t len)
+{
+        const mb_image_fact *im = file ? file->image : NULL;
+
+        if (!file)
+                snprintf(buf, len, "none");
+        else if (!im || !im->authenticode_sha256)
+                snprintf(buf, len, "file sha256 %s", file->sha256);
+        else
+                snprintf(buf, len, "version %s, sha256 %s", im->version ? im->version : "unknown",
+                         im->authenticode_sha256);
+}
+
+/* Whether copying src's ESP over dst's would spread a boot manager that dbx
+ * revokes, or replace dst's with an older version (Windows serviced the
+ * boot manager while booted from dst). Fills why with both sides and what
+ * to do. Pure: facts only. */
+static bool bootmgr_conflict(const mb_facts *f, const mb_part_fact *sp, const mb_part_fact *tp,
+                             const char *slabel, const char *label, char *why, size_t len)
+{
+        const mb_file_fact *a = mb_part_file(sp, BOOTMGR), *b = tp ? mb_part_file(tp, BOOTMGR) : NULL;
+        const mb_image_fact *ai = a ? a->image : NULL, *bi = b ? b->image : NULL;
+        uint16_t va[4], vb[4];
+        char da[200], db[200];
+
+        describe_bootmgr(a, da, sizeof(da));
+        describe_bootmgr(b, db, sizeof(db));
+        if (ai && revoked(f, ai) && !(bi && revoked(f, bi))) {
+                snprintf(why, len,
+                         "not copying the ESP of %s: its \\EFI\\Microsoft\\Boot\\bootmgfw.efi (%s) is revoked by dbx; "
+                         "%s keeps its own (%s). Install the current boot manager on %s (the KB5025885 steps), "
+                         "or clone from the disk that has it (from: booted)",
+                         slabel, da, label, db, slabel);
+                return true;
+        }
+        if (ai && bi && ai->version && bi->version && sp && tp &&
+            version_parse(ai->version, va) && version_parse(bi->version, vb) &&
+            version_cmp(vb, va) > 0) {
+                snprintf(why, len,
+                         "not copying the ESP of %s: it would downgrade %s's \\EFI\\Microsoft\\Boot\\bootmgfw.efi "
+                         "from %s to %s. Windows was serviced while booted from %s: clone from it "
+                         "(from: booted, or from: the disk it is), or update %s's boot manager first",
+                         slabel, label, db, da, label, slabel);
+                return true;
+        }
+        return false;
+}
+
 static bool bcd_changes_pending(const mb_plan *p)
 {
         for (size_t i = 0; i < p->n_changes; i++)
@@ -87,15 +177,44 @@ static bool bcd_changes_pending(const mb_plan *p)
         return false;
 }
 
+/* The declared disk whose ESP the machine booted from (facts' firmware
+ * booted), or a negative MB_E* naming what is missing. */
+static int booted_index(const mb_config *c, const mb_facts *f, const mb_plan *p, mb_role role,
+                        mb_error *err)
+{
+        mb_disk_fact *d = NULL;
+
+        if (!f->firmware || !f->firmware->booted)
+                return mb_error_set(err, MB_ESTATE,
+                                    "clone of %s from: booted: the target does not say which ESP the machine booted from "
+                                    "(windows: BootCurrent; image target: add booted=GUID of that ESP to the image list)",
+                                    mb_role_to_string(role));
+        if (!mb_facts_part_by_guid(f, f->firmware->booted, &d) || !d)
+                return mb_error_set(err, MB_ESTATE,
+                                    "clone of %s from: booted: the ESP the machine booted from (partition %s) is on none of the disks",
+                                    mb_role_to_string(role), f->firmware->booted);
+        for (uint32_t i = 0; i < c->site->n_disks && i < p->binding.n; i++)
+                if (p->binding.number[i] >= 0 && (uint32_t)p->binding.number[i] == d->number)
+                        return (int)i;
+        return mb_error_set(err, MB_ESTATE,
+                            "clone of %s from: booted: the machine booted from disk %u, which is not a declared disk",
+                            mb_role_to_string(role), d->number);
+}
+
 int mb_res_clone_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error *err)
 {
         for (uint32_t k = 0; k < c->site->n_clones; k++) {
                 const mb_site_clone *sc = &c->site->clones[k];
-                int from = mb_config_disk_index(c, sc->from);
-                mb_disk_fact *sd = res_disk(c, f, p, from);
-                const mb_part_fact *sp = sd ? mb_disk_part_by_role(sd, sc->role) : NULL;
+                int from = strcmp(sc->from, MB_CLONE_FROM_BOOTED) == 0 ? booted_index(c, f, p, sc->role, err)
+                                                                       : mb_config_disk_index(c, sc->from);
+                mb_disk_fact *sd;
+                const mb_part_fact *sp;
                 char slabel[128];
 
+                if (from < -1)
+                        return from;    /* from: booted, unresolved; err is set */
+                sd = res_disk(c, f, p, from);
+                sp = sd ? mb_disk_part_by_role(sd, sc->role) : NULL;
                 if (!sd)
                         continue;
                 mb_plan_disk_label(c, &p->binding, from, slabel, sizeof(slabel));
@@ -112,7 +231,7 @@ int mb_res_clone_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_erro
                         char label[128], subject[192], what[256];
                         mb_op op;
 
-                        if (!t)
+                        if (!t || idx == from)
                                 continue;
                         mb_plan_disk_label(c, &p->binding, idx, label, sizeof(label));
                         snprintf(subject, sizeof(subject), "%s of %s on %s", mb_role_to_string(sc->role),
@@ -126,7 +245,18 @@ int mb_res_clone_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_erro
                                         snprintf(what, sizeof(what), "no FAT32 file system yet");
                                 else if (!files_diff(sp, tp, what, sizeof(what)) && !pending)
                                         goto kept;
-                                else if (!what[0])
+                                if (tp && tp->fs == MB_FS_FAT32 && what[0]) {
+                                        char why[1200];
+
+                                        if (bootmgr_conflict(f, sp, tp, slabel, label, why, sizeof(why))) {
+                                                if (mb_plan_conflict(p, "%s: %s", subject, why) < 0)
+                                                        return mb_error_set(err, MB_ENOMEM, "out of memory");
+                                                mb_plan_status(p, MB_RES_CLONE, subject, before);
+                                                p->status[p->n_status - 1].conflict = true;
+                                                continue;
+                                        }
+                                }
+                                if (!what[0])
                                         snprintf(what, sizeof(what), "identical before this run's BCD changes");
                                 res_op_init(&op, MB_OP_SYNC_FILES, t, sc->role);
                                 op.disk2 = sd->number;

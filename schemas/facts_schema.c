@@ -26,10 +26,41 @@ static const cyaml_strval_t plex_strings[] = {
         { "failed", MB_PLEX_FAILED },   { "missing", MB_PLEX_MISSING },
 };
 
+static const cyaml_schema_field_t cert_fields[] = {
+        STR("subject", mb_cert_fact, subject),
+        STR("issuer", mb_cert_fact, issuer),
+        STR("sha256", mb_cert_fact, sha256),
+        CYAML_FIELD_END
+};
+static const cyaml_schema_value_t cert_entry = {
+        CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, mb_cert_fact, cert_fields),
+};
+
+static const cyaml_schema_field_t signature_fields[] = {
+        STR("subject", mb_signature_fact, subject),
+        STR("issuer", mb_signature_fact, issuer),
+        STR("sha256", mb_signature_fact, sha256),
+        STR("signed_digest", mb_signature_fact, signed_digest),
+        SEQ("certificates", 0, mb_signature_fact, certificates, &cert_entry, 0, 64),
+        CYAML_FIELD_END
+};
+static const cyaml_schema_value_t signature_entry = {
+        CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, mb_signature_fact, signature_fields),
+};
+
+static const cyaml_schema_field_t image_fields[] = {
+        STR("machine", mb_image_fact, machine),
+        STR("version", mb_image_fact, version),
+        STR("authenticode_sha256", mb_image_fact, authenticode_sha256),
+        SEQ("signatures", 0, mb_image_fact, signatures, &signature_entry, 0, 64),
+        CYAML_FIELD_END
+};
+
 static const cyaml_schema_field_t file_fields[] = {
         CYAML_FIELD_STRING_PTR("path", CYAML_FLAG_POINTER, mb_file_fact, path, 1, 4096),
         CYAML_FIELD_UINT("size", CYAML_FLAG_DEFAULT, mb_file_fact, size),
         CYAML_FIELD_STRING_PTR("sha256", CYAML_FLAG_POINTER, mb_file_fact, sha256, 64, 64),
+        CYAML_FIELD_MAPPING_PTR("image", CYAML_FLAG_OPTIONAL, mb_file_fact, image, image_fields),
         CYAML_FIELD_END
 };
 static const cyaml_schema_value_t file_entry = {
@@ -159,9 +190,25 @@ static const cyaml_schema_value_t order_entry = {
         CYAML_VALUE_UINT(CYAML_FLAG_DEFAULT, uint32_t),
 };
 
+static const cyaml_schema_field_t sig_fields[] = {
+        STR("type", mb_sig_fact, type),
+        STR("sha256", mb_sig_fact, sha256),
+        STR("subject", mb_sig_fact, subject),
+        STR("issuer", mb_sig_fact, issuer),
+        STR("owner", mb_sig_fact, owner),
+        CYAML_FIELD_END
+};
+static const cyaml_schema_value_t sig_entry = {
+        CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, mb_sig_fact, sig_fields),
+};
+
 static const cyaml_schema_field_t firmware_fields[] = {
         SEQ("entries", 0, mb_firmware_fact, entries, &fw_entry_entry, 0, 1024),
         SEQ("order", 0, mb_firmware_fact, order, &order_entry, 0, 1024),
+        CYAML_FIELD_BOOL("secure_boot", CYAML_FLAG_OPTIONAL, mb_firmware_fact, secure_boot),
+        SEQ("db", 0, mb_firmware_fact, db, &sig_entry, 0, 4096),
+        SEQ("dbx", 0, mb_firmware_fact, dbx, &sig_entry, 0, 4096),
+        STR("booted", mb_firmware_fact, booted),
         CYAML_FIELD_END
 };
 

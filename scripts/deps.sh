@@ -13,6 +13,11 @@ packages=(
         libhivex-bin reglookup ldmtool xz-utils
         # UEFI variables (OVMF_VARS), the stand-in boot manager, the failover boot test
         ovmf grub-efi-amd64-bin qemu-system-x86
+        # Secure Boot: signing the stand-ins, independent Authenticode checks,
+        # a boot program Microsoft signed (shimx64.efi, read at test time)
+        sbsigntool osslsigncode shim-signed openssl
+        # stand-in boot managers with a version resource (tests/e2e/standin)
+        mingw-w64
         # the Ansible twin playbook test
         ansible-core
         # fuzzing (libFuzzer with ASan/UBSan); the end-to-end run under memcheck

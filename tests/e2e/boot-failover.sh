@@ -1,64 +1,106 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 #
-# The mirrored machine boots from either disk: the seed images with their
-# UEFI variables (vars.fd) are converged by `mbstate apply` and then booted
-# by the real firmware (OVMF under QEMU, software emulation). The boot
-# managers on the ESPs are small GRUB programs built by make-images that
-# print the unique GUID of the partition they were started from and power
-# off; \EFI\Boot\bootx64.efi prints FALLBACK instead.
+# The mirrored machine boots from either disk, under Secure Boot, and
+# `mbstate check` predicts what the firmware does. The seed images are made
+# a Secure Boot machine (make-images --secure-boot: OVMF_VARS_4M.snakeoil.fd,
+# whose PK, KEK and db hold Debian's snakeoil test key, and GRUB stand-in
+# boot managers signed with it), converged by `mbstate apply` of
+# examples/seed/site.yaml (dynamic disks, the os mirror, both ESPs, the
+# firmware entries), then booted by the real firmware: OVMF's Secure Boot
+# build (OVMF_CODE_4M.secboot.fd, SMM) under QEMU, software emulation. The
+# stand-ins print the unique GUID of the partition they were started from
+# and power off; \EFI\Boot\bootx64.efi prints FALLBACK instead.
 #
-#   (a) both disks:            Boot0000 "Windows Boot Manager" -> disk0's ESP
-#   (b) disk0 detached:        Boot0001 "Windows Boot Manager Cloned" -> disk1's ESP
-#   (c) the cloned entry gone: `mbstate check` exits 2 naming it (and, with
-#       disk0 replaced by a blank disk, names the entry that points nowhere);
-#       with disk0 detached the firmware falls back to \EFI\Boot\bootx64.efi
+#   (a) both disks:            "Windows Boot Manager" -> disk0's ESP
+#   (b) disk0 detached:        "Windows Boot Manager Cloned" -> disk1's ESP
+#   (c) the cloned entry gone: `mbstate check` exits 2 naming it and predicts
+#       the fallback; with disk0 detached the firmware falls back to
+#       \EFI\Boot\bootx64.efi
+#   (n) negative control: an unsigned boot manager on disk1 is refused by
+#       the firmware (Access Denied), as check predicts
+#   (r) revocation: the boot manager's Authenticode digest appended to dbx
+#       (then the fallback's too) in a copy of the variables: check's
+#       verdict for disk 1 and the firmware's boot from disk 1 alone agree
 #
-# Usage: boot-failover.sh MBIMG MKSEED MAKE_IMAGES MBSTATE
-# Fails when qemu-system-x86, ovmf or grub-efi-amd64-bin is missing:
-# scripts/deps.sh installs them, so their absence is a broken set-up, not a
-# reason to skip.
+# Usage: boot-failover.sh MBIMG MKSEED MAKE_IMAGES MBSTATE [MBPE]
+# Fails when qemu-system-x86, ovmf, grub-efi-amd64-bin or sbsigntool is
+# missing: scripts/deps.sh installs them, so their absence is a broken
+# set-up, not a reason to skip.
 set -u
 MBSTATE=${4:?mbstate}
-OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
-OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
-SITE=tests/data/site-no-mirror.yaml
+MBPE=${5:-$(dirname "$MBSTATE")/engine/format/pe/mbpe}
+OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.secboot.fd
+OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd
+SITE=examples/seed/site.yaml
+BOOT_LIMIT=${BOOT_LIMIT:-150}   # seconds per boot
 
 have_tools() {
         command -v qemu-system-x86_64 >/dev/null && command -v grub-mkstandalone >/dev/null &&
+                command -v sbsign >/dev/null && [ -x "$MBPE" ] &&
                 [ -r "$OVMF_CODE" ] && [ -r "$OVMF_VARS" ] && [ -d /usr/lib/grub/x86_64-efi ]
 }
 if ! have_tools; then
-        echo "FAIL: boot-failover needs qemu-system-x86_64, OVMF ($OVMF_CODE, $OVMF_VARS) and grub-mkstandalone (Debian: qemu-system-x86 ovmf grub-efi-amd64-bin; scripts/deps.sh installs them)"
+        echo "FAIL: boot-failover needs qemu-system-x86_64, OVMF ($OVMF_CODE, $OVMF_VARS), grub-mkstandalone, sbsign and mbpe ($MBPE) (Debian: qemu-system-x86 ovmf grub-efi-amd64-bin sbsigntool; scripts/deps.sh installs them)"
         exit 1
 fi
 
 # shellcheck source=image-lib.sh
 . "$(dirname "$0")/image-lib.sh"
+set +e
 
-seed
+"$MAKE_IMAGES" --secure-boot "$T" "$MKSEED" >/dev/null || { echo "FAIL: make-images --secure-boot"; exit 1; }
 [ -f "$T/vars.fd" ] || { echo "make-images wrote no vars.fd" >&2; exit 1; }
 D0=$T/disk0.img D1=$T/disk1.img
+L="$D0,$D1"
 TARGET="image:$D0,$D1,nvram=$T/vars.fd"
 lower() { tr A-Z a-z; }
 
-# boot NAME VARS DISK...: one boot from a copy of VARS; transcript in $T/NAME.log
+# boot NAME VARS DISK...: one boot from a copy of VARS, Secure Boot
+# enforcing; transcript in $T/NAME.log. Stops when the stand-in powers off,
+# when the firmware has nothing left to boot, or after BOOT_LIMIT seconds.
 boot() {
         name=$1 vars=$2; shift 2
         cp "$vars" "$T/$name.vars.fd"
         args=()
         for d in "$@"; do args+=(-drive "file=$d,format=raw,if=virtio"); done
         start=$(date +%s.%N)
-        timeout 240 qemu-system-x86_64 -machine q35 -m 256 -nographic -nic none -no-reboot \
+        qemu-system-x86_64 -machine q35,smm=on -global driver=cfi.pflash01,property=secure,value=on \
+                -m 256 -display none -monitor none -serial "file:$T/$name.raw" -nic none -no-reboot \
                 -drive if=pflash,format=raw,readonly=on,file="$OVMF_CODE" \
                 -drive if=pflash,format=raw,file="$T/$name.vars.fd" \
-                "${args[@]}" </dev/null 2>&1 | tr -d '\r' | sed 's/\x1b\[[0-9;?=]*[a-zA-Z]//g' >"$T/$name.log"
+                "${args[@]}" </dev/null >/dev/null 2>&1 &
+        qpid=$!
+        for _ in $(seq 1 $((BOOT_LIMIT * 2))); do
+                kill -0 $qpid 2>/dev/null || break
+                grep -a -q "No bootable option or device was found" "$T/$name.raw" 2>/dev/null && break
+                sleep 0.5
+        done
+        kill $qpid 2>/dev/null
+        wait $qpid 2>/dev/null
         end=$(date +%s.%N)
+        tr -d '\r' <"$T/$name.raw" | sed 's/\x1b\[[0-9;?=]*[a-zA-Z]//g' >"$T/$name.log"
         secs=$(echo "$start $end" | awk '{ printf "%.1f", $2 - $1 }')
-        echo "--- boot ($name): $* -- ${secs} s"
-        grep -a -E "BdsDxe: (failed|loading|starting)|MBSTATE-BOOT" "$T/$name.log" | sed 's/^/    /'
+        echo "--- boot ($name, Secure Boot): $* -- ${secs} s"
+        grep -a -E "BdsDxe: (failed|loading|starting|No bootable)|MBSTATE-BOOT" "$T/$name.log" | sed 's/^/    /'
 }
-marker() { grep -a -c "^MBSTATE-BOOT $2 partition=$3 " "$T/$1.log"; }
+marker() { grep -a -c "MBSTATE-BOOT $2 partition=$3 " "$T/$1.log"; }
+# verdict FILE NAME: "bootable|via|reason" of declared disk NAME in a JSON report
+verdict() {
+        python3 -c '
+import json, sys
+for b in json.load(open(sys.argv[1]))["boot"]:
+    if b["disk"] == sys.argv[2]:
+        print("%s|%s|%s" % ("bootable" if b["bootable"] else "not-bootable", b["via"], b["reason"]))' "$1" "$2"
+}
+# entry NUMBER of the firmware entry with description DESC, from facts
+entry() {
+        "$MBSTATE" facts --target "$TARGET" --json | python3 -c '
+import json, sys
+for e in json.load(sys.stdin)["firmware"]["entries"]:
+    if e.get("description") == sys.argv[1]:
+        print("%04X" % e["number"])' "$1"
+}
 
 ESP0=$(sg "$D0" 1 "Partition unique GUID" | lower)
 
@@ -72,56 +114,135 @@ head -c 4096 "$T/vars.fd" >"$T/short.fd"
 refuse "a damaged variable store is refused, naming the file" "$T/short.fd" \
         "$MBSTATE" facts --target "image:$D0,$D1,nvram=$T/short.fd"
 
-# ---- converge: partitions, clones, BCD and the firmware entry ----
+# ---- converge the seed scenario: dynamic disks, mirror, clones, BCD, firmware ----
+rc=0; "$MBSTATE" check "$SITE" --target "$TARGET" >"$T/check0.out" 2>&1 || rc=$?
+check "check before apply: drift (exit 2)" test $rc -eq 2
+check "check before apply: disk 1 would not boot: no ESP" grep -q "^drift: disk 1 would not boot: no ESP$" "$T/check0.out"
 rc=0; "$MBSTATE" apply "$SITE" --target "$TARGET" >"$T/apply.out" 2>&1 || rc=$?
 check "apply converges" test $rc -eq 0
-rc=0; "$MBSTATE" check "$SITE" --target "$TARGET" >"$T/check.out" 2>&1 || rc=$?
+rc=0; "$MBSTATE" check "$SITE" --target "$TARGET" --json >"$T/check.json" 2>&1 || rc=$?
 check "check after apply: in desired state (exit 0)" test $rc -eq 0
 ESP1=$(sg "$D1" 1 "Partition unique GUID" | lower)
 check "disk1 has its own ESP ($ESP1)" test -n "$ESP1" -a "$ESP1" != "$ESP0"
 "$MBSTATE" facts --target "$TARGET" >"$T/facts.yaml"
+check "facts: both disks are dynamic (LDM)" test "$(grep -c '^  dynamic: true' "$T/facts.yaml")" = 2
+check "facts: the os mirror has two plexes" grep -q "kind: mirror" "$T/facts.yaml"
 check "facts: firmware entry \"Windows Boot Manager Cloned\"" \
         grep -q "description: Windows Boot Manager Cloned" "$T/facts.yaml"
 check "facts: the cloned entry names partition $ESP1" grep -q "partition: $ESP1" "$T/facts.yaml"
+check "facts: Secure Boot on" grep -q "^  secure_boot: true" "$T/facts.yaml"
+check "facts: db holds the snakeoil certificate" grep -q "subject: /C=US/ST=Colorado/L=Fort Collins/O=SnakeOil" "$T/facts.yaml"
+N0=$(entry "Windows Boot Manager") N1=$(entry "Windows Boot Manager Cloned")
+check "predicted: disk 0 boots through Boot$N0 \"Windows Boot Manager\"" \
+        test "$(verdict "$T/check.json" primary)" = "bootable|Boot$N0 \"Windows Boot Manager\" \\EFI\\Microsoft\\Boot\\bootmgfw.efi|"
+check "predicted: disk 1 boots through Boot$N1 \"Windows Boot Manager Cloned\"" \
+        test "$(verdict "$T/check.json" secondary)" = "bootable|Boot$N1 \"Windows Boot Manager Cloned\" \\EFI\\Microsoft\\Boot\\bootmgfw.efi|"
 cp "$T/vars.fd" "$T/vars.applied.fd"
-"$MBSTATE" apply "$SITE" --target "$TARGET" >"$T/apply2.out" 2>&1 || true
+"$MBSTATE" apply "$SITE" --target "$TARGET" >"$T/apply2.out" 2>&1
 check "second apply changes nothing" grep -q "No changes" "$T/apply2.out"
 check "second apply leaves vars.fd byte-identical" cmp -s "$T/vars.fd" "$T/vars.applied.fd"
 
 # ---- (a) both disks ----
 boot a "$T/vars.applied.fd" "$D0" "$D1"
-check "(a) both disks: the boot manager starts from disk0's ESP ($ESP0)" test "$(marker a bootmgfw "$ESP0")" = 1
+check "(a) both disks: the signed boot manager starts from disk0's ESP ($ESP0)" test "$(marker a bootmgfw "$ESP0")" = 1
 check "(a) no fallback" test "$(grep -a -c FALLBACK "$T/a.log")" = 0
 
 # ---- (b) disk0 detached ----
 boot b "$T/vars.applied.fd" "$D1"
-check "(b) disk0 detached: Boot0000 fails" grep -a -q 'failed to load Boot0000 "Windows Boot Manager"' "$T/b.log"
-check "(b) \"Windows Boot Manager Cloned\" is started" grep -a -q 'starting Boot0001 "Windows Boot Manager Cloned"' "$T/b.log"
-check "(b) the boot manager runs from disk1's ESP ($ESP1)" test "$(marker b bootmgfw "$ESP1")" = 1
+check "(b) disk0 detached: Boot$N0 fails" grep -a -q "failed to load Boot$N0 \"Windows Boot Manager\"" "$T/b.log"
+check "(b) \"Windows Boot Manager Cloned\" is started" grep -a -q "starting Boot$N1 \"Windows Boot Manager Cloned\"" "$T/b.log"
+check "(b) the signed boot manager runs from disk1's ESP ($ESP1)" test "$(marker b bootmgfw "$ESP1")" = 1
 check "(b) not the fallback" test "$(grep -a -c FALLBACK "$T/b.log")" = 0
+
+# ---- (n) negative control: an unsigned boot manager on disk 1 ----
+mkdir -p "$T/u"
+UNSIGNED=1 "$MAKE_IMAGES" --secure-boot "$T/u" "$MKSEED" >/dev/null
+mcopy -n -i "$T/u/disk0.img@@1048576" ::/EFI/Microsoft/Boot/bootmgfw.efi "$T/unsigned.efi"
+rm -rf "$T/u"
+check "the control's boot manager is unsigned" grep -q "^signatures: 0$" <("$MBPE" "$T/unsigned.efi")
+cp --sparse=always "$D1" "$T/d1-unsigned.img"
+mcopy -o -i "$T/d1-unsigned.img@@1048576" "$T/unsigned.efi" ::/EFI/Microsoft/Boot/bootmgfw.efi
+"$MBSTATE" check "$SITE" --target "image:$D0,$T/d1-unsigned.img,nvram=$T/vars.applied.fd" --json >"$T/check-n.json" 2>&1
+v=$(verdict "$T/check-n.json" secondary)
+check "(n) predicted: disk 1's boot manager is refused, the fallback starts" \
+        test "$v" = "bootable|the fallback \\EFI\\Boot\\bootx64.efi|"
+boot n "$T/vars.applied.fd" "$T/d1-unsigned.img"
+check "(n) the firmware refuses the unsigned boot manager (Access Denied)" \
+        grep -a -q "failed to load Boot$N1 \"Windows Boot Manager Cloned\" .*: Access Denied" "$T/n.log"
+check "(n) ... the unsigned program never runs" test "$(marker n bootmgfw "$ESP1")" = 0
+check "(n) ... and the signed fallback on disk1 starts" test "$(marker n FALLBACK "$ESP1")" = 1
+rm -f "$T/d1-unsigned.img"
+
+# ---- (r) revocation by dbx: prediction against the firmware, both ways ----
+mcopy -n -i "$D1@@1048576" ::/EFI/Microsoft/Boot/bootmgfw.efi "$T/bm.efi"
+mcopy -n -i "$D1@@1048576" ::/EFI/Boot/bootx64.efi "$T/fb.efi"
+BM=$("$MBPE" "$T/bm.efi" | sed -n 's/^authenticode_sha256: //p')
+FB=$("$MBPE" "$T/fb.efi" | sed -n 's/^authenticode_sha256: //p')
+check "the boot manager's digest is osslsigncode's ($BM)" \
+        test "$BM" = "$(osslsigncode verify -in "$T/bm.efi" 2>&1 | sed -n 's/^Calculated message digest *: *\([0-9A-F]*\).*/\1/p' | tr A-F a-f)"
+cp "$T/vars.applied.fd" "$T/vars.dbx1.fd"
+"$MBPE" --dbx-add "$T/vars.dbx1.fd" "$BM"
+cp "$T/vars.dbx1.fd" "$T/vars.dbx2.fd"
+"$MBPE" --dbx-add "$T/vars.dbx2.fd" "$FB"
+rc=0; "$MBSTATE" check "$SITE" --target "image:$D0,$D1,nvram=$T/vars.dbx1.fd" --json >"$T/check-r1.json" 2>&1 || rc=$?
+v1=$(verdict "$T/check-r1.json" secondary)
+check "(r1) bootmgfw.efi revoked: predicted: disk 1 boots only through the fallback" \
+        test "$v1" = "bootable|the fallback \\EFI\\Boot\\bootx64.efi|"
+rc=0; "$MBSTATE" check "$SITE" --target "image:$D0,$D1,nvram=$T/vars.dbx2.fd" >"$T/check-r2.out" 2>&1 || rc=$?
+"$MBSTATE" check "$SITE" --target "image:$D0,$D1,nvram=$T/vars.dbx2.fd" --json >"$T/check-r2.json" 2>&1
+v2=$(verdict "$T/check-r2.json" secondary)
+check "(r2) both revoked: check exits 2 (drift)" test $rc -eq 2
+check "(r2) ... naming disk 1, Secure Boot and the revoked digest" \
+        grep -q "^drift: disk 1 would not boot with Secure Boot on: \\\\EFI\\\\Microsoft\\\\Boot\\\\bootmgfw.efi sha256 $BM is revoked by dbx; \\\\EFI\\\\Boot\\\\bootx64.efi sha256 $FB is revoked by dbx$" "$T/check-r2.out"
+check "(r2) predicted: disk 1 would not boot" test "${v2%%|*}" = not-bootable
+boot r1 "$T/vars.dbx1.fd" "$D1"
+check "(r1) firmware: the revoked boot manager is refused (Access Denied)" \
+        grep -a -q "failed to load Boot$N1 \"Windows Boot Manager Cloned\" .*: Access Denied" "$T/r1.log"
+check "(r1) firmware: the fallback starts from disk1's ESP, as predicted" test "$(marker r1 FALLBACK "$ESP1")" = 1
+boot r2 "$T/vars.dbx2.fd" "$D1"
+check "(r2) firmware: nothing on disk 1 starts, as predicted" test "$(grep -a -c "MBSTATE-BOOT" "$T/r2.log")" = 0
+check "(r2) firmware: no bootable option" grep -a -q "No bootable option or device was found" "$T/r2.log"
+fw() {  # what the firmware started in a transcript
+        if grep -a -q "^MBSTATE-BOOT bootmgfw" "$T/$1.log"; then echo "bootmgfw.efi (Boot$N1)"
+        elif grep -a -q "^MBSTATE-BOOT FALLBACK" "$T/$1.log"; then echo "fallback bootx64.efi"
+        else echo "nothing (refused)"; fi
+}
+pred() { case $1 in bootable\|Boot*) echo "bootmgfw.efi (Boot$N1)";; bootable\|*) echo "fallback bootx64.efi";; *) echo "nothing (refused)";; esac; }
+echo "--- disk 1 alone, Secure Boot on: mbstate check's prediction vs the firmware"
+printf '    %-34s %-26s %-26s\n' "dbx holds" "check predicts" "OVMF starts"
+printf '    %-34s %-26s %-26s\n' "(store as applied)" "$(pred "$(verdict "$T/check.json" secondary)")" "$(fw b)"
+printf '    %-34s %-26s %-26s\n' "unsigned bootmgfw.efi (control)" "$(pred "$v")" "$(fw n)"
+printf '    %-34s %-26s %-26s\n' "bootmgfw.efi digest" "$(pred "$v1")" "$(fw r1)"
+printf '    %-34s %-26s %-26s\n' "bootmgfw.efi + bootx64.efi" "$(pred "$v2")" "$(fw r2)"
+check "prediction and firmware agree on every row" test "$(pred "$(verdict "$T/check.json" secondary)")|$(pred "$v")|$(pred "$v1")|$(pred "$v2")" = "$(fw b)|$(fw n)|$(fw r1)|$(fw r2)"
 
 # ---- (c) the cloned entry removed from the variables ----
 sed 's/firmware: last/firmware: absent/' "$SITE" >"$T/site-absent.yaml"
 rc=0; "$MBSTATE" apply "$T/site-absent.yaml" --target "$TARGET" >"$T/remove.out" 2>&1 || rc=$?
 check "(c) apply with firmware: absent removes the entry (FW_DELETE)" test $rc -eq 0
 rc=0; "$MBSTATE" check "$SITE" --target "$TARGET" >"$T/check-c.out" 2>&1 || rc=$?
+"$MBSTATE" check "$SITE" --target "$TARGET" --json >"$T/check-c.json" 2>&1
 check "(c) check exits 2 (drift)" test $rc -eq 2
 check "(c) check names the missing entry" grep -q '"Windows Boot Manager Cloned": no firmware entry' "$T/check-c.out"
+check "(c) check predicts disk 1 boots only through the fallback" \
+        test "$(verdict "$T/check-c.json" secondary)" = "bootable|the fallback \\EFI\\Boot\\bootx64.efi|"
 truncate -s 32G "$T/spare.img"
 rc=0; "$MBSTATE" check "$SITE" --target "image:$D1,$T/spare.img,nvram=$T/vars.fd" >"$T/check-c2.out" 2>&1 || rc=$?
 check "(c) disk0 replaced by a blank disk: check exits 2" test $rc -eq 2
-check "(c) ... and names Boot0000, whose partition is on no disk" \
-        grep -q "note: firmware entry Boot0000 \"Windows Boot Manager\" names partition $ESP0, which is on none of the disks" "$T/check-c2.out"
+check "(c) ... and names Boot$N0, whose partition is on no disk" \
+        grep -q "note: firmware entry Boot$N0 \"Windows Boot Manager\" names partition $ESP0, which is on none of the disks" "$T/check-c2.out"
 boot c "$T/vars.fd" "$D1"
 check "(c) disk0 detached, no cloned entry: the firmware falls back to \\EFI\\Boot\\bootx64.efi on disk1" \
         test "$(marker c FALLBACK "$ESP1")" = 1
 check "(c) the boot manager entry was not used" test "$(grep -a -c "MBSTATE-BOOT bootmgfw" "$T/c.log")" = 0
 
+echo "--- mbstate check with both boot programs revoked by dbx:"
+sed 's/^/    /' "$T/check-r2.out" | head -3
 echo "--- mbstate check after the entry was removed:"
 sed 's/^/    /' "$T/check-c.out"
 echo "--- mbstate check with disk0 replaced by a blank disk (last lines):"
 tail -n 3 "$T/check-c2.out" | sed 's/^/    /'
 if [ "$FAILS" -ne 0 ]; then
-        for n in a b c; do echo "=== $n.log"; tail -n 30 "$T/$n.log"; done
+        for n in a b n r1 r2 c; do echo "=== $n.log"; tail -n 30 "$T/$n.log" 2>/dev/null; done
 fi
 finish

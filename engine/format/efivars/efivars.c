@@ -588,9 +588,9 @@ int mb_efivars_set(mb_efivars *v, const mb_guid *vendor, const char *name, uint3
         rc = encode_name(v, name, name16, sizeof(name16), &ns, err);
         if (rc < 0)
                 return rc;
-        if (attributes & ~MB_EFI_VARIABLE_NV_BS_RT)
+        if (attributes & ~(MB_EFI_VARIABLE_NV_BS_RT | MB_EFI_VARIABLE_TIME_BASED_AUTH))
                 return mb_error_set(err, MB_ENOTSUP,
-                                    "%s: variable %s: attributes 0x%x: only non-volatile, boot-service and runtime access are supported",
+                                    "%s: variable %s: attributes 0x%x: only non-volatile, boot-service, runtime access and time-based authenticated writes are supported",
                                     v->path, name, attributes);
         if (size && !(attributes & MB_EFI_VARIABLE_NON_VOLATILE))
                 return mb_error_set(err, MB_EINVAL,

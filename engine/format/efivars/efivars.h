@@ -35,6 +35,10 @@ extern const mb_guid mb_efi_global_variable;
 #define MB_EFI_VARIABLE_BOOTSERVICE_ACCESS 0x00000002u
 #define MB_EFI_VARIABLE_RUNTIME_ACCESS     0x00000004u
 #define MB_EFI_VARIABLE_NV_BS_RT           0x00000007u
+/* Kept as the store holds it (db, dbx); the record's authentication fields
+ * (monotonic count, time stamp) are written as zero: the firmware checks
+ * authentication on SetVariable, not on reading its own store. */
+#define MB_EFI_VARIABLE_TIME_BASED_AUTH    0x00000020u
 
 #define MB_EFI_LOAD_OPTION_ACTIVE          0x00000001u
 
@@ -125,5 +129,45 @@ int mb_efivars_set_boot_entry(mb_efivars *v, uint16_t number, const mb_efi_load_
                               mb_error *err);
 int mb_efivars_delete_boot_entry(mb_efivars *v, uint16_t number, mb_error *err);
 int mb_efivars_set_boot_order(mb_efivars *v, const uint16_t *order, uint32_t n, mb_error *err);
+
+/* ---- Secure Boot: SecureBoot, PK, db, dbx (siglist.c) ---- */
+
+/* EFI_IMAGE_SECURITY_DATABASE_GUID d719b2cb-3d3a-4596-a3bc-dad00e67656f:
+ * the vendor of db and dbx. */
+extern const mb_guid mb_efi_image_security_database;
+
+typedef enum mb_efi_sig_type {
+        MB_EFI_SIG_OTHER = 0,
+        MB_EFI_SIG_SHA256,      /* EFI_CERT_SHA256_GUID: an Authenticode SHA-256 digest */
+        MB_EFI_SIG_X509,        /* EFI_CERT_X509_GUID: a DER certificate */
+        MB_EFI_SIG_X509_SHA256, /* EFI_CERT_X509_SHA256_GUID: SHA-256 of a certificate's TBS, + revocation time */
+} mb_efi_sig_type;
+
+/* One EFI_SIGNATURE_DATA of a signature list; data points into the
+ * variable's bytes (SignatureOwner excluded). */
+typedef struct mb_efi_signature {
+        mb_efi_sig_type type;
+        mb_guid type_guid;      /* the list's SignatureType */
+        mb_guid owner;
+        const uint8_t *data;
+        uint32_t size;
+} mb_efi_signature;
+
+/* Parses the EFI_SIGNATURE_LIST sequence of a db/dbx/KEK/PK value (UEFI
+ * spec, "Signature Database"): every list's header, SignatureListSize and
+ * SignatureSize are checked against size; a list that overruns, a
+ * SignatureSize below 16 or a list size that is not header + n * size is
+ * MB_ECORRUPT naming what (e.g. "dbx"). *ret (malloc'd) is owned by the
+ * caller; it points into data. */
+int mb_efi_siglist_parse(const char *what, const uint8_t *data, size_t size,
+                         mb_efi_signature **ret, uint32_t *ret_n, mb_error *err);
+const char *mb_efi_sig_type_to_string(mb_efi_sig_type t);
+
+/* Whether the firmware will run with Secure Boot on, from a store at rest
+ * (the SecureBoot variable itself is volatile, set at each boot): PK is
+ * enrolled (user mode) and OVMF's SecureBootEnable
+ * (f0a30bc7-af08-4556-99c4-001009c93a44) is absent or 1, as EDK2's
+ * AuthVariableLib decides it. */
+int mb_efivars_secure_boot(const mb_efivars *v, bool *ret, mb_error *err);
 
 #endif

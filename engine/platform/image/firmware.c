@@ -83,7 +83,7 @@ int img_fw_facts(img_platform *ip, mb_facts *f, mb_error *err)
                 goto nomem;
         for (uint32_t i = 0; i < no; i++)
                 fw->order[fw->n_order++] = order[i];
-        rc = 0;
+        rc = img_secure_boot_facts(ip, fw, err);
         goto out;
 nomem:
         rc = mb_error_set(err, MB_ENOMEM, "out of memory");

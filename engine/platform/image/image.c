@@ -2,6 +2,8 @@
 #include "image.h"
 #include "target_list.h"
 
+#include "guid.h"
+
 #include <blkid.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -223,6 +225,9 @@ static int disk_facts(img_disk *d, mb_disk_fact *df, mb_error *err)
                                 }
                         }
                         img_files_free(files, n);
+                        rc = img_boot_program_facts(d->path, off, p, err);
+                        if (rc < 0)
+                                goto out;
                 }
                 if (p->role == MB_ROLE_RECOVERY) {
                         char hex[65];
@@ -622,6 +627,7 @@ static void image_close(mb_platform *p)
         }
         free(ip->disks);
         free(ip->nvram);
+        free(ip->booted);
         free(p->spec);
         free(ip);
 }
@@ -710,6 +716,22 @@ int mb_platform_open_image(const char *list, mb_platform **ret, mb_error *err)
                 if (strncmp(tok, "nvram=", 6) == 0) {
                         if ((rc = img_fw_open(ip, tok + 6, err)) < 0)
                                 break;
+                        continue;
+                }
+                if (strncmp(tok, "booted=", 7) == 0) {
+                        mb_guid g;
+                        char text[MB_GUID_STR_LEN];
+
+                        if (ip->booted || mb_guid_parse(tok + 7, &g) != 0) {
+                                rc = mb_error_set(err, MB_EINVAL,
+                                                  "image target: booted= must be given once, as the unique GUID of an ESP ('%s')",
+                                                  tok + 7);
+                                break;
+                        }
+                        if (!(ip->booted = strdup(mb_guid_format(&g, text)))) {
+                                rc = mb_error_set(err, MB_ENOMEM, "out of memory");
+                                break;
+                        }
                         continue;
                 }
                 if (!(n = mb_reallocarray(ip->disks, ip->n_disks + 1, sizeof(*n)))) {

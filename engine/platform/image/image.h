@@ -59,6 +59,7 @@ typedef struct img_platform {
         img_disk *disks;
         uint32_t n_disks;
         char *nvram;            /* "nvram=FILE": the UEFI variable store, or NULL */
+        char *booted;           /* "booted=GUID": the ESP the machine booted from, or NULL */
         bool ldm_caught_up;     /* img_dynamic_catch_up ran (before the first operation) */
 } img_platform;
 
@@ -164,6 +165,17 @@ typedef struct img_gpt_edit {
  * either every edit is on disk or none is. Created and moved ranges are
  * checked after writing (libfdisk must not have aligned them). */
 int img_gpt_edit_batch(img_disk *d, const img_gpt_edit *edits, size_t n, mb_error *err);
+
+/* ---- bootchain.c ---- */
+
+/* The ESP paths of the boot manager and of the fallback, in that order. */
+extern const char *const mb_boot_programs[2];
+/* Fills the image facts of p's boot programs (p->files must be listed):
+ * each is copied out of the FAT at off of image and parsed; a file that is
+ * not a PE image gets an image fact with machine "none". */
+int img_boot_program_facts(const char *image, uint64_t off, mb_part_fact *p, mb_error *err);
+/* SecureBoot, db, dbx (and booted=) of the nvram= store into fw. */
+int img_secure_boot_facts(img_platform *ip, mb_firmware_fact *fw, mb_error *err);
 
 /* ---- fat.c ---- */
 

@@ -558,6 +558,7 @@ static int walk(const mb_win32 *w, const esp_walk *e, const char *rel, file_list
                                 char p[1030];
 
                                 snprintf(p, sizeof(p), "/%s", sub);
+                                memset(&nv[out->n], 0, sizeof(nv[out->n]));
                                 nv[out->n].path = mb_strdup(p);
                                 nv[out->n].size = size;
                                 nv[out->n].sha256 = mb_strdup(hex);
@@ -741,6 +742,8 @@ static int read_firmware(const mb_win32 *w, mb_facts *f, mb_error *err)
                         fw->n_entries++;
         }
         free(guid);
+        if (r == 0)
+                r = mb_win_read_secure_boot(w, fw, err);
         return r;
 }
 

@@ -102,6 +102,12 @@ int mb_win_find_object_id(const char *text, char ret[40]);
  * its HD node, file path, active). */
 int mb_win_parse_load_option(const void *buf, size_t len, uint32_t number,
                              mb_fw_entry_fact *ret, mb_error *err);
+/* fw's secure_boot (SecureBoot), db and dbx (EFI_SIGNATURE_LISTs under
+ * EFI_IMAGE_SECURITY_DATABASE_GUID; x509 entries by their hash only) and
+ * booted (BootCurrent -> Boot#### -> its HD node's partition GUID), through
+ * GetFirmwareEnvironmentVariableW. An absent variable is not an error
+ * (SecureBoot absent: off); a damaged signature list is MB_ECORRUPT. */
+int mb_win_read_secure_boot(const mb_win32 *w, mb_firmware_fact *fw, mb_error *err);
 
 /* ---- ioctl.c: building input buffers ---- */
 

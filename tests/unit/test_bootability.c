@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: MIT */
+/* The per-disk boot verdict (engine/bootability.c) on facts documents. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bootability.h"
+
+/* One disk with an ESP holding bootmgfw.efi (signed by "CN=Signer",
+ * issued by "CN=CA") and a BCD; the firmware section is appended. */
+static const char disk_doc[] =
+        "version: 1\n"
+        "target: test\n"
+        "disks:\n"
+        "- number: 1\n"
+        "  size: 1073741824\n"
+        "  sector_size: 512\n"
+        "  online: true\n"
+        "  style: gpt\n"
+        "  partitions:\n"
+        "  - number: 1\n"
+        "    role: efi\n"
+        "    unique_guid: 11111111-2222-3333-4444-555555555555\n"
+        "    first_lba: 2048\n"
+        "    last_lba: 206847\n"
+        "    fs: fat32\n"
+        "    files:\n"
+        "    - path: /EFI/Microsoft/Boot/BCD\n"
+        "      size: 1\n"
+        "      sha256: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
+        "    - path: /EFI/Microsoft/Boot/bootmgfw.efi\n"
+        "      size: 1\n"
+        "      sha256: bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\n"
+        "      image:\n"
+        "        machine: x64\n"
+        "        authenticode_sha256: 1111111111111111111111111111111111111111111111111111111111111111\n"
+        "        signatures:\n"
+        "        - subject: /CN=Signer\n"
+        "          issuer: /CN=CA\n"
+        "          sha256: 2222222222222222222222222222222222222222222222222222222222222222\n"
+        "          signed_digest: 1111111111111111111111111111111111111111111111111111111111111111\n";
+
+static const char entry[] =
+        "firmware:\n"
+        "  entries:\n"
+        "  - number: 4\n"
+        "    description: Windows Boot Manager Cloned\n"
+        "    partition: 11111111-2222-3333-4444-555555555555\n"
+        "    path: %s\n"
+        "    active: true\n"
+        "  order: [4]\n"
+        "  secure_boot: %s\n"
+        "  db:\n"
+        "  - type: x509\n"
+        "    subject: %s\n"
+        "    sha256: 3333333333333333333333333333333333333333333333333333333333333333\n"
+        "  dbx:\n"
+        "  - type: sha256\n"
+        "    sha256: %s\n";
+
+static mb_boot_verdict verdict(const char *path, const char *sb, const char *db_subject,
+                               const char *dbx)
+{
+        char doc[8192];
+        mb_facts *f = NULL;
+        mb_error err = { 0 };
+        mb_boot_verdict v;
+        int n = snprintf(doc, sizeof(doc), "%s", disk_doc);
+
+        snprintf(doc + n, sizeof(doc) - (size_t)n, entry, path, sb, db_subject, dbx);
+        cr_assert_eq(mb_facts_load_buffer("test", doc, strlen(doc), &f, &err), 0, "%s", err.msg);
+        mb_boot_verdict_of(NULL, f, &f->disks[0], &v);
+        mb_facts_free(f);
+        return v;
+}
+
+#define NOT_REVOKED "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+#define DIGEST "1111111111111111111111111111111111111111111111111111111111111111"
+
+Test(bootability, boots_through_the_entry_when_signed_by_a_db_issuer)
+{
+        mb_boot_verdict v = verdict("\\EFI\\Microsoft\\Boot\\bootmgfw.efi", "true", "/CN=CA", NOT_REVOKED);
+
+        cr_assert(v.bootable, "%s", v.reason);
+        cr_assert_str_eq(v.via, "Boot0004 \"Windows Boot Manager Cloned\" \\EFI\\Microsoft\\Boot\\bootmgfw.efi");
+}
+
+Test(bootability, a_digest_in_dbx_is_refused_and_named)
+{
+        mb_boot_verdict v = verdict("\\EFI\\Microsoft\\Boot\\bootmgfw.efi", "true", "/CN=CA", DIGEST);
+
+        cr_assert_not(v.bootable);
+        cr_assert(v.by_secure_boot);
+        cr_assert(strstr(v.reason, "\\EFI\\Microsoft\\Boot\\bootmgfw.efi sha256 " DIGEST " is revoked by dbx"),
+                  "%s", v.reason);
+        cr_assert(strstr(v.reason, "no fallback \\EFI\\Boot\\bootx64.efi"), "%s", v.reason);
+}
+
+Test(bootability, a_signer_outside_db_is_refused_with_secure_boot_only)
+{
+        mb_boot_verdict v = verdict("\\EFI\\Microsoft\\Boot\\bootmgfw.efi", "true", "/CN=Other", NOT_REVOKED);
+
+        cr_assert_not(v.bootable);
+        cr_assert(strstr(v.reason, "signer /CN=Signer (issued by /CN=CA) does not chain to a certificate in db"),
+                  "%s", v.reason);
+        v = verdict("\\EFI\\Microsoft\\Boot\\bootmgfw.efi", "false", "/CN=Other", DIGEST);
+        cr_assert(v.bootable, "%s", v.reason);
+        cr_assert_not(v.secure_boot);
+}
+
+Test(bootability, an_entry_naming_a_missing_file_is_named)
+{
+        mb_boot_verdict v = verdict("\\Windows\\system32\\bogus.efi", "false", "/CN=CA", NOT_REVOKED);
+
+        cr_assert_not(v.bootable);
+        cr_assert_not(v.by_secure_boot);
+        cr_assert(strstr(v.reason, "Boot0004 \"Windows Boot Manager Cloned\" names \\Windows\\system32\\bogus.efi, which is not on disk 1's ESP"),
+                  "%s", v.reason);
+}
+
+Test(bootability, no_esp)
+{
+        mb_disk_fact d = { .number = 2 };
+        mb_facts f = { .version = 1, .disks = &d, .n_disks = 1 };
+        mb_boot_verdict v;
+        char line[2048];
+
+        mb_boot_verdict_of(NULL, &f, &d, &v);
+        cr_assert_not(v.bootable);
+        mb_boot_verdict_line(&d, &v, line, sizeof(line));
+        cr_assert_str_eq(line, "disk 2 would not boot: no ESP");
+}
+
+/* The system store is this ESP's BCD (same file): its os-loader must be on
+ * a present disk. */
+static mb_boot_verdict verdict_bcd(const char *osdevice)
+{
+        char doc[8192];
+        mb_facts *f = NULL;
+        mb_error err = { 0 };
+        mb_boot_verdict v;
+        int n = snprintf(doc, sizeof(doc), "%s", disk_doc);
+
+        n += snprintf(doc + n, sizeof(doc) - (size_t)n,
+                      "bcd:\n"
+                      "  store: disk 1 partition 1 /EFI/Microsoft/Boot/BCD\n"
+                      "  objects:\n"
+                      "  - id: '{bootmgr}'\n"
+                      "    type: boot-manager\n"
+                      "    displayorder: ['{11111111-0000-0000-0000-000000000001}']\n"
+                      "  - id: '{11111111-0000-0000-0000-000000000001}'\n"
+                      "    type: os-loader\n"
+                      "    osdevice:\n"
+                      "      kind: partition\n"
+                      "      partition: %s\n", osdevice);
+        snprintf(doc + n, sizeof(doc) - (size_t)n, entry, "\\EFI\\Microsoft\\Boot\\bootmgfw.efi", "false",
+                 "/CN=CA", NOT_REVOKED);
+        cr_assert_eq(mb_facts_load_buffer("test", doc, strlen(doc), &f, &err), 0, "%s", err.msg);
+        mb_boot_verdict_of(NULL, f, &f->disks[0], &v);
+        mb_facts_free(f);
+        return v;
+}
+
+Test(bootability, the_bcd_must_reach_an_os_loader_on_a_present_disk)
+{
+        mb_boot_verdict v = verdict_bcd("99999999-9999-9999-9999-999999999999");
+
+        cr_assert_not(v.bootable);
+        cr_assert(strstr(v.reason, "the BCD on disk 1's ESP reaches no os-loader on a disk that is present"),
+                  "%s", v.reason);
+        v = verdict_bcd("11111111-2222-3333-4444-555555555555");
+        cr_assert(v.bootable, "%s", v.reason);
+}
