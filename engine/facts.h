@@ -80,6 +80,14 @@ typedef struct mb_part_fact {
         uint32_t n_files;
 } mb_part_fact;
 
+/* A damaged or diverging copy of a dynamic disk's LDM metadata (the disk
+ * runs on its other copy; apply rewrites this one from it). */
+typedef struct mb_ldm_damage_fact {
+        char *structure;        /* "PRIVHEAD", "TOCBLOCK", "database" */
+        uint64_t sector;        /* first sector of the damaged copy */
+        char *detail;           /* what is wrong with it */
+} mb_ldm_damage_fact;
+
 typedef struct mb_disk_fact {
         uint32_t number;        /* Windows disk number; image: index in the target list */
         char *path;             /* \\.\PhysicalDriveN or the image file */
@@ -98,6 +106,8 @@ typedef struct mb_disk_fact {
         bool dynamic;
         char *dynamic_group;    /* LDM disk group GUID when dynamic */
         char *dynamic_name;     /* LDM disk name ("Disk1") */
+        mb_ldm_damage_fact *ldm_damage; /* damaged copies of its LDM metadata */
+        uint32_t n_ldm_damage;
         mb_part_fact *partitions; /* sorted by first_lba */
         uint32_t n_partitions;
 } mb_disk_fact;

@@ -590,6 +590,7 @@ static int image_execute(mb_platform *p, const mb_op *op, mb_progress *progress,
         case MB_OP_MIRROR_ADD:
         case MB_OP_MIRROR_REMOVE_MISSING:
         case MB_OP_MIRROR_RESYNC:
+        case MB_OP_LDM_REPAIR:
                 return img_dynamic_execute(ip, op, progress, err);
         case MB_OP_FW_ENTRY:
         case MB_OP_FW_DELETE:

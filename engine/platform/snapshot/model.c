@@ -691,6 +691,17 @@ int mb_model_apply(mb_facts *facts, const mb_op *op, mb_error *err)
         case MB_OP_FW_DELETE:
                 r = fw_op(f, op, err);
                 break;
+        case MB_OP_LDM_REPAIR:
+                if (!(d = mb_facts_disk(f, op->disk)) || !d->dynamic) {
+                        r = mb_error_set(err, MB_ESTATE, "disk %u is not a dynamic disk", op->disk);
+                        break;
+                }
+                for (uint32_t i = 0; i < d->n_ldm_damage; i++)
+                        free(d->ldm_damage[i].structure), free(d->ldm_damage[i].detail);
+                free(d->ldm_damage);
+                d->ldm_damage = NULL;
+                d->n_ldm_damage = 0;
+                break;
         default:
                 r = mb_error_set(err, MB_ENOTSUP, "unknown operation %d", op->kind);
         }
