@@ -206,6 +206,20 @@ int mb_facts_to_string(const mb_facts *f, bool json, char **ret, mb_error *err);
 mb_facts *mb_facts_dup(const mb_facts *f);
 void mb_facts_free(mb_facts *f);
 
+/* A disk's logical sector size (512 when the facts do not say) and the
+ * last LBA a GPT leaves usable at its end (backup header and 16 KiB of
+ * entries): positions are in the disk's own sectors, sizes in bytes. */
+static inline uint32_t mb_disk_sector(const mb_disk_fact *d)
+{
+        return d && d->sector_size ? d->sector_size : 512;
+}
+static inline uint64_t mb_disk_last_usable(const mb_disk_fact *d)
+{
+        uint32_t ss = mb_disk_sector(d);
+
+        return d->last_usable_lba ? d->last_usable_lba : d->size / ss - 2 - 16384 / ss;
+}
+
 /* Lookups. */
 mb_disk_fact *mb_facts_disk(const mb_facts *f, uint32_t number);
 mb_part_fact *mb_disk_part_by_role(const mb_disk_fact *d, mb_role r);
