@@ -95,7 +95,8 @@ typedef struct mb_disk_fact {
         char *unique_id;
         char *location;
         uint64_t size;          /* bytes */
-        uint32_t sector_size;
+        uint32_t sector_size;   /* logical, bytes: the unit of every LBA */
+        uint32_t physical_sector_size; /* bytes; 0 when the target cannot tell */
         bool online;
         bool read_only;
         bool system;            /* holds the ESP the running system booted from */

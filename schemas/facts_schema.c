@@ -77,6 +77,7 @@ static const cyaml_schema_field_t disk_fields[] = {
         STR("location", mb_disk_fact, location),
         CYAML_FIELD_UINT("size", CYAML_FLAG_DEFAULT, mb_disk_fact, size),
         CYAML_FIELD_UINT("sector_size", CYAML_FLAG_DEFAULT, mb_disk_fact, sector_size),
+        CYAML_FIELD_UINT("physical_sector_size", CYAML_FLAG_OPTIONAL, mb_disk_fact, physical_sector_size),
         CYAML_FIELD_BOOL("online", CYAML_FLAG_DEFAULT, mb_disk_fact, online),
         CYAML_FIELD_BOOL("read_only", CYAML_FLAG_OPTIONAL, mb_disk_fact, read_only),
         CYAML_FIELD_BOOL("system", CYAML_FLAG_OPTIONAL, mb_disk_fact, system),

@@ -37,6 +37,7 @@ typedef struct img_disk {
         ino_t st_ino;
         bool read_only;         /* the file is not writable by us (or a write-protected device) */
         bool is_block;          /* a block device (--allow-block-devices) */
+        uint32_t physical_sector; /* bytes (BLKPBSZGET on a block device; 512 for a file) */
         bool allowed;           /* allow_write() was called for it */
         bool gpt_needs_repair;  /* set by img_table_read when repair was asked */
         /* The last whole-partition hash. It is reused while the file's stat
