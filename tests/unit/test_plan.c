@@ -481,3 +481,42 @@ Test(plan, mirror_sector_sizes_refused_before_any_write, .init = setup, .fini = 
         mb_facts_free(f);
         mb_config_free(c);
 }
+
+/* A damaged copy of a mirror disk's LDM metadata (a fact) is drift that
+ * names disk, structure and sector; apply's ldm-repair (the snapshot model
+ * clears it) converges. */
+Test(plan, ldm_damage_is_drift_and_repaired, .init = setup, .fini = teardown)
+{
+        char path[512], cmd[1200], *out = NULL;
+        mb_config *c = load_config("examples/seed/site.yaml");
+        mb_facts *f;
+        mb_plan *p = NULL;
+        mb_error err = { 0 };
+        int i;
+
+        fixture("tests/data/seed/facts-before.yaml", path, sizeof(path));
+        cr_assert_eq(run(MB_VERB_APPLY, "examples/seed/site.yaml", path, false, true, NULL), MB_EXIT_OK);
+        snprintf(cmd, sizeof(cmd),
+                 "sed -i '/^  dynamic_name: Disk2$/a\\  ldm_damage:\\n  - {structure: TOCBLOCK, sector: 208893, detail: bad checksum}' '%s'",
+                 path);
+        cr_assert_eq(system(cmd), 0);
+        f = load_facts(path);
+        cr_assert_eq(mb_facts_disk(f, 1)->n_ldm_damage, 1, "the fixture edit took");
+        cr_assert_eq(mb_plan_compute(c, f, &p, &err), 0, "%s", err.msg);
+        cr_assert_eq(p->n_changes, 1);
+        i = index_of(p, MB_OP_LDM_REPAIR, 1, MB_ROLE_NONE);
+        cr_assert_geq(i, 0);
+        cr_assert_str_eq(p->changes[i].current, "TOCBLOCK copy at sector 208893: bad checksum");
+        cr_assert(strstr(p->changes[i].subject, "disk 1"), "%s", p->changes[i].subject);
+        mb_plan_free(p);
+        mb_facts_free(f);
+        cr_assert_eq(run(MB_VERB_CHECK, "examples/seed/site.yaml", path, false, false, &out), MB_EXIT_DRIFT);
+        cr_assert(strstr(out, "TOCBLOCK copy at sector 208893"), "%s", out);
+        free(out);
+        cr_assert_eq(run(MB_VERB_APPLY, "examples/seed/site.yaml", path, false, false, NULL), MB_EXIT_OK);
+        cr_assert_eq(run(MB_VERB_CHECK, "examples/seed/site.yaml", path, false, false, NULL), MB_EXIT_OK);
+        f = load_facts(path);
+        cr_assert_eq(mb_facts_disk(f, 1)->n_ldm_damage, 0);
+        mb_facts_free(f);
+        mb_config_free(c);
+}
