@@ -5077,4 +5077,7 @@ Test(windows_exec, ldm_repair_from_the_intact_copy)
         cr_assert_eq(mb_win_read_facts_opts(&fake_table, &no_hash, &f, &err), 0, "%s", err.msg);
         cr_assert_eq(mb_facts_disk(f, 1)->n_ldm_damage, 0);
         mb_facts_free(f);
+        /* run again (the damage is gone): nothing is written */
+        cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), 0, "%s", err.msg);
+        cr_assert_eq(fk.n_disk_writes[1], 1);
 }

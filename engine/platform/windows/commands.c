@@ -628,9 +628,13 @@ static int render_ldm_repair(render *r, const mb_disk_fact *d, mb_win_steps *s)
         char *text;
         size_t len;
 
-        if (!d->dynamic || d->n_ldm_damage == 0)
-                return mb_error_set(r->err, MB_ESTATE, "disk %u has no damaged LDM metadata copy",
-                                    d->number);
+        if (!d->dynamic)
+                return mb_error_set(r->err, MB_ESTATE, "disk %u is not a dynamic disk", d->number);
+        if (d->n_ldm_damage == 0)       /* repaired meanwhile: the executor finds nothing to write */
+                return add_step(s, MB_WIN_STEP_LDM_REPAIR,
+                                fmt("nothing to rewrite: every LDM metadata copy of disk %u is intact",
+                                    d->number),
+                                NULL, NULL, r->err);
         text = fmt("rewrite from the intact copy, raw to \\\\.\\PhysicalDrive%u (inside the LDM metadata partition):",
                    d->number);
         len = text ? strlen(text) : 0;
