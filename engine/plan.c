@@ -366,6 +366,7 @@ static int check_geometry(const mb_config *c, const mb_facts *f, const mb_bindin
                                                     (unsigned long long)(d->size / ss), ss);
                 }
         }
+        for (uint32_t pass = 0; pass < 2; pass++) /* one size first, then LDM's */
         for (uint32_t m = 0; m <= s->n_mirrors; m++) {
                 char **names = m < s->n_mirrors ? s->mirrors[m].disks : s->partitions ? s->partitions->disks : NULL;
                 uint32_t n = m < s->n_mirrors ? s->mirrors[m].n_disks : s->partitions ? s->partitions->n_disks : 0;
@@ -379,7 +380,7 @@ static int check_geometry(const mb_config *c, const mb_facts *f, const mb_bindin
 
                         if (!d)
                                 continue;
-                        if (m < s->n_mirrors && mb_disk_sector(d) != 512) {
+                        if (pass == 1 && m < s->n_mirrors && mb_disk_sector(d) != 512) {
                                 mb_plan_disk_label(c, b, idx, l1, sizeof(l1));
                                 return mb_error_set(err, MB_ENOTSUP,
                                                     "%s mirror: disk %s has %u-byte logical sectors; a mirror makes the disks dynamic (LDM) and mbstate writes LDM on 512-byte sectors only (how Windows lays out LDM on %u-byte sectors is not documented)",
@@ -389,12 +390,13 @@ static int check_geometry(const mb_config *c, const mb_facts *f, const mb_bindin
                         if (!first) {
                                 first = d;
                                 first_idx = idx;
-                        } else if (mb_disk_sector(d) != mb_disk_sector(first)) {
+                        } else if (pass == 0 && mb_disk_sector(d) != mb_disk_sector(first)) {
                                 mb_plan_disk_label(c, b, first_idx, l1, sizeof(l1));
                                 mb_plan_disk_label(c, b, idx, l2, sizeof(l2));
                                 return mb_error_set(err, MB_ESTATE,
-                                                    "%s: disk %s has %u-byte logical sectors, disk %s %u-byte; expected one logical sector size (a partition layout is copied sector for sector, a mirror plex byte for byte)",
-                                                    m < s->n_mirrors ? "mirror" : "partitions", l1,
+                                                    "%s%s: disk %s has %u-byte logical sectors, disk %s %u-byte; expected one logical sector size (a partition layout is copied sector for sector, a mirror plex byte for byte)",
+                                                    m < s->n_mirrors ? mb_role_to_string(s->mirrors[m].role) : "",
+                                                    m < s->n_mirrors ? " mirror" : "partitions", l1,
                                                     mb_disk_sector(first), l2, mb_disk_sector(d));
                         }
                 }

@@ -455,9 +455,9 @@ Test(plan, mirror_sector_sizes_refused_before_any_write, .init = setup, .fini = 
         mb_plan *p = NULL;
         mb_error err = { 0 };
 
-        cr_assert_eq(mb_plan_compute(c, f, &p, &err), MB_ENOTSUP);
-        cr_assert(strstr(err.msg, "disk b (disk 1) has 4096-byte logical sectors") &&
-                  strstr(err.msg, "LDM"), "%s", err.msg);
+        cr_assert_eq(mb_plan_compute(c, f, &p, &err), MB_ESTATE);
+        cr_assert(strstr(err.msg, "os mirror: disk a (disk 0) has 512-byte logical sectors, disk b (disk 1) 4096-byte") &&
+                  strstr(err.msg, "expected one logical sector size"), "%s", err.msg);
         mb_facts_free(f);
         mb_config_free(c);
         /* without the mirror, the layout alone still needs one sector size */
