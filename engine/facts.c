@@ -237,6 +237,11 @@ void mb_disk_fact_clear(mb_disk_fact *d)
         free(d->disk_guid);
         free(d->dynamic_group);
         free(d->dynamic_name);
+        for (uint32_t i = 0; i < d->n_ldm_damage; i++) {
+                free(d->ldm_damage[i].structure);
+                free(d->ldm_damage[i].detail);
+        }
+        free(d->ldm_damage);
         memset(d, 0, sizeof(*d));
 }
 

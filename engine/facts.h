@@ -107,6 +107,14 @@ typedef struct mb_part_fact {
         uint32_t n_files;
 } mb_part_fact;
 
+/* A damaged or diverging copy of a dynamic disk's LDM metadata (the disk
+ * runs on its other copy; apply rewrites this one from it). */
+typedef struct mb_ldm_damage_fact {
+        char *structure;        /* "PRIVHEAD", "TOCBLOCK", "database" */
+        uint64_t sector;        /* first sector of the damaged copy */
+        char *detail;           /* what is wrong with it */
+} mb_ldm_damage_fact;
+
 typedef struct mb_disk_fact {
         uint32_t number;        /* Windows disk number; image: index in the target list */
         char *path;             /* \\.\PhysicalDriveN or the image file */
@@ -114,7 +122,8 @@ typedef struct mb_disk_fact {
         char *unique_id;
         char *location;
         uint64_t size;          /* bytes */
-        uint32_t sector_size;
+        uint32_t sector_size;   /* logical, bytes: the unit of every LBA */
+        uint32_t physical_sector_size; /* bytes; 0 when the target cannot tell */
         bool online;
         bool read_only;
         bool system;            /* holds the ESP the running system booted from */
@@ -125,6 +134,8 @@ typedef struct mb_disk_fact {
         bool dynamic;
         char *dynamic_group;    /* LDM disk group GUID when dynamic */
         char *dynamic_name;     /* LDM disk name ("Disk1") */
+        mb_ldm_damage_fact *ldm_damage; /* damaged copies of its LDM metadata */
+        uint32_t n_ldm_damage;
         mb_part_fact *partitions; /* sorted by first_lba */
         uint32_t n_partitions;
 } mb_disk_fact;
@@ -237,6 +248,20 @@ int mb_facts_save(const mb_facts *f, const char *path, bool json, mb_error *err)
 int mb_facts_to_string(const mb_facts *f, bool json, char **ret, mb_error *err);
 mb_facts *mb_facts_dup(const mb_facts *f);
 void mb_facts_free(mb_facts *f);
+
+/* A disk's logical sector size (512 when the facts do not say) and the
+ * last LBA a GPT leaves usable at its end (backup header and 16 KiB of
+ * entries): positions are in the disk's own sectors, sizes in bytes. */
+static inline uint32_t mb_disk_sector(const mb_disk_fact *d)
+{
+        return d && d->sector_size ? d->sector_size : 512;
+}
+static inline uint64_t mb_disk_last_usable(const mb_disk_fact *d)
+{
+        uint32_t ss = mb_disk_sector(d);
+
+        return d->last_usable_lba ? d->last_usable_lba : d->size / ss - 2 - 16384 / ss;
+}
 
 /* Lookups. */
 mb_disk_fact *mb_facts_disk(const mb_facts *f, uint32_t number);

@@ -305,11 +305,12 @@ int mb_plan_wanted_parts(const mb_config *c, const mb_facts *f, const mb_binding
                         n++;
                 }
         } else {
-                uint64_t lba = 2048, fixed_after, end;
-                uint64_t align = 2048; /* 1 MiB in 512-byte sectors */
+                uint32_t ss = mb_disk_sector(disk);
+                uint64_t align = 1048576 / ss; /* 1 MiB in the disk's sectors */
+                uint64_t lba = align, fixed_after, end;
 
                 /* Like Windows Setup: 1 MiB aligned, and 1 MiB left free before the backup GPT. */
-                end = disk->last_usable_lba ? disk->last_usable_lba + 1 : disk->size / 512 - 33;
+                end = mb_disk_last_usable(disk) + 1;
                 end -= end % align;
                 end -= align;
                 for (uint32_t i = 0; i < c->n_layout && n < max; i++) {
@@ -319,15 +320,15 @@ int mb_plan_wanted_parts(const mb_config *c, const mb_facts *f, const mb_binding
                         if (c->layout[i].size == MB_SIZE_FILL) {
                                 fixed_after = 0;
                                 for (uint32_t j = i + 1; j < c->n_layout; j++)
-                                        fixed_after += c->layout[j].size / 512;
+                                        fixed_after += c->layout[j].size / ss;
                                 if (end < lba + fixed_after + align)
                                         return mb_error_set(err, MB_ESTATE,
                                                             "disk %u (%llu bytes) is too small for the layout; expected at least %llu MiB",
                                                             disk->number, (unsigned long long)disk->size,
-                                                            (unsigned long long)((lba + fixed_after) / 2048 + 2));
+                                                            (unsigned long long)((lba + fixed_after) / align + 2));
                                 sectors = end - fixed_after - lba;
                         } else {
-                                sectors = c->layout[i].size / 512;
+                                sectors = c->layout[i].size / ss;
                         }
                         if (lba + sectors > end)
                                 return mb_error_set(err, MB_ESTATE,
@@ -351,6 +352,79 @@ int mb_plan_wanted_parts(const mb_config *c, const mb_facts *f, const mb_binding
 
 /* ---------- the plan ---------- */
 
+/*
+ * Geometry every resource relies on, checked before any change is planned:
+ * each bound disk's partitions lie on the disk in its own sector size (facts
+ * whose LBAs were counted in another one are refused, not reinterpreted);
+ * the disks of the partition layout and of each mirror share one logical
+ * sector size (geometry is copied sector for sector, a plex byte for byte);
+ * a mirror (LDM) is on 512-byte sectors: the LDM layout Windows writes on
+ * 4096-byte sectors is not documented and no public reader reads it.
+ */
+static int check_geometry(const mb_config *c, const mb_facts *f, const mb_binding *b,
+                          mb_error *err)
+{
+        const mb_site *s = c->site;
+        char l1[128], l2[128];
+
+        for (uint32_t i = 0; i < b->n; i++) {
+                const mb_disk_fact *d = b->number[i] >= 0 ? mb_facts_disk(f, (uint32_t)b->number[i]) : NULL;
+                uint32_t ss = mb_disk_sector(d);
+
+                if (!d)
+                        continue;
+                if (ss < 512 || ss > 65536 || (ss & (ss - 1)))
+                        return mb_error_set(err, MB_ESTATE, "disk %u: sector size %u is not a power of two from 512 to 65536",
+                                            d->number, ss);
+                for (uint32_t k = 0; k < d->n_partitions; k++) {
+                        const mb_part_fact *p = &d->partitions[k];
+
+                        if (p->last_lba >= d->size / ss)
+                                return mb_error_set(err, MB_ESTATE,
+                                                    "disk %u: partition %u (%s) ends at LBA %llu, past the disk's end (%llu sectors of %u bytes); its positions are not in this disk's sector size",
+                                                    d->number, p->number, mb_role_to_string(p->role),
+                                                    (unsigned long long)p->last_lba,
+                                                    (unsigned long long)(d->size / ss), ss);
+                }
+        }
+        for (uint32_t pass = 0; pass < 2; pass++) /* one size first, then LDM's */
+        for (uint32_t m = 0; m <= s->n_mirrors; m++) {
+                char **names = m < s->n_mirrors ? s->mirrors[m].disks : s->partitions ? s->partitions->disks : NULL;
+                uint32_t n = m < s->n_mirrors ? s->mirrors[m].n_disks : s->partitions ? s->partitions->n_disks : 0;
+                const mb_disk_fact *first = NULL;
+                int first_idx = -1;
+
+                for (uint32_t i = 0; i < n; i++) {
+                        int idx = mb_config_disk_index(c, names[i]);
+                        const mb_disk_fact *d = idx >= 0 && b->number[idx] >= 0
+                                                        ? mb_facts_disk(f, (uint32_t)b->number[idx]) : NULL;
+
+                        if (!d)
+                                continue;
+                        if (pass == 1 && m < s->n_mirrors && mb_disk_sector(d) != 512) {
+                                mb_plan_disk_label(c, b, idx, l1, sizeof(l1));
+                                return mb_error_set(err, MB_ENOTSUP,
+                                                    "%s mirror: disk %s has %u-byte logical sectors; a mirror makes the disks dynamic (LDM) and mbstate writes LDM on 512-byte sectors only (how Windows lays out LDM on %u-byte sectors is not documented)",
+                                                    mb_role_to_string(s->mirrors[m].role), l1,
+                                                    mb_disk_sector(d), mb_disk_sector(d));
+                        }
+                        if (!first) {
+                                first = d;
+                                first_idx = idx;
+                        } else if (pass == 0 && mb_disk_sector(d) != mb_disk_sector(first)) {
+                                mb_plan_disk_label(c, b, first_idx, l1, sizeof(l1));
+                                mb_plan_disk_label(c, b, idx, l2, sizeof(l2));
+                                return mb_error_set(err, MB_ESTATE,
+                                                    "%s%s: disk %s has %u-byte logical sectors, disk %s %u-byte; expected one logical sector size (a partition layout is copied sector for sector, a mirror plex byte for byte)",
+                                                    m < s->n_mirrors ? mb_role_to_string(s->mirrors[m].role) : "",
+                                                    m < s->n_mirrors ? " mirror" : "partitions", l1,
+                                                    mb_disk_sector(first), l2, mb_disk_sector(d));
+                        }
+                }
+        }
+        return 0;
+}
+
 int mb_plan_compute(const mb_config *c, const mb_facts *f, mb_plan **ret, mb_error *err)
 {
         static int (*const resources[])(const mb_config *, const mb_facts *, mb_plan *, mb_error *) = {
@@ -363,6 +437,8 @@ int mb_plan_compute(const mb_config *c, const mb_facts *f, mb_plan **ret, mb_err
         if (!p)
                 return mb_error_set(err, MB_ENOMEM, "out of memory");
         r = mb_plan_bind(c, f, &p->binding, err);
+        if (!r)
+                r = check_geometry(c, f, &p->binding, err);
         for (size_t i = 0; !r && i < sizeof(resources) / sizeof(resources[0]); i++)
                 r = resources[i](c, f, p, err);
         if (r) {

@@ -22,7 +22,7 @@ static void list_partitions(const mb_disk_fact *d, char *buf, size_t len)
                 off += (size_t)snprintf(buf + off, len - off, "%spartition %u (%s, %s at LBA %llu)",
                                         i ? ", " : "", p->number,
                                         p->role ? mb_role_to_string(p->role) : (p->type_guid ? p->type_guid : "unknown type"),
-                                        mb_format_size((p->last_lba - p->first_lba + 1) * 512, size, sizeof(size)),
+                                        mb_format_size((p->last_lba - p->first_lba + 1) * mb_disk_sector(d), size, sizeof(size)),
                                         (unsigned long long)p->first_lba);
         }
 }

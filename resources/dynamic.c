@@ -4,6 +4,22 @@
 
 #include "resource.h"
 
+/* Was disk i of mirror m already a disk of an earlier mirror (or earlier in m)? */
+static bool damage_seen(const mb_config *c, const mb_facts *f, const mb_plan *p, uint32_t m,
+                        uint32_t i)
+{
+        const mb_disk_fact *d = res_disk(c, f, p, mb_config_disk_index(c, c->site->mirrors[m].disks[i]));
+
+        for (uint32_t a = 0; a <= m; a++) {
+                const mb_site_mirror *sm = &c->site->mirrors[a];
+
+                for (uint32_t b = 0; b < (a == m ? i : sm->n_disks); b++)
+                        if (res_disk(c, f, p, mb_config_disk_index(c, sm->disks[b])) == d)
+                                return true;
+        }
+        return false;
+}
+
 int mb_res_dynamic_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error *err)
 {
         const char *group = NULL;
@@ -33,6 +49,23 @@ int mb_res_dynamic_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_er
                                 RES_CHANGE(p, MB_RES_DYNAMIC, label, false, &op, "basic");
                                 snprintf(p->changes[p->n_changes - 1].desired, 256,
                                          "dynamic (data in place)");
+                        } else if (d->n_ldm_damage && !damage_seen(c, f, p, m, i)) {
+                                char what[256] = "";
+
+                                /* one change per disk; the disk runs on its intact copies */
+                                for (uint32_t k = 0; k < d->n_ldm_damage; k++) {
+                                        const mb_ldm_damage_fact *g = &d->ldm_damage[k];
+                                        size_t n = strlen(what);
+
+                                        snprintf(what + n, sizeof(what) - n, "%s%s copy at sector %llu: %s",
+                                                 k ? "; " : "", g->structure ? g->structure : "?",
+                                                 (unsigned long long)g->sector,
+                                                 g->detail ? g->detail : "damaged");
+                                }
+                                res_op_init(&op, MB_OP_LDM_REPAIR, d, MB_ROLE_NONE);
+                                RES_CHANGE(p, MB_RES_DYNAMIC, label, false, &op, "%s", what);
+                                snprintf(p->changes[p->n_changes - 1].desired, 256,
+                                         "every LDM metadata copy intact (rewritten from the intact copy)");
                         }
                         mb_plan_status(p, MB_RES_DYNAMIC, label, before);
                 }

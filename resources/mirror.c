@@ -55,7 +55,7 @@ int mb_res_mirror_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_err
                                 w = &want[i];
                 if (!w)
                         continue;
-                vol = volume_at(f, sd->number, w->first_lba * 512);
+                vol = volume_at(f, sd->number, w->first_lba * mb_disk_sector(sd));
                 for (uint32_t i = 0; i < sm->n_disks; i++) {
                         int idx = mb_config_disk_index(c, sm->disks[i]);
                         mb_disk_fact *t = res_disk(c, f, p, idx);
@@ -73,13 +73,13 @@ int mb_res_mirror_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_err
                                 if (vol->plexes[j].disk == (int32_t)t->number)
                                         have = &vol->plexes[j];
                         if (have) {
-                                if (have->offset != w->first_lba * 512 ||
-                                    have->length != (w->last_lba - w->first_lba + 1) * 512)
+                                if (have->offset != w->first_lba * mb_disk_sector(sd) ||
+                                    have->length != (w->last_lba - w->first_lba + 1) * mb_disk_sector(sd))
                                         return mb_error_set(err, MB_ESTATE,
                                                             "%s is at byte %" PRIu64 " length %" PRIu64 ", expected byte %" PRIu64 " length %" PRIu64 " as on %s",
                                                             subject, have->offset, have->length,
-                                                            w->first_lba * 512,
-                                                            (w->last_lba - w->first_lba + 1) * 512, slabel);
+                                                            w->first_lba * mb_disk_sector(sd),
+                                                            (w->last_lba - w->first_lba + 1) * mb_disk_sector(sd), slabel);
                                 {
                                         const mb_part_fact *entry = mb_disk_part_by_role(t, sm->role);
 
@@ -152,7 +152,7 @@ int mb_res_mirror_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_err
                         RES_CHANGE(p, MB_RES_MIRROR, subject, false, &op, "no plex");
                         snprintf(p->changes[p->n_changes - 1].desired, 256,
                                  "plex of %s at LBA %llu-%llu, synchronized from %s",
-                                 mb_format_size((w->last_lba - w->first_lba + 1) * 512, size, sizeof(size)),
+                                 mb_format_size((w->last_lba - w->first_lba + 1) * mb_disk_sector(sd), size, sizeof(size)),
                                  (unsigned long long)w->first_lba, (unsigned long long)w->last_lba, slabel);
                         mb_plan_status(p, MB_RES_MIRROR, subject, before);
                 }

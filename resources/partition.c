@@ -109,13 +109,13 @@ static int diff_disk(const mb_config *c, const mb_facts *f, mb_plan *p, int idx,
                 part_label(label, w->role, subject, sizeof(subject));
                 if (res_mirrored(c, w->role))
                         continue;
-                if (w->last_lba > (d->last_usable_lba ? d->last_usable_lba : d->size / 512 - 34))
+                if (w->last_lba > mb_disk_last_usable(d))
                         return mb_error_set(err, MB_ESTATE,
                                             "disk %s (%s, %s) is too small: the %s partition would end at LBA %llu, past its last usable LBA %llu; expected a disk at least as large as the template",
                                             label, d->path ? d->path : "?",
                                             mb_format_size(d->size, size, sizeof(size)),
                                             mb_role_to_string(w->role), (unsigned long long)w->last_lba,
-                                            (unsigned long long)(d->last_usable_lba ? d->last_usable_lba : d->size / 512 - 34));
+                                            (unsigned long long)mb_disk_last_usable(d));
                 if (!q) {
                         const mb_part_fact *o = overlapping(d, w->first_lba, w->last_lba);
 
@@ -136,7 +136,7 @@ static int diff_disk(const mb_config *c, const mb_facts *f, mb_plan *p, int idx,
                         RES_CHANGE(p, MB_RES_PARTITION, subject, false, &op, "absent");
                         snprintf(p->changes[p->n_changes - 1].desired, 256,
                                  "%s at LBA %llu-%llu, type %s, attributes 0x%016llx",
-                                 mb_format_size((w->last_lba - w->first_lba + 1) * 512, size, sizeof(size)),
+                                 mb_format_size((w->last_lba - w->first_lba + 1) * mb_disk_sector(d), size, sizeof(size)),
                                  (unsigned long long)w->first_lba, (unsigned long long)w->last_lba,
                                  w->type_guid, (unsigned long long)w->attributes);
                         format = fs != MB_FS_NONE && !res_block_cloned(c, w->role, idx);

@@ -90,6 +90,16 @@ static const cyaml_schema_value_t part_entry = {
         CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, mb_part_fact, part_fields),
 };
 
+static const cyaml_schema_field_t damage_fields[] = {
+        STR("structure", mb_ldm_damage_fact, structure),
+        CYAML_FIELD_UINT("sector", CYAML_FLAG_DEFAULT, mb_ldm_damage_fact, sector),
+        STR("detail", mb_ldm_damage_fact, detail),
+        CYAML_FIELD_END
+};
+static const cyaml_schema_value_t damage_entry = {
+        CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, mb_ldm_damage_fact, damage_fields),
+};
+
 static const cyaml_schema_field_t disk_fields[] = {
         CYAML_FIELD_UINT("number", CYAML_FLAG_DEFAULT, mb_disk_fact, number),
         STR("path", mb_disk_fact, path),
@@ -98,6 +108,7 @@ static const cyaml_schema_field_t disk_fields[] = {
         STR("location", mb_disk_fact, location),
         CYAML_FIELD_UINT("size", CYAML_FLAG_DEFAULT, mb_disk_fact, size),
         CYAML_FIELD_UINT("sector_size", CYAML_FLAG_DEFAULT, mb_disk_fact, sector_size),
+        CYAML_FIELD_UINT("physical_sector_size", CYAML_FLAG_OPTIONAL, mb_disk_fact, physical_sector_size),
         CYAML_FIELD_BOOL("online", CYAML_FLAG_DEFAULT, mb_disk_fact, online),
         CYAML_FIELD_BOOL("read_only", CYAML_FLAG_OPTIONAL, mb_disk_fact, read_only),
         CYAML_FIELD_BOOL("system", CYAML_FLAG_OPTIONAL, mb_disk_fact, system),
@@ -109,6 +120,7 @@ static const cyaml_schema_field_t disk_fields[] = {
         CYAML_FIELD_BOOL("dynamic", CYAML_FLAG_OPTIONAL, mb_disk_fact, dynamic),
         STR("dynamic_group", mb_disk_fact, dynamic_group),
         STR("dynamic_name", mb_disk_fact, dynamic_name),
+        SEQ("ldm_damage", 0, mb_disk_fact, ldm_damage, &damage_entry, 0, 64),
         SEQ("partitions", 0, mb_disk_fact, partitions, &part_entry, 0, 128),
         CYAML_FIELD_END
 };

@@ -27,6 +27,19 @@ for v in apply check plan facts validate; do
         expect 0 "$v --help" -- "$mb" $v --help
         contains "$tmp/out" "usage: mbstate $v" "$v --help"
 done
+# every option and target form the README's examples and prose use is in
+# --help (--check is Ansible's check mode, not an option of mbstate)
+"$mb" --help > "$tmp/help"
+for o in $(grep -o -- '`[^`]*`' README.md | grep -o -- '--[a-z][a-z-]*' | sort -u) \
+         $(grep -E '^\$? *mbstate ' README.md | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+        [ "$o" = --check ] && continue
+        if grep -q -- "$o" "$tmp/help"; then ok; else bad "--help does not list $o (the README uses it)"; fi
+done
+for form in 'image:' 'snapshot:' 'replay:' 'windows' 'nvram=' ',,'; do
+        grep -q -- "$form" README.md || bad "README no longer uses $form (update this test)"
+        if grep -q -- "$form" "$tmp/help"; then ok; else bad "--help does not show the target form $form"; fi
+done
+
 expect 1 "unknown verb" -- "$mb" frobnicate
 expect 1 "unknown option" -- "$mb" plan examples/seed/site.yaml --frob
 expect 1 "unknown target" -- "$mb" plan examples/seed/site.yaml --target floppy:x

@@ -7,6 +7,8 @@
 # replacements: the secondary lost (a blank disk1.img in its place), and the
 # primary lost (the survivor becomes the system disk, examples/replacement);
 # last, a member whose PRIVHEAD copies are all damaged: an error, no write.
+# Between them, one damaged copy of the LDM metadata at a time (PRIVHEAD,
+# TOCBLOCK, a database unlike the other member's): drift, repaired by apply.
 #
 # Usage: image-mirror.sh MBIMG MKSEED MAKE_IMAGES MBSTATE
 MBSTATE=${4:?mbstate}
@@ -170,6 +172,47 @@ for img in "$D0" "$D1"; do
         check "$(basename "$img"): LDM data partition covers the free tail" \
                 sh -c "sgdisk -p '$img' | grep -Eq '^ +[0-9]+ +67104768 +67108830 .* 4200 +LDM data partition'"
 done
+
+# ---- redundancy of the LDM metadata: one damaged copy at a time ----
+# META: the LDM metadata partition (both disks); PRIVHEAD copies at +1856 and
+# +2047, TOCBLOCKs at +2 and +2045, the config region (VMDB, VBLKs) from +17
+# for 1481 sectors. Each damage leaves the disk running on its other copy:
+# check reports it (exit 2) naming disk, structure and sector, apply rewrites
+# it from the intact copy, the images come back byte for byte, ldmtool reads.
+META=206848
+cp --sparse=always "$D0" "$T/d0.good"
+cp --sparse=always "$D1" "$T/d1.good"
+redundancy() {  # redundancy WHAT IMG SECTOR STRUCTURE DISKLABEL (after damaging IMG)
+        w=$1 img=$2 sector=$3 what=$4 label=$5
+        rc=0; mb check "$SEED" --target "image:$L" > "$T/check.out" 2>&1 || rc=$?
+        check "$w: check exits 2 (drift)" test $rc = 2
+        check "$w: check names $label, $what, sector $sector" \
+                grep -q "$label.*$what copy at sector $sector" "$T/check.out"
+        mb facts --json --target "image:$L" > "$T/facts.json"
+        check "$w: facts list it under ldm_damage" python3 -c '
+import json, sys
+f = json.load(open(sys.argv[1]))
+d = [(n["number"], x["structure"], x["sector"]) for n in f["disks"] for x in n.get("ldm_damage", [])]
+assert d == [(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]))], d' "$T/facts.json" "${label#*disk }" "$what" "$sector"
+        mb apply "$SEED" --target "image:$L" > "$T/apply.out" 2>&1 || { cat "$T/apply.out" >&2; fail "$w: apply"; }
+        check "$w: apply repaired it as a planned change" grep -q "dynamic .*$what copy at sector $sector" "$T/apply.out"
+        check "$w: check exits 0" mb check "$SEED" --target "image:$L"
+        check "$w: both images are byte for byte what they were" \
+                sh -c "cmp -s '$D0' '$T/d0.good' && cmp -s '$D1' '$T/d1.good'"
+        check "$w: ldmtool reads the group" test -n "$(group_of -d "$D0" -d "$D1")"
+}
+printf 'not a PRIVHEAD!!' | dd of="$D1" bs=512 seek=$((META + 1856)) conv=notrunc status=none
+redundancy "damaged PRIVHEAD copy" "$D1" $((META + 1856)) PRIVHEAD "disk 1"
+printf 'not a PRIVHEAD!!' | dd of="$D0" bs=512 seek=$((META + 2047)) conv=notrunc status=none
+redundancy "damaged primary PRIVHEAD" "$D0" $((META + 2047)) PRIVHEAD "disk 0"
+printf 'not a TOCBLOCK!!' | dd of="$D0" bs=512 seek=$((META + 2045)) conv=notrunc status=none
+redundancy "damaged TOCBLOCK copy" "$D0" $((META + 2045)) TOCBLOCK "disk 0"
+printf 'not a TOCBLOCK!!' | dd of="$D1" bs=512 seek=$((META + 2)) conv=notrunc status=none
+redundancy "damaged primary TOCBLOCK" "$D1" $((META + 2)) TOCBLOCK "disk 1"
+# one byte of an unused VBLK slot (the config region's last sector): the
+# members' databases differ at the same sequence
+printf 'X' | dd of="$D1" bs=1 seek=$(((META + 17 + 1480) * 512 + 300)) conv=notrunc status=none
+redundancy "databases differ at the same sequence" "$D1" $((META + 17)) database "disk 1"
 
 # ---- (a) the secondary fails: a new blank disk1.img ----
 rm -f "$D1"

@@ -99,7 +99,27 @@ if LOOP=$(losetup -f --show -r "$T/seed/disk0.img" 2>/dev/null) && [ -b "$LOOP" 
         else
                 ok "no temporary file beside the device (in /dev)"
         fi
+        "$MB" facts --target "image:$LOOP" --allow-block-devices > "$T/out" 2>&1
+        grep -q "^ *physical_sector_size: $(blockdev --getpbsz "$LOOP")\$" "$T/out" && ok "facts: the loop device's physical sector size (BLKPBSZGET)" ||
+                bad "facts of $LOOP have no physical_sector_size"
         losetup -d "$LOOP"; LOOP=
+        # a 4096-byte-sector device (4Kn): the image target works in 512-byte
+        # sectors, so it is refused before anything is read or written
+        mkdir -p "$T/4k" && cp --sparse=always "$T/seed/disk0.img" "$T/seed/disk1.img" "$T/4k/"
+        if LOOP=$(losetup -f --show --sector-size 4096 "$T/4k/disk1.img" 2>/dev/null) && [ -b "$LOOP" ]; then
+                expect 1 "'$LOOP' has 4096-byte logical sectors; the image target reads and writes 512-byte sectors only" \
+                        "facts of a 4096-byte-sector loop device: refused, naming the sector size" \
+                        facts --target "image:$LOOP" --allow-block-devices
+                expect 1 "'$LOOP' has 4096-byte logical sectors" \
+                        "apply with disk 1 on a 4096-byte-sector device: refused" \
+                        apply "$SITE" --target "image:$T/4k/disk0.img,$LOOP" --allow-block-devices
+                losetup -d "$LOOP"; LOOP=
+                samebytes "$T/seed/disk1.img" "$T/4k/disk1.img" && samebytes "$T/seed/disk0.img" "$T/4k/disk0.img" &&
+                        ok "nothing was written to the 4096-byte device or beside it" ||
+                        bad "the 4096-byte device or disk 0 was written"
+        else
+                echo "note: losetup cannot make a 4096-byte-sector loop device here: that branch is not tested"
+        fi
 else
         # No loop device can be attached here: an unattached one still is a
         # block device (size 0).

@@ -713,6 +713,76 @@ Test(ldm_corrupt, members_disagree)
         free(dir);
 }
 
+/* Members written by Windows hold byte-identical config regions at the same
+ * sequence and intact copies: the reader finds no damage on any reference
+ * set; then each damaged copy is found (kind, sector) and mb_ldm_repair
+ * brings every byte back from the intact copy, writing nothing else. */
+Test(ldm_corrupt, damaged_copies_found_and_repaired)
+{
+        const char *imgs[] = { "ldm-2008r2-mirrored-1.img", "ldm-2008r2-mirrored-2.img", NULL };
+        char *dir = extract(imgs), p0[1200], p1[1200];
+        uint8_t *orig[2], *after;
+        size_t len[2], l, fixed = 0;
+        mb_blockdev *devs[2];
+        mb_ldm_db *db;
+        mb_error e;
+
+        path_of(p0, sizeof(p0), dir, imgs[0]);
+        path_of(p1, sizeof(p1), dir, imgs[1]);
+        orig[0] = slurp(p0, &len[0]);
+        orig[1] = slurp(p1, &len[1]);
+        db = read_expect(dir, imgs, 0, &e);
+        for (size_t i = 0; i < db->n_devs; i++)
+                cr_assert_eq(db->devs[i].n_damage, 0, "device %zu: %s", i, db->devs[i].damage[0].why);
+        mb_ldm_db_free(db);
+        /* GPT member: its PRIVHEAD copy at 34 + 1856, its TOCBLOCK at 34 + 2045,
+         * one byte of the last (unused) VBLK sector of its config region */
+        patch_u8_xor(p1, 1890 * 512 + 0x40, 0x55);
+        patch(p1, (34 + 2045) * 512, "TOCBLOCX", 8);
+        patch_u8_xor(p1, (34 + 17 + 1480) * 512 + 300, 0x01);
+        /* MBR member: the PRIVHEAD copy at sector 6 */
+        patch(p0, 6 * 512, "PRIVHEAX", 8);
+        db = read_expect(dir, imgs, 0, &e);
+        cr_assert_eq(db->devs[0].n_damage, 1);
+        cr_assert_eq(db->devs[0].damage[0].kind, MB_LDM_DMG_PRIVHEAD);
+        cr_assert_eq(db->devs[0].damage[0].lba, 6);
+        cr_assert_eq(db->devs[1].n_damage, 3, "%s", db->warnings);
+        cr_assert_eq(db->devs[1].damage[0].kind, MB_LDM_DMG_PRIVHEAD);
+        cr_assert_eq(db->devs[1].damage[0].lba, 1890);
+        cr_assert_eq(db->devs[1].damage[1].kind, MB_LDM_DMG_TOCBLOCK);
+        cr_assert_eq(db->devs[1].damage[1].lba, 34 + 2045);
+        cr_assert_eq(db->devs[1].damage[2].kind, MB_LDM_DMG_DATABASE);
+        cr_assert_eq(db->devs[1].damage[2].lba, 34 + 17);
+        cr_assert(strstr(db->devs[1].damage[2].why, "same sequence"), "%s", db->devs[1].damage[2].why);
+        devs[0] = open_dev(p0, 1);
+        devs[1] = open_dev(p1, 1);
+        {
+                int allowed[2] = { 0, 1 };
+
+                /* only the allowed member is written */
+                cr_assert_eq(mb_ldm_repair(db, devs, 2, allowed, &fixed, &e), 0, "%s", e.msg);
+                cr_assert_eq(fixed, 3);
+                cr_assert_eq(db->devs[0].n_damage, 1);
+                cr_assert_eq(mb_ldm_repair(db, devs, 2, NULL, &fixed, &e), 0, "%s", e.msg);
+                cr_assert_eq(fixed, 1);
+        }
+        close_all(devs, 2);
+        mb_ldm_db_free(db);
+        after = slurp(p0, &l);
+        cr_assert(l == len[0] && memcmp(after, orig[0], l) == 0, "MBR member not restored byte for byte");
+        free(after);
+        after = slurp(p1, &l);
+        cr_assert(l == len[1] && memcmp(after, orig[1], l) == 0, "GPT member not restored byte for byte");
+        free(after);
+        db = read_expect(dir, imgs, 0, &e);
+        cr_assert_str_eq(db->warnings, "", "%s", db->warnings);
+        mb_ldm_db_free(db);
+        free(orig[0]);
+        free(orig[1]);
+        rm_rf(dir);
+        free(dir);
+}
+
 Test(ldm_corrupt, random_damage_never_crashes)
 {
         const char *imgs[] = { "ldm-2008r2-raid5-2.img", NULL };

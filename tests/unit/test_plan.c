@@ -279,3 +279,244 @@ Test(plan, replacement_site_with_blank_selector_and_layout)
         cr_assert_eq(run(MB_VERB_CHECK, "examples/seed/site.yaml", path, false, false, NULL), MB_EXIT_OK,
                      "both forms describe the same machine");
 }
+
+/* ---- sector sizes: positions in the disk's own sectors, sizes in bytes ---- */
+
+static void write_file(const char *path, const char *text)
+{
+        FILE *fp = fopen(path, "w");
+
+        cr_assert_not_null(fp);
+        fputs(text, fp);
+        fclose(fp);
+}
+
+/* Two online 32 GiB disks of these logical sector sizes: disk 0 an empty
+ * GPT disk (its usable LBAs as a GPT of that sector size leaves them),
+ * disk 1 blank. */
+static const char *blank_pair(uint32_t ss0, uint32_t ss1, char *buf, size_t len)
+{
+        char text[1024];
+
+        snprintf(buf, len, "%s/blank.yaml", tmpdir);
+        snprintf(text, sizeof(text),
+                 "version: 1\ntarget: windows\ndisks:\n"
+                 "- {number: 0, size: 34359738368, sector_size: %u, online: true, system: true, style: gpt,"
+                 " first_usable_lba: %u, last_usable_lba: %llu}\n"
+                 "- {number: 1, size: 34359738368, sector_size: %u, online: true, system: false, style: raw}\n",
+                 ss0, 2 + 16384 / ss0, 34359738368ULL / ss0 - 2 - 16384 / ss0, ss1);
+        write_file(buf, text);
+        return buf;
+}
+
+/* The replacement site's explicit layout on disks 0 and 1, with or without the os mirror. */
+static const char *layout_site(bool mirror, char *buf, size_t len)
+{
+        snprintf(buf, len, "%s/site.yaml", tmpdir);
+        write_file(buf,
+                   "version: 1\ndisks:\n"
+                   "  - { name: a, match: { number: 0 }, initialize: if-blank }\n"
+                   "  - { name: b, match: { number: 1 }, initialize: if-blank }\n"
+                   "partitions:\n  disks: [a, b]\n  layout:\n"
+                   "    - { role: efi, size: 100MiB }\n    - { role: msr, size: 16MiB }\n"
+                   "    - { role: os, size: fill }\n    - { role: recovery, size: 524MiB }\n");
+        if (mirror) {
+                FILE *fp = fopen(buf, "a");
+
+                cr_assert_not_null(fp);
+                fputs("mirrors:\n  - { role: os, disks: [a, b] }\n", fp);
+                fclose(fp);
+        }
+        return buf;
+}
+
+/* Facts whose LBAs were counted in 512-byte sectors but that say 4096 (the
+ * seed machine with sector_size: 4096) are refused, not reinterpreted: no
+ * 800 MiB ESP, no recovery partition past the disk's end. */
+Test(plan, sector_size_4096_with_512_byte_lbas_is_refused, .init = setup, .fini = teardown)
+{
+        char path[512], cmd[1200];
+        mb_config *c = load_config("examples/seed/site.yaml");
+        mb_facts *f;
+        mb_plan *p = NULL;
+        mb_error err = { 0 };
+
+        fixture("tests/data/seed/facts-before.yaml", path, sizeof(path));
+        snprintf(cmd, sizeof(cmd), "sed -i 's/sector_size: 512/sector_size: 4096/' '%s'", path);
+        cr_assert_eq(system(cmd), 0);
+        f = load_facts(path);
+        cr_assert_eq(mb_facts_disk(f, 0)->sector_size, 4096);
+        cr_assert_eq(mb_plan_compute(c, f, &p, &err), MB_ESTATE);
+        cr_assert(strstr(err.msg, "disk 0: partition") && strstr(err.msg, "past the disk's end") &&
+                  strstr(err.msg, "of 4096 bytes"), "%s", err.msg);
+        cr_assert_eq(run(MB_VERB_APPLY, "examples/seed/site.yaml", path, false, false, NULL), MB_EXIT_ERROR);
+        mb_facts_free(f);
+        mb_config_free(c);
+}
+
+/* Disk 0 of blank_pair carrying the partitions want[] (as the source of a
+ * layout must), in the facts file path. */
+static void give_source(const char *path, uint32_t ss, const mb_part_want *want, int n)
+{
+        static const char *const fs[] = { [MB_ROLE_EFI] = "fat32", [MB_ROLE_MSR] = "none",
+                                          [MB_ROLE_OS] = "ntfs", [MB_ROLE_RECOVERY] = "ntfs" };
+        FILE *fp;
+
+        fp = fopen(path, "w");
+        cr_assert_not_null(fp);
+        fprintf(fp, "version: 1\ntarget: windows\ndisks:\n"
+                    "- number: 0\n  size: 34359738368\n  sector_size: %u\n  online: true\n  system: true\n"
+                    "  style: gpt\n  disk_guid: 5f1e2d3c-4b5a-4697-8877-665544332211\n"
+                    "  first_usable_lba: %u\n  last_usable_lba: %llu\n  partitions:\n",
+                ss, 2 + 16384 / ss, 34359738368ULL / ss - 2 - 16384 / ss);
+        for (int i = 0; i < n; i++)
+                fprintf(fp, "  - {number: %d, role: %s, type_guid: %s, unique_guid: 0b1d3f5a-7c9e-4b2d-8f1a-3c5e7a9b1d0%d,"
+                            " first_lba: %llu, last_lba: %llu, attributes: %llu, fs: %s}\n",
+                        i + 1, mb_role_to_string(want[i].role), want[i].type_guid, i + 1,
+                        (unsigned long long)want[i].first_lba, (unsigned long long)want[i].last_lba,
+                        (unsigned long long)want[i].attributes, fs[want[i].role]);
+        fprintf(fp, "- {number: 1, size: 34359738368, sector_size: %u, online: true, system: false, style: raw}\n", ss);
+        fclose(fp);
+}
+
+/* An explicit layout on 4096-byte-sector disks: sizes are bytes, LBAs the
+ * disk's own, 1 MiB aligned (a 100 MiB ESP, not 800 MiB; the recovery
+ * partition inside the disk); the simulated apply lays the same out on the
+ * blank 4096-byte disk. */
+Test(plan, layout_in_bytes_on_4096_byte_sectors, .init = setup, .fini = teardown)
+{
+        char fpath[512], spath[512];
+        mb_config *c = load_config(layout_site(false, spath, sizeof(spath)));
+        mb_facts *f = load_facts(blank_pair(4096, 4096, fpath, sizeof(fpath)));
+        mb_part_want want[8];
+        mb_binding b;
+        mb_error err = { 0 };
+        int n;
+
+        cr_assert_eq(mb_plan_bind(c, f, &b, &err), 0, "%s", err.msg);
+        n = mb_plan_wanted_parts(c, f, &b, mb_facts_disk(f, 0), want, 8, &err);
+        cr_assert_eq(n, 4, "%s", err.msg);
+        cr_assert_eq(want[0].role, MB_ROLE_EFI);
+        cr_assert_eq(want[0].first_lba, 256, "1 MiB in 4096-byte sectors");
+        cr_assert_eq((want[0].last_lba - want[0].first_lba + 1) * 4096, 100ULL << 20);
+        cr_assert_eq((want[3].last_lba - want[3].first_lba + 1) * 4096, 524ULL << 20);
+        cr_assert_lt(want[3].last_lba, 34359738368ULL / 4096 - 6, "recovery inside the disk");
+        for (int i = 0; i < n; i++)
+                cr_assert_eq(want[i].first_lba % 256, 0, "role %d 1 MiB aligned", want[i].role);
+        mb_facts_free(f);
+        give_source(fpath, 4096, want, n);
+        cr_assert_eq(run(MB_VERB_APPLY, spath, fpath, false, false, NULL), MB_EXIT_OK);
+        cr_assert_eq(run(MB_VERB_CHECK, spath, fpath, false, false, NULL), MB_EXIT_OK);
+        f = load_facts(fpath);
+        {
+                const mb_disk_fact *d = mb_facts_disk(f, 1);
+                const mb_part_fact *esp = mb_disk_part_by_role(d, MB_ROLE_EFI);
+                const mb_part_fact *rec = mb_disk_part_by_role(d, MB_ROLE_RECOVERY);
+
+                cr_assert_eq(d->first_usable_lba, 6, "GPT on 4096-byte sectors: 2 + 16 KiB of entries");
+                cr_assert_not_null(esp);
+                cr_assert_eq(esp->first_lba, 256);
+                cr_assert_eq((esp->last_lba - esp->first_lba + 1) * 4096, 100ULL << 20);
+                cr_assert_not_null(rec);
+                cr_assert_eq(rec->last_lba, want[3].last_lba);
+                cr_assert_leq(rec->last_lba, d->last_usable_lba);
+        }
+        mb_facts_free(f);
+        mb_config_free(c);
+}
+
+/* 512e (512 logical, 4096 physical) is a 512-byte disk: 1 MiB = 2048 sectors. */
+Test(plan, layout_on_512e_keeps_1mib_alignment, .init = setup, .fini = teardown)
+{
+        char fpath[512], spath[512];
+        mb_config *c = load_config(layout_site(true, spath, sizeof(spath)));
+        mb_facts *f = load_facts(blank_pair(512, 512, fpath, sizeof(fpath)));
+        mb_part_want want[8];
+        mb_binding b;
+        mb_error err = { 0 };
+
+        cr_assert_eq(mb_plan_bind(c, f, &b, &err), 0, "%s", err.msg);
+        cr_assert_eq(mb_plan_wanted_parts(c, f, &b, mb_facts_disk(f, 0), want, 8, &err), 4);
+        cr_assert_eq(want[0].first_lba, 2048);
+        cr_assert_eq((want[0].last_lba - want[0].first_lba + 1) * 512, 100ULL << 20);
+        for (int i = 0; i < 4; i++)
+                cr_assert_eq(want[i].first_lba % 2048, 0);
+        mb_facts_free(f);
+        mb_config_free(c);
+}
+
+/* A mirror across disks of different logical sector sizes, and a mirror on
+ * 4096-byte sectors (LDM), are refused in plan, before any write. */
+Test(plan, mirror_sector_sizes_refused_before_any_write, .init = setup, .fini = teardown)
+{
+        char fpath[512], spath[512], cmd[1200];
+        mb_config *c = load_config(layout_site(true, spath, sizeof(spath)));
+        mb_facts *f = load_facts(blank_pair(512, 4096, fpath, sizeof(fpath)));
+        mb_plan *p = NULL;
+        mb_error err = { 0 };
+
+        cr_assert_eq(mb_plan_compute(c, f, &p, &err), MB_ESTATE);
+        cr_assert(strstr(err.msg, "os mirror: disk a (disk 0) has 512-byte logical sectors, disk b (disk 1) 4096-byte") &&
+                  strstr(err.msg, "expected one logical sector size"), "%s", err.msg);
+        mb_facts_free(f);
+        mb_config_free(c);
+        /* without the mirror, the layout alone still needs one sector size */
+        c = load_config(layout_site(false, spath, sizeof(spath)));
+        f = load_facts(fpath);
+        cr_assert_eq(mb_plan_compute(c, f, &p, &err), MB_ESTATE);
+        cr_assert(strstr(err.msg, "has 512-byte logical sectors") && strstr(err.msg, "4096-byte") &&
+                  strstr(err.msg, "expected one logical sector size"), "%s", err.msg);
+        mb_facts_free(f);
+        mb_config_free(c);
+        /* both 4096: the mirror is refused, naming why; nothing is written */
+        c = load_config(layout_site(true, spath, sizeof(spath)));
+        f = load_facts(blank_pair(4096, 4096, fpath, sizeof(fpath)));
+        snprintf(cmd, sizeof(cmd), "cp '%s' '%s.orig'", fpath, fpath);
+        cr_assert_eq(system(cmd), 0);
+        cr_assert_eq(mb_plan_compute(c, f, &p, &err), MB_ENOTSUP);
+        cr_assert(strstr(err.msg, "512-byte sectors only"), "%s", err.msg);
+        cr_assert_eq(run(MB_VERB_APPLY, spath, fpath, false, false, NULL), MB_EXIT_ERROR);
+        snprintf(cmd, sizeof(cmd), "cmp -s '%s' '%s.orig'", fpath, fpath);
+        cr_assert_eq(system(cmd), 0, "the snapshot is unchanged");
+        mb_facts_free(f);
+        mb_config_free(c);
+}
+
+/* A damaged copy of a mirror disk's LDM metadata (a fact) is drift that
+ * names disk, structure and sector; apply's ldm-repair (the snapshot model
+ * clears it) converges. */
+Test(plan, ldm_damage_is_drift_and_repaired, .init = setup, .fini = teardown)
+{
+        char path[512], cmd[1200], *out = NULL;
+        mb_config *c = load_config("examples/seed/site.yaml");
+        mb_facts *f;
+        mb_plan *p = NULL;
+        mb_error err = { 0 };
+        int i;
+
+        fixture("tests/data/seed/facts-before.yaml", path, sizeof(path));
+        cr_assert_eq(run(MB_VERB_APPLY, "examples/seed/site.yaml", path, false, true, NULL), MB_EXIT_OK);
+        snprintf(cmd, sizeof(cmd),
+                 "sed -i '/^  dynamic_name: Disk2$/a\\  ldm_damage:\\n  - {structure: TOCBLOCK, sector: 208893, detail: bad checksum}' '%s'",
+                 path);
+        cr_assert_eq(system(cmd), 0);
+        f = load_facts(path);
+        cr_assert_eq(mb_facts_disk(f, 1)->n_ldm_damage, 1, "the fixture edit took");
+        cr_assert_eq(mb_plan_compute(c, f, &p, &err), 0, "%s", err.msg);
+        cr_assert_eq(p->n_changes, 1);
+        i = index_of(p, MB_OP_LDM_REPAIR, 1, MB_ROLE_NONE);
+        cr_assert_geq(i, 0);
+        cr_assert_str_eq(p->changes[i].current, "TOCBLOCK copy at sector 208893: bad checksum");
+        cr_assert(strstr(p->changes[i].subject, "disk 1"), "%s", p->changes[i].subject);
+        mb_plan_free(p);
+        mb_facts_free(f);
+        cr_assert_eq(run(MB_VERB_CHECK, "examples/seed/site.yaml", path, false, false, &out), MB_EXIT_DRIFT);
+        cr_assert(strstr(out, "TOCBLOCK copy at sector 208893"), "%s", out);
+        free(out);
+        cr_assert_eq(run(MB_VERB_APPLY, "examples/seed/site.yaml", path, false, false, NULL), MB_EXIT_OK);
+        cr_assert_eq(run(MB_VERB_CHECK, "examples/seed/site.yaml", path, false, false, NULL), MB_EXIT_OK);
+        f = load_facts(path);
+        cr_assert_eq(mb_facts_disk(f, 1)->n_ldm_damage, 0);
+        mb_facts_free(f);
+        mb_config_free(c);
+}

@@ -146,6 +146,7 @@ static struct fake {
         /* the disks' bytes in 1 MiB chunks, allocated when written; unwritten reads as zeros */
         uint8_t **chunks[2];
         uint64_t dpos[2], vpos[4];
+        int n_disk_writes[2];   /* WriteFile calls on disk handles */
         uint64_t vol_len[4];    /* IOCTL_DISK_GET_LENGTH_INFO; 0: the extent's length */
         ffile files[MAX_FILES];
         int n_files;
@@ -537,6 +538,16 @@ static BOOL WINAPI f_WriteFile(HANDLE h, LPCVOID buf, DWORD len, LPDWORD put, LP
                 cr_assert_leq(fk.vpos[v] + len, vlen, "write past the end of volume %d", v);
                 disk_rw(d, off + fk.vpos[v], (void *)buf, len, true);
                 fk.vpos[v] += len;
+                *put = len;
+                return TRUE;
+        }
+        if (id >= HDISK && id < HDISK + 2) {
+                int d = (int)(id - HDISK);
+
+                cr_assert_leq(fk.dpos[d] + len, disk_size(d), "write past the end of disk %d", d);
+                disk_rw(d, fk.dpos[d], (void *)buf, len, true);
+                fk.dpos[d] += len;
+                fk.n_disk_writes[d]++;
                 *put = len;
                 return TRUE;
         }
@@ -5033,4 +5044,46 @@ Test(windows_record, registry_temp_attributes_memory)
         unlink(t2.s);
         free(f1);
         free(f2);
+}
+
+/* A damaged PRIVHEAD copy of disk 1 is a fact; the plan shows what is
+ * rewritten; executing it writes that one sector through the table (disk 1
+ * alone), from the intact copy, and the facts then have no damage. */
+Test(windows_exec, ldm_repair_from_the_intact_copy)
+{
+        mb_win_target t = target();
+        mb_op op = { .kind = MB_OP_LDM_REPAIR, .disk = 1 };
+        uint8_t good[512], bad[512], now[512];
+        char group[65], *text = NULL;
+        mb_facts *f = NULL;
+        mb_error err;
+
+        mirrored_machine(group);
+        disk_rw(1, (META_FIRST + 1856) * 512, good, 512, false);
+        cr_assert_eq(memcmp(good, "PRIVHEAD", 8), 0);
+        memcpy(bad, good, 512);
+        memcpy(bad, "PRIVHEAX", 8);
+        disk_rw(1, (META_FIRST + 1856) * 512, bad, 512, true);
+        cr_assert_eq(mb_win_read_facts_opts(&fake_table, &no_hash, &f, &err), 0, "%s", err.msg);
+        cr_assert_eq(mb_facts_disk(f, 0)->n_ldm_damage, 0);
+        cr_assert_eq(mb_facts_disk(f, 1)->n_ldm_damage, 1);
+        cr_assert_str_eq(mb_facts_disk(f, 1)->ldm_damage[0].structure, "PRIVHEAD");
+        cr_assert_eq(mb_facts_disk(f, 1)->ldm_damage[0].sector, META_FIRST + 1856);
+        cr_assert_eq(mb_windows_render_op(f, &op, &text, &err), 0, "%s", err.msg);
+        cr_assert_str_eq(text, "rewrite from the intact copy, raw to \\\\.\\PhysicalDrive1 (inside the LDM metadata partition): PRIVHEAD at sector 208704 (bad magic)\n");
+        free(text);
+        mb_facts_free(f);
+        fk.n_disk_writes[0] = fk.n_disk_writes[1] = 0;
+        t.allowed[0] = false;   /* the other member is read, never written */
+        cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), 0, "%s", err.msg);
+        cr_assert_eq(fk.n_disk_writes[0], 0);
+        cr_assert_eq(fk.n_disk_writes[1], 1);
+        disk_rw(1, (META_FIRST + 1856) * 512, now, 512, false);
+        cr_assert_eq(memcmp(now, good, 512), 0, "the copy is the intact one, byte for byte");
+        cr_assert_eq(mb_win_read_facts_opts(&fake_table, &no_hash, &f, &err), 0, "%s", err.msg);
+        cr_assert_eq(mb_facts_disk(f, 1)->n_ldm_damage, 0);
+        mb_facts_free(f);
+        /* run again (the damage is gone): nothing is written */
+        cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), 0, "%s", err.msg);
+        cr_assert_eq(fk.n_disk_writes[1], 1);
 }

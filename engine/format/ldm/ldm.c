@@ -894,6 +894,29 @@ static void dwarn(devread *r, const char *fmt, ...)
         r->warn[n + 1] = '\0';
 }
 
+/* Records a damaged copy on r's member (also a warning line). */
+static void damaged(devread *r, mb_ldm_damage_kind kind, uint64_t lba, const char *why)
+{
+        mb_ldm_damage *g;
+
+        if (r->d.n_damage >= MB_LDM_DAMAGE_MAX)
+                return;
+        g = &r->d.damage[r->d.n_damage++];
+        g->kind = kind;
+        g->lba = lba;
+        snprintf(g->why, sizeof(g->why), "%s", why);
+}
+
+const char *mb_ldm_damage_name(mb_ldm_damage_kind k)
+{
+        static const char *const names[] = {
+                [MB_LDM_DMG_PRIVHEAD] = "PRIVHEAD", [MB_LDM_DMG_TOCBLOCK] = "TOCBLOCK",
+                [MB_LDM_DMG_DATABASE] = "database",
+        };
+
+        return (unsigned)k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
+}
+
 /* Finds and validates the PRIVHEAD copies; fills r->d. */
 static int locate_privhead(mb_blockdev *dev, devread *r, mb_error *err)
 {
@@ -984,14 +1007,17 @@ static int locate_privhead(mb_blockdev *dev, devread *r, mb_error *err)
                 return mb_error_set(err, MB_ECORRUPT, "%s: no valid PRIVHEAD copy (sector %llu: %s)",
                                     dev->name, (unsigned long long)copies[0], why[0]);
         for (int i = 0; i < n_copies; i++) {
-                if (!ok[i])
+                if (!ok[i]) {
                         dwarn(r, "%s: PRIVHEAD copy at sector %llu damaged (%s), used the copy at sector %llu",
                               dev->name, (unsigned long long)copies[i], why[i],
                               (unsigned long long)copies[best]);
-                else if (i != best && memcmp(s[i], s[best], LDM_SECTOR) != 0)
+                        damaged(r, MB_LDM_DMG_PRIVHEAD, copies[i], why[i]);
+                } else if (i != best && memcmp(s[i], s[best], LDM_SECTOR) != 0) {
                         dwarn(r, "%s: PRIVHEAD copies at sectors %llu and %llu differ, used sector %llu",
                               dev->name, (unsigned long long)copies[best],
                               (unsigned long long)copies[i], (unsigned long long)copies[best]);
+                        damaged(r, MB_LDM_DMG_PRIVHEAD, copies[i], "differs from the copy used");
+                }
         }
         r->d.is_gpt = kind == 2;
         r->d.sector6 = kind == 1;
@@ -1100,11 +1126,21 @@ static int read_toc(mb_blockdev *dev, devread *r, mb_error *err)
                 return mb_error_set(err, MB_ECORRUPT, "%s: no valid TOCBLOCK (sector %llu: %s)",
                                     dev->name, (unsigned long long)(d->config_start + pos[0]),
                                     why[0]);
-        for (int i = 0; i < n_ph; i++)
-                if (!ok[i])
+        for (int i = 0; i < n_ph; i++) {
+                if (!ok[i]) {
                         dwarn(r, "%s: TOCBLOCK at sector %llu damaged (%s), used the copy at sector %llu",
                               dev->name, (unsigned long long)(d->config_start + pos[i]), why[i],
                               (unsigned long long)(d->config_start + pos[best]));
+                        damaged(r, MB_LDM_DMG_TOCBLOCK, d->config_start + pos[i], why[i]);
+                } else if (i != best && memcmp(s[i], s[best], LDM_SECTOR) != 0) {
+                        dwarn(r, "%s: TOCBLOCKs at sectors %llu and %llu differ, used sector %llu",
+                              dev->name, (unsigned long long)(d->config_start + pos[best]),
+                              (unsigned long long)(d->config_start + pos[i]),
+                              (unsigned long long)(d->config_start + pos[best]));
+                        damaged(r, MB_LDM_DMG_TOCBLOCK, d->config_start + pos[i],
+                                "differs from the copy used");
+                }
+        }
         d->toc_seq = t[best].toc_seq;
         d->regions[0] = t[best].regions[0];
         d->regions[1] = t[best].regions[1];
@@ -1408,6 +1444,19 @@ int mb_ldm_read_group(mb_blockdev **devs, size_t n_devs, const char *group_guid,
                 rd[i].d.cfg_current = rd[i].status == LDM_DB_CLEAN && rd[best].status == LDM_DB_CLEAN &&
                                       rd[i].cfg_len == rd[best].cfg_len &&
                                       memcmp(rd[i].cfg, rd[best].cfg, rd[i].cfg_len) == 0;
+                if (i != best && !rd[i].d.cfg_current && rd[i].effective == rd[best].effective &&
+                    rd[i].status == LDM_DB_CLEAN && rd[best].status == LDM_DB_CLEAN) {
+                        char why[160];
+
+                        /* the same transaction must be the same bytes on every member */
+                        snprintf(why, sizeof(why), "unlike %s's at the same sequence %llu",
+                                 devs[best]->name, (unsigned long long)rd[best].effective);
+                        ldm_warn(db, "%s: database copy at sector %llu is %s", devs[i]->name,
+                                 (unsigned long long)(rd[i].d.config_start + rd[i].d.regions[0].start),
+                                 why);
+                        damaged(&rd[i], MB_LDM_DMG_DATABASE,
+                                rd[i].d.config_start + rd[i].d.regions[0].start, why);
+                }
                 rd[i].d.have_images = 1;
                 memcpy(rd[i].d.ph_image, rd[i].ph_img, LDM_SECTOR);
                 memcpy(rd[i].d.toc_image, rd[i].toc_img, LDM_SECTOR);

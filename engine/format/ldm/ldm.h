@@ -121,6 +121,22 @@ typedef struct mb_ldm_region {
         uint16_t copy;          /* 1 */
 } mb_ldm_region;
 
+/* Which redundant structure of a member is damaged (mb_ldm_damage). */
+typedef enum {
+        MB_LDM_DMG_PRIVHEAD,    /* a PRIVHEAD copy unreadable or unlike the one used */
+        MB_LDM_DMG_TOCBLOCK,    /* a TOCBLOCK copy unreadable or unlike the one used */
+        MB_LDM_DMG_DATABASE,    /* config region unlike the group's at the same sequence */
+} mb_ldm_damage_kind;
+
+#define MB_LDM_DAMAGE_MAX 6
+
+/* One damaged copy the reader found on a member: where it is and why. */
+typedef struct mb_ldm_damage {
+        mb_ldm_damage_kind kind;
+        uint64_t lba;           /* the damaged copy's first sector (absolute) */
+        char why[160];
+} mb_ldm_damage;
+
 /* A present member: its PRIVHEAD and TOCBLOCK values (sectors). */
 typedef struct mb_ldm_dev {
         int dev_index;          /* index into devs[] */
@@ -154,6 +170,9 @@ typedef struct mb_ldm_dev {
         int staged;             /* new member whose metadata partition the caller
                                  * creates after mb_ldm_write (mb_ldm_stage_dev) */
         uint8_t ph_image[512], toc_image[512];
+        /* copies found damaged by the reader; mb_ldm_repair rewrites them */
+        mb_ldm_damage damage[MB_LDM_DAMAGE_MAX];
+        uint32_t n_damage;
 } mb_ldm_dev;
 
 typedef struct mb_ldm_db {
@@ -228,6 +247,22 @@ int mb_ldm_db_new(const char *group_name, const mb_guid *group_guid, mb_ldm_db *
  * discarded and read again.
  */
 int mb_ldm_write(mb_ldm_db *db, mb_blockdev **devs, size_t n_devs, mb_error *err);
+
+/*
+ * Rewrites every copy the reader found damaged (db->devs[].damage) from the
+ * intact copy it used: a PRIVHEAD or TOCBLOCK copy gets the member's own
+ * valid sector image, a config region unlike the group's at the same
+ * sequence gets the group's (db->cfg). Nothing else is written and no
+ * sequence changes, so a volume manager holding the database in memory
+ * (Windows) sees the same transaction. Only members whose device index is
+ * in allowed[] (NULL: every member) are written; *ret_fixed counts the
+ * copies rewritten. A database damage without a clean group copy (an
+ * interrupted transaction) is MB_ESTATE: the next write completes it.
+ */
+int mb_ldm_repair(mb_ldm_db *db, mb_blockdev **devs, size_t n_devs, const int *allowed,
+                  size_t *ret_fixed, mb_error *err);
+
+const char *mb_ldm_damage_name(mb_ldm_damage_kind k); /* "PRIVHEAD", "TOCBLOCK", "database" */
 
 /*
  * Marks the new member on device dev_index (added by mb_ldm_init_gpt_disk,

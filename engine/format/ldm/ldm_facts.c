@@ -187,6 +187,27 @@ static void os_roles(const mb_ldm_db *db, const mb_ldm_vol *os, const uint32_t *
         }
 }
 
+/* d's damaged LDM copies, as the reader found them on member m. */
+static int damage_facts(const mb_ldm_dev *m, mb_disk_fact *d, mb_error *err)
+{
+        for (uint32_t i = 0; i < m->n_damage; i++) {
+                mb_ldm_damage_fact *v = mb_reallocarray(d->ldm_damage, d->n_ldm_damage + 1,
+                                                        sizeof(*v));
+
+                if (!v)
+                        return mb_error_set(err, MB_ENOMEM, "out of memory");
+                d->ldm_damage = v;
+                v = &v[d->n_ldm_damage++];
+                memset(v, 0, sizeof(*v));
+                v->structure = mb_strdup(mb_ldm_damage_name(m->damage[i].kind));
+                v->sector = m->damage[i].lba;
+                v->detail = mb_strdup(m->damage[i].why);
+                if (!v->structure || !v->detail)
+                        return mb_error_set(err, MB_ENOMEM, "out of memory");
+        }
+        return 0;
+}
+
 int mb_ldm_facts(const mb_ldm_db *db, const uint32_t *numbers, const mb_ldm_boot *boot,
                  mb_facts *f, mb_error *err)
 {
@@ -206,6 +227,9 @@ int mb_ldm_facts(const mb_ldm_db *db, const uint32_t *numbers, const mb_ldm_boot
                 d->dynamic_name = mb_strdup(k->name);
                 if (!d->dynamic_group || !d->dynamic_name)
                         return mb_error_set(err, MB_ENOMEM, "out of memory");
+                rc = damage_facts(dev_of(db, k->dev_index), d, err);
+                if (rc < 0)
+                        return rc;
         }
         for (size_t i = 0; i < db->n_vols; i++) {
                 rc = volume_facts(db, &db->vols[i], numbers, f, err);

@@ -783,6 +783,60 @@ out:
         return rc;
 }
 
+int mb_ldm_repair(mb_ldm_db *db, mb_blockdev **devs, size_t n_devs, const int *allowed,
+                  size_t *ret_fixed, mb_error *err)
+{
+        size_t fixed = 0;
+        int rc = 0;
+
+        for (size_t i = 0; i < db->n_devs && rc == 0; i++) {
+                mb_ldm_dev *d = &db->devs[i];
+                mb_blockdev *dev;
+
+                if (d->n_damage == 0)
+                        continue;
+                if (d->dev_index < 0 || (size_t)d->dev_index >= n_devs || !devs[d->dev_index])
+                        return mb_error_set(err, MB_EINVAL,
+                                            "LDM group %s: member %zu needs device index %d but %zu device(s) were given",
+                                            db->group_name, i, d->dev_index, n_devs);
+                if (allowed && !allowed[d->dev_index])
+                        continue;
+                dev = devs[d->dev_index];
+                if (!d->have_images)
+                        return mb_error_set(err, MB_EINVAL, "%s: no intact copy was read to repair from",
+                                            dev->name);
+                rc = check_device(db, d, dev, err);
+                for (uint32_t k = 0; k < d->n_damage && rc == 0; k++) {
+                        const mb_ldm_damage *g = &d->damage[k];
+
+                        switch (g->kind) {
+                        case MB_LDM_DMG_PRIVHEAD:
+                                rc = write_sector(dev, g->lba, d->ph_image, "a PRIVHEAD", err);
+                                break;
+                        case MB_LDM_DMG_TOCBLOCK:
+                                rc = write_sector(dev, g->lba, d->toc_image, "a TOCBLOCK", err);
+                                break;
+                        case MB_LDM_DMG_DATABASE:
+                                if (!db->cfg || g->lba != d->config_start + d->regions[0].start)
+                                        return mb_error_set(err, MB_ESTATE,
+                                                            "%s: the database copy at sector %llu differs but the group has no clean copy to repair it from",
+                                                            dev->name, (unsigned long long)g->lba);
+                                rc = write_config(dev, g->lba, db->cfg, db->cfg, db->cfg_len, 1, err);
+                                if (rc == 0)
+                                        d->cfg_current = 1;
+                                break;
+                        }
+                        if (rc == 0)
+                                fixed++;
+                }
+                if (rc == 0)
+                        d->n_damage = 0;
+        }
+        if (ret_fixed)
+                *ret_fixed = fixed;
+        return rc;
+}
+
 /* -------------------------------------------------------------- builders */
 
 /* 1 + the largest N among names "<prefix>N" (names: n strings, stride bytes apart) */

@@ -1004,6 +1004,50 @@ static int op_remove_missing(img_platform *ip, const mb_op *op, mb_error *err)
         return rc;
 }
 
+/* LDM_REPAIR: rewrites the damaged copies of disk's LDM metadata (PRIVHEAD,
+ * TOCBLOCK, a database unlike the group's at the same sequence) from the
+ * intact ones, writing to disk alone and changing no sequence
+ * (mb_ldm_repair). Nothing damaged any more: nothing to do. */
+static int op_ldm_repair(img_platform *ip, const mb_op *op, mb_error *err)
+{
+        mb_blockdev **devs = NULL;
+        img_bdev *b = NULL;
+        mb_ldm_db *db = NULL;
+        bool *mask;
+        int *allowed;
+        size_t fixed = 0;
+        int rc;
+
+        if (op->disk >= ip->n_disks || !ip->disks[op->disk].allowed)
+                return mb_error_set(err, MB_EUNSAFE, "LDM repair: disk %u is not selected for writing",
+                                    op->disk);
+        mask = calloc(ip->n_disks, sizeof(*mask));
+        allowed = calloc(ip->n_disks, sizeof(*allowed));
+        if (!mask || !allowed) {
+                free(mask), free(allowed);
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        }
+        mask[op->disk] = true;
+        allowed[op->disk] = 1;
+        rc = bdevs_open(ip, mask, &b, &devs, err);
+        if (rc == 0) {
+                rc = read_group_of(ip, devs, (int)op->disk, &db, err);
+                if (rc == 0 && !db)
+                        rc = mb_error_set(err, MB_ESTATE, "%s (disk %u) is not a dynamic disk",
+                                          ip->disks[op->disk].path, op->disk);
+                if (rc == 0)
+                        rc = mb_ldm_repair(db, devs, ip->n_disks, allowed, &fixed, err);
+                rc = bdevs_close(ip, b, devs, rc, err);
+        }
+        free(mask);
+        free(allowed);
+        mb_ldm_db_free(db);
+        if (rc < 0)
+                mb_error_prefix(err, "repairing the LDM metadata of %s (disk %u)",
+                                ip->disks[op->disk].path, op->disk);
+        return rc;
+}
+
 /* MIRROR_RESYNC: copies every plex of the volumes with an extent on disk
  * from the healthy plex on disk2 again, then marks its component ACTIVE. */
 static int op_resync(img_platform *ip, const mb_op *op, mb_progress *progress, mb_error *err)
@@ -1080,7 +1124,13 @@ int img_dynamic_catch_up(img_platform *ip, mb_error *err)
                 return 0;
         }
         for (size_t i = 0; i < db->n_devs; i++) {
-                stale |= !db->devs[i].cfg_current;
+                bool same_seq = false;
+
+                /* a copy unlike the group's at the same sequence is no
+                 * transaction behind: the planned LDM repair rewrites it */
+                for (uint32_t k = 0; k < db->devs[i].n_damage; k++)
+                        same_seq |= db->devs[i].damage[k].kind == MB_LDM_DMG_DATABASE;
+                stale |= !db->devs[i].cfg_current && !same_seq;
                 allowed &= ip->disks[db->devs[i].dev_index].allowed;
         }
         if (stale && allowed)
@@ -1100,6 +1150,8 @@ int img_dynamic_execute(img_platform *ip, const mb_op *op, mb_progress *progress
                 return op_remove_missing(ip, op, err);
         case MB_OP_MIRROR_RESYNC:
                 return op_resync(ip, op, progress, err);
+        case MB_OP_LDM_REPAIR:
+                return op_ldm_repair(ip, op, err);
         default:
                 return mb_error_set(err, MB_EINVAL, "image target: operation %d is not a dynamic-disk operation",
                                     (int)op->kind);

@@ -163,6 +163,7 @@ static int disk_facts(img_disk *d, mb_disk_fact *df, mb_error *err)
         df->serial = strdup(d->serial);
         df->size = t.size;
         df->sector_size = SECTOR;
+        df->physical_sector_size = d->physical_sector;
         df->online = true;
         df->read_only = d->read_only;
         df->system = d->number == 0;
@@ -595,6 +596,7 @@ static int image_execute(mb_platform *p, const mb_op *op, mb_progress *progress,
         case MB_OP_MIRROR_ADD:
         case MB_OP_MIRROR_REMOVE_MISSING:
         case MB_OP_MIRROR_RESYNC:
+        case MB_OP_LDM_REPAIR:
                 return img_dynamic_execute(ip, op, progress, err);
         case MB_OP_FW_ENTRY:
         case MB_OP_FW_DELETE:
@@ -678,6 +680,26 @@ static int open_disk(img_disk *d, mb_error *err)
                 /* root passes access(); a write-protected device says so here */
                 if (ioctl(d->fd, BLKROGET, &ro) == 0 && ro)
                         d->read_only = true;
+        }
+        d->physical_sector = SECTOR;
+        if (d->is_block) {
+                unsigned int pss = 0;
+                int lss = 0;
+
+                /* the device's own sector sizes: the image code reads and
+                 * writes 512-byte sectors, so any other logical size is
+                 * refused before anything is read or written (a 512e disk,
+                 * 4096 physical and 512 logical, is a 512-byte disk) */
+                if (ioctl(d->fd, BLKSSZGET, &lss) < 0)
+                        return mb_error_errno(err, MB_EIO, errno,
+                                              "image target: cannot read the sector size of '%s' (BLKSSZGET)",
+                                              d->path);
+                if (lss != (int)SECTOR)
+                        return mb_error_set(err, MB_ENOTSUP,
+                                            "image target: '%s' has %d-byte logical sectors; the image target reads and writes 512-byte sectors only (512n and 512e disks); refusing before any read or write",
+                                            d->path, lss);
+                if (ioctl(d->fd, BLKPBSZGET, &pss) == 0 && pss >= SECTOR)
+                        d->physical_sector = pss;
         }
         d->abspath = realpath(d->path, NULL);
         if (!d->abspath)

@@ -37,6 +37,7 @@ typedef struct img_disk {
         ino_t st_ino;
         bool read_only;         /* the file is not writable by us (or a write-protected device) */
         bool is_block;          /* a block device (--allow-block-devices) */
+        uint32_t physical_sector; /* bytes (BLKPBSZGET on a block device; 512 for a file) */
         bool allowed;           /* allow_write() was called for it */
         bool gpt_needs_repair;  /* set by img_table_read when repair was asked */
         /* The last whole-partition hash. It is reused while the file's stat
@@ -233,7 +234,7 @@ int img_dynamic_facts(img_platform *ip, mb_facts *f, mb_error *err);
 int img_role_part(img_platform *ip, uint32_t disk, mb_role role, img_table *t,
                   img_gpt_part **ret, mb_error *err);
 /* MB_OP_CONVERT_DYNAMIC, MB_OP_MIRROR_ADD, MB_OP_MIRROR_REMOVE_MISSING,
- * MB_OP_MIRROR_RESYNC on the images. */
+ * MB_OP_MIRROR_RESYNC, MB_OP_LDM_REPAIR on the images. */
 /* Brings a member's copy of the LDM database that a killed run left a
  * transaction behind up to date (when every member may be written); run
  * before the first operation of an apply. */

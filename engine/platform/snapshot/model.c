@@ -395,6 +395,10 @@ static int convert_dynamic(mb_facts *f, const mb_op *op, mb_error *err)
                 return mb_error_set(err, MB_ESTATE, "disk %u: convert dynamic needs a GPT disk", d->number);
         if (d->dynamic)
                 return 0;
+        if (mb_disk_sector(d) != 512)
+                return mb_error_set(err, MB_ENOTSUP,
+                                    "disk %u: LDM (dynamic disks) on %u-byte sectors is not supported (512-byte sectors only)",
+                                    d->number, mb_disk_sector(d));
         msr = mb_disk_part_by_role(d, MB_ROLE_MSR);
         if (!msr || msr->last_lba - msr->first_lba + 1 < 2 * 2048)
                 return mb_error_set(err, MB_ESTATE,
@@ -441,11 +445,11 @@ static int convert_dynamic(mb_facts *f, const mb_op *op, mb_error *err)
                 snprintf(vname, sizeof(vname), "Volume%u", f->n_volumes);
                 v->name = strdup(vname);
                 v->kind = strdup("simple");
-                v->size = (q->last_lba - q->first_lba + 1) * 512;
+                v->size = (q->last_lba - q->first_lba + 1) * mb_disk_sector(d);
                 v->group = strdup(d->dynamic_group);
                 x->disk = (int32_t)d->number;
                 x->ldm_disk = strdup(name);
-                x->offset = q->first_lba * 512;
+                x->offset = q->first_lba * mb_disk_sector(d);
                 x->length = v->size;
                 x->state = MB_PLEX_HEALTHY;
                 x->percent = 100;
@@ -472,15 +476,18 @@ static int mirror_add(mb_facts *f, const mb_op *op, mb_error *err)
         for (uint32_t i = 0; i < f->n_volumes && !vol; i++)
                 for (uint32_t j = 0; j < f->volumes[i].n_plexes; j++)
                         if (f->volumes[i].plexes[j].disk == (int32_t)s->number &&
-                            f->volumes[i].plexes[j].offset == op->first_lba * 512)
+                            f->volumes[i].plexes[j].offset == op->first_lba * mb_disk_sector(s))
                                 vol = &f->volumes[i];
         if (!vol)
                 return mb_error_set(err, MB_ESTATE, "disk %u has no volume at LBA %llu to mirror",
                                     s->number, (unsigned long long)op->first_lba);
-        if (op->last_lba - op->first_lba + 1 < vol->size / 512)
+        if (mb_disk_sector(t) != mb_disk_sector(s))
+                return mb_error_set(err, MB_ESTATE, "disk %u has %u-byte sectors, disk %u %u-byte; a mirror needs one logical sector size",
+                                    t->number, mb_disk_sector(t), s->number, mb_disk_sector(s));
+        if (op->last_lba - op->first_lba + 1 < vol->size / mb_disk_sector(t))
                 return mb_error_set(err, MB_ESTATE, "the plex (%llu sectors) is smaller than the volume (%llu sectors)",
                                     (unsigned long long)(op->last_lba - op->first_lba + 1),
-                                    (unsigned long long)(vol->size / 512));
+                                    (unsigned long long)(vol->size / mb_disk_sector(t)));
         r = check_free(t, op->first_lba, op->last_lba, err);
         if (r)
                 return mb_error_prefix(err, "add mirror needs unallocated space of the volume's size");
@@ -501,7 +508,7 @@ static int mirror_add(mb_facts *f, const mb_op *op, mb_error *err)
                 return mb_error_set(err, MB_ENOMEM, "out of memory");
         x->disk = (int32_t)t->number;
         x->ldm_disk = mb_strdup(t->dynamic_name);
-        x->offset = op->first_lba * 512;
+        x->offset = op->first_lba * mb_disk_sector(t);
         x->length = vol->size;
         x->state = MB_PLEX_RESYNCING;
         x->percent = 0;
@@ -561,8 +568,9 @@ int mb_model_apply(mb_facts *facts, const mb_op *op, mb_error *err)
                 d->style = MB_STYLE_GPT;
                 free(d->disk_guid);
                 d->disk_guid = new_guid_text();
-                d->first_usable_lba = 34;
-                d->last_usable_lba = d->size / 512 - 34;
+                d->first_usable_lba = 2 + 16384 / mb_disk_sector(d);
+                d->last_usable_lba = 0;
+                d->last_usable_lba = mb_disk_last_usable(d);
                 break;
         case MB_OP_PART_CREATE:
                 if (d->style != MB_STYLE_GPT) {
@@ -690,6 +698,17 @@ int mb_model_apply(mb_facts *facts, const mb_op *op, mb_error *err)
         case MB_OP_FW_ENTRY:
         case MB_OP_FW_DELETE:
                 r = fw_op(f, op, err);
+                break;
+        case MB_OP_LDM_REPAIR:
+                if (!(d = mb_facts_disk(f, op->disk)) || !d->dynamic) {
+                        r = mb_error_set(err, MB_ESTATE, "disk %u is not a dynamic disk", op->disk);
+                        break;
+                }
+                for (uint32_t i = 0; i < d->n_ldm_damage; i++)
+                        free(d->ldm_damage[i].structure), free(d->ldm_damage[i].detail);
+                free(d->ldm_damage);
+                d->ldm_damage = NULL;
+                d->n_ldm_damage = 0;
                 break;
         default:
                 r = mb_error_set(err, MB_ENOTSUP, "unknown operation %d", op->kind);

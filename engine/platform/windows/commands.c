@@ -24,7 +24,7 @@ static const char *op_name(mb_op_kind k)
                 [MB_OP_BCD_CREATE_LOADER] = "bcd-create-loader",
                 [MB_OP_BCD_SET_DEVICE] = "bcd-set-device", [MB_OP_BCD_DELETE] = "bcd-delete",
                 [MB_OP_BCD_DISPLAYORDER] = "bcd-displayorder", [MB_OP_FW_ENTRY] = "firmware-entry",
-                [MB_OP_FW_DELETE] = "firmware-delete",
+                [MB_OP_FW_DELETE] = "firmware-delete", [MB_OP_LDM_REPAIR] = "ldm-repair",
         };
 
         return (unsigned)k < MB_OP__COUNT && names[k] ? names[k] : "unknown";
@@ -620,6 +620,38 @@ static int render_fw_entry(render *r, mb_win_steps *s)
                         NULL, NULL, r->err);
 }
 
+/* The damaged LDM copies of d, rewritten from the intact ones by raw sector
+ * writes (no Windows command does this; diskpart rewrites the database only
+ * as a side effect of a configuration change). */
+static int render_ldm_repair(render *r, const mb_disk_fact *d, mb_win_steps *s)
+{
+        char *text;
+        size_t len;
+
+        if (!d->dynamic)
+                return mb_error_set(r->err, MB_ESTATE, "disk %u is not a dynamic disk", d->number);
+        if (d->n_ldm_damage == 0)       /* repaired meanwhile: the executor finds nothing to write */
+                return add_step(s, MB_WIN_STEP_LDM_REPAIR,
+                                fmt("nothing to rewrite: every LDM metadata copy of disk %u is intact",
+                                    d->number),
+                                NULL, NULL, r->err);
+        text = fmt("rewrite from the intact copy, raw to \\\\.\\PhysicalDrive%u (inside the LDM metadata partition):",
+                   d->number);
+        len = text ? strlen(text) : 0;
+        for (uint32_t i = 0; text && i < d->n_ldm_damage; i++) {
+                const mb_ldm_damage_fact *g = &d->ldm_damage[i];
+                char line[320];
+                int n = snprintf(line, sizeof(line), " %s at sector %llu (%s);",
+                                 g->structure ? g->structure : "?", (unsigned long long)g->sector,
+                                 g->detail ? g->detail : "damaged");
+
+                append(&text, &len, line, n > 0 && (size_t)n < sizeof(line) ? (size_t)n : strlen(line));
+        }
+        if (text && len && text[len - 1] == ';')
+                text[--len] = '\0';
+        return add_step(s, MB_WIN_STEP_LDM_REPAIR, text, NULL, NULL, r->err);
+}
+
 static int render_fw_delete(render *r, mb_win_steps *s)
 {
         char name[16];
@@ -745,6 +777,9 @@ int mb_win_render_steps(const mb_facts *facts, const mb_op *op, const mb_win_ren
                 break;
         case MB_OP_FW_DELETE:
                 rc = render_fw_delete(&r, &s);
+                break;
+        case MB_OP_LDM_REPAIR:
+                rc = render_ldm_repair(&r, d, &s);
                 break;
         default:
                 rc = mb_error_set(err, MB_EINVAL, "unknown operation %d", (int)op->kind);

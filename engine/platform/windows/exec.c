@@ -436,7 +436,7 @@ static int run_steps(mb_win_target *t, const mb_facts *f, const mb_op *op, mb_wi
 
                 if (!text)
                         return mb_error_set(err, MB_ENOMEM, "out of memory");
-                if (strstr(text, "<")  && st->kind != MB_WIN_STEP_IOCTL &&
+                if (strstr(text, "<")  && st->kind != MB_WIN_STEP_IOCTL && st->kind != MB_WIN_STEP_LDM_REPAIR &&
                     st->kind != MB_WIN_STEP_WAIT && st->kind != MB_WIN_STEP_CHECK) {
                         r = mb_error_set(err, MB_ESTATE, "cannot run '%s': a name it needs is not known yet",
                                          text);
@@ -486,6 +486,9 @@ static int run_steps(mb_win_target *t, const mb_facts *f, const mb_op *op, mb_wi
                         break;  /* the executor re-reads facts; resync state comes from there */
                 case MB_WIN_STEP_CHECK:
                         r = mb_win_check_plex_entry(f, op, err);
+                        break;
+                case MB_WIN_STEP_LDM_REPAIR:
+                        r = mb_win_repair_ldm(t->w, f, op->disk, err);
                         break;
                 case MB_WIN_STEP_FIRMWARE:
                         if (i == 0)

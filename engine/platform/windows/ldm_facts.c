@@ -65,6 +65,118 @@ static int wbd_read(mb_blockdev *dev, uint64_t off, void *buf, size_t len, mb_er
         return 0;
 }
 
+/* Writes whole sectors at a sector offset through the same aligned bounce
+ * buffer; the LDM writer and repair write whole 512-byte sectors. */
+static int wbd_write(mb_blockdev *dev, uint64_t off, const void *buf, size_t len, mb_error *err)
+{
+        win_blockdev *b = dev->ctx;
+        uint32_t ss = dev->sector_size;
+        uint8_t *tmp;
+        LARGE_INTEGER pos;
+        DWORD got = 0;
+        int r = 0;
+
+        if (off % ss || len % ss || len > (1u << 30))
+                return mb_error_set(err, MB_EINVAL, "'%s': write of %zu bytes at byte %llu is not whole %u-byte sectors",
+                                    b->name, len, (unsigned long long)off, ss);
+        tmp = mb_win_io_alloc(b->w, len);
+        if (!tmp)
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        memcpy(tmp, buf, len);
+        pos.QuadPart = (int64_t)off;
+        if (!b->w->SetFilePointerEx(b->h, pos, NULL, FILE_BEGIN))
+                r = mb_w_error(err, MB_EIO, b->w->GetLastError(), "SetFilePointerEx",
+                               "cannot seek '%s' to byte %llu", b->name, (unsigned long long)off);
+        else if (!b->w->WriteFile(b->h, tmp, (DWORD)len, &got, NULL) || got != len)
+                r = mb_w_error(err, MB_EIO, got != len && got ? ERROR_NOT_READY : b->w->GetLastError(),
+                               "WriteFile", "cannot write '%s' at byte %llu", b->name,
+                               (unsigned long long)off);
+        mb_win_io_free(b->w, tmp);
+        return r;
+}
+
+/*
+ * The dynamic disks of f as blockdevs (numbers[] their disk numbers),
+ * disk `writable` (or none: -1) opened for writing too.
+ */
+static int open_dynamic(const mb_win32 *w, const mb_facts *f, int64_t writable,
+                        win_blockdev *bds, mb_blockdev **devs, uint32_t *numbers, size_t *ret_n,
+                        mb_error *err)
+{
+        size_t n = 0;
+
+        *ret_n = 0;
+        for (uint32_t i = 0; i < f->n_disks; i++) {
+                const mb_disk_fact *d = &f->disks[i];
+                win_blockdev *b = &bds[n];
+                bool wr = (int64_t)d->number == writable;
+                DWORD e;
+
+                if (!d->dynamic)
+                        continue;
+                mb_win_disk_path(d->number, b->name);
+                b->w = w;
+                b->h = mb_win_open(w, b->name, GENERIC_READ | (wr ? GENERIC_WRITE : 0),
+                                   FILE_FLAG_NO_BUFFERING, &e);
+                if (b->h == INVALID_HANDLE_VALUE) {
+                        *ret_n = n;
+                        return mb_w_error(err, MB_EIO, e, "CreateFileW", "cannot open disk %u ('%s')",
+                                          d->number, b->name);
+                }
+                b->bd.ctx = b;
+                b->bd.name = b->name;
+                b->bd.size = d->size;
+                b->bd.sector_size = d->sector_size ? d->sector_size : 512;
+                b->bd.read = wbd_read;
+                b->bd.write = wr ? wbd_write : NULL;
+                devs[n] = &b->bd;
+                numbers[n] = d->number;
+                n++;
+        }
+        *ret_n = n;
+        return 0;
+}
+
+int mb_win_repair_ldm(const mb_win32 *w, const mb_facts *f, uint32_t disk, mb_error *err)
+{
+        win_blockdev *bds = calloc(f->n_disks + 1, sizeof(*bds));
+        mb_blockdev **devs = calloc(f->n_disks + 1, sizeof(*devs));
+        uint32_t *numbers = calloc(f->n_disks + 1, sizeof(*numbers));
+        int *allowed = calloc(f->n_disks + 1, sizeof(*allowed));
+        mb_ldm_db *db = NULL;
+        size_t n = 0, fixed = 0;
+        int r;
+
+        if (!bds || !devs || !numbers || !allowed) {
+                r = mb_error_set(err, MB_ENOMEM, "out of memory");
+                goto out;
+        }
+        r = open_dynamic(w, f, disk, bds, devs, numbers, &n, err);
+        for (size_t i = 0; i < n; i++)
+                allowed[i] = numbers[i] == disk;
+        if (r == 0 && n == 0)
+                r = mb_error_set(err, MB_ESTATE, "disk %u is not a dynamic disk", disk);
+        if (r == 0)
+                r = mb_ldm_read(devs, n, &db, err);
+        if (r == 0)
+                r = mb_ldm_repair(db, devs, n, allowed, &fixed, err);
+        for (size_t i = 0; r == 0 && fixed && i < n; i++)
+                if (allowed[i] && !w->FlushFileBuffers(bds[i].h))
+                        r = mb_w_error(err, MB_EIO, w->GetLastError(), "FlushFileBuffers",
+                                       "cannot flush '%s'", bds[i].name);
+        if (r < 0)
+                mb_error_prefix(err, "repairing the LDM metadata of disk %u", disk);
+out:
+        for (size_t i = 0; i < n; i++)
+                w->CloseHandle(bds[i].h);
+        mb_ldm_db_free(db);
+        free(bds);
+        free(devs);
+        free(numbers);
+        free(allowed);
+        return r;
+}
+
 int mb_win_read_ldm(const mb_win32 *w, mb_facts *f, const mb_ldm_boot *boot, mb_error *err)
 {
         win_blockdev *bds = calloc(f->n_disks + 1, sizeof(*bds));
@@ -78,31 +190,8 @@ int mb_win_read_ldm(const mb_win32 *w, mb_facts *f, const mb_ldm_boot *boot, mb_
                 r = mb_error_set(err, MB_ENOMEM, "out of memory");
                 goto out;
         }
-        for (uint32_t i = 0; i < f->n_disks; i++) {
-                const mb_disk_fact *d = &f->disks[i];
-                win_blockdev *b = &bds[n];
-                DWORD e;
-
-                if (!d->dynamic)
-                        continue;
-                mb_win_disk_path(d->number, b->name);
-                b->w = w;
-                b->h = mb_win_open(w, b->name, GENERIC_READ, FILE_FLAG_NO_BUFFERING, &e);
-                if (b->h == INVALID_HANDLE_VALUE) {
-                        r = mb_w_error(err, MB_EIO, e, "CreateFileW", "cannot open disk %u ('%s')",
-                                       d->number, b->name);
-                        goto out;
-                }
-                b->bd.ctx = b;
-                b->bd.name = b->name;
-                b->bd.size = d->size;
-                b->bd.sector_size = d->sector_size ? d->sector_size : 512;
-                b->bd.read = wbd_read;
-                devs[n] = &b->bd;
-                numbers[n] = d->number;
-                n++;
-        }
-        if (n == 0)
+        r = open_dynamic(w, f, -1, bds, devs, numbers, &n, err);
+        if (r < 0 || n == 0)
                 goto out;
         r = mb_ldm_read(devs, n, &db, err);
         if (r < 0) {

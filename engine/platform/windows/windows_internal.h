@@ -172,6 +172,7 @@ typedef enum mb_win_step_kind {
         MB_WIN_STEP_FIRMWARE,   /* a firmware variable write (arg1 variable, arg2 entry) */
         MB_WIN_STEP_MOVE,       /* rename arg1 over arg2 */
         MB_WIN_STEP_CHECK,      /* nothing is changed: mb_win_check_plex_entry() on fresh facts */
+        MB_WIN_STEP_LDM_REPAIR, /* described for people; exec runs mb_win_repair_ldm() */
 } mb_win_step_kind;
 
 typedef struct mb_win_step {
@@ -250,6 +251,11 @@ void mb_win_disk_path(uint32_t number, char buf[32]);
  * system's boot volume starts. Nothing when no disk is dynamic. */
 struct mb_ldm_boot;
 int mb_win_read_ldm(const mb_win32 *w, mb_facts *f, const struct mb_ldm_boot *boot, mb_error *err);
+/* Rewrites the damaged copies of disk's LDM metadata from its intact ones
+ * (mb_ldm_repair): raw sector writes to \\.\PhysicalDriveN inside the LDM
+ * metadata partition, which no volume covers; every dynamic disk is read,
+ * disk alone is opened for writing. */
+int mb_win_repair_ldm(const mb_win32 *w, const mb_facts *f, uint32_t disk, mb_error *err);
 
 /* ---- exec.c ---- */
 
