@@ -369,12 +369,21 @@ static void give_source(const char *path, uint32_t ss, const mb_part_want *want,
                     "  style: gpt\n  disk_guid: 5f1e2d3c-4b5a-4697-8877-665544332211\n"
                     "  first_usable_lba: %u\n  last_usable_lba: %llu\n  partitions:\n",
                 ss, 2 + 16384 / ss, 34359738368ULL / ss - 2 - 16384 / ss);
+        /* the ESP holds what a disk boots from (the verdict of check looks) */
+        static const char esp_files[] =
+                ", files: [{path: /EFI/Boot/bootx64.efi, size: 1, sha256: "
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}, "
+                "{path: /EFI/Microsoft/Boot/BCD, size: 1, sha256: "
+                "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb}, "
+                "{path: /EFI/Microsoft/Boot/bootmgfw.efi, size: 1, sha256: "
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}]";
         for (int i = 0; i < n; i++)
                 fprintf(fp, "  - {number: %d, role: %s, type_guid: %s, unique_guid: 0b1d3f5a-7c9e-4b2d-8f1a-3c5e7a9b1d0%d,"
-                            " first_lba: %llu, last_lba: %llu, attributes: %llu, fs: %s}\n",
+                            " first_lba: %llu, last_lba: %llu, attributes: %llu, fs: %s%s}\n",
                         i + 1, mb_role_to_string(want[i].role), want[i].type_guid, i + 1,
                         (unsigned long long)want[i].first_lba, (unsigned long long)want[i].last_lba,
-                        (unsigned long long)want[i].attributes, fs[want[i].role]);
+                        (unsigned long long)want[i].attributes, fs[want[i].role],
+                        want[i].role == MB_ROLE_EFI ? esp_files : "");
         fprintf(fp, "- {number: 1, size: 34359738368, sector_size: %u, online: true, system: false, style: raw}\n", ss);
         fclose(fp);
 }
@@ -386,7 +395,14 @@ static void give_source(const char *path, uint32_t ss, const mb_part_want *want,
 Test(plan, layout_in_bytes_on_4096_byte_sectors, .init = setup, .fini = teardown)
 {
         char fpath[512], spath[512];
-        mb_config *c = load_config(layout_site(false, spath, sizeof(spath)));
+        FILE *sf = fopen(layout_site(false, spath, sizeof(spath)), "a");
+        mb_config *c;
+
+        /* disk b boots on its own only with a copy of a's ESP (check's verdict) */
+        cr_assert_not_null(sf);
+        fputs("clones:\n  - { role: efi, from: a, to: [b] }\n", sf);
+        fclose(sf);
+        c = load_config(spath);
         mb_facts *f = load_facts(blank_pair(4096, 4096, fpath, sizeof(fpath)));
         mb_part_want want[8];
         mb_binding b;
@@ -405,8 +421,14 @@ Test(plan, layout_in_bytes_on_4096_byte_sectors, .init = setup, .fini = teardown
                 cr_assert_eq(want[i].first_lba % 256, 0, "role %d 1 MiB aligned", want[i].role);
         mb_facts_free(f);
         give_source(fpath, 4096, want, n);
-        cr_assert_eq(run(MB_VERB_APPLY, spath, fpath, false, false, NULL), MB_EXIT_OK);
-        cr_assert_eq(run(MB_VERB_CHECK, spath, fpath, false, false, NULL), MB_EXIT_OK);
+        {
+                char *out = NULL;
+
+                cr_assert_eq(run(MB_VERB_APPLY, spath, fpath, false, false, &out), MB_EXIT_OK, "%s", out);
+                free(out);
+                cr_assert_eq(run(MB_VERB_CHECK, spath, fpath, false, false, &out), MB_EXIT_OK, "%s", out);
+                free(out);
+        }
         f = load_facts(fpath);
         {
                 const mb_disk_fact *d = mb_facts_disk(f, 1);
