@@ -80,6 +80,7 @@ void mb_plan_status(mb_plan *p, mb_resource_kind res, const char *subject, size_
                 return;
         p->status = n;
         n = &n[p->n_status++];
+        memset(n, 0, sizeof(*n));
         n->resource = res;
         snprintf(n->subject, sizeof(n->subject), "%s", subject);
         n->n_changes = (int)(p->n_changes - changes_before);
