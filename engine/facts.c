@@ -225,6 +225,15 @@ void mb_part_fact_clear(mb_part_fact *p)
         memset(p, 0, sizeof(*p));
 }
 
+void mb_disk_boot_fact_free(mb_disk_boot_fact *b)
+{
+        if (!b)
+                return;
+        free(b->via);
+        free(b->reason);
+        free(b);
+}
+
 void mb_disk_fact_clear(mb_disk_fact *d)
 {
         for (uint32_t i = 0; i < d->n_partitions; i++)
@@ -237,6 +246,7 @@ void mb_disk_fact_clear(mb_disk_fact *d)
         free(d->disk_guid);
         free(d->dynamic_group);
         free(d->dynamic_name);
+        mb_disk_boot_fact_free(d->boot);
         memset(d, 0, sizeof(*d));
 }
 
