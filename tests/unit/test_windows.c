@@ -5526,3 +5526,26 @@ Test(windows_bootchain, a_signature_crypt32_cannot_decode_names_the_file)
         cr_assert_eq(cr.n_open, cr.n_close);
         free(shim.data);
 }
+
+/* The crypt32 calls through the recorder: the facts read while recording,
+ * from the replay and from its re-recording are the direct read's (the
+ * CERT_INFO, certificate contexts and SpcIndirectDataContent rebuilt from
+ * their recorded blobs), and the re-recording is the recording. */
+Test(windows_bootchain, crypt32_calls_record_and_replay)
+{
+        blob shim = read_whole(SHIM);
+        char *rec;
+
+        two_esps();
+        fs_text(ESP0 BOOT "bootmgfw.efi", NULL);
+        fs_put(ESP0 BOOT "bootmgfw.efi", false, shim.data, shim.len);
+        rec = round_trip(false);
+        cr_assert(strstr(rec, " CryptMsgUpdate\n"), "the signature is decoded through the table");
+        cr_assert(strstr(rec, " CertNameToStrW\n"));
+        cr_assert(strstr(rec, "S=Washington"), "CertNameToStrW's own key (S) is what was recorded");
+        cr_assert_null(strstr(rec, "ST=Washington"), "the mapping to OpenSSL's names is the target's");
+        cr_assert(strstr(rec, "< digest_algorithm "), "the signed digest's algorithm is recorded");
+        cr_assert_null(strstr(rec, "unrecorded"), "nothing the replay needs is left out");
+        free(rec);
+        free(shim.data);
+}

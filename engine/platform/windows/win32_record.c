@@ -2173,11 +2173,14 @@ static BOOL WINAPI x_CryptMsgGetParam(HCRYPTMSG msg, DWORD param, DWORD index, v
                 END(r, FALSE);
         } else if (param == CMSG_SIGNER_CERT_INFO_PARAM) {
                 CERT_INFO *ci = data;
+                bool live = mb_rec_live(c);     /* on replay data is the target's empty buffer */
                 const uint8_t *issuer = NULL, *serial = NULL;
                 size_t ni = 0, ns = 0;
 
-                if (!out_blob(c, "issuer", ci->Issuer.pbData, ci->Issuer.cbData, &issuer, &ni) ||
-                    !out_blob(c, "serial", ci->SerialNumber.pbData, ci->SerialNumber.cbData, &serial, &ns))
+                if (!out_blob(c, "issuer", live ? ci->Issuer.pbData : NULL, live ? ci->Issuer.cbData : 0,
+                              &issuer, &ni) ||
+                    !out_blob(c, "serial", live ? ci->SerialNumber.pbData : NULL,
+                              live ? ci->SerialNumber.cbData : 0, &serial, &ns))
                         END(r, FALSE);
                 if (!mb_rec_live(c)) {
                         if (cap < sizeof(*ci) + ni + ns) {
@@ -2332,13 +2335,15 @@ static BOOL WINAPI x_CryptDecodeObjectEx(DWORD encoding, LPCSTR type, const BYTE
                 unrecorded(c, "value");
         } else {
                 SPC_INDIRECT_DATA_CONTENT *v = ret;
-                const char *oid = v->DigestAlgorithm.pszObjId;
+                bool live = mb_rec_live(c);     /* on replay ret is the target's empty buffer */
+                const char *oid = live ? v->DigestAlgorithm.pszObjId : NULL;
                 const uint8_t *alg = NULL, *dig = NULL;
                 size_t na = 0, nd = 0;
 
                 if (!out_blob(c, "digest_algorithm", (const BYTE *)oid, oid ? (DWORD)strlen(oid) + 1 : 0,
                               &alg, &na) ||
-                    !out_blob(c, "digest", v->Digest.pbData, v->Digest.cbData, &dig, &nd))
+                    !out_blob(c, "digest", live ? v->Digest.pbData : NULL, live ? v->Digest.cbData : 0,
+                              &dig, &nd))
                         END(r, FALSE);
                 if (!mb_rec_live(c)) {
                         if (cap < sizeof(*v) + na + nd || (na && alg[na - 1])) {
