@@ -49,7 +49,8 @@ static char *name_text(const mb_win32 *w, CERT_NAME_BLOB *blob, const char *what
 {
         DWORD n = w->CertNameToStrW(X509_ASN_ENCODING, blob, NAME_FLAGS, NULL, 0);
         WCHAR *buf;
-        char *u, *out, *o;
+        char *u, *out;
+        size_t cap, off = 0;
 
         if (n == 0) {
                 mb_error_set(err, MB_ECORRUPT, "CertNameToStrW cannot write the %s name", what);
@@ -63,13 +64,14 @@ static char *name_text(const mb_win32 *w, CERT_NAME_BLOB *blob, const char *what
         buf[n - 1] = 0;
         u = mb_w_to_utf8(buf);
         free(buf);
-        if (!u || !(out = malloc(2 * strlen(u) + 16))) {
+        /* each "K=V" grows by at most its leading '/' and a longer key */
+        cap = u ? 4 * strlen(u) + 64 : 0;
+        if (!u || !(out = malloc(cap))) {
                 free(u);
                 mb_error_set(err, MB_ENOMEM, "out of memory");
                 return NULL;
         }
-        o = out;
-        *o = 0;
+        out[0] = 0;
         for (char *rdn = u, *next; rdn && *rdn; rdn = next) {
                 char *eq;
                 const char *key = rdn;
@@ -84,7 +86,9 @@ static char *name_text(const mb_win32 *w, CERT_NAME_BLOB *blob, const char *what
                 for (size_t i = 0; eq && i < sizeof(key_names) / sizeof(key_names[0]); i++)
                         if (strcmp(rdn, key_names[i].win) == 0)
                                 key = key_names[i].openssl;
-                o += sprintf(o, "/%s%s%s", key, eq ? "=" : "", eq ? eq + 1 : "");
+                if (off < cap)
+                        off += (size_t)snprintf(out + off, cap - off, "/%s%s%s", key, eq ? "=" : "",
+                                                eq ? eq + 1 : "");
         }
         free(u);
         return out;
