@@ -5486,6 +5486,11 @@ Test(windows_bootchain, boot_manager_facts_equal_the_image_targets_and_the_verdi
         cr_assert_not(v.bootable);
         cr_assert(v.by_secure_boot);
         cr_assert(strstr(v.reason, "does not chain to a certificate in db"), "%s", v.reason);
+        /* db holds the signer's certificate itself (by hash), no name matches */
+        free(f->firmware->db[0].sha256);
+        f->firmware->db[0].sha256 = strdup(pe.signatures[0].signer.sha256);
+        mb_boot_verdict_of(NULL, f, mb_facts_disk(f, 0), &v);
+        cr_assert(v.bootable, "%s", v.reason);
         /* trusted again, but the digest is in dbx: revoked */
         free(f->firmware->db[0].subject);
         f->firmware->db[0].subject = strdup(pe.signatures[0].signer.issuer);
