@@ -3,6 +3,7 @@
 #include "bootability.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -136,8 +137,7 @@ typedef struct candidate {
         char path[300];         /* FAT form */
 } candidate;
 
-void mb_boot_verdict_of(const mb_config *cfg, const mb_facts *f, const mb_disk_fact *disk,
-                        mb_boot_verdict *ret)
+void mb_disk_boot_verdict(const mb_facts *f, const mb_disk_fact *disk, mb_boot_verdict *ret)
 {
         const mb_firmware_fact *fw = f->firmware;
         const mb_part_fact *esp = NULL;
@@ -145,7 +145,6 @@ void mb_boot_verdict_of(const mb_config *cfg, const mb_facts *f, const mb_disk_f
         size_t nc = 0, off = 0;
         char why[768];
 
-        (void)cfg;
         memset(ret, 0, sizeof(*ret));
         ret->secure_boot = fw && fw->secure_boot;
         for (uint32_t i = 0; i < disk->n_partitions && !esp; i++)
@@ -217,6 +216,40 @@ void mb_boot_verdict_of(const mb_config *cfg, const mb_facts *f, const mb_disk_f
                         off += (size_t)snprintf(ret->reason + off, sizeof(ret->reason) - off, "%s%s",
                                                 off ? "; " : "", why);
         }
+}
+
+void mb_boot_verdict_of(const mb_config *cfg, const mb_facts *f, const mb_disk_fact *disk,
+                        mb_boot_verdict *ret)
+{
+        (void)cfg;      /* the site's names are the caller's; the rules are the disk's */
+        mb_disk_boot_verdict(f, disk, ret);
+}
+
+int mb_facts_boot_verdicts(mb_facts *f, mb_error *err)
+{
+        for (uint32_t i = 0; i < f->n_disks; i++) {
+                mb_disk_fact *d = &f->disks[i];
+                mb_disk_boot_fact *b;
+                mb_boot_verdict v;
+                bool has_esp = false;
+
+                mb_disk_boot_fact_free(d->boot);
+                d->boot = NULL;
+                for (uint32_t k = 0; k < d->n_partitions; k++)
+                        has_esp |= d->partitions[k].role == MB_ROLE_EFI;
+                if (!has_esp)
+                        continue;
+                mb_disk_boot_verdict(f, d, &v);
+                if (!(b = calloc(1, sizeof(*b))))
+                        return mb_error_set(err, MB_ENOMEM, "out of memory");
+                b->bootable = v.bootable;
+                b->secure_boot = v.secure_boot;
+                d->boot = b;
+                if ((v.via[0] && !(b->via = strdup(v.via))) ||
+                    (v.reason[0] && !(b->reason = strdup(v.reason))))
+                        return mb_error_set(err, MB_ENOMEM, "out of memory");
+        }
+        return 0;
 }
 
 void mb_boot_verdict_line(const mb_disk_fact *disk, const mb_boot_verdict *v, char *buf, size_t len)

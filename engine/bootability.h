@@ -28,10 +28,19 @@ typedef struct mb_boot_verdict {
         char reason[1536];      /* why not ("" when bootable) */
 } mb_boot_verdict;
 
-/* The verdict for disk (a disk of f). cfg may be NULL. Pure: reads only
- * its arguments. */
+/* The verdict for disk (a disk of f), from the facts alone. Pure: reads
+ * only its arguments. `check` (through mb_boot_verdict_of) and `facts`
+ * (through mb_facts_boot_verdicts) both decide here. */
+void mb_disk_boot_verdict(const mb_facts *f, const mb_disk_fact *disk, mb_boot_verdict *ret);
+
+/* The same for a declared disk: cfg (may be NULL) names it in the report;
+ * the verdict is mb_disk_boot_verdict's. */
 void mb_boot_verdict_of(const mb_config *cfg, const mb_facts *f, const mb_disk_fact *disk,
                         mb_boot_verdict *ret);
+
+/* Sets disk->boot of every disk of f that holds an ESP to its verdict
+ * (and clears it on the others): the per-disk verdict `facts` reports. */
+int mb_facts_boot_verdicts(mb_facts *f, mb_error *err);
 
 /* "disk 1 would not boot with Secure Boot on: ..." or "disk 1 boots through ...". */
 void mb_boot_verdict_line(const mb_disk_fact *disk, const mb_boot_verdict *v, char *buf,

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bootability.h"
 #include "config.h"
 #include "monitor.h"
 #include "platform/platform.h"
@@ -270,6 +271,8 @@ static int facts_verb(int argc, char **argv, const verb *v)
                         r = fr;
                 }
         }
+        if (!r)
+                r = mb_facts_boot_verdicts(f, &err);
         if (!r)
                 r = mb_facts_save(f, "-", a.json, &err);
         mb_facts_free(f);

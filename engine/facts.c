@@ -225,6 +225,15 @@ void mb_part_fact_clear(mb_part_fact *p)
         memset(p, 0, sizeof(*p));
 }
 
+void mb_disk_boot_fact_free(mb_disk_boot_fact *b)
+{
+        if (!b)
+                return;
+        free(b->via);
+        free(b->reason);
+        free(b);
+}
+
 void mb_disk_fact_clear(mb_disk_fact *d)
 {
         for (uint32_t i = 0; i < d->n_partitions; i++)
@@ -242,6 +251,7 @@ void mb_disk_fact_clear(mb_disk_fact *d)
                 free(d->ldm_damage[i].detail);
         }
         free(d->ldm_damage);
+        mb_disk_boot_fact_free(d->boot);
         memset(d, 0, sizeof(*d));
 }
 

@@ -114,6 +114,14 @@ typedef struct mb_ldm_damage_fact {
         uint64_t sector;        /* first sector of the damaged copy */
         char *detail;           /* what is wrong with it */
 } mb_ldm_damage_fact;
+/* Would the disk start the machine on its own (a disk that holds an ESP;
+ * computed by `facts` from the other facts, see bootability.h). */
+typedef struct mb_disk_boot_fact {
+        bool bootable;
+        bool secure_boot;       /* judged with Secure Boot enforcing */
+        char *via;              /* what would start, when bootable */
+        char *reason;           /* why not, when not bootable */
+} mb_disk_boot_fact;
 
 typedef struct mb_disk_fact {
         uint32_t number;        /* Windows disk number; image: index in the target list */
@@ -136,6 +144,7 @@ typedef struct mb_disk_fact {
         char *dynamic_name;     /* LDM disk name ("Disk1") */
         mb_ldm_damage_fact *ldm_damage; /* damaged copies of its LDM metadata */
         uint32_t n_ldm_damage;
+        mb_disk_boot_fact *boot; /* the boot verdict (facts output), or NULL */
         mb_part_fact *partitions; /* sorted by first_lba */
         uint32_t n_partitions;
 } mb_disk_fact;
@@ -284,6 +293,7 @@ mb_part_fact *mb_disk_add_part(mb_disk_fact *d);  /* zeroed; keeps no order */
 void mb_disk_sort_parts(mb_disk_fact *d);
 void mb_part_fact_clear(mb_part_fact *p);
 void mb_disk_fact_clear(mb_disk_fact *d);
+void mb_disk_boot_fact_free(mb_disk_boot_fact *b);
 /* Zeroed entries appended to facts being built; NULL when out of memory. */
 mb_volume_fact *mb_facts_add_volume(mb_facts *f);
 mb_plex_fact *mb_volume_add_plex(mb_volume_fact *v);

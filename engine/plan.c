@@ -84,6 +84,7 @@ void mb_plan_status(mb_plan *p, mb_resource_kind res, const char *subject, size_
         n->resource = res;
         snprintf(n->subject, sizeof(n->subject), "%s", subject);
         n->n_changes = (int)(p->n_changes - changes_before);
+        n->conflict = false;    /* set by the caller when the plan refuses the difference */
 }
 
 void mb_plan_free(mb_plan *p)

@@ -99,6 +99,13 @@ static const cyaml_schema_field_t damage_fields[] = {
 static const cyaml_schema_value_t damage_entry = {
         CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, mb_ldm_damage_fact, damage_fields),
 };
+static const cyaml_schema_field_t boot_fields[] = {
+        CYAML_FIELD_BOOL("bootable", CYAML_FLAG_DEFAULT, mb_disk_boot_fact, bootable),
+        CYAML_FIELD_BOOL("secure_boot", CYAML_FLAG_OPTIONAL, mb_disk_boot_fact, secure_boot),
+        STR("via", mb_disk_boot_fact, via),
+        STR("reason", mb_disk_boot_fact, reason),
+        CYAML_FIELD_END
+};
 
 static const cyaml_schema_field_t disk_fields[] = {
         CYAML_FIELD_UINT("number", CYAML_FLAG_DEFAULT, mb_disk_fact, number),
@@ -121,6 +128,7 @@ static const cyaml_schema_field_t disk_fields[] = {
         STR("dynamic_group", mb_disk_fact, dynamic_group),
         STR("dynamic_name", mb_disk_fact, dynamic_name),
         SEQ("ldm_damage", 0, mb_disk_fact, ldm_damage, &damage_entry, 0, 64),
+        CYAML_FIELD_MAPPING_PTR("boot", CYAML_FLAG_OPTIONAL, mb_disk_fact, boot, boot_fields),
         SEQ("partitions", 0, mb_disk_fact, partitions, &part_entry, 0, 128),
         CYAML_FIELD_END
 };

@@ -154,7 +154,7 @@ ninja -C "$build" mbstate.exe >"$build.ninja.log" 2>&1 || { tail -50 "$build.nin
 exe="$build/mbstate.exe"
 # Only DLLs every Windows has.
 bad=$(x86_64-w64-mingw32-objdump -p "$exe" | sed -n 's/^\s*DLL Name: //p' |
-      grep -viE '^(kernel32|advapi32|ole32|oleaut32|user32|msvcrt|ucrtbase|shell32|ntdll|bcrypt|api-ms-win-[a-z0-9-]+)\.dll$' || true)
+      grep -viE '^(kernel32|advapi32|ole32|oleaut32|user32|msvcrt|ucrtbase|shell32|ntdll|bcrypt|crypt32|api-ms-win-[a-z0-9-]+)\.dll$' || true)
 if [ -n "$bad" ]; then
     echo "cross-build FAILED: $exe imports non-system DLLs: $bad" >&2
     exit 1

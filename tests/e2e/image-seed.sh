@@ -180,6 +180,35 @@ assert ld["osdevice"]["partition"] == j["disks"][0]["partitions"][2]["unique_gui
 # no dynamic disk here: no volumes; no firmware store without nvram=
 assert not j.get("volumes") and "firmware" not in j
 PY
+# The per-disk boot verdict (bootability.h): each disk that holds an ESP,
+# judged on its own; the snapshot above printed it back identically.
+check "facts: both converged disks would boot on their own, through the boot manager" python3 -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+for d in j["disks"]:
+    b = d["boot"]
+    assert b["bootable"] is True and b["secure_boot"] is False and "reason" not in b, d["number"]
+    assert b["via"] == "the boot manager \\EFI\\Microsoft\\Boot\\bootmgfw.efi", b' "$T/facts.json"
+copyset "$D" "$T/nobm"
+mdel -i "$(esp "$T/nobm/disk1.img")" ::/EFI/Microsoft/Boot/bootmgfw.efi
+mb 0 "facts: disk 1 without bootmgfw.efi" facts --target "$(target "$T/nobm")" --json
+check "facts: disk 1 without bootmgfw.efi starts through the fallback, disk 0 through the boot manager" python3 -c '
+import json, sys
+d0, d1 = json.load(open(sys.argv[1]))["disks"]
+assert d0["boot"]["bootable"] and d0["boot"]["via"].endswith("bootmgfw.efi"), d0["boot"]
+assert d1["boot"] == {"bootable": True, "secure_boot": False, "via": "the fallback \\EFI\\Boot\\bootx64.efi"}, d1["boot"]' "$T/out"
+mdel -i "$(esp "$T/nobm/disk1.img")" ::/EFI/Boot/bootx64.efi
+mb 0 "facts: disk 1 without bootmgfw.efi and bootx64.efi" facts --target "$(target "$T/nobm")"
+cp "$T/out" "$T/nobm.yaml"
+check "facts: disk 1 would not boot, and says why" python3 -c '
+import sys, yaml
+d0, d1 = yaml.safe_load(open(sys.argv[1]))["disks"]
+assert d0["boot"]["bootable"] is True, d0["boot"]
+assert d1["boot"] == {"bootable": False, "secure_boot": False, "reason":
+    "the boot manager names \\EFI\\Microsoft\\Boot\\bootmgfw.efi, which is not on disk 1'"'"'s ESP; "
+    "no fallback \\EFI\\Boot\\bootx64.efi"}, d1["boot"]' "$T/nobm.yaml"
+mb 0 "the facts of the unbootable disk load back as a snapshot" facts --target "snapshot:$T/nobm.yaml"
+check "snapshot round-trip: the same facts, verdict included" cmp -s "$T/out" "$T/nobm.yaml"
 check "facts: the same BCD objects as reglookup (count; GUID ids, types' descriptions)" python3 - \
         "$T/facts.json" "$T/objs" <<'PY'
 import json, sys

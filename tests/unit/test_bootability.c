@@ -2,6 +2,7 @@
 /* The per-disk boot verdict (engine/bootability.c) on facts documents. */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bootability.h"
@@ -170,4 +171,44 @@ Test(bootability, the_bcd_must_reach_an_os_loader_on_a_present_disk)
                   "%s", v.reason);
         v = verdict_bcd("11111111-2222-3333-4444-555555555555");
         cr_assert(v.bootable, "%s", v.reason);
+}
+
+/* `facts` reports each ESP disk's verdict (mb_facts_boot_verdicts): the
+ * same verdict check decides, carried in the facts document and read back
+ * from it; a disk without an ESP has none; a stale verdict read from a
+ * snapshot is replaced. */
+Test(bootability, facts_carry_the_verdict_of_each_esp_disk)
+{
+        char doc[8192], *text = NULL;
+        mb_facts *f = NULL, *back = NULL;
+        mb_error err = { 0 };
+        mb_boot_verdict v;
+        int n = snprintf(doc, sizeof(doc), "%s", disk_doc);
+
+        n = snprintf(doc, sizeof(doc), "%s", disk_doc);
+        n += snprintf(doc + n, sizeof(doc) - (size_t)n,
+                      "- number: 2\n  size: 1073741824\n  sector_size: 512\n  online: true\n  style: gpt\n"
+                      "  boot:\n    bootable: true\n    via: stale\n");
+        snprintf(doc + n, sizeof(doc) - (size_t)n, entry, "\\EFI\\Microsoft\\Boot\\bootmgfw.efi", "true",
+                 "/CN=CA", DIGEST);
+        cr_assert_eq(mb_facts_load_buffer("test", doc, strlen(doc), &f, &err), 0, "%s", err.msg);
+        cr_assert_not_null(f->disks[1].boot, "the snapshot's verdict is read");
+        cr_assert_eq(mb_facts_boot_verdicts(f, &err), 0, "%s", err.msg);
+        mb_boot_verdict_of(NULL, f, &f->disks[0], &v);
+        cr_assert_not_null(f->disks[0].boot);
+        cr_assert_not(f->disks[0].boot->bootable);
+        cr_assert(f->disks[0].boot->secure_boot);
+        cr_assert_null(f->disks[0].boot->via);
+        cr_assert_str_eq(f->disks[0].boot->reason, v.reason);
+        cr_assert(strstr(v.reason, "is revoked by dbx"), "%s", v.reason);
+        cr_assert_null(f->disks[1].boot, "no ESP, no verdict (the stale one is gone)");
+        cr_assert_eq(mb_facts_to_string(f, false, &text, &err), 0, "%s", err.msg);
+        cr_assert_eq(mb_facts_load_buffer("round-trip", text, strlen(text), &back, &err), 0, "%s\n%s",
+                     err.msg, text);
+        cr_assert_not_null(back->disks[0].boot);
+        cr_assert_not(back->disks[0].boot->bootable);
+        cr_assert_str_eq(back->disks[0].boot->reason, v.reason);
+        free(text);
+        mb_facts_free(back);
+        mb_facts_free(f);
 }

@@ -20,6 +20,13 @@
 #include "sha256.h"
 #include "format/ldm/ldm.h"
 #include "platform/windows/vds.h"
+#include "bootability.h"
+#include "format/pe/pe.h"
+
+#include <openssl/asn1t.h>
+#include <openssl/objects.h>
+#include <openssl/pkcs7.h>
+#include <openssl/x509.h>
 
 #define MiB (1024ULL * 1024)
 
@@ -1536,6 +1543,19 @@ static BOOL WINAPI f_SetFileAttributesW(LPCWSTR path, DWORD attributes);
 static LPVOID WINAPI f_VirtualAlloc(LPVOID address, SIZE_T size, DWORD type, DWORD protect);
 static BOOL WINAPI f_VirtualFree(LPVOID address, SIZE_T size, DWORD type);
 static void WINAPI f_Sleep(DWORD ms);
+static HCRYPTMSG WINAPI f_CryptMsgOpenToDecode(DWORD encoding, DWORD flags, DWORD type,
+                                               HCRYPTPROV_LEGACY prov, PCERT_INFO recipient,
+                                               PCMSG_STREAM_INFO stream);
+static BOOL WINAPI f_CryptMsgUpdate(HCRYPTMSG msg, const BYTE *data, DWORD len, BOOL final);
+static BOOL WINAPI f_CryptMsgGetParam(HCRYPTMSG msg, DWORD param, DWORD index, void *data, DWORD *len);
+static BOOL WINAPI f_CryptMsgClose(HCRYPTMSG msg);
+static PCCERT_CONTEXT WINAPI f_CertCreateCertificateContext(DWORD encoding, const BYTE *data, DWORD len);
+static BOOL WINAPI f_CertFreeCertificateContext(PCCERT_CONTEXT cert);
+static DWORD WINAPI f_CertNameToStrW(DWORD encoding, PCERT_NAME_BLOB name, DWORD type, LPWSTR buf,
+                                     DWORD len);
+static BOOL WINAPI f_CryptDecodeObjectEx(DWORD encoding, LPCSTR type, const BYTE *data, DWORD len,
+                                         DWORD flags, PCRYPT_DECODE_PARA para, void *ret,
+                                         DWORD *ret_len);
 
 static const mb_win32 fake_table = {
         .CreateFileW = f_CreateFileW,
@@ -1589,6 +1609,14 @@ static const mb_win32 fake_table = {
         .GetTempPath2W = f_GetTempPath2W,
         .SetErrorMode = f_SetErrorMode,
         .GetFileAttributesW = f_GetFileAttributesW,
+        .CryptMsgOpenToDecode = f_CryptMsgOpenToDecode,
+        .CryptMsgUpdate = f_CryptMsgUpdate,
+        .CryptMsgGetParam = f_CryptMsgGetParam,
+        .CryptMsgClose = f_CryptMsgClose,
+        .CertCreateCertificateContext = f_CertCreateCertificateContext,
+        .CertFreeCertificateContext = f_CertFreeCertificateContext,
+        .CertNameToStrW = f_CertNameToStrW,
+        .CryptDecodeObjectEx = f_CryptDecodeObjectEx,
         .SetFileAttributesW = f_SetFileAttributesW,
         .VirtualAlloc = f_VirtualAlloc,
         .VirtualFree = f_VirtualFree,
@@ -5086,4 +5114,496 @@ Test(windows_exec, ldm_repair_from_the_intact_copy)
         /* run again (the damage is gone): nothing is written */
         cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), 0, "%s", err.msg);
         cr_assert_eq(fk.n_disk_writes[1], 1);
+}
+
+/* ---- boot-chain facts: the boot programs' PE facts and signers ----
+ *
+ * The crypt32 calls answered, as Microsoft documents them, from what
+ * OpenSSL's libcrypto reads of the same PKCS#7 bytes:
+ *  - CryptMsgGetParam: with no buffer, the size in *len and TRUE; a buffer
+ *    too small, ERROR_MORE_DATA; CMSG_SIGNER_CERT_INFO_PARAM a CERT_INFO of
+ *    which only Issuer and SerialNumber are set (the SignerInfo's
+ *    IssuerAndSerialNumber), CMSG_CERT_COUNT_PARAM a DWORD, CMSG_CERT_PARAM
+ *    the certificate's encoding, CMSG_CONTENT_PARAM the inner content's
+ *    encoding (a SpcIndirectDataContent for Authenticode);
+ *  - CRYPT_INTEGER_BLOB serial numbers are little-endian (CERT_INFO: "the
+ *    least significant byte is the zero byte of pbData");
+ *  - CertNameToStrW with CERT_X500_NAME_STR: "KEY=value" per attribute in
+ *    the encoded order, X.500 key names of its documentation's table
+ *    (CN, C, O, OU, L, S, E, STREET, ...), otherwise "OID.<dotted>";
+ *    CERT_NAME_STR_CRLF_FLAG separates RDNs by "\r\n"; returns the number
+ *    of characters including the NUL, the size needed when len is 0;
+ *  - CryptDecodeObjectEx(SPC_INDIRECT_DATA_CONTENT_STRUCT): the structure
+ *    followed by the data its pointers point at, in one caller buffer. */
+
+#define SHIM "/usr/lib/shim/shimx64.efi.signed"
+#define ERROR_MORE_DATA_ 234u
+#define CRYPT_E_ASN1_BADTAG_ 0x8009310Bu
+
+typedef struct {
+        ASN1_OBJECT *type;
+        ASN1_TYPE *value;
+} T_SPC_ATTR;
+typedef struct {
+        X509_ALGOR *alg;
+        ASN1_OCTET_STRING *digest;
+} T_DIGEST_INFO;
+typedef struct {
+        T_SPC_ATTR *data;
+        T_DIGEST_INFO *digest;
+} T_SPC_INDIRECT;
+ASN1_SEQUENCE(T_SPC_ATTR) = {
+        ASN1_SIMPLE(T_SPC_ATTR, type, ASN1_OBJECT),
+        ASN1_OPT(T_SPC_ATTR, value, ASN1_ANY),
+} ASN1_SEQUENCE_END(T_SPC_ATTR)
+ASN1_SEQUENCE(T_DIGEST_INFO) = {
+        ASN1_SIMPLE(T_DIGEST_INFO, alg, X509_ALGOR),
+        ASN1_SIMPLE(T_DIGEST_INFO, digest, ASN1_OCTET_STRING),
+} ASN1_SEQUENCE_END(T_DIGEST_INFO)
+ASN1_SEQUENCE(T_SPC_INDIRECT) = {
+        ASN1_SIMPLE(T_SPC_INDIRECT, data, T_SPC_ATTR),
+        ASN1_SIMPLE(T_SPC_INDIRECT, digest, T_DIGEST_INFO),
+} ASN1_SEQUENCE_END(T_SPC_INDIRECT)
+DECLARE_ASN1_FUNCTIONS(T_SPC_INDIRECT)
+IMPLEMENT_ASN1_FUNCTIONS(T_SPC_INDIRECT)
+
+static struct {
+        unsigned n_open, n_close, n_ctx, n_ctx_free;
+} cr;
+
+typedef struct fake_msg {
+        PKCS7 *p7;
+} fake_msg;
+
+static HCRYPTMSG WINAPI f_CryptMsgOpenToDecode(DWORD encoding, DWORD flags, DWORD type,
+                                               HCRYPTPROV_LEGACY prov, PCERT_INFO recipient,
+                                               PCMSG_STREAM_INFO stream)
+{
+        cr_assert_eq(encoding, X509_ASN_ENCODING | PKCS_7_ASN_ENCODING);
+        cr_assert(!flags && !type && !prov && !recipient && !stream);
+        cr.n_open++;
+        return calloc(1, sizeof(fake_msg));
+}
+
+static BOOL WINAPI f_CryptMsgUpdate(HCRYPTMSG msg, const BYTE *data, DWORD len, BOOL final)
+{
+        fake_msg *m = msg;
+        const unsigned char *p = data;
+
+        cr_assert(final, "the whole blob in one update");
+        if (!(m->p7 = d2i_PKCS7(NULL, &p, len)) || !PKCS7_type_is_signed(m->p7)) {
+                fk.last_error = CRYPT_E_ASN1_BADTAG_;
+                return FALSE;
+        }
+        return TRUE;
+}
+
+static BOOL WINAPI f_CryptMsgClose(HCRYPTMSG msg)
+{
+        fake_msg *m = msg;
+
+        PKCS7_free(m->p7);
+        free(m);
+        cr.n_close++;
+        return TRUE;
+}
+
+/* Copies src to the caller's buffer by CryptMsgGetParam's size protocol. */
+static BOOL give(void *data, DWORD *len, const void *src, DWORD n)
+{
+        if (!data) {
+                *len = n;
+                return TRUE;
+        }
+        if (*len < n) {
+                *len = n;
+                fk.last_error = ERROR_MORE_DATA_;
+                return FALSE;
+        }
+        memcpy(data, src, n);
+        *len = n;
+        return TRUE;
+}
+
+/* A little-endian copy of an ASN1_INTEGER's magnitude. */
+static void serial_le(const ASN1_INTEGER *i, BYTE *out)
+{
+        for (int k = 0; k < i->length; k++)
+                out[k] = i->data[i->length - 1 - k];
+}
+
+static BOOL WINAPI f_CryptMsgGetParam(HCRYPTMSG msg, DWORD param, DWORD index, void *data, DWORD *len)
+{
+        fake_msg *m = msg;
+        STACK_OF(X509) *certs = m->p7->d.sign->cert;
+        BOOL ok = FALSE;
+
+        if (param == CMSG_CERT_COUNT_PARAM) {
+                DWORD n = (DWORD)sk_X509_num(certs);
+
+                return give(data, len, &n, sizeof(n));
+        }
+        if (param == CMSG_CERT_PARAM) {
+                unsigned char *der = NULL;
+                int n = i2d_X509(sk_X509_value(certs, (int)index), &der);
+
+                ok = n > 0 && give(data, len, der, (DWORD)n);
+                OPENSSL_free(der);
+                return ok;
+        }
+        if (param == CMSG_CONTENT_PARAM) {
+                ASN1_TYPE *other = m->p7->d.sign->contents->d.other;
+
+                cr_assert_eq(other->type, V_ASN1_SEQUENCE);
+                return give(data, len, other->value.sequence->data, (DWORD)other->value.sequence->length);
+        }
+        if (param == CMSG_SIGNER_CERT_INFO_PARAM) {
+                PKCS7_SIGNER_INFO *si = sk_PKCS7_SIGNER_INFO_value(PKCS7_get_signer_info(m->p7), (int)index);
+                unsigned char *iss = NULL;
+                int ni = i2d_X509_NAME(si->issuer_and_serial->issuer, &iss);
+                const ASN1_INTEGER *ser = si->issuer_and_serial->serial;
+                DWORD need = (DWORD)(sizeof(CERT_INFO) + (size_t)ni + (size_t)ser->length);
+                CERT_INFO *ci = data;
+
+                if (data && *len >= need) {
+                        memset(ci, 0, sizeof(*ci));
+                        ci->Issuer.pbData = (BYTE *)(ci + 1);
+                        ci->Issuer.cbData = (DWORD)ni;
+                        memcpy(ci->Issuer.pbData, iss, (size_t)ni);
+                        ci->SerialNumber.pbData = ci->Issuer.pbData + ni;
+                        ci->SerialNumber.cbData = (DWORD)ser->length;
+                        serial_le(ser, ci->SerialNumber.pbData);
+                        *len = need;
+                        ok = TRUE;
+                } else {
+                        if (data)
+                                fk.last_error = ERROR_MORE_DATA_;
+                        ok = !data;
+                        *len = need;
+                }
+                OPENSSL_free(iss);
+                return ok;
+        }
+        cr_assert_fail("CryptMsgGetParam: parameter %lu is not one the target asks for", (unsigned long)param);
+        return FALSE;
+}
+
+typedef struct fake_cert {
+        CERT_CONTEXT ctx;
+        CERT_INFO info;
+        BYTE data[];
+} fake_cert;
+
+static PCCERT_CONTEXT WINAPI f_CertCreateCertificateContext(DWORD encoding, const BYTE *data, DWORD len)
+{
+        const unsigned char *p = data;
+        X509 *x = d2i_X509(NULL, &p, len);
+        unsigned char *sub = NULL, *iss = NULL;
+        int ns, ni;
+        const ASN1_INTEGER *ser;
+        fake_cert *c;
+
+        cr_assert_eq(encoding, X509_ASN_ENCODING);
+        if (!x) {
+                fk.last_error = CRYPT_E_ASN1_BADTAG_;
+                return NULL;
+        }
+        ns = i2d_X509_NAME(X509_get_subject_name(x), &sub);
+        ni = i2d_X509_NAME(X509_get_issuer_name(x), &iss);
+        ser = X509_get0_serialNumber(x);
+        c = calloc(1, sizeof(*c) + len + (size_t)ns + (size_t)ni + (size_t)ser->length);
+        cr_assert_not_null(c);
+        c->ctx.dwCertEncodingType = encoding;
+        c->ctx.pbCertEncoded = c->data;
+        c->ctx.cbCertEncoded = len;
+        c->ctx.pCertInfo = &c->info;
+        memcpy(c->data, data, len);
+        c->info.Subject.pbData = c->data + len;
+        c->info.Subject.cbData = (DWORD)ns;
+        memcpy(c->info.Subject.pbData, sub, (size_t)ns);
+        c->info.Issuer.pbData = c->info.Subject.pbData + ns;
+        c->info.Issuer.cbData = (DWORD)ni;
+        memcpy(c->info.Issuer.pbData, iss, (size_t)ni);
+        c->info.SerialNumber.pbData = c->info.Issuer.pbData + ni;
+        c->info.SerialNumber.cbData = (DWORD)ser->length;
+        serial_le(ser, c->info.SerialNumber.pbData);
+        OPENSSL_free(sub);
+        OPENSSL_free(iss);
+        X509_free(x);
+        cr.n_ctx++;
+        return &c->ctx;
+}
+
+static BOOL WINAPI f_CertFreeCertificateContext(PCCERT_CONTEXT cert)
+{
+        free((void *)cert);
+        cr.n_ctx_free++;
+        return TRUE;
+}
+
+static DWORD WINAPI f_CertNameToStrW(DWORD encoding, PCERT_NAME_BLOB name, DWORD type, LPWSTR buf,
+                                     DWORD len)
+{
+        static const struct { int nid; const char *key; } keys[] = {
+                { NID_commonName, "CN" }, { NID_countryName, "C" }, { NID_organizationName, "O" },
+                { NID_organizationalUnitName, "OU" }, { NID_localityName, "L" },
+                { NID_stateOrProvinceName, "S" }, { NID_pkcs9_emailAddress, "E" },
+                { NID_streetAddress, "STREET" },
+        };
+        const unsigned char *p = name->pbData;
+        X509_NAME *n = d2i_X509_NAME(NULL, &p, name->cbData);
+        char text[4096] = "", obj[128];
+        size_t off = 0;
+        WCHAR *w;
+        DWORD need;
+
+        cr_assert_eq(encoding, X509_ASN_ENCODING);
+        cr_assert_eq(type, CERT_X500_NAME_STR | CERT_NAME_STR_CRLF_FLAG | CERT_NAME_STR_NO_QUOTING_FLAG);
+        cr_assert_not_null(n);
+        for (int i = 0; i < X509_NAME_entry_count(n); i++) {
+                X509_NAME_ENTRY *e = X509_NAME_get_entry(n, i);
+                int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(e));
+                const char *key = NULL;
+                unsigned char *v = NULL;
+
+                for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+                        if (keys[k].nid == nid)
+                                key = keys[k].key;
+                if (!key) {
+                        OBJ_obj2txt(obj + 4, sizeof(obj) - 4, X509_NAME_ENTRY_get_object(e), 1);
+                        memcpy(obj, "OID.", 4);
+                        key = obj;
+                }
+                cr_assert_geq(ASN1_STRING_to_UTF8(&v, X509_NAME_ENTRY_get_data(e)), 0);
+                off += (size_t)snprintf(text + off, sizeof(text) - off, "%s%s=%s", i ? "\r\n" : "", key, v);
+                OPENSSL_free(v);
+        }
+        X509_NAME_free(n);
+        w = mb_w_from_utf8(text);
+        need = (DWORD)mb_w_len(w) + 1;
+        if (buf && len) {
+                DWORD k = need < len ? need : len;
+
+                memcpy(buf, w, (k - 1) * sizeof(WCHAR));
+                buf[k - 1] = 0;
+                free(w);
+                return k;
+        }
+        free(w);
+        return need;
+}
+
+static BOOL WINAPI f_CryptDecodeObjectEx(DWORD encoding, LPCSTR type, const BYTE *data, DWORD len,
+                                         DWORD flags, PCRYPT_DECODE_PARA para, void *ret,
+                                         DWORD *ret_len)
+{
+        const unsigned char *p = data;
+        T_SPC_INDIRECT *spc;
+        char oid[128];
+        size_t no, nd;
+        DWORD need;
+        SPC_INDIRECT_DATA_CONTENT *v = ret;
+
+        cr_assert_eq(encoding, X509_ASN_ENCODING);
+        cr_assert(type == SPC_INDIRECT_DATA_CONTENT_STRUCT && !flags && !para);
+        if (!(spc = d2i_T_SPC_INDIRECT(NULL, &p, len))) {
+                fk.last_error = CRYPT_E_ASN1_BADTAG_;
+                return FALSE;
+        }
+        OBJ_obj2txt(oid, sizeof(oid), spc->digest->alg->algorithm, 1);
+        no = strlen(oid) + 1;
+        nd = (size_t)spc->digest->digest->length;
+        need = (DWORD)(sizeof(*v) + no + nd);
+        if (!ret || *ret_len < need) {
+                BOOL ok = !ret;
+
+                if (ret)
+                        fk.last_error = ERROR_MORE_DATA_;
+                *ret_len = need;
+                T_SPC_INDIRECT_free(spc);
+                return ok;
+        }
+        memset(v, 0, sizeof(*v));
+        v->DigestAlgorithm.pszObjId = (char *)(v + 1);
+        memcpy(v->DigestAlgorithm.pszObjId, oid, no);
+        v->Digest.pbData = (BYTE *)(v + 1) + no;
+        v->Digest.cbData = (DWORD)nd;
+        memcpy(v->Digest.pbData, spc->digest->digest->data, nd);
+        *ret_len = need;
+        T_SPC_INDIRECT_free(spc);
+        return TRUE;
+}
+
+static blob read_whole(const char *path)
+{
+        blob b = { 0 };
+        FILE *fp = fopen(path, "rb");
+        long n;
+
+        cr_assert_not_null(fp, "%s (Debian: shim-signed; scripts/deps.sh installs it)", path);
+        fseek(fp, 0, SEEK_END);
+        n = ftell(fp);
+        fseek(fp, 0, SEEK_SET);
+        b.data = malloc((size_t)n);
+        b.len = (size_t)n;
+        cr_assert_eq(fread(b.data, 1, b.len, fp), b.len);
+        fclose(fp);
+        return b;
+}
+
+static mb_sig_fact sig(const char *type, const char *sha256, const char *subject)
+{
+        mb_sig_fact s = { 0 };
+
+        s.type = strdup(type);
+        s.sha256 = sha256 ? strdup(sha256) : NULL;
+        s.subject = subject ? strdup(subject) : NULL;
+        return s;
+}
+
+/* Both ESPs serve Debian shim-signed's shimx64.efi (signed by Microsoft)
+ * as their boot manager; the facts of the windows target equal what the
+ * image target's reader (engine/format/pe with libcrypto) reads of the
+ * same bytes, and the verdict on them applies the Secure Boot rules. */
+Test(windows_bootchain, boot_manager_facts_equal_the_image_targets_and_the_verdict_applies_secure_boot)
+{
+        blob shim = read_whole(SHIM);
+        mb_facts *f = NULL;
+        mb_pe_info pe;
+        mb_error err = { 0 };
+        const mb_file_fact *bm;
+        const mb_image_fact *im;
+        mb_boot_verdict v;
+        char m[8], ver[24];
+
+        two_esps();
+        fs_text(ESP0 BOOT "bootmgfw.efi", NULL);
+        fs_put(ESP0 BOOT "bootmgfw.efi", false, shim.data, shim.len);
+        fs_text(ESP1 BOOT "bootmgfw.efi", NULL);
+        fs_put(ESP1 BOOT "bootmgfw.efi", false, shim.data, shim.len);
+        memset(&cr, 0, sizeof(cr));
+        cr_assert_eq(mb_win_read_facts_opts(&fake_table, &no_hash, &f, &err), 0, "%s", err.msg);
+        cr_assert_eq(mb_pe_parse("shimx64.efi", shim.data, shim.len, &pe, &err), 0, "%s", err.msg);
+        cr_assert_geq(pe.n_signatures, 1);
+        for (uint32_t d = 0; d < 2; d++) {
+                bm = esp_file(f, d, "/EFI/Microsoft/Boot/bootmgfw.efi");
+                cr_assert_not_null(bm);
+                cr_assert_not_null(im = bm->image, "disk %u: the boot manager's PE facts", d);
+                cr_assert_str_eq(im->machine, mb_pe_machine_name(pe.machine, m));
+                mb_pe_version_string(&pe, ver);
+                if (ver[0])
+                        cr_assert_str_eq(im->version, ver);
+                else
+                        cr_assert_null(im->version);
+                cr_assert_str_eq(im->authenticode_sha256, pe.authenticode_sha256);
+                cr_assert_eq(im->n_signatures, pe.n_signatures);
+                for (uint32_t i = 0; i < pe.n_signatures; i++) {
+                        const mb_signature_fact *s = &im->signatures[i];
+                        const mb_pe_signature *ps = &pe.signatures[i];
+
+                        cr_assert_str_eq(s->subject, ps->signer.subject);
+                        cr_assert_str_eq(s->issuer, ps->signer.issuer);
+                        cr_assert_str_eq(s->sha256, ps->signer.sha256);
+                        cr_assert_str_eq(s->signed_digest, ps->signed_digest);
+                        cr_assert_eq(s->n_certificates, ps->n_certs);
+                        for (uint32_t k = 0; k < ps->n_certs; k++) {
+                                cr_assert_str_eq(s->certificates[k].subject, ps->certs[k].subject);
+                                cr_assert_str_eq(s->certificates[k].issuer, ps->certs[k].issuer);
+                                cr_assert_str_eq(s->certificates[k].sha256, ps->certs[k].sha256);
+                        }
+                }
+                /* the fallback is not a PE image here: said so, as on images */
+                cr_assert_str_eq(esp_file(f, d, "/EFI/Boot/bootx64.efi")->image->machine, "none");
+        }
+        cr_assert_str_eq(im->signatures[0].issuer,
+                         "/C=US/ST=Washington/L=Redmond/O=Microsoft Corporation/CN=Microsoft Corporation UEFI CA 2011");
+        cr_assert_eq(cr.n_open, cr.n_close, "every message closed");
+        cr_assert_eq(cr.n_ctx, cr.n_ctx_free, "every certificate context freed");
+
+        /* Secure Boot on, db trusts the signer's issuer by name: disk 0 boots
+         * through its firmware entry */
+        cr_assert_not_null(f->firmware);
+        f->firmware->secure_boot = true;
+        f->firmware->db = calloc(1, sizeof(mb_sig_fact));
+        f->firmware->db[0] = sig("x509", "3333333333333333333333333333333333333333333333333333333333333333",
+                                 pe.signatures[0].signer.issuer);
+        f->firmware->n_db = 1;
+        mb_boot_verdict_of(NULL, f, mb_facts_disk(f, 0), &v);
+        cr_assert(v.bootable, "%s", v.reason);
+        cr_assert(v.secure_boot);
+        cr_assert(strstr(v.via, "bootmgfw.efi"), "%s", v.via);
+        /* db trusts another name only: refused by Secure Boot */
+        free(f->firmware->db[0].subject);
+        f->firmware->db[0].subject = strdup("/CN=Someone Else");
+        mb_boot_verdict_of(NULL, f, mb_facts_disk(f, 0), &v);
+        cr_assert_not(v.bootable);
+        cr_assert(v.by_secure_boot);
+        cr_assert(strstr(v.reason, "does not chain to a certificate in db"), "%s", v.reason);
+        /* db holds the signer's certificate itself (by hash), no name matches */
+        free(f->firmware->db[0].sha256);
+        f->firmware->db[0].sha256 = strdup(pe.signatures[0].signer.sha256);
+        mb_boot_verdict_of(NULL, f, mb_facts_disk(f, 0), &v);
+        cr_assert(v.bootable, "%s", v.reason);
+        /* trusted again, but the digest is in dbx: revoked */
+        free(f->firmware->db[0].subject);
+        f->firmware->db[0].subject = strdup(pe.signatures[0].signer.issuer);
+        f->firmware->dbx = calloc(1, sizeof(mb_sig_fact));
+        f->firmware->dbx[0] = sig("sha256", pe.authenticode_sha256, NULL);
+        f->firmware->n_dbx = 1;
+        mb_boot_verdict_of(NULL, f, mb_facts_disk(f, 0), &v);
+        cr_assert_not(v.bootable);
+        cr_assert(v.by_secure_boot);
+        cr_assert(strstr(v.reason, "is revoked by dbx"), "%s", v.reason);
+        cr_assert(strstr(v.reason, pe.authenticode_sha256), "%s", v.reason);
+        mb_pe_info_clear(&pe);
+        mb_facts_free(f);
+        free(shim.data);
+}
+
+/* A signature crypt32 cannot decode is an error naming the file. */
+Test(windows_bootchain, a_signature_crypt32_cannot_decode_names_the_file)
+{
+        blob shim = read_whole(SHIM);
+        mb_image_fact *im = NULL;
+        mb_pe_info pe;
+        mb_pe_blob *blobs = NULL;
+        uint32_t n = 0;
+        mb_error err = { 0 };
+
+        cr_assert_eq(mb_pe_parse_image("shim", shim.data, shim.len, &pe, &blobs, &n, &err), 0, "%s", err.msg);
+        cr_assert_geq(n, 1);
+        memset((uint8_t *)blobs[0].data, 0xff, 16);     /* the blob's first bytes: no PKCS#7 */
+        free(blobs);
+        mb_pe_info_clear(&pe);
+        memset(&cr, 0, sizeof(cr));
+        cr_assert_lt(mb_win_boot_image(&fake_table, "X:\\EFI\\Microsoft\\Boot\\bootmgfw.efi", shim.data, shim.len,
+                                       &im, &err), 0);
+        cr_assert_null(im);
+        cr_assert(strstr(err.msg, "bootmgfw.efi: signature 1"), "%s", err.msg);
+        cr_assert(strstr(err.msg, "CryptMsgUpdate"), "%s", err.msg);
+        cr_assert_eq(cr.n_open, cr.n_close);
+        free(shim.data);
+}
+
+/* The crypt32 calls through the recorder: the facts read while recording,
+ * from the replay and from its re-recording are the direct read's (the
+ * CERT_INFO, certificate contexts and SpcIndirectDataContent rebuilt from
+ * their recorded blobs), and the re-recording is the recording. */
+Test(windows_bootchain, crypt32_calls_record_and_replay)
+{
+        blob shim = read_whole(SHIM);
+        char *rec;
+
+        two_esps();
+        fs_text(ESP0 BOOT "bootmgfw.efi", NULL);
+        fs_put(ESP0 BOOT "bootmgfw.efi", false, shim.data, shim.len);
+        rec = round_trip(false);
+        cr_assert(strstr(rec, " CryptMsgUpdate\n"), "the signature is decoded through the table");
+        cr_assert(strstr(rec, " CertNameToStrW\n"));
+        cr_assert(strstr(rec, "S=Washington"), "CertNameToStrW's own key (S) is what was recorded");
+        cr_assert_null(strstr(rec, "ST=Washington"), "the mapping to OpenSSL's names is the target's");
+        cr_assert(strstr(rec, "< digest_algorithm "), "the signed digest's algorithm is recorded");
+        cr_assert_null(strstr(rec, "unrecorded"), "nothing the replay needs is left out");
+        free(rec);
+        free(shim.data);
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * PE/COFF boot programs: headers, version resource, Authenticode digest
- * and signers (see pe.h). Layouts from Microsoft's "PE Format" page
+ * and the PKCS#7 blobs of the certificate table (see pe.h); plain C, built
+ * for every host. The signers are pe_sign.c's (libcrypto). Layouts from Microsoft's "PE Format" page
  * (COFF file header, optional header PE32/PE32+, data directories,
  * section table, resource directory) and "Windows Authenticode Portable
  * Executable Signature Format" (which bytes the digest covers,
@@ -14,11 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/asn1t.h>
-#include <openssl/objects.h>
-#include <openssl/pkcs7.h>
-#include <openssl/x509.h>
-
 #include "sha256.h"
 
 #define PE32_MAGIC      0x10b
@@ -29,7 +25,6 @@
 #define WIN_CERT_REVISION_2_0       0x0200
 #define WIN_CERT_TYPE_PKCS_SIGNED_DATA 0x0002
 #define VS_FFI_SIGNATURE 0xfeef04bdu
-#define MAX_FILE (256u << 20)
 
 static uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 static uint32_t le32(const uint8_t *p)
@@ -278,154 +273,10 @@ static void read_version(const uint8_t *d, size_t size, const pe_layout *l, mb_p
         pe->has_version = true;
 }
 
-/* ---- signatures ---- */
-
-/* SpcIndirectDataContent (Authenticode): data, then DigestInfo. Decoded by
- * libcrypto from these templates. */
-typedef struct {
-        ASN1_OBJECT *type;
-        ASN1_TYPE *value;
-} MB_SPC_ATTR;
-typedef struct {
-        X509_ALGOR *alg;
-        ASN1_OCTET_STRING *digest;
-} MB_DIGEST_INFO;
-typedef struct {
-        MB_SPC_ATTR *data;
-        MB_DIGEST_INFO *digest;
-} MB_SPC_INDIRECT;
-
-ASN1_SEQUENCE(MB_SPC_ATTR) = {
-        ASN1_SIMPLE(MB_SPC_ATTR, type, ASN1_OBJECT),
-        ASN1_OPT(MB_SPC_ATTR, value, ASN1_ANY),
-} ASN1_SEQUENCE_END(MB_SPC_ATTR)
-ASN1_SEQUENCE(MB_DIGEST_INFO) = {
-        ASN1_SIMPLE(MB_DIGEST_INFO, alg, X509_ALGOR),
-        ASN1_SIMPLE(MB_DIGEST_INFO, digest, ASN1_OCTET_STRING),
-} ASN1_SEQUENCE_END(MB_DIGEST_INFO)
-ASN1_SEQUENCE(MB_SPC_INDIRECT) = {
-        ASN1_SIMPLE(MB_SPC_INDIRECT, data, MB_SPC_ATTR),
-        ASN1_SIMPLE(MB_SPC_INDIRECT, digest, MB_DIGEST_INFO),
-} ASN1_SEQUENCE_END(MB_SPC_INDIRECT)
-DECLARE_ASN1_FUNCTIONS(MB_SPC_INDIRECT)
-IMPLEMENT_ASN1_FUNCTIONS(MB_SPC_INDIRECT)
-
-static void hex(const uint8_t *b, size_t n, char *out)
-{
-        static const char x[] = "0123456789abcdef";
-
-        for (size_t i = 0; i < n; i++) {
-                out[2 * i] = x[b[i] >> 4];
-                out[2 * i + 1] = x[b[i] & 15];
-        }
-        out[2 * n] = 0;
-}
-
-static int describe(X509 *c, mb_x509_info *ret, mb_error *err)
-{
-        unsigned char *der = NULL;
-        int len = i2d_X509(c, &der);
-
-        if (len <= 0)
-                return mb_error_set(err, MB_ECORRUPT, "a certificate cannot be re-encoded");
-        mb_sha256_hex(der, (size_t)len, ret->sha256);
-        OPENSSL_free(der);
-        X509_NAME_oneline(X509_get_subject_name(c), ret->subject, sizeof(ret->subject));
-        X509_NAME_oneline(X509_get_issuer_name(c), ret->issuer, sizeof(ret->issuer));
-        return 0;
-}
-
-int mb_x509_describe(const uint8_t *der, size_t len, mb_x509_info *ret, mb_error *err)
-{
-        const unsigned char *p = der;
-        X509 *c = d2i_X509(NULL, &p, (long)len);
-        int rc;
-
-        if (!c)
-                return mb_error_set(err, MB_ECORRUPT, "not a DER X.509 certificate (%zu bytes)", len);
-        rc = describe(c, ret, err);
-        X509_free(c);
-        return rc;
-}
-
-static void signed_digest(PKCS7 *p7, char out[65])
-{
-        const unsigned char *p;
-        MB_SPC_INDIRECT *spc;
-        ASN1_TYPE *other;
-
-        out[0] = 0;
-        if (!PKCS7_type_is_signed(p7) || !p7->d.sign->contents ||
-            !(other = p7->d.sign->contents->d.other) || other->type != V_ASN1_SEQUENCE)
-                return;
-        p = other->value.sequence->data;
-        spc = d2i_MB_SPC_INDIRECT(NULL, &p, other->value.sequence->length);
-        if (!spc)
-                return;
-        if (OBJ_obj2nid(spc->digest->alg->algorithm) == NID_sha256 && spc->digest->digest->length == 32)
-                hex(spc->digest->digest->data, 32, out);
-        MB_SPC_INDIRECT_free(spc);
-}
-
-static int add_signature(const char *name, const uint8_t *blob, size_t len, mb_pe_info *pe,
-                         mb_error *err)
-{
-        const unsigned char *p = blob;
-        PKCS7 *p7 = d2i_PKCS7(NULL, &p, (long)len);
-        STACK_OF(X509) *signers, *certs;
-        mb_pe_signature *s, *grown;
-        int rc = 0, nc;
-
-        if (!p7 || !PKCS7_type_is_signed(p7)) {
-                PKCS7_free(p7);
-                return mb_error_set(err, MB_ECORRUPT,
-                                    "%s: certificate table entry %u is not a PKCS#7 SignedData blob",
-                                    name, pe->n_signatures + 1);
-        }
-        grown = realloc(pe->signatures, (pe->n_signatures + 1) * sizeof(*grown));
-        if (!grown) {
-                PKCS7_free(p7);
-                return mb_error_set(err, MB_ENOMEM, "out of memory");
-        }
-        pe->signatures = grown;
-        s = &pe->signatures[pe->n_signatures];
-        memset(s, 0, sizeof(*s));
-        signers = PKCS7_get0_signers(p7, NULL, 0);
-        if (!signers || sk_X509_num(signers) < 1) {
-                rc = mb_error_set(err, MB_ECORRUPT,
-                                  "%s: signature %u names a signer whose certificate it does not carry",
-                                  name, pe->n_signatures + 1);
-                goto out;
-        }
-        rc = describe(sk_X509_value(signers, 0), &s->signer, err);
-        if (rc < 0)
-                goto out;
-        certs = p7->d.sign->cert;
-        nc = certs ? sk_X509_num(certs) : 0;
-        if (nc > 0 && !(s->certs = calloc((size_t)nc, sizeof(*s->certs)))) {
-                rc = mb_error_set(err, MB_ENOMEM, "out of memory");
-                goto out;
-        }
-        for (int i = 0; i < nc; i++) {
-                rc = describe(sk_X509_value(certs, i), &s->certs[s->n_certs], err);
-                if (rc < 0)
-                        goto out;
-                s->n_certs++;
-        }
-        signed_digest(p7, s->signed_digest);
-        pe->n_signatures++;
-out:
-        if (rc < 0)
-                free(s->certs);
-        sk_X509_free(signers);
-        PKCS7_free(p7);
-        return rc;
-}
-
 /* The attribute certificate table: WIN_CERTIFICATE entries, each 8-byte
  * aligned; only PKCS#7 SignedData (revision 2.0) is Authenticode. */
 static int read_signatures(const char *name, const uint8_t *d, size_t size, const pe_layout *l,
-                           mb_pe_info *pe, mb_error *err)
+                           mb_pe_blob **ret, uint32_t *ret_n, mb_error *err)
 {
         uint32_t off, len;
         uint64_t pos, end;
@@ -440,16 +291,20 @@ static int read_signatures(const char *name, const uint8_t *d, size_t size, cons
         while (pos + 8 <= end) {
                 uint32_t wlen = le32(d + pos);
                 uint16_t rev = le16(d + pos + 4), type = le16(d + pos + 6);
-                int rc;
 
                 if (wlen < 8 || wlen > end - pos)
                         return mb_error_set(err, MB_ECORRUPT,
                                             "%s: certificate table entry at offset %llu has length %u, past the table's end",
                                             name, (unsigned long long)pos, wlen);
                 if (rev == WIN_CERT_REVISION_2_0 && type == WIN_CERT_TYPE_PKCS_SIGNED_DATA) {
-                        rc = add_signature(name, d + pos + 8, wlen - 8, pe, err);
-                        if (rc < 0)
-                                return rc;
+                        mb_pe_blob *grown = realloc(*ret, (*ret_n + 1) * sizeof(*grown));
+
+                        if (!grown)
+                                return mb_error_set(err, MB_ENOMEM, "out of memory");
+                        *ret = grown;
+                        grown[*ret_n].data = d + pos + 8;
+                        grown[*ret_n].size = wlen - 8;
+                        (*ret_n)++;
                 }
                 pos += ((uint64_t)wlen + 7) & ~(uint64_t)7;
         }
@@ -466,10 +321,13 @@ void mb_pe_info_clear(mb_pe_info *pe)
         memset(pe, 0, sizeof(*pe));
 }
 
-int mb_pe_parse(const char *name, const uint8_t *data, size_t size, mb_pe_info *ret, mb_error *err)
+int mb_pe_parse_image(const char *name, const uint8_t *data, size_t size, mb_pe_info *ret,
+                      mb_pe_blob **ret_blobs, uint32_t *ret_n_blobs, mb_error *err)
 {
         mb_pe_info pe = { 0 };
         pe_layout l = { 0 };
+        mb_pe_blob *blobs = NULL;
+        uint32_t n = 0;
         int rc;
 
         rc = read_layout(name, data, size, &pe.machine, &l, err);
@@ -477,47 +335,18 @@ int mb_pe_parse(const char *name, const uint8_t *data, size_t size, mb_pe_info *
                 return rc;
         rc = authenticode(name, data, size, &l, pe.authenticode_sha256, err);
         if (rc == 0)
-                rc = read_signatures(name, data, size, &l, &pe, err);
+                rc = read_signatures(name, data, size, &l, &blobs, &n, err);
         if (rc == 0)
                 read_version(data, size, &l, &pe);
         free(l.sec);
         if (rc < 0) {
-                mb_pe_info_clear(&pe);
+                free(blobs);
                 return rc;
         }
         *ret = pe;
+        *ret_blobs = blobs;
+        *ret_n_blobs = n;
         return 0;
-}
-
-int mb_pe_parse_file(const char *path, mb_pe_info *ret, mb_error *err)
-{
-        FILE *fp = fopen(path, "rb");
-        uint8_t *buf = NULL;
-        long n;
-        int rc;
-
-        if (!fp)
-                return mb_error_errno(err, MB_EIO, errno, "cannot open %s", path);
-        if (fseek(fp, 0, SEEK_END) != 0 || (n = ftell(fp)) < 0 || fseek(fp, 0, SEEK_SET) != 0) {
-                fclose(fp);
-                return mb_error_errno(err, MB_EIO, errno, "cannot read %s", path);
-        }
-        if ((unsigned long)n > MAX_FILE) {
-                fclose(fp);
-                return mb_error_set(err, MB_EINVAL, "%s: %ld bytes is too large for a boot program", path, n);
-        }
-        if (!(buf = malloc(n ? (size_t)n : 1))) {
-                fclose(fp);
-                return mb_error_set(err, MB_ENOMEM, "out of memory");
-        }
-        if (fread(buf, 1, (size_t)n, fp) != (size_t)n) {
-                rc = mb_error_errno(err, MB_EIO, errno, "cannot read %s", path);
-        } else {
-                rc = mb_pe_parse(path, buf, (size_t)n, ret, err);
-        }
-        fclose(fp);
-        free(buf);
-        return rc;
 }
 
 const char *mb_pe_machine_name(uint16_t machine, char buf[8])

@@ -9,9 +9,11 @@
  * signers of the PKCS#7 SignedData blobs in the attribute certificate table
  * ("Windows Authenticode Portable Executable Signature Format").
  *
- * The PE structures are read here byte by byte with every offset checked
- * against the file size; the PKCS#7 and X.509 structures are decoded by
- * OpenSSL's libcrypto, never by hand.
+ * The PE structures are read byte by byte with every offset checked
+ * against the file size (pe.c, plain C, built for every host, the Windows
+ * cross build included); the PKCS#7 and X.509 structures are decoded by
+ * OpenSSL's libcrypto (pe_sign.c, not on Windows, where the windows
+ * target asks crypt32), never by hand.
  */
 
 #include <stdbool.h>
@@ -46,6 +48,20 @@ typedef struct mb_pe_info {
         uint32_t n_signatures;
 } mb_pe_info;
 
+/* One PKCS#7 SignedData blob of the attribute certificate table: a
+ * WIN_CERTIFICATE's bCertificate, pointing into the parsed image. */
+typedef struct mb_pe_blob {
+        const uint8_t *data;
+        size_t size;
+} mb_pe_blob;
+
+/* Parses the PE/COFF image data[0..size) as mb_pe_parse does, without the
+ * signers: ret gets machine, version and the Authenticode digest (no
+ * signatures), *ret_blobs (malloc'd, free it; NULL when unsigned) the
+ * PKCS#7 blobs in table order. Needs no libcrypto. Errors as mb_pe_parse. */
+int mb_pe_parse_image(const char *name, const uint8_t *data, size_t size, mb_pe_info *ret,
+                      mb_pe_blob **ret_blobs, uint32_t *ret_n_blobs, mb_error *err);
+
 /* Parses the PE/COFF image data[0..size) (name is used in messages):
  * headers, sections, version resource, Authenticode SHA-256 digest and the
  * signatures. A file that is not a PE image, or whose headers, sections or
@@ -54,7 +70,8 @@ typedef struct mb_pe_info {
 int mb_pe_parse(const char *name, const uint8_t *data, size_t size, mb_pe_info *ret,
                 mb_error *err);
 void mb_pe_info_clear(mb_pe_info *pe);
-/* The same for a file. */
+/* The same for a file. mb_pe_parse, mb_pe_parse_file and mb_x509_describe
+ * are pe_sign.c's (libcrypto): not in the Windows build. */
 int mb_pe_parse_file(const char *path, mb_pe_info *ret, mb_error *err);
 
 /* "x64", "ia32", "aa64", "arm" or "0x%04x". buf holds at least 8 bytes. */

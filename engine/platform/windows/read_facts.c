@@ -430,15 +430,23 @@ typedef struct file_list {
         uint32_t n;
 } file_list;
 
-static int hash_file(const mb_win32 *w, const char *path, uint64_t *ret_size, char ret_hex[65],
-                     mb_error *err)
+#define BOOT_PROGRAM_MAX (256u << 20)
+
+/* SHA-256 and size of a file; with ret_data (boot programs) its bytes too
+ * (malloc'd; NULL when larger than BOOT_PROGRAM_MAX), from the same reads. */
+static int hash_file_keep(const mb_win32 *w, const char *path, uint64_t *ret_size, char ret_hex[65],
+                          uint8_t **ret_data, mb_error *err)
 {
         static uint8_t buf[65536];
         mb_sha256 s;
         uint64_t total = 0;
         DWORD got, e;
         HANDLE h = mb_win_open(w, path, GENERIC_READ, 0, &e);
+        uint8_t *keep = NULL;
+        bool keeping = ret_data != NULL;
 
+        if (ret_data)
+                *ret_data = NULL;
         if (h == INVALID_HANDLE_VALUE)
                 return mb_w_error(err, MB_EIO, e, "CreateFileW", "cannot open '%s'", path);
         mb_sha256_init(&s);
@@ -451,12 +459,42 @@ static int hash_file(const mb_win32 *w, const char *path, uint64_t *ret_size, ch
                 if (got == 0)
                         break;
                 mb_sha256_update(&s, buf, got);
+                if (keeping && total + got <= BOOT_PROGRAM_MAX) {
+                        uint8_t *grown = realloc(keep, (size_t)total + got);
+
+                        if (!grown) {
+                                free(keep);
+                                w->CloseHandle(h);
+                                return mb_error_set(err, MB_ENOMEM, "out of memory");
+                        }
+                        keep = grown;
+                        memcpy(keep + total, buf, got);
+                } else if (keeping) {
+                        free(keep);
+                        keep = NULL;
+                        keeping = false;
+                }
                 total += got;
         }
         w->CloseHandle(h);
         mb_sha256_final_hex(&s, ret_hex);
         *ret_size = total;
+        if (ret_data)
+                *ret_data = keep;
         return 0;
+}
+
+static int hash_file(const mb_win32 *w, const char *path, uint64_t *ret_size, char ret_hex[65],
+                     mb_error *err)
+{
+        return hash_file_keep(w, path, ret_size, ret_hex, NULL, err);
+}
+
+/* The ESP files whose PE facts the verdict needs (bootability.h). */
+static bool is_boot_program(const char *rel)
+{
+        return strcasecmp(rel, "EFI/Microsoft/Boot/bootmgfw.efi") == 0 ||
+               strcasecmp(rel, "EFI/Boot/bootx64.efi") == 0;
 }
 
 /* The ESP being listed. */
@@ -538,6 +576,8 @@ static int walk(const mb_win32 *w, const esp_walk *e, const char *rel, file_list
                         continue;
                 } else {
                         mb_file_fact *nv = mb_reallocarray(out->v, out->n + 1, sizeof(*nv));
+                        mb_image_fact *image = NULL;
+                        uint8_t *data = NULL;
                         char hex[65];
                         uint64_t size = 0;
 
@@ -552,8 +592,13 @@ static int walk(const mb_win32 *w, const esp_walk *e, const char *rel, file_list
                                         *c = '\\';
                         if (strcasecmp(sub, BOOT_DIR "BCD") == 0)
                                 r = bcd_fact(w, e, full, &size, hex, err);
+                        else if (is_boot_program(sub))
+                                r = hash_file_keep(w, full, &size, hex, &data, err);
                         else
                                 r = hash_file(w, full, &size, hex, err);
+                        if (r == 0 && data)
+                                r = mb_win_boot_image(w, full, data, (size_t)size, &image, err);
+                        free(data);
                         if (r == 0) {
                                 char p[1030];
 
@@ -562,6 +607,7 @@ static int walk(const mb_win32 *w, const esp_walk *e, const char *rel, file_list
                                 nv[out->n].path = mb_strdup(p);
                                 nv[out->n].size = size;
                                 nv[out->n].sha256 = mb_strdup(hex);
+                                nv[out->n].image = image;
                                 out->n++;
                         }
                 }
@@ -625,6 +671,7 @@ static int read_esp_files(const mb_win32 *w, mb_facts *f, const mb_win_volmap *m
                                 for (uint32_t k = 0; k < l.n; k++) {
                                         free(l.v[k].path);
                                         free(l.v[k].sha256);
+                                        mb_image_fact_free(l.v[k].image);
                                 }
                                 free(l.v);
                                 return mb_error_prefix(err, "reading the ESP of disk %u",

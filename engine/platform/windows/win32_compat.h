@@ -25,6 +25,8 @@
 #include <aclapi.h>
 #include <sddl.h>
 #include <objbase.h>
+#include <wincrypt.h>
+#include <wintrust.h>
 /* winuser.h's MessageBox flag collides with error.h's MB_OK (both 0). */
 #undef MB_OK
 
@@ -404,6 +406,78 @@ typedef struct _VOLUME_DISK_EXTENTS {
         DWORD NumberOfDiskExtents;
         DISK_EXTENT Extents[1];
 } VOLUME_DISK_EXTENTS;
+
+/* crypt32 (wincrypt.h, wintrust.h): the PKCS#7 signatures of boot programs. */
+typedef const char *LPCSTR;
+typedef void *HCRYPTMSG, *HCERTSTORE;
+typedef ULONG_PTR HCRYPTPROV_LEGACY;
+typedef struct _CRYPTOAPI_BLOB {
+        DWORD cbData;
+        BYTE *pbData;
+} CRYPT_INTEGER_BLOB, CERT_NAME_BLOB, CRYPT_OBJID_BLOB, CRYPT_HASH_BLOB, CRYPT_DATA_BLOB,
+  *PCERT_NAME_BLOB;
+typedef struct _CRYPT_ALGORITHM_IDENTIFIER {
+        char *pszObjId;
+        CRYPT_OBJID_BLOB Parameters;
+} CRYPT_ALGORITHM_IDENTIFIER;
+typedef struct _CRYPT_BIT_BLOB {
+        DWORD cbData;
+        BYTE *pbData;
+        DWORD cUnusedBits;
+} CRYPT_BIT_BLOB;
+typedef struct _CERT_PUBLIC_KEY_INFO {
+        CRYPT_ALGORITHM_IDENTIFIER Algorithm;
+        CRYPT_BIT_BLOB PublicKey;
+} CERT_PUBLIC_KEY_INFO;
+typedef struct _CERT_EXTENSION {
+        char *pszObjId;
+        BOOL fCritical;
+        CRYPT_OBJID_BLOB Value;
+} CERT_EXTENSION, *PCERT_EXTENSION;
+typedef struct _CERT_INFO {
+        DWORD dwVersion;
+        CRYPT_INTEGER_BLOB SerialNumber;
+        CRYPT_ALGORITHM_IDENTIFIER SignatureAlgorithm;
+        CERT_NAME_BLOB Issuer;
+        FILETIME NotBefore;
+        FILETIME NotAfter;
+        CERT_NAME_BLOB Subject;
+        CERT_PUBLIC_KEY_INFO SubjectPublicKeyInfo;
+        CRYPT_BIT_BLOB IssuerUniqueId;
+        CRYPT_BIT_BLOB SubjectUniqueId;
+        DWORD cExtension;
+        PCERT_EXTENSION rgExtension;
+} CERT_INFO, *PCERT_INFO;
+typedef struct _CERT_CONTEXT {
+        DWORD dwCertEncodingType;
+        BYTE *pbCertEncoded;
+        DWORD cbCertEncoded;
+        PCERT_INFO pCertInfo;
+        HCERTSTORE hCertStore;
+} CERT_CONTEXT;
+typedef const CERT_CONTEXT *PCCERT_CONTEXT;
+typedef struct _CMSG_STREAM_INFO CMSG_STREAM_INFO, *PCMSG_STREAM_INFO;
+typedef struct _CRYPT_DECODE_PARA CRYPT_DECODE_PARA, *PCRYPT_DECODE_PARA;
+typedef struct _CRYPT_ATTRIBUTE_TYPE_VALUE {
+        char *pszObjId;
+        CRYPT_OBJID_BLOB Value;
+} CRYPT_ATTRIBUTE_TYPE_VALUE;
+typedef struct _SPC_INDIRECT_DATA_CONTENT {
+        CRYPT_ATTRIBUTE_TYPE_VALUE Data;
+        CRYPT_ALGORITHM_IDENTIFIER DigestAlgorithm;
+        CRYPT_HASH_BLOB Digest;
+} SPC_INDIRECT_DATA_CONTENT;
+#define X509_ASN_ENCODING 0x00000001u
+#define PKCS_7_ASN_ENCODING 0x00010000u
+#define CMSG_CONTENT_PARAM 2
+#define CMSG_SIGNER_CERT_INFO_PARAM 7
+#define CMSG_CERT_COUNT_PARAM 11
+#define CMSG_CERT_PARAM 12
+#define CERT_X500_NAME_STR 3
+#define CERT_NAME_STR_CRLF_FLAG 0x08000000u
+#define CERT_NAME_STR_NO_QUOTING_FLAG 0x10000000u
+#define SPC_INDIRECT_DATA_CONTENT_STRUCT ((LPCSTR)2003)
+#define szOID_NIST_sha256 "2.16.840.1.101.3.4.2.1"
 
 #endif /* !_WIN32 */
 

@@ -2097,6 +2097,273 @@ static BOOL WINAPI x_VirtualFree(LPVOID address, SIZE_T size, DWORD type)
         return r;
 }
 
+/* ---- crypt32 ---- */
+
+/* A byte string the call hands out inside a structure (a name, a serial
+ * number, a digest): recording, its bytes; replay, *ret points at the
+ * recording's copy (owned by the session). */
+static bool out_blob(mb_rec_call *c, const char *key, const BYTE *p, DWORD n, const uint8_t **ret,
+                     size_t *ret_n)
+{
+        field *f;
+
+        if (!c->r->replay) {
+                sb_printf(&c->r->out, "< %s ", key);
+                bytes_encode(&c->r->out, p, n);
+                return true;
+        }
+        if (!(f = want_field(c, '<', key)))
+                return false;
+        *ret = f->bytes;
+        *ret_n = f->n_bytes;
+        return true;
+}
+
+static HCRYPTMSG WINAPI x_CryptMsgOpenToDecode(DWORD encoding, DWORD flags, DWORD type,
+                                               HCRYPTPROV_LEGACY prov, PCERT_INFO recipient,
+                                               PCMSG_STREAM_INFO stream)
+{
+        HCRYPTMSG r = NULL;
+
+        BEGIN("CryptMsgOpenToDecode", NULL);
+        mb_rec_in_x(c, "encoding", encoding);
+        mb_rec_in_x(c, "flags", flags);
+        mb_rec_in_u(c, "type", type);
+        mb_rec_in_u(c, "provider", (unsigned long long)prov);
+        mb_rec_in_ptr(c, "recipient", recipient);
+        mb_rec_in_ptr(c, "stream", stream);
+        LIVE(r = INNER_TABLE->CryptMsgOpenToDecode(encoding, flags, type, prov, recipient, stream));
+        mb_rec_out_handle(c, "msg", &r);
+        END(r, NULL);
+}
+
+static BOOL WINAPI x_CryptMsgUpdate(HCRYPTMSG msg, const BYTE *data, DWORD len, BOOL final)
+{
+        BOOL r = FALSE;
+
+        BEGIN("CryptMsgUpdate", FALSE);
+        mb_rec_in_handle(c, "msg", msg);
+        mb_rec_in_bytes(c, "data", data, len);
+        mb_rec_in_u(c, "final", (unsigned)final);
+        LIVE(r = INNER_TABLE->CryptMsgUpdate(msg, data, len, final));
+        ret_bool(c, &r);
+        END(r, FALSE);
+}
+
+/* CMSG_SIGNER_CERT_INFO_PARAM hands out a CERT_INFO whose Issuer and
+ * SerialNumber point into the caller's buffer: recorded as the two blobs,
+ * rebuilt the same way on replay. Every other parameter the target asks
+ * for (certificate count, certificates, content) is plain bytes. */
+static BOOL WINAPI x_CryptMsgGetParam(HCRYPTMSG msg, DWORD param, DWORD index, void *data, DWORD *len)
+{
+        BOOL r = FALSE;
+        DWORD cap = len ? *len : 0;
+
+        BEGIN("CryptMsgGetParam", FALSE);
+        mb_rec_in_handle(c, "msg", msg);
+        mb_rec_in_u(c, "param", param);
+        mb_rec_in_u(c, "index", index);
+        mb_rec_in_u(c, "cap", data ? cap : 0);
+        LIVE(r = INNER_TABLE->CryptMsgGetParam(msg, param, index, data, len));
+        ret_bool(c, &r);
+        if (!r)
+                END(r, FALSE);
+        mb_rec_out_u32(c, "len", len);
+        if (!data || !len) {
+                END(r, FALSE);
+        } else if (param == CMSG_SIGNER_CERT_INFO_PARAM) {
+                CERT_INFO *ci = data;
+                bool live = mb_rec_live(c);     /* on replay data is the target's empty buffer */
+                const uint8_t *issuer = NULL, *serial = NULL;
+                size_t ni = 0, ns = 0;
+
+                if (!out_blob(c, "issuer", live ? ci->Issuer.pbData : NULL, live ? ci->Issuer.cbData : 0,
+                              &issuer, &ni) ||
+                    !out_blob(c, "serial", live ? ci->SerialNumber.pbData : NULL,
+                              live ? ci->SerialNumber.cbData : 0, &serial, &ns))
+                        END(r, FALSE);
+                if (!mb_rec_live(c)) {
+                        if (cap < sizeof(*ci) + ni + ns) {
+                                failf(c, "call %u CryptMsgGetParam: the recorded CERT_INFO needs %zu bytes, the target's buffer holds %lu",
+                                      c->r->n_done + 1, sizeof(*ci) + ni + ns, (unsigned long)cap);
+                                END(r, FALSE);
+                        }
+                        memset(ci, 0, sizeof(*ci));
+                        ci->Issuer.pbData = (BYTE *)(ci + 1);
+                        ci->Issuer.cbData = (DWORD)ni;
+                        ci->SerialNumber.pbData = ci->Issuer.pbData + ni;
+                        ci->SerialNumber.cbData = (DWORD)ns;
+                        if (ni)
+                                memcpy(ci->Issuer.pbData, issuer, ni);
+                        if (ns)
+                                memcpy(ci->SerialNumber.pbData, serial, ns);
+                }
+        } else {
+                mb_rec_out_bytes(c, "data", data, cap, *len);
+        }
+        END(r, FALSE);
+}
+
+static BOOL WINAPI x_CryptMsgClose(HCRYPTMSG msg)
+{
+        BOOL r = FALSE;
+
+        BEGIN("CryptMsgClose", FALSE);
+        mb_rec_in_handle(c, "msg", msg);
+        LIVE(r = INNER_TABLE->CryptMsgClose(msg));
+        ret_bool(c, &r);
+        END(r, FALSE);
+}
+
+/* A certificate context made on replay: the context, its CERT_INFO and
+ * the bytes they point at, in one allocation. */
+typedef struct replay_cert {
+        CERT_CONTEXT ctx;
+        CERT_INFO info;
+        BYTE data[];
+} replay_cert;
+
+/* The context points into crypt32's memory: recorded as the fields the
+ * target reads (the encoding is the argument), rebuilt on replay. */
+static PCCERT_CONTEXT WINAPI x_CertCreateCertificateContext(DWORD encoding, const BYTE *data, DWORD len)
+{
+        PCCERT_CONTEXT r = NULL;
+        const uint8_t *subject = NULL, *issuer = NULL, *serial = NULL;
+        size_t ns = 0, ni = 0, nr = 0;
+        DWORD present;
+        replay_cert *rc;
+
+        BEGIN("CertCreateCertificateContext", NULL);
+        mb_rec_in_x(c, "encoding", encoding);
+        mb_rec_in_bytes(c, "data", data, len);
+        LIVE(r = INNER_TABLE->CertCreateCertificateContext(encoding, data, len));
+        present = r != NULL;
+        mb_rec_out_u32(c, "cert", &present);
+        if (!present)
+                END(r, NULL);
+        if (!out_blob(c, "subject", r ? r->pCertInfo->Subject.pbData : NULL,
+                      r ? r->pCertInfo->Subject.cbData : 0, &subject, &ns) ||
+            !out_blob(c, "issuer", r ? r->pCertInfo->Issuer.pbData : NULL,
+                      r ? r->pCertInfo->Issuer.cbData : 0, &issuer, &ni) ||
+            !out_blob(c, "serial", r ? r->pCertInfo->SerialNumber.pbData : NULL,
+                      r ? r->pCertInfo->SerialNumber.cbData : 0, &serial, &nr))
+                END(r, NULL);
+        if (!mb_rec_live(c)) {
+                if (!(rc = calloc(1, sizeof(*rc) + len + ns + ni + nr))) {
+                        failf(c, "out of memory");
+                        END(NULL, NULL);
+                }
+                rc->ctx.dwCertEncodingType = encoding;
+                rc->ctx.pbCertEncoded = rc->data;
+                rc->ctx.cbCertEncoded = len;
+                rc->ctx.pCertInfo = &rc->info;
+                memcpy(rc->data, data, len);
+                rc->info.Subject.pbData = rc->data + len;
+                rc->info.Subject.cbData = (DWORD)ns;
+                rc->info.Issuer.pbData = rc->info.Subject.pbData + ns;
+                rc->info.Issuer.cbData = (DWORD)ni;
+                rc->info.SerialNumber.pbData = rc->info.Issuer.pbData + ni;
+                rc->info.SerialNumber.cbData = (DWORD)nr;
+                if (ns)
+                        memcpy(rc->info.Subject.pbData, subject, ns);
+                if (ni)
+                        memcpy(rc->info.Issuer.pbData, issuer, ni);
+                if (nr)
+                        memcpy(rc->info.SerialNumber.pbData, serial, nr);
+                r = &rc->ctx;
+        }
+        END(r, NULL);
+}
+
+static BOOL WINAPI x_CertFreeCertificateContext(PCCERT_CONTEXT cert)
+{
+        BOOL r = FALSE;
+
+        BEGIN("CertFreeCertificateContext", FALSE);
+        mb_rec_in_ptr(c, "cert", cert);
+        LIVE(r = INNER_TABLE->CertFreeCertificateContext(cert));
+        ret_bool(c, &r);
+        if (!mb_rec_end(c))
+                return FALSE;
+        if (!mb_rec_live(c))
+                free((void *)cert);     /* a replay_cert: ctx is its first member */
+        return r;
+}
+
+static DWORD WINAPI x_CertNameToStrW(DWORD encoding, PCERT_NAME_BLOB name, DWORD type, LPWSTR buf,
+                                     DWORD len)
+{
+        DWORD r = 0;
+
+        BEGIN("CertNameToStrW", 0);
+        mb_rec_in_x(c, "encoding", encoding);
+        mb_rec_in_bytes(c, "name", name ? name->pbData : NULL, name ? name->cbData : 0);
+        mb_rec_in_x(c, "type", type);
+        mb_rec_in_u(c, "len", buf ? len : 0);
+        LIVE(r = INNER_TABLE->CertNameToStrW(encoding, name, type, buf, len));
+        ret_u32(c, &r);
+        if (buf && len)
+                mb_rec_out_wstr(c, "str", buf, len);
+        END(r, 0);
+}
+
+/* Only the SpcIndirectDataContent is decoded: recorded as the digest's
+ * algorithm and bytes (what the target reads), rebuilt on replay. */
+static BOOL WINAPI x_CryptDecodeObjectEx(DWORD encoding, LPCSTR type, const BYTE *data, DWORD len,
+                                         DWORD flags, PCRYPT_DECODE_PARA para, void *ret,
+                                         DWORD *ret_len)
+{
+        BOOL r = FALSE;
+        DWORD cap = ret_len ? *ret_len : 0;
+        bool spc = type == SPC_INDIRECT_DATA_CONTENT_STRUCT;
+
+        BEGIN("CryptDecodeObjectEx", FALSE);
+        mb_rec_in_x(c, "encoding", encoding);
+        mb_rec_in_u(c, "type", (unsigned long long)(uintptr_t)type);
+        mb_rec_in_bytes(c, "data", data, len);
+        mb_rec_in_x(c, "flags", flags);
+        mb_rec_in_ptr(c, "para", para);
+        mb_rec_in_u(c, "cap", ret ? cap : 0);
+        LIVE(r = INNER_TABLE->CryptDecodeObjectEx(encoding, type, data, len, flags, para, ret, ret_len));
+        ret_bool(c, &r);
+        if (!r)
+                END(r, FALSE);
+        mb_rec_out_u32(c, "len", ret_len);
+        if (!ret) {
+                END(r, FALSE);
+        } else if (!spc) {
+                unrecorded(c, "value");
+        } else {
+                SPC_INDIRECT_DATA_CONTENT *v = ret;
+                bool live = mb_rec_live(c);     /* on replay ret is the target's empty buffer */
+                const char *oid = live ? v->DigestAlgorithm.pszObjId : NULL;
+                const uint8_t *alg = NULL, *dig = NULL;
+                size_t na = 0, nd = 0;
+
+                if (!out_blob(c, "digest_algorithm", (const BYTE *)oid, oid ? (DWORD)strlen(oid) + 1 : 0,
+                              &alg, &na) ||
+                    !out_blob(c, "digest", live ? v->Digest.pbData : NULL, live ? v->Digest.cbData : 0,
+                              &dig, &nd))
+                        END(r, FALSE);
+                if (!mb_rec_live(c)) {
+                        if (cap < sizeof(*v) + na + nd || (na && alg[na - 1])) {
+                                failf(c, "call %u CryptDecodeObjectEx: the recorded SPC_INDIRECT_DATA_CONTENT does not fit the target's %lu bytes",
+                                      c->r->n_done + 1, (unsigned long)cap);
+                                END(r, FALSE);
+                        }
+                        memset(v, 0, sizeof(*v));
+                        v->DigestAlgorithm.pszObjId = na ? (char *)(v + 1) : NULL;
+                        if (na)
+                                memcpy(v + 1, alg, na);
+                        v->Digest.pbData = (BYTE *)(v + 1) + na;
+                        v->Digest.cbData = (DWORD)nd;
+                        if (nd)
+                                memcpy(v->Digest.pbData, dig, nd);
+                }
+        }
+        END(r, FALSE);
+}
+
 static void rec_fill_table(mb_win32 *t)
 {
         memset(t, 0, sizeof(*t));
@@ -2155,6 +2422,14 @@ static void rec_fill_table(mb_win32 *t)
         t->SetFileAttributesW = x_SetFileAttributesW;
         t->VirtualAlloc = x_VirtualAlloc;
         t->VirtualFree = x_VirtualFree;
+        t->CryptMsgOpenToDecode = x_CryptMsgOpenToDecode;
+        t->CryptMsgUpdate = x_CryptMsgUpdate;
+        t->CryptMsgGetParam = x_CryptMsgGetParam;
+        t->CryptMsgClose = x_CryptMsgClose;
+        t->CertCreateCertificateContext = x_CertCreateCertificateContext;
+        t->CertFreeCertificateContext = x_CertFreeCertificateContext;
+        t->CertNameToStrW = x_CertNameToStrW;
+        t->CryptDecodeObjectEx = x_CryptDecodeObjectEx;
         t->GetLastError = x_GetLastError;
         t->Sleep = x_Sleep;
 }

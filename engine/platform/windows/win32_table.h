@@ -118,6 +118,25 @@ typedef struct mb_win32 {
         LPVOID (WINAPI *VirtualAlloc)(LPVOID address, SIZE_T size, DWORD type, DWORD protect);
         BOOL (WINAPI *VirtualFree)(LPVOID address, SIZE_T size, DWORD type);
 
+        /* crypt32: the signers of the boot programs' PKCS#7 SignedData
+         * (a low-level message decode, then its certificates and the
+         * SpcIndirectDataContent the signer signed). */
+        HCRYPTMSG (WINAPI *CryptMsgOpenToDecode)(DWORD encoding, DWORD flags, DWORD type,
+                                                 HCRYPTPROV_LEGACY prov, PCERT_INFO recipient,
+                                                 PCMSG_STREAM_INFO stream);
+        BOOL (WINAPI *CryptMsgUpdate)(HCRYPTMSG msg, const BYTE *data, DWORD len, BOOL final);
+        BOOL (WINAPI *CryptMsgGetParam)(HCRYPTMSG msg, DWORD param, DWORD index, void *data,
+                                        DWORD *len);
+        BOOL (WINAPI *CryptMsgClose)(HCRYPTMSG msg);
+        PCCERT_CONTEXT (WINAPI *CertCreateCertificateContext)(DWORD encoding, const BYTE *data,
+                                                              DWORD len);
+        BOOL (WINAPI *CertFreeCertificateContext)(PCCERT_CONTEXT cert);
+        DWORD (WINAPI *CertNameToStrW)(DWORD encoding, PCERT_NAME_BLOB name, DWORD type, LPWSTR buf,
+                                       DWORD len);
+        BOOL (WINAPI *CryptDecodeObjectEx)(DWORD encoding, LPCSTR type, const BYTE *data, DWORD len,
+                                           DWORD flags, PCRYPT_DECODE_PARA para, void *ret,
+                                           DWORD *ret_len);
+
         /* Misc. */
         DWORD (WINAPI *GetLastError)(void);
         void (WINAPI *Sleep)(DWORD ms);

@@ -94,6 +94,13 @@ int mb_win_bcd_read_file(const mb_win32 *w, const char *path, mb_bcd_object **re
 /* ---- bcdedit.c ---- */
 
 /* The first "{guid}" in text (bcdedit /copy's message), normalized. */
+/* The boot program data[0..size) (name for messages) as an image fact:
+ * machine, file version and Authenticode digest (engine/format/pe), and the
+ * signers of its PKCS#7 signatures through crypt32 (boot_programs.c). A
+ * file that is not a PE image is machine "none". */
+int mb_win_boot_image(const mb_win32 *w, const char *name, const uint8_t *data, size_t size,
+                      mb_image_fact **ret, mb_error *err);
+
 int mb_win_find_object_id(const char *text, char ret[40]);
 
 /* ---- firmware.c ---- */
