@@ -511,7 +511,8 @@ static int print_prometheus(const mon_eval *e, mb_buf *b)
         if (!e->evaluated)
                 return 0;
         prom_family(b, "mbstate_in_desired_state", "1 when the machine is in the declared state (no drift, no resync).");
-        mb_buf_printf(b, "mbstate_in_desired_state %d\n", !e->drift && !e->in->plan->health.resyncing);
+        mb_buf_printf(b, "mbstate_in_desired_state %d\n", !e->drift && !e->in->plan->health.resyncing &&
+                      !e->in->plan->health.degraded);
         if (e->n_plexes) {
                 prom_family(b, "mbstate_plex_healthy", "1 when the mirror has a healthy plex on the declared disk.");
                 for (size_t i = 0; i < e->n_plexes; i++) {
