@@ -236,6 +236,7 @@ void mb_disk_fact_clear(mb_disk_fact *d)
         free(d->disk_guid);
         free(d->dynamic_group);
         free(d->dynamic_name);
+        free(d->gpt_damaged);
         memset(d, 0, sizeof(*d));
 }
 

@@ -98,6 +98,8 @@ typedef struct mb_disk_fact {
         bool dynamic;
         char *dynamic_group;    /* LDM disk group GUID when dynamic */
         char *dynamic_name;     /* LDM disk name ("Disk1") */
+        char *gpt_damaged;      /* "primary" or "backup": that GPT copy is damaged, the other
+                                 * intact and read; NULL when both are sound */
         mb_part_fact *partitions; /* sorted by first_lba */
         uint32_t n_partitions;
 } mb_disk_fact;

@@ -78,6 +78,7 @@ static const cyaml_schema_field_t disk_fields[] = {
         CYAML_FIELD_BOOL("dynamic", CYAML_FLAG_OPTIONAL, mb_disk_fact, dynamic),
         STR("dynamic_group", mb_disk_fact, dynamic_group),
         STR("dynamic_name", mb_disk_fact, dynamic_name),
+        STR("gpt_damaged", mb_disk_fact, gpt_damaged),
         SEQ("partitions", 0, mb_disk_fact, partitions, &part_entry, 0, 128),
         CYAML_FIELD_END
 };

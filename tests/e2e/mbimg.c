@@ -29,6 +29,7 @@ static const char *const kinds[MB_OP__COUNT] = {
         [MB_OP_BCD_CREATE_LOADER] = "BCD_CREATE_LOADER", [MB_OP_BCD_SET_DEVICE] = "BCD_SET_DEVICE",
         [MB_OP_BCD_DELETE] = "BCD_DELETE", [MB_OP_BCD_DISPLAYORDER] = "BCD_DISPLAYORDER",
         [MB_OP_FW_ENTRY] = "FW_ENTRY", [MB_OP_FW_DELETE] = "FW_DELETE",
+        [MB_OP_GPT_REPAIR] = "GPT_REPAIR",
 };
 
 static const char *s(const char *v)
