@@ -99,6 +99,44 @@ Test(resources, disk_read_only)
         expect_one(MB_RES_DISK, MB_OP_DISK_ONLINE);
 }
 
+Test(resources, damaged_gpt_copy_is_a_planned_repair)
+{
+        mb_plan *p;
+        mb_error err = { 0 };
+
+        mb_facts_disk(facts, 1)->gpt_damaged = strdup("primary");
+        p = plan();
+        cr_assert_eq(p->n_changes, 1, "%zu changes", p->n_changes);
+        cr_assert_eq(p->changes[0].resource, MB_RES_DISK);
+        cr_assert_eq(p->changes[0].op.kind, MB_OP_GPT_REPAIR, "got %s",
+                     mb_op_kind_to_string(p->changes[0].op.kind));
+        cr_assert_eq(p->changes[0].op.disk, 1);
+        cr_assert(!p->changes[0].destructive);
+        cr_assert(strstr(p->changes[0].current, "primary GPT damaged, read through the intact backup copy"),
+                  "%s", p->changes[0].current);
+        cr_assert_eq(mb_model_apply(facts, &p->changes[0].op, &err), 0, "%s", err.msg);
+        cr_assert_null(mb_facts_disk(facts, 1)->gpt_damaged);
+        mb_plan_free(p);
+        p = plan();
+        cr_assert_eq(p->n_changes, 0, "%zu changes after the repair", p->n_changes);
+        mb_plan_free(p);
+}
+
+Test(resources, damaged_gpt_copy_on_an_offline_disk_is_repaired_once_online)
+{
+        mb_plan *p;
+
+        mb_facts_disk(facts, 1)->gpt_damaged = strdup("backup");
+        mb_facts_disk(facts, 1)->online = false;
+        p = plan();
+        cr_assert_eq(p->n_changes, 2, "%zu changes", p->n_changes);
+        cr_assert_eq(p->changes[0].op.kind, MB_OP_DISK_ONLINE);
+        cr_assert_eq(p->changes[1].op.kind, MB_OP_GPT_REPAIR);
+        cr_assert(strstr(p->changes[1].current, "backup GPT damaged, read through the intact primary copy"),
+                  "%s", p->changes[1].current);
+        mb_plan_free(p);
+}
+
 Test(resources, partition_attributes_drift)
 {
         mb_disk_part_by_role(mb_facts_disk(facts, 1), MB_ROLE_RECOVERY)->attributes = 0;
