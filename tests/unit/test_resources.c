@@ -224,6 +224,47 @@ Test(resources, boot_entry_firmware_order)
         expect_one(MB_RES_BOOT_ENTRY, MB_OP_FW_ENTRY);
 }
 
+/* Adds Boot#### number (description, partition GUID or NULL) at the end of
+ * the boot order, as a firmware adds its own entries at its first boot. */
+static void append_fw_entry(uint32_t number, const char *description, const char *partition)
+{
+        mb_firmware_fact *fw = facts->firmware;
+        mb_fw_entry_fact *e = realloc(fw->entries, (fw->n_entries + 1) * sizeof(*e));
+        uint32_t *o = realloc(fw->order, (fw->n_order + 1) * sizeof(*o));
+
+        cr_assert(e && o);
+        fw->entries = e, fw->order = o;
+        e = &fw->entries[fw->n_entries++];
+        memset(e, 0, sizeof(*e));
+        e->number = number;
+        e->description = strdup(description);
+        e->partition = partition ? strdup(partition) : NULL;
+        e->active = true;
+        fw->order[fw->n_order++] = number;
+}
+
+Test(resources, entries_the_firmware_adds_after_ours_are_no_drift)
+{
+        mb_plan *p;
+
+        append_fw_entry(2, "UEFI QEMU DVD-ROM QM00003", NULL);
+        append_fw_entry(3, "UEFI PXEv4 (MAC:525400123456)", NULL);
+        append_fw_entry(4, "EFI Internal Shell", NULL);
+        p = plan();
+        cr_assert_eq(p->n_changes, 0, "%zu changes (first: %s)", p->n_changes,
+                     p->n_changes ? p->changes[0].current : "-");
+        mb_plan_free(p);
+}
+
+Test(resources, a_disk_entry_after_ours_is_drift)
+{
+        const mb_part_fact *esp0 = mb_disk_part_by_role(mb_facts_disk(facts, 0), MB_ROLE_EFI);
+
+        append_fw_entry(2, "UEFI QEMU DVD-ROM QM00003", NULL);
+        append_fw_entry(5, "Windows Boot Manager (another)", esp0->unique_guid);
+        expect_one(MB_RES_BOOT_ENTRY, MB_OP_FW_ENTRY);
+}
+
 Test(resources, firmware_entry_to_no_partition_is_a_note)
 {
         mb_fw_entry_fact *e = &facts->firmware->entries[0];
