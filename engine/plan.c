@@ -395,6 +395,36 @@ static const char *missing_ldm_disk(const mb_volume_fact *vol, const mb_health *
         return "";
 }
 
+/* Appends, for the system store's OS loaders, which reach d's os
+ * partition and which name a partition on no present disk: what the boot
+ * menu of a survivor offers. Returns the new length. */
+static size_t loaders_of(const mb_facts *f, const mb_disk_fact *d, char *buf, size_t len, size_t off)
+{
+        const mb_part_fact *os = d ? mb_disk_part_by_role(d, MB_ROLE_OS) : NULL;
+        const char *sep = "; its BCD: ";
+
+        if (!d || !d->system || !f->bcd || !os || !os->unique_guid)
+                return off;
+        for (uint32_t i = 0; i < f->bcd->n_objects; i++) {
+                const mb_bcd_object_fact *o = &f->bcd->objects[i];
+                const char *part = o->osdevice && o->osdevice->partition ? o->osdevice->partition : NULL;
+                const char *what;
+
+                if (!o->type || strcmp(o->type, "os-loader") != 0 || !part)
+                        continue;
+                if (strcasecmp(part, os->unique_guid) == 0)
+                        what = "reaches its os plex";
+                else if (!mb_facts_part_by_guid(f, part, NULL))
+                        what = "names a partition on no present disk";
+                else
+                        continue;
+                off += (size_t)snprintf(buf + off, off < len ? len - off : 0, "%s\"%s\" %s", sep,
+                                        o->description ? o->description : o->id, what);
+                sep = ", ";
+        }
+        return off;
+}
+
 static void plan_health(const mb_config *c, const mb_facts *f, mb_plan *p)
 {
         mb_health *h = &p->health;
@@ -440,6 +470,8 @@ static void plan_health(const mb_config *c, const mb_facts *f, mb_plan *p)
                                 continue;
                         ok = mb_monitor_disk_bootable(c, f, &p->binding, (int)i, why, sizeof(why));
                         ADD("; %s boots alone: %s (%s)", c->site->disks[i].name, ok ? "yes" : "no", why);
+                        off = loaders_of(f, mb_facts_disk(f, (uint32_t)p->binding.number[i]),
+                                         h->degraded_what, sizeof(h->degraded_what), off);
                 }
 #undef ADD
 }

@@ -138,18 +138,20 @@ assert all(d["dynamic"] and d["dynamic_group"] == v[0]["group"] for d in f["disk
                 cmp_extents "$A" "$B" $OS_FIRST $OS_SECTORS
 }
 
-# degraded_checks WHAT SITE SURVIVOR LDM_DISK: the survivor alone (the other
-# disk taken out, no replacement yet): plan, check and apply report the
-# degraded mirror with exit 2 (never 1), JSON health names the missing plex
+# degraded_checks WHAT SITE SURVIVOR LDM_DISK BCD_WORDS: the survivor alone
+# (the other disk taken out, no replacement yet): plan, check and apply
+# report the degraded mirror with exit 2 (never 1) and what the survivor's
+# BCD loaders reach (BCD_WORDS), JSON health names the missing plex
 # (validated against schemas/report.schema.json), and nothing is written.
 degraded_checks() {
-        w=$1 site=$2 S=$3 ldmname=$4
+        w=$1 site=$2 S=$3 ldmname=$4 bcdwords=$5
         imghash "$S" > "$T/dh1"
         rc=0; mb check "$site" --target "image:$S" > "$T/deg.out" 2>&1 || rc=$?
         check "$w: check exits 2 (degraded), not 1 ($rc)" test $rc = 2
         check "$w: check says the os mirror has no plex on secondary, $ldmname missing" \
                 grep -q "^degraded: os mirror has no plex on secondary (missing: LDM disk $ldmname in the present disks' LDM database" "$T/deg.out"
         check "$w: check says whether primary boots alone" grep -Eq "; primary boots alone: (yes|no) " "$T/deg.out"
+        check "$w: check says what the survivor's BCD loaders reach: $bcdwords" grep -qF "$bcdwords" "$T/deg.out"
         check "$w: no selector error" sh -c "! grep -q 'no disk matches' '$T/deg.out'"
         sed -n 's/^/    /p' "$T/deg.out"
         rc=0; mb plan "$site" --target "image:$S" > "$T/deg.out" 2>&1 || rc=$?
@@ -210,7 +212,8 @@ done
 
 # ---- (f) the secondary fails: degraded until it is replaced ----
 mv "$D1" "$T/gone1.img"
-degraded_checks "secondary gone" "$SEED" "$D0" Disk2
+degraded_checks "secondary gone" "$SEED" "$D0" Disk2 \
+        'its BCD: "Windows Server" reaches its os plex, "Windows Server - secondary plex" names a partition on no present disk'
 rm -f "$T/gone1.img"
 
 # ---- (a) the secondary is replaced: a new blank disk1.img ----
@@ -233,7 +236,8 @@ assert len(d) == 2 and "Disk2" not in d, d' "$T/dg.json"
 # ---- (b) the primary fails: the survivor becomes the system disk ----
 N=$T/new.img
 rm -f "$D0"
-degraded_checks "primary gone" "$REPL" "$D1" Disk1
+degraded_checks "primary gone" "$REPL" "$D1" Disk1 \
+        '"Windows Server" names a partition on no present disk, "Windows Recovery Environment" names a partition on no present disk, "Windows Server - secondary plex" reaches its os plex'
 truncate -s $SIZE "$N"
 os_before=$(rangehash "$D1" $OS_FIRST $OS_SECTORS)
 rec_before=$(rangehash "$D1" $REC_FIRST $REC_SECTORS)
