@@ -473,6 +473,14 @@ static void plan_health(const mb_config *c, const mb_facts *f, mb_plan *p)
                         off = loaders_of(f, mb_facts_disk(f, (uint32_t)p->binding.number[i]),
                                          h->degraded_what, sizeof(h->degraded_what), off);
                 }
+        if (h->degraded) {
+                /* a disk present but not selected (too small for min_size, not
+                 * blank) is why a replacement is not taken: name them all */
+                char disks[512];
+
+                describe_disks(f, disks, sizeof(disks));
+                ADD("; disks present: %s", disks);
+        }
 #undef ADD
 }
 
