@@ -36,7 +36,7 @@ static const char general_help[] =
         "\n"
         "Verbs:\n"
         "  apply FILE     converge the machine to FILE: change only what differs\n"
-        "  check FILE     drift check: exit 0 in desired state, 2 drift, 3 resyncing, 1 error\n"
+        "  check FILE     drift check: exit 0 in desired state, 2 drift or degraded, 3 resyncing, 1 error\n"
         "  plan FILE      what apply would do, and the operations it would run\n"
         "  facts          the actual state, in site.yaml's vocabulary\n"
         "  validate FILE  schema and semantic check of FILE only\n"

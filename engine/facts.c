@@ -252,6 +252,7 @@ void mb_disk_fact_clear(mb_disk_fact *d)
         }
         free(d->ldm_damage);
         mb_disk_boot_fact_free(d->boot);
+        free(d->gpt_damaged);
         memset(d, 0, sizeof(*d));
 }
 

@@ -145,6 +145,8 @@ typedef struct mb_disk_fact {
         mb_ldm_damage_fact *ldm_damage; /* damaged copies of its LDM metadata */
         uint32_t n_ldm_damage;
         mb_disk_boot_fact *boot; /* the boot verdict (facts output), or NULL */
+        char *gpt_damaged;      /* "primary" or "backup": that GPT copy is damaged, the other
+                                 * intact and read; NULL when both are sound */
         mb_part_fact *partitions; /* sorted by first_lba */
         uint32_t n_partitions;
 } mb_disk_fact;

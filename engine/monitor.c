@@ -4,6 +4,7 @@
  * and one printer per format, chosen from a table.
  */
 #include "monitor.h"
+#include "bootability.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -55,29 +56,6 @@ typedef struct mon_eval {
         char summary[1024];
 } mon_eval;
 
-static bool path_eq(const char *a, const char *b)
-{
-        for (; *a && *b; a++, b++) {
-                char x = *a == '\\' ? '/' : *a, y = *b == '\\' ? '/' : *b;
-
-                if (x >= 'A' && x <= 'Z')
-                        x = (char)(x - 'A' + 'a');
-                if (y >= 'A' && y <= 'Z')
-                        y = (char)(y - 'A' + 'a');
-                if (x != y)
-                        return false;
-        }
-        return *a == *b;
-}
-
-static bool has_file(const mb_part_fact *p, const char *path)
-{
-        for (uint32_t i = 0; i < p->n_files; i++)
-                if (path_eq(p->files[i].path, path))
-                        return true;
-        return false;
-}
-
 static const mb_disk_fact *bound_disk(const mb_facts *f, const mb_binding *b, int idx)
 {
         if (!f || !b || idx < 0 || idx >= MON_MAX_DISKS || b->number[idx] < 0)
@@ -89,38 +67,14 @@ bool mb_monitor_disk_bootable(const mb_config *c, const mb_facts *f, const mb_bi
                               char *why, size_t len)
 {
         const mb_disk_fact *d = bound_disk(f, b, idx);
-        const mb_part_fact *esp = d ? mb_disk_part_by_role(d, MB_ROLE_EFI) : NULL;
+        mb_boot_verdict v;
 
-        (void)c;
         if (!d)
                 return snprintf(why, len, "disk not found"), false;
-        if (!esp)
-                return snprintf(why, len, "no ESP"), false;
-        if (esp->fs == MB_FS_NONE)
-                return snprintf(why, len, "ESP partition %u has no file system", esp->number), false;
-        if (!has_file(esp, "/EFI/Microsoft/Boot/BCD"))
-                return snprintf(why, len, "no \\EFI\\Microsoft\\Boot\\BCD on its ESP"), false;
-        if (!f->firmware) {
-                if (!has_file(esp, "/EFI/Microsoft/Boot/bootmgfw.efi"))
-                        return snprintf(why, len, "no \\EFI\\Microsoft\\Boot\\bootmgfw.efi on its ESP"), false;
-                snprintf(why, len, "ESP with BCD and bootmgfw.efi (no firmware store on this target)");
-                return true;
-        }
-        for (uint32_t i = 0; i < f->firmware->n_entries; i++) {
-                const mb_fw_entry_fact *e = &f->firmware->entries[i];
-
-                if (!e->partition || !esp->unique_guid || strcasecmp(e->partition, esp->unique_guid) != 0 ||
-                    !e->path)
-                        continue;
-                if (has_file(esp, e->path)) {
-                        snprintf(why, len, "ESP with BCD, firmware entry Boot%04X -> %s", e->number, e->path);
-                        return true;
-                }
-                snprintf(why, len, "firmware entry Boot%04X loads %s, absent from its ESP", e->number, e->path);
-                return false;
-        }
-        snprintf(why, len, "no firmware entry for its ESP");
-        return false;
+        /* the firmware's rules, as check decides them (bootability.h) */
+        mb_boot_verdict_of(c, f, d, &v);
+        snprintf(why, len, "%s", v.bootable ? v.via : v.reason);
+        return v.bootable;
 }
 
 /* The volume of a declared mirror: the largest one with a plex on one of its disks. */
@@ -511,7 +465,8 @@ static int print_prometheus(const mon_eval *e, mb_buf *b)
         if (!e->evaluated)
                 return 0;
         prom_family(b, "mbstate_in_desired_state", "1 when the machine is in the declared state (no drift, no resync).");
-        mb_buf_printf(b, "mbstate_in_desired_state %d\n", !e->drift && !e->in->plan->health.resyncing);
+        mb_buf_printf(b, "mbstate_in_desired_state %d\n", !e->drift && !e->in->plan->health.resyncing &&
+                      !e->in->plan->health.degraded);
         if (e->n_plexes) {
                 prom_family(b, "mbstate_plex_healthy", "1 when the mirror has a healthy plex on the declared disk.");
                 for (size_t i = 0; i < e->n_plexes; i++) {

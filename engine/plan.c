@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "monitor.h"
+
 const char *mb_resource_to_string(mb_resource_kind k)
 {
         static const char *const names[MB_RES__COUNT] = {
@@ -209,6 +211,28 @@ static void describe_disks(const mb_facts *f, char *buf, size_t len)
         }
 }
 
+static bool in_mirror(const mb_config *c, uint32_t idx)
+{
+        for (uint32_t m = 0; m < c->site->n_mirrors; m++)
+                for (uint32_t i = 0; i < c->site->mirrors[m].n_disks; i++)
+                        if (mb_config_disk_index(c, c->site->mirrors[m].disks[i]) == (int)idx)
+                                return true;
+        return false;
+}
+
+/* Does the LDM database of the present disks name a plex on a disk that is
+ * not here? (What diskpart shows as a "Missing" dynamic disk and a volume
+ * in "Failed Redundancy".) */
+static bool plex_on_missing_disk(const mb_facts *f)
+{
+        for (uint32_t v = 0; v < f->n_volumes; v++)
+                for (uint32_t x = 0; x < f->volumes[v].n_plexes; x++)
+                        if (f->volumes[v].plexes[x].disk < 0 ||
+                            f->volumes[v].plexes[x].state == MB_PLEX_MISSING)
+                                return true;
+        return false;
+}
+
 int mb_plan_bind(const mb_config *c, const mb_facts *f, mb_binding *ret, mb_error *err)
 {
         mb_binding b;
@@ -255,6 +279,8 @@ int mb_plan_bind(const mb_config *c, const mb_facts *f, mb_binding *ret, mb_erro
                         }
                         describe_selector(c, (int)i, sel, sizeof(sel));
                         describe_disks(f, disks, sizeof(disks));
+                        if (count == 0 && in_mirror(c, i) && plex_on_missing_disk(f))
+                                continue; /* degraded: reported by mb_plan_compute */
                         if (count == 0)
                                 return mb_error_set(err, MB_ESTATE,
                                                     "disk '%s': no disk matches %s; disks present: %s",
@@ -281,6 +307,8 @@ int mb_plan_wanted_parts(const mb_config *c, const mb_facts *f, const mb_binding
 
         if (!sp)
                 return 0;
+        if (c->template_index >= 0 && b->number[c->template_index] < 0)
+                return 0; /* the template disk is absent (a degraded mirror): nothing to compare */
         if (c->template_index >= 0) {
                 const mb_disk_fact *t = mb_facts_disk(f, (uint32_t)b->number[c->template_index]);
 
@@ -350,6 +378,134 @@ int mb_plan_wanted_parts(const mb_config *c, const mb_facts *f, const mb_binding
                 }
         }
         return (int)n;
+}
+
+/* ---------- health: every declared plex, and the degraded state ---------- */
+
+static const mb_volume_fact *mirror_volume(const mb_config *c, const mb_facts *f, const mb_binding *b,
+                                           const mb_site_mirror *m)
+{
+        const mb_volume_fact *best = NULL;
+
+        for (uint32_t v = 0; v < f->n_volumes; v++)
+                for (uint32_t x = 0; x < f->volumes[v].n_plexes; x++)
+                        for (uint32_t i = 0; i < m->n_disks; i++) {
+                                int idx = mb_config_disk_index(c, m->disks[i]);
+
+                                if (idx >= 0 && b->number[idx] >= 0 &&
+                                    f->volumes[v].plexes[x].disk == b->number[idx] &&
+                                    (!best || f->volumes[v].size > best->size))
+                                        best = &f->volumes[v];
+                        }
+        return best;
+}
+
+/* The LDM name of the volume's plex on a disk that is not present, not
+ * yet paired with another declared disk. */
+static const char *missing_ldm_disk(const mb_volume_fact *vol, const mb_health *h)
+{
+        for (uint32_t x = 0; vol && x < vol->n_plexes; x++) {
+                const mb_plex_fact *p = &vol->plexes[x];
+                bool used = false;
+
+                if (p->disk >= 0 && p->state != MB_PLEX_MISSING)
+                        continue;
+                for (uint32_t k = 0; k < h->n_plexes; k++)
+                        if (p->ldm_disk && strcmp(h->plexes[k].ldm_disk, p->ldm_disk) == 0)
+                                used = true;
+                if (!used)
+                        return p->ldm_disk ? p->ldm_disk : "";
+        }
+        return "";
+}
+
+/* Appends, for the system store's OS loaders, which reach d's os
+ * partition and which name a partition on no present disk: what the boot
+ * menu of a survivor offers. Returns the new length. */
+static size_t loaders_of(const mb_facts *f, const mb_disk_fact *d, char *buf, size_t len, size_t off)
+{
+        const mb_part_fact *os = d ? mb_disk_part_by_role(d, MB_ROLE_OS) : NULL;
+        const char *sep = "; its BCD: ";
+
+        if (!d || !d->system || !f->bcd || !os || !os->unique_guid)
+                return off;
+        for (uint32_t i = 0; i < f->bcd->n_objects; i++) {
+                const mb_bcd_object_fact *o = &f->bcd->objects[i];
+                const char *part = o->osdevice && o->osdevice->partition ? o->osdevice->partition : NULL;
+                const char *what;
+
+                if (!o->type || strcmp(o->type, "os-loader") != 0 || !part)
+                        continue;
+                if (strcasecmp(part, os->unique_guid) == 0)
+                        what = "reaches its os plex";
+                else if (!mb_facts_part_by_guid(f, part, NULL))
+                        what = "names a partition on no present disk";
+                else
+                        continue;
+                off += (size_t)snprintf(buf + off, off < len ? len - off : 0, "%s\"%s\" %s", sep,
+                                        o->description ? o->description : o->id, what);
+                sep = ", ";
+        }
+        return off;
+}
+
+static void plan_health(const mb_config *c, const mb_facts *f, mb_plan *p)
+{
+        mb_health *h = &p->health;
+        size_t off = 0;
+
+#define ADD(...) off += (size_t)snprintf(h->degraded_what + off, off < sizeof(h->degraded_what) ? sizeof(h->degraded_what) - off : 0, __VA_ARGS__)
+        for (uint32_t m = 0; m < c->site->n_mirrors; m++) {
+                const mb_site_mirror *sm = &c->site->mirrors[m];
+                const mb_volume_fact *vol = mirror_volume(c, f, &p->binding, sm);
+
+                for (uint32_t i = 0; i < sm->n_disks && h->n_plexes < MB_MAX_PLEX_HEALTH; i++) {
+                        int idx = mb_config_disk_index(c, sm->disks[i]);
+                        mb_plex_health *x = &h->plexes[h->n_plexes];
+
+                        memset(x, 0, sizeof(*x));
+                        x->mirror = sm->role;
+                        x->disk = idx;
+                        x->number = idx >= 0 ? p->binding.number[idx] : -1;
+                        x->state = MB_PLEX_MISSING;
+                        for (uint32_t k = 0; vol && x->number >= 0 && k < vol->n_plexes; k++)
+                                if (vol->plexes[k].disk == x->number) {
+                                        x->state = vol->plexes[k].state;
+                                        x->percent = x->state == MB_PLEX_HEALTHY ? 100 : vol->plexes[k].percent;
+                                        snprintf(x->ldm_disk, sizeof(x->ldm_disk), "%s",
+                                                 vol->plexes[k].ldm_disk ? vol->plexes[k].ldm_disk : "");
+                                }
+                        if (x->number < 0) {
+                                snprintf(x->ldm_disk, sizeof(x->ldm_disk), "%s", missing_ldm_disk(vol, h));
+                                h->degraded = true;
+                                ADD("%s%s mirror has no plex on %s (missing: %s%s in the present disks' LDM database, no present disk matches its selector; when it went and its serial are not recorded)",
+                                    off ? "; " : "", mb_role_to_string(sm->role), sm->disks[i],
+                                    x->ldm_disk[0] ? "LDM disk " : "its plex", x->ldm_disk);
+                        }
+                        h->n_plexes++;
+                }
+        }
+        if (h->degraded)
+                for (uint32_t i = 0; i < c->site->n_disks; i++) {
+                        char why[256];
+                        bool ok;
+
+                        if (p->binding.number[i] < 0)
+                                continue;
+                        ok = mb_monitor_disk_bootable(c, f, &p->binding, (int)i, why, sizeof(why));
+                        ADD("; %s boots alone: %s (%s)", c->site->disks[i].name, ok ? "yes" : "no", why);
+                        off = loaders_of(f, mb_facts_disk(f, (uint32_t)p->binding.number[i]),
+                                         h->degraded_what, sizeof(h->degraded_what), off);
+                }
+        if (h->degraded) {
+                /* a disk present but not selected (too small for min_size, not
+                 * blank) is why a replacement is not taken: name them all */
+                char disks[512];
+
+                describe_disks(f, disks, sizeof(disks));
+                ADD("; disks present: %s", disks);
+        }
+#undef ADD
 }
 
 /* ---------- the plan ---------- */
@@ -443,6 +599,8 @@ int mb_plan_compute(const mb_config *c, const mb_facts *f, mb_plan **ret, mb_err
                 r = check_geometry(c, f, &p->binding, err);
         for (size_t i = 0; !r && i < sizeof(resources) / sizeof(resources[0]); i++)
                 r = resources[i](c, f, p, err);
+        if (!r)
+                plan_health(c, f, p);
         if (r) {
                 mb_plan_free(p);
                 return r;

@@ -38,10 +38,26 @@ typedef struct mb_binding {
         uint32_t n;
 } mb_binding;
 
+/* One declared plex of a mirror, as the facts show it. */
+typedef struct mb_plex_health {
+        mb_role mirror;         /* the mirror's role (os) */
+        int disk;               /* index into site->disks */
+        int number;             /* facts disk number; -1 when the disk is absent */
+        mb_plex_state state;    /* MB_PLEX_MISSING: disk absent or no plex on it */
+        uint32_t percent;       /* resync progress (100 when healthy) */
+        char ldm_disk[32];      /* LDM disk name, also for a missing disk ("Disk2") */
+} mb_plex_health;
+
+#define MB_MAX_PLEX_HEALTH 16
+
 typedef struct mb_health {
         bool resyncing;         /* a mirror plex is resyncing */
         uint32_t percent;       /* lowest resync progress */
         char what[256];         /* "os mirror: plex on disk 1 resyncing 42%" */
+        bool degraded;          /* a declared mirror disk is absent: a state, not an error */
+        char degraded_what[1024]; /* "os mirror has no plex on secondary (...); primary boots alone: yes" */
+        mb_plex_health plexes[MB_MAX_PLEX_HEALTH];
+        uint32_t n_plexes;
 } mb_health;
 
 /* Per resource, the outcome for reports: kept (in desired state) or changes needed. */
@@ -77,7 +93,10 @@ typedef struct mb_plan {
 int mb_plan_compute(const mb_config *c, const mb_facts *f, mb_plan **ret, mb_error *err);
 void mb_plan_free(mb_plan *p);
 
-/* Binds declared disks to facts disks by their selectors. */
+/* Binds declared disks to facts disks by their selectors. A mirror disk
+ * that matches no disk while the present disks' LDM database shows a plex
+ * on a missing disk is left unbound (number -1): the mirror is degraded,
+ * which mb_plan_compute reports in health, not as an error. */
 int mb_plan_bind(const mb_config *c, const mb_facts *f, mb_binding *ret, mb_error *err);
 
 /* Used by resources. */

@@ -121,6 +121,7 @@ typedef struct report {
         mb_change *applied;
         size_t n_applied;
         mb_plan *final;         /* after apply */
+        const mb_config *config;
         mb_error err;
         bool failed;
         /* check and plan: the boot verdict of each declared disk with an ESP */
@@ -215,7 +216,7 @@ static void print_json(const report *r, int code)
         const mb_plan *last = r->final ? r->final : r->plan;
         bool changed = r->n_applied > 0;
         bool in_state = !r->failed && last && last->n_changes == 0 && !last->n_conflicts &&
-                        !r->n_unbootable;
+                        !r->n_unbootable && !last->health.degraded;
 
         mb_buf_printf(&b, "{\n  \"changed\": %s,\n  \"in_desired_state\": %s,\n  \"exit_code\": %d,\n",
                       changed ? "true" : "false", in_state ? "true" : "false", code);
@@ -254,7 +255,25 @@ static void print_json(const report *r, int code)
                       last && last->health.resyncing ? "true" : "false",
                       last && last->health.resyncing ? last->health.percent : 100);
         mb_buf_json_string(&b, last && last->health.resyncing ? last->health.what : "");
-        mb_buf_put(&b, "},\n  \"notes\": [", 15);
+        mb_buf_printf(&b, ", \"degraded\": %s, \"degraded_detail\": ",
+                      last && last->health.degraded ? "true" : "false");
+        mb_buf_json_string(&b, last && last->health.degraded ? last->health.degraded_what : "");
+        mb_buf_put(&b, ", \"plexes\": [", 13);
+        for (uint32_t i = 0; last && i < last->health.n_plexes; i++) {
+                const mb_plex_health *x = &last->health.plexes[i];
+
+                mb_buf_put(&b, i ? ", " : "", i ? 2 : 0);
+                mb_buf_put(&b, "{\"mirror\": ", 11);
+                mb_buf_json_string(&b, mb_role_to_string(x->mirror));
+                mb_buf_put(&b, ", \"disk\": ", 10);
+                mb_buf_json_string(&b, r->config ? r->config->site->disks[x->disk].name : "");
+                mb_buf_printf(&b, ", \"number\": %d, \"state\": ", x->number);
+                mb_buf_json_string(&b, mb_plex_state_to_string(x->state));
+                mb_buf_printf(&b, ", \"percent\": %u, \"ldm_disk\": ", x->percent);
+                mb_buf_json_string(&b, x->ldm_disk);
+                mb_buf_put(&b, "}", 1);
+        }
+        mb_buf_put(&b, "]},\n  \"notes\": [", 16);
         for (size_t i = 0; last && i < last->n_notes; i++) {
                 mb_buf_put(&b, i ? ", " : "", i ? 2 : 0);
                 mb_buf_json_string(&b, last->notes[i]);
@@ -336,6 +355,8 @@ static void print_text(const report *r, const mb_config *c, int code)
                         return;
         }
         if (r->o->verb == MB_VERB_CHECK && p) {
+                if (p->health.degraded)
+                        fprintf(out, "degraded: %s\n", p->health.degraded_what);
                 if (p->n_changes) {
                         summary(p, line, sizeof(line));
                         fprintf(out, "drift: %s\n", line);
@@ -346,8 +367,8 @@ static void print_text(const report *r, const mb_config *c, int code)
                         mb_boot_verdict_line(r->boot[i].disk, &r->boot[i].v, line, sizeof(line));
                         fprintf(out, "drift: %s\n", line);
                 }
-                /* differences are said above, conflicts below */
-                if (!p->n_changes && !r->n_unbootable && !p->n_conflicts) {
+                /* differences and a degraded mirror are said above, conflicts below */
+                if (!p->n_changes && !r->n_unbootable && !p->n_conflicts && !p->health.degraded) {
                         if (p->health.resyncing)
                                 fprintf(out, "converging: %s\n", p->health.what);
                         else
@@ -373,10 +394,14 @@ static void print_text(const report *r, const mb_config *c, int code)
                                 fprintf(out, "No changes.%s%s\n", p->health.resyncing ? " " : "",
                                         p->health.resyncing ? p->health.what : "");
                         }
+                        if (p->health.degraded)
+                                fprintf(out, "degraded: %s\n", p->health.degraded_what);
                 }
         }
         if (r->o->verb == MB_VERB_APPLY && !r->failed) {
-                if (!r->n_applied)
+                if (!r->n_applied && last && last->health.degraded)
+                        fprintf(out, "No changes: all that can be done without the missing disk is done.\n");
+                else if (!r->n_applied)
                         fprintf(out, "%s\n", last && last->n_conflicts ? "No changes applied."
                                                                        : "No changes: in desired state.");
                 else
@@ -384,6 +409,8 @@ static void print_text(const report *r, const mb_config *c, int code)
                                 r->n_applied == 1 ? "" : "s");
                 if (last && last->health.resyncing)
                         fprintf(out, "converging: %s\n", last->health.what);
+                if (last && last->health.degraded)
+                        fprintf(out, "degraded: %s\n", last->health.degraded_what);
         }
         for (size_t i = 0; last && i < last->n_conflicts; i++)
                 fprintf(out, "conflict: %s\n", last->conflicts[i]);
@@ -588,6 +615,7 @@ int mb_run(const mb_run_options *o)
         }
         mb_log_write(r.log, false, "%s %s --target %s: start", verbs[o->verb], o->config_path, o->target);
         rc = mb_config_load(o->config_path, &c, &r.err);
+        r.config = c;
         if (!rc)
                 rc = mb_lock_acquire(o->target, o->verb == MB_VERB_APPLY, o->lock_timeout, &lock, &r.err);
         if (!rc)
@@ -605,9 +633,12 @@ int mb_run(const mb_run_options *o)
                 code = MB_EXIT_ERROR;
         else if (o->verb == MB_VERB_APPLY && r.final && r.final->n_conflicts)
                 code = MB_EXIT_ERROR;   /* the rest converged; the conflicts are the operator's */
+        else if (o->verb == MB_VERB_APPLY && r.final && r.final->health.degraded)
+                code = MB_EXIT_DRIFT; /* a degraded mirror: not in desired state while a disk is missing */
         else if (o->verb == MB_VERB_APPLY)
                 code = r.final && r.final->health.resyncing ? MB_EXIT_CONVERGING : MB_EXIT_OK;
-        else if (r.plan->n_changes || r.plan->n_conflicts || (o->verb == MB_VERB_CHECK && r.n_unbootable))
+        else if (r.plan->n_changes || r.plan->n_conflicts || r.plan->health.degraded ||
+                 (o->verb == MB_VERB_CHECK && r.n_unbootable))
                 code = MB_EXIT_DRIFT;
         else
                 code = r.plan->health.resyncing ? MB_EXIT_CONVERGING : MB_EXIT_OK;

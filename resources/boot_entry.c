@@ -52,6 +52,20 @@ static bool listed(const mb_bcd_object_fact *list_owner, const char *id)
         return false;
 }
 
+/* Does an entry that names a disk partition come after position at in
+ * BootOrder? Entries without one (the DVD, removable media, the shell,
+ * PXE, a whole disk: what the firmware adds by itself) do not count, so
+ * "last" means last of the disk entries and the firmware's own entries
+ * never make drift. */
+static bool disk_entry_after(const mb_firmware_fact *fw, int at)
+{
+        for (uint32_t i = (uint32_t)at + 1; i < fw->n_order; i++)
+                for (uint32_t k = 0; k < fw->n_entries; k++)
+                        if (fw->entries[k].number == fw->order[i] && fw->entries[k].partition)
+                                return true;
+        return false;
+}
+
 static int firmware_diff(const mb_facts *f, mb_plan *p, const mb_site_boot_entry *e,
                          const mb_disk_fact *t, const mb_part_fact *tpart, const char *subject,
                          mb_error *err)
@@ -88,7 +102,7 @@ static int firmware_diff(const mb_facts *f, mb_plan *p, const mb_site_boot_entry
         if (fw && tpart && fw->partition && tpart->unique_guid &&
             strcasecmp(fw->partition, tpart->unique_guid) == 0 && fw->path &&
             strcasecmp(fw->path, path) == 0 && at >= 0 &&
-            (pos == MB_POS_FIRST ? at == 0 : at == (int)f->firmware->n_order - 1))
+            (pos == MB_POS_FIRST ? at == 0 : !disk_entry_after(f->firmware, at)))
                 return 0;
         res_op_init(&op, MB_OP_FW_ENTRY, t, MB_ROLE_EFI);
         op.position = pos;
@@ -106,7 +120,7 @@ static int firmware_diff(const mb_facts *f, mb_plan *p, const mb_site_boot_entry
                            fw->partition ? fw->partition : "?", at + 1, f->firmware->n_order);
         snprintf(p->changes[p->n_changes - 1].desired, 256,
                  "firmware entry -> %s ESP %s, %s in the boot order", t->path ? t->path : "disk",
-                 path, pos == MB_POS_FIRST ? "first" : "last");
+                 path, pos == MB_POS_FIRST ? "first" : "after the other disk entries");
         return 0;
 }
 

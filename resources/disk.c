@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* disk: online, writable, GPT; a blank disk may be initialized, nothing else is. */
+/* disk: online, writable, GPT with both copies intact; a blank disk may be
+ * initialized, nothing else is. */
 #include "resource.h"
 
 static bool in_partitions(const mb_config *c, int idx)
@@ -53,6 +54,16 @@ int mb_res_disk_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error
                                    d->online ? "online" : "offline",
                                    d->read_only ? ", read-only" : "");
                         snprintf(p->changes[p->n_changes - 1].desired, 256, "online, writable");
+                }
+                if (d->style == MB_STYLE_GPT && d->gpt_damaged) {
+                        /* before anything else writes this disk's GPT: the
+                         * image target refuses GPT writes until then */
+                        res_op_init(&op, MB_OP_GPT_REPAIR, d, MB_ROLE_NONE);
+                        RES_CHANGE(p, MB_RES_DISK, label, false, &op,
+                                   "%s GPT damaged, read through the intact %s copy", d->gpt_damaged,
+                                   strcmp(d->gpt_damaged, "primary") == 0 ? "backup" : "primary");
+                        snprintf(p->changes[p->n_changes - 1].desired, 256,
+                                 "both GPT copies intact (the %s rewritten from the other)", d->gpt_damaged);
                 }
                 if (in_partitions(c, (int)i) && d->style != MB_STYLE_GPT) {
                         if (d->n_partitions > 0) {

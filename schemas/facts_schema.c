@@ -129,6 +129,7 @@ static const cyaml_schema_field_t disk_fields[] = {
         STR("dynamic_name", mb_disk_fact, dynamic_name),
         SEQ("ldm_damage", 0, mb_disk_fact, ldm_damage, &damage_entry, 0, 64),
         CYAML_FIELD_MAPPING_PTR("boot", CYAML_FLAG_OPTIONAL, mb_disk_fact, boot, boot_fields),
+        STR("gpt_damaged", mb_disk_fact, gpt_damaged),
         SEQ("partitions", 0, mb_disk_fact, partitions, &part_entry, 0, 128),
         CYAML_FIELD_END
 };

@@ -30,6 +30,7 @@ const char *mb_op_kind_to_string(mb_op_kind k)
                 [MB_OP_FW_ENTRY] = "firmware-entry",
                 [MB_OP_FW_DELETE] = "firmware-delete",
                 [MB_OP_LDM_REPAIR] = "ldm-repair",
+                [MB_OP_GPT_REPAIR] = "gpt-repair",
         };
 
         return (unsigned)k < MB_OP__COUNT && names[k] ? names[k] : "unknown";

@@ -40,6 +40,7 @@ typedef enum mb_op_kind {
         MB_OP_FW_ENTRY,         /* firmware entry description -> (disk, role) path, at position */
         MB_OP_FW_DELETE,        /* delete firmware entry number */
         MB_OP_LDM_REPAIR,       /* rewrite disk's damaged LDM metadata copies from its intact ones */
+        MB_OP_GPT_REPAIR,       /* rewrite the damaged GPT copy of disk from the intact one */
         MB_OP__COUNT,
 } mb_op_kind;
 

@@ -22,6 +22,12 @@ bad() { FAILS=$((FAILS + 1)); echo "FAIL: $*"; }
 elapsed() { echo $((SECONDS - START)); }
 
 "$MAKE_IMAGES" "$P" "$MKSEED" >/dev/null || { echo "FAIL: make-images"; exit 1; }
+# FAULTS_PREPARE=SCRIPT turns the pristine images into another starting
+# state first (run as SCRIPT DIR MBSTATE; e.g. replace-prepare.sh)
+if [ -n "${FAULTS_PREPARE:-}" ]; then
+        bash "$FAULTS_PREPARE" "$P" "$MB" >"$T/prepare.out" 2>&1 ||
+                { echo "FAIL: $FAULTS_PREPARE"; cat "$T/prepare.out"; exit 1; }
+fi
 # fresh: $W becomes a copy of the pristine images (holes kept)
 fresh() { rm -rf "$W" && mkdir -p "$W" && cp --sparse=always "$P"/* "$W/"; }
 L="image:$W/disk0.img,$W/disk1.img"

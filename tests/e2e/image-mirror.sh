@@ -140,6 +140,45 @@ assert all(d["dynamic"] and d["dynamic_group"] == v[0]["group"] for d in f["disk
                 cmp_extents "$A" "$B" $OS_FIRST $OS_SECTORS
 }
 
+# degraded_checks WHAT SITE SURVIVOR LDM_DISK BCD_WORDS: the survivor alone
+# (the other disk taken out, no replacement yet): plan, check and apply
+# report the degraded mirror with exit 2 (never 1) and what the survivor's
+# BCD loaders reach (BCD_WORDS), JSON health names the missing plex
+# (validated against schemas/report.schema.json), and nothing is written.
+degraded_checks() {
+        w=$1 site=$2 S=$3 ldmname=$4 bcdwords=$5
+        imghash "$S" > "$T/dh1"
+        rc=0; mb check "$site" --target "image:$S" > "$T/deg.out" 2>&1 || rc=$?
+        check "$w: check exits 2 (degraded), not 1 ($rc)" test $rc = 2
+        check "$w: check says the os mirror has no plex on secondary, $ldmname missing" \
+                grep -q "^degraded: os mirror has no plex on secondary (missing: LDM disk $ldmname in the present disks' LDM database" "$T/deg.out"
+        check "$w: check says whether primary boots alone" grep -Eq "; primary boots alone: (yes|no) " "$T/deg.out"
+        check "$w: check says what the survivor's BCD loaders reach: $bcdwords" grep -qF "$bcdwords" "$T/deg.out"
+        check "$w: no selector error" sh -c "! grep -q 'no disk matches' '$T/deg.out'"
+        sed -n 's/^/    /p' "$T/deg.out"
+        rc=0; mb plan "$site" --target "image:$S" > "$T/deg.out" 2>&1 || rc=$?
+        check "$w: plan exits 2 ($rc)" test $rc = 2
+        rc=0; mb check --json "$site" --target "image:$S" > "$T/deg.json" 2>&1 || rc=$?
+        check "$w: check --json exits 2 ($rc)" test $rc = 2
+        check "$w: JSON health: degraded, secondary's plex missing ($ldmname), primary's healthy 100%" python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1])); h = r["health"]
+assert h["degraded"] is True and r["in_desired_state"] is False, h
+p = {x["disk"]: x for x in h["plexes"]}
+assert p["secondary"]["state"] == "missing" and p["secondary"]["number"] == -1 and p["secondary"]["ldm_disk"] == sys.argv[2], p
+assert p["primary"]["state"] == "healthy" and p["primary"]["percent"] == 100 and p["primary"]["number"] == 0, p
+' "$T/deg.json" "$ldmname"
+        check "$w: the report matches schemas/report.schema.json" python3 -c '
+import json, sys, jsonschema
+jsonschema.validate(json.load(open(sys.argv[1])), json.load(open("schemas/report.schema.json")))
+' "$T/deg.json"
+        rc=0; mb apply "$site" --target "image:$S" > "$T/deg.out" 2>&1 || rc=$?
+        check "$w: apply exits 2 while the disk is missing ($rc)" test $rc = 2
+        check "$w: apply repeats the degraded line" grep -q "^degraded: os mirror has no plex on secondary" "$T/deg.out"
+        imghash "$S" > "$T/dh2"
+        check "$w: plan, check and apply wrote nothing to the survivor" cmp -s "$T/dh1" "$T/dh2"
+}
+
 # ---- the seed scenario ----
 seed
 D0=$T/disk0.img D1=$T/disk1.img
@@ -214,8 +253,14 @@ redundancy "damaged primary TOCBLOCK" "$D1" $((META + 2)) TOCBLOCK "disk 1"
 printf 'X' | dd of="$D1" bs=1 seek=$(((META + 17 + 1480) * 512 + 300)) conv=notrunc status=none
 redundancy "databases differ at the same sequence" "$D1" $((META + 17)) database "disk 1"
 
-# ---- (a) the secondary fails: a new blank disk1.img ----
-rm -f "$D1"
+
+# ---- (f) the secondary fails: degraded until it is replaced ----
+mv "$D1" "$T/gone1.img"
+degraded_checks "secondary gone" "$SEED" "$D0" Disk2 \
+        'its BCD: "Windows Server" reaches its os plex, "Windows Server - secondary plex" names a partition on no present disk'
+rm -f "$T/gone1.img"
+
+# ---- (a) the secondary is replaced: a new blank disk1.img ----
 truncate -s $SIZE "$D1"
 rc=0; mb check "$SEED" --target "image:$L" > "$T/check.out" 2>&1 || rc=$?
 check "replaced secondary: check exits 2 (drift)" test $rc = 2
@@ -235,6 +280,8 @@ assert len(d) == 2 and "Disk2" not in d, d' "$T/dg.json"
 # ---- (b) the primary fails: the survivor becomes the system disk ----
 N=$T/new.img
 rm -f "$D0"
+degraded_checks "primary gone" "$REPL" "$D1" Disk1 \
+        '"Windows Server" names a partition on no present disk, "Windows Recovery Environment" names a partition on no present disk, "Windows Server - secondary plex" reaches its os plex'
 truncate -s $SIZE "$N"
 os_before=$(rangehash "$D1" $OS_FIRST $OS_SECTORS)
 rec_before=$(rangehash "$D1" $REC_FIRST $REC_SECTORS)

@@ -30,6 +30,7 @@ static const char *const kinds[MB_OP__COUNT] = {
         [MB_OP_BCD_DELETE] = "BCD_DELETE", [MB_OP_BCD_DISPLAYORDER] = "BCD_DISPLAYORDER",
         [MB_OP_FW_ENTRY] = "FW_ENTRY", [MB_OP_FW_DELETE] = "FW_DELETE",
         [MB_OP_LDM_REPAIR] = "LDM_REPAIR",
+        [MB_OP_GPT_REPAIR] = "GPT_REPAIR",
 };
 
 static const char *s(const char *v)

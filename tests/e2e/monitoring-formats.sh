@@ -63,7 +63,7 @@ mcopy -o -i "$(esp "$D/disk0.img")" "$T/new" ::/EFI/Microsoft/Boot/boot.stl
 mb 0 "--format checkmk with drift that leaves both disks bootable (exit 0: the state is in the line)" check "$SITE" --target "$L" --format checkmk
 cmk_line "checkmk: status 1 (WARN) names the drift" 1 '^drift: 1 item \(efi of primary \(disk 0\)'
 lose_bootmgr "$D"
-mb 0 "--format checkmk after disk1's ESP lost bootmgfw.efi" check "$SITE" --target "$L" --format checkmk
+mb 0 "--format checkmk after disk1's ESP lost its boot programs" check "$SITE" --target "$L" --format checkmk
 cmk_line "checkmk: status 2 (CRIT) names disk 1" 2 '^secondary \(disk 1\) would not boot: '
 sed 's/^/    checkmk: /' "$T/out"
 mb 0 "--format checkmk with a missing site.yaml" check "$T/none.yaml" --target "$L" --format checkmk

@@ -37,7 +37,10 @@ for _ in range(200):
 sys.exit("no free port")
 PY
 }
-# lose_bootmgr DIR: disk1's ESP loses \EFI\Microsoft\Boot\bootmgfw.efi (mtools)
+# lose_bootmgr DIR: disk1's ESP loses its boot programs (mtools):
+# \EFI\Microsoft\Boot\bootmgfw.efi, which its firmware entry loads, and the
+# removable-media fallback \EFI\Boot\bootx64.efi the firmware would try next,
+# so disk 1 would not boot on its own
 lose_bootmgr() {
-        mdel -i "$(esp "$1/disk1.img")" ::/EFI/Microsoft/Boot/bootmgfw.efi
+        mdel -i "$(esp "$1/disk1.img")" ::/EFI/Microsoft/Boot/bootmgfw.efi ::/EFI/Boot/bootx64.efi
 }

@@ -3,7 +3,7 @@
 # `check --format nagios` run by a real Nagios 4 started here with a
 # configuration of its own: a service whose command checks the converged seed
 # images every few seconds. The state Nagios records in its status.dat is OK,
-# CRITICAL once disk 1's ESP lost bootmgfw.efi, and OK again after apply; the
+# CRITICAL once disk 1's ESP lost its boot programs, and OK again after apply; the
 # plugin output and the exit codes follow the monitoring-plugins API.
 # Fails without nagios4 (scripts/deps.sh installs nagios4-core).
 . "$(dirname "$0")/image-cli-lib.sh"
@@ -19,8 +19,8 @@ ABS_SITE=$(pwd)/$SITE
 mb 0 "--format nagios on the converged images: exit 0 (OK)" check "$SITE" --target "$L" --format nagios
 says "$T/out" "^MBSTATE OK - in desired state \| 'healthy_plexes'=2;;2:;0;2 'resync'=100%;;;0;100 'esps_in_sync'=2;2:;;0;2 'firmware_entries'=2;;;0; 'drift_items'=0;0;;0; 'time'=[0-9]+\.[0-9]{3}s;;;0;$" \
         "first line: MBSTATE OK - summary | perfdata in 'label'=value[UOM];warn;crit;min;max"
-says "$T/out" '^primary \(disk 0\): bootable \(ESP with BCD, firmware entry Boot0000 -> \\EFI\\Microsoft\\Boot\\bootmgfw\.efi\), os plex healthy, 0 drift items$' "a line for disk 0"
-says "$T/out" '^secondary \(disk 1\): bootable \(ESP with BCD, firmware entry Boot0001 -> \\EFI\\Microsoft\\Boot\\bootmgfw\.efi\), os plex healthy, 0 drift items$' "a line for disk 1"
+says "$T/out" '^primary \(disk 0\): bootable \(Boot0000 "Windows Boot Manager" \\EFI\\Microsoft\\Boot\\bootmgfw\.efi\), os plex healthy, 0 drift items$' "a line for disk 0"
+says "$T/out" '^secondary \(disk 1\): bootable \(Boot0001 "Windows Boot Manager Cloned" \\EFI\\Microsoft\\Boot\\bootmgfw\.efi\), os plex healthy, 0 drift items$' "a line for disk 1"
 check "perfdata parse: every item is 'label'=value[UOM];warn;crit;min;max" python3 - "$T/out" <<'PY'
 import re, sys
 first = open(sys.argv[1]).readline().rstrip("\n")
@@ -181,8 +181,8 @@ check "Nagios keeps the perfdata" grep -q "'healthy_plexes'=2;;2:;0;2" "$T/statu
 lose_bootmgr "$D"
 t=$(date +%s)
 recorded "$t"
-state_is "Nagios records CRITICAL after disk 1's ESP lost bootmgfw.efi" 2 \
-        '^MBSTATE CRITICAL - secondary \(disk 1\) would not boot: firmware entry Boot0001 loads .*bootmgfw\.efi, absent from its ESP$'
+state_is "Nagios records CRITICAL after disk 1's ESP lost its boot programs" 2 \
+        '^MBSTATE CRITICAL - secondary \(disk 1\) would not boot: Boot0001 "Windows Boot Manager Cloned" names .*bootmgfw\.efi, which is not on disk 1.s ESP'
 check "its long output says which disk" grep -q 'secondary (disk 1): NOT bootable' "$T/status"
 
 mb 0 "apply repairs disk1's ESP (while Nagios keeps checking)" apply "$SITE" --target "$L"

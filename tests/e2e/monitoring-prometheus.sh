@@ -3,7 +3,7 @@
 # `check --textfile` read by the real consumers: promtool accepts the file,
 # and a prometheus-node-exporter started here (textfile collector, 127.0.0.1)
 # serves the metrics with the expected values on the converged seed images,
-# after disk 1's ESP loses bootmgfw.efi, and after apply repaired it.
+# after disk 1's ESP loses its boot programs, and after apply repaired it.
 # Fails without promtool or prometheus-node-exporter (scripts/deps.sh installs them).
 . "$(dirname "$0")/image-cli-lib.sh"
 . "$(dirname "$0")/monitoring-lib.sh"
@@ -111,9 +111,9 @@ PY
 check "mbstate_check_duration_seconds is there and positive" \
         grep -Eq '^mbstate_check_duration_seconds [0-9.]*[1-9]' "$T/scrape"
 
-# ---- disk 1's ESP loses bootmgfw.efi ----
+# ---- disk 1's ESP loses its boot programs ----
 lose_bootmgr "$D"
-mb 2 "check --textfile after disk1's ESP lost bootmgfw.efi: drift" check "$SITE" --target "$L" --textfile "$PROM"
+mb 2 "check --textfile after disk1's ESP lost its boot programs: drift" check "$SITE" --target "$L" --textfile "$PROM"
 textfile_ok "drift"
 scraped "node_exporter serves the drift: disk 1 not bootable, one clone item" \
         'node_textfile_scrape_error=0' \

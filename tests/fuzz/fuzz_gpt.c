@@ -4,8 +4,8 @@
  * 2 MiB disk image file (its first 17 KiB at the start: protective MBR,
  * primary GPT header and entries; the rest at the end: backup entries and
  * header), opened as image:FILE and read whole (GPT checks, libfdisk,
- * blkid probes, LDM, BCD) as `mbstate facts` does. Odd lengths read with
- * GPT repair asked (MB_REPAIR_GPT), which picks the intact copy.
+ * blkid probes, LDM, BCD) as `mbstate facts` does; a damaged copy is read
+ * through the intact one.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -15,8 +15,6 @@
 #include <unistd.h>
 
 #include "platform/platform.h"
-
-extern int mb_image_repair_gpt;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -48,7 +46,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 return 0;
         }
         close(fd);
-        mb_image_repair_gpt = (int)(size & 1);
         snprintf(spec, sizeof(spec), "image:%s", path);
         if (mb_platform_open(spec, &p, &err) == 0) {
                 if (mb_platform_read_facts(p, &f, &err) == 0)

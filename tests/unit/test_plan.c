@@ -542,3 +542,71 @@ Test(plan, ldm_damage_is_drift_and_repaired, .init = setup, .fini = teardown)
         mb_facts_free(f);
         mb_config_free(c);
 }
+
+/* The facts of fixture src without its last disk (the one that failed and
+ * was taken out, not yet replaced). */
+static mb_facts *without_last_disk(const char *src, uint32_t number)
+{
+        mb_facts *f = load_facts(src);
+
+        cr_assert_gt(f->n_disks, 1);
+        cr_assert_eq(f->disks[f->n_disks - 1].number, number);
+        f->n_disks--;   /* free_without() counts it back in to free it */
+        return f;
+}
+
+static void free_without(mb_facts *f)
+{
+        f->n_disks++;
+        mb_facts_free(f);
+}
+
+Test(plan, absent_secondary_with_a_missing_plex_is_degraded_not_an_error)
+{
+        mb_config *c = load_config("examples/seed/site.yaml");
+        mb_facts *f = without_last_disk("tests/data/seed/facts-secondary-replaced.yaml", 1);
+        mb_plan *p = NULL;
+        mb_error err = { 0 };
+        const mb_plex_health *sec = NULL;
+
+        cr_assert_eq(mb_plan_compute(c, f, &p, &err), 0, "%s", err.msg);
+        cr_assert_eq(p->binding.number[0], 0);
+        cr_assert_eq(p->binding.number[1], -1, "secondary left unbound");
+        cr_assert(p->health.degraded);
+        cr_assert(strstr(p->health.degraded_what, "os mirror has no plex on secondary (missing: LDM disk Disk2 "),
+                  "%s", p->health.degraded_what);
+        cr_assert(strstr(p->health.degraded_what, "; primary boots alone: "), "%s", p->health.degraded_what);
+        cr_assert_eq(p->health.n_plexes, 2);
+        for (uint32_t i = 0; i < p->health.n_plexes; i++)
+                if (p->health.plexes[i].disk == 1)
+                        sec = &p->health.plexes[i];
+        cr_assert_not_null(sec);
+        cr_assert_eq(sec->number, -1);
+        cr_assert_eq(sec->state, MB_PLEX_MISSING);
+        cr_assert_str_eq(sec->ldm_disk, "Disk2");
+        /* nothing the plan does touches a disk other than the survivor, and
+         * nothing on the survivor destroys data */
+        for (size_t i = 0; i < p->n_changes; i++) {
+                cr_assert_eq(p->changes[i].op.disk, 0, "change %zu on disk %u", i, p->changes[i].op.disk);
+                cr_assert(!p->changes[i].destructive, "change %zu (%s) is destructive", i,
+                          mb_op_kind_to_string(p->changes[i].op.kind));
+                cr_assert_neq(p->changes[i].op.kind, MB_OP_MIRROR_REMOVE_MISSING,
+                              "the missing plex is kept until a disk replaces it");
+        }
+        mb_plan_free(p);
+        free_without(f);
+        mb_config_free(c);
+}
+
+Test(plan, absent_disk_without_a_missing_plex_is_still_an_error)
+{
+        mb_config *c = load_config("examples/seed/site.yaml");
+        mb_facts *f = without_last_disk("tests/data/seed/facts-before.yaml", 1);
+        mb_plan *p = NULL;
+        mb_error err = { 0 };
+
+        cr_assert_eq(mb_plan_compute(c, f, &p, &err), MB_ESTATE);
+        cr_assert(strstr(err.msg, "disk 'secondary': no disk matches { number: 1 }"), "%s", err.msg);
+        free_without(f);
+        mb_config_free(c);
+}

@@ -99,6 +99,44 @@ Test(resources, disk_read_only)
         expect_one(MB_RES_DISK, MB_OP_DISK_ONLINE);
 }
 
+Test(resources, damaged_gpt_copy_is_a_planned_repair)
+{
+        mb_plan *p;
+        mb_error err = { 0 };
+
+        mb_facts_disk(facts, 1)->gpt_damaged = strdup("primary");
+        p = plan();
+        cr_assert_eq(p->n_changes, 1, "%zu changes", p->n_changes);
+        cr_assert_eq(p->changes[0].resource, MB_RES_DISK);
+        cr_assert_eq(p->changes[0].op.kind, MB_OP_GPT_REPAIR, "got %s",
+                     mb_op_kind_to_string(p->changes[0].op.kind));
+        cr_assert_eq(p->changes[0].op.disk, 1);
+        cr_assert(!p->changes[0].destructive);
+        cr_assert(strstr(p->changes[0].current, "primary GPT damaged, read through the intact backup copy"),
+                  "%s", p->changes[0].current);
+        cr_assert_eq(mb_model_apply(facts, &p->changes[0].op, &err), 0, "%s", err.msg);
+        cr_assert_null(mb_facts_disk(facts, 1)->gpt_damaged);
+        mb_plan_free(p);
+        p = plan();
+        cr_assert_eq(p->n_changes, 0, "%zu changes after the repair", p->n_changes);
+        mb_plan_free(p);
+}
+
+Test(resources, damaged_gpt_copy_on_an_offline_disk_is_repaired_once_online)
+{
+        mb_plan *p;
+
+        mb_facts_disk(facts, 1)->gpt_damaged = strdup("backup");
+        mb_facts_disk(facts, 1)->online = false;
+        p = plan();
+        cr_assert_eq(p->n_changes, 2, "%zu changes", p->n_changes);
+        cr_assert_eq(p->changes[0].op.kind, MB_OP_DISK_ONLINE);
+        cr_assert_eq(p->changes[1].op.kind, MB_OP_GPT_REPAIR);
+        cr_assert(strstr(p->changes[1].current, "backup GPT damaged, read through the intact primary copy"),
+                  "%s", p->changes[1].current);
+        mb_plan_free(p);
+}
+
 Test(resources, partition_attributes_drift)
 {
         mb_disk_part_by_role(mb_facts_disk(facts, 1), MB_ROLE_RECOVERY)->attributes = 0;
@@ -183,6 +221,47 @@ Test(resources, boot_entry_firmware_order)
 
         facts->firmware->order[0] = facts->firmware->order[1];
         facts->firmware->order[1] = t;
+        expect_one(MB_RES_BOOT_ENTRY, MB_OP_FW_ENTRY);
+}
+
+/* Adds Boot#### number (description, partition GUID or NULL) at the end of
+ * the boot order, as a firmware adds its own entries at its first boot. */
+static void append_fw_entry(uint32_t number, const char *description, const char *partition)
+{
+        mb_firmware_fact *fw = facts->firmware;
+        mb_fw_entry_fact *e = realloc(fw->entries, (fw->n_entries + 1) * sizeof(*e));
+        uint32_t *o = realloc(fw->order, (fw->n_order + 1) * sizeof(*o));
+
+        cr_assert(e && o);
+        fw->entries = e, fw->order = o;
+        e = &fw->entries[fw->n_entries++];
+        memset(e, 0, sizeof(*e));
+        e->number = number;
+        e->description = strdup(description);
+        e->partition = partition ? strdup(partition) : NULL;
+        e->active = true;
+        fw->order[fw->n_order++] = number;
+}
+
+Test(resources, entries_the_firmware_adds_after_ours_are_no_drift)
+{
+        mb_plan *p;
+
+        append_fw_entry(2, "UEFI QEMU DVD-ROM QM00003", NULL);
+        append_fw_entry(3, "UEFI PXEv4 (MAC:525400123456)", NULL);
+        append_fw_entry(4, "EFI Internal Shell", NULL);
+        p = plan();
+        cr_assert_eq(p->n_changes, 0, "%zu changes (first: %s)", p->n_changes,
+                     p->n_changes ? p->changes[0].current : "-");
+        mb_plan_free(p);
+}
+
+Test(resources, a_disk_entry_after_ours_is_drift)
+{
+        const mb_part_fact *esp0 = mb_disk_part_by_role(mb_facts_disk(facts, 0), MB_ROLE_EFI);
+
+        append_fw_entry(2, "UEFI QEMU DVD-ROM QM00003", NULL);
+        append_fw_entry(5, "Windows Boot Manager (another)", esp0->unique_guid);
         expect_one(MB_RES_BOOT_ENTRY, MB_OP_FW_ENTRY);
 }
 

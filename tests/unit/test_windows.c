@@ -2560,12 +2560,26 @@ static int dev_write(mb_blockdev *dev, uint64_t off, const void *buf, size_t len
 static const uint8_t ldm_meta_type_le[16] = { 0xaa, 0xc8, 0x08, 0x58, 0x8f, 0x7e, 0xe0, 0x42,
                                               0x85, 0xd2, 0xe1, 0xe9, 0x04, 0x34, 0xcf, 0xb3 };
 
-/* A protective MBR and a GPT whose only entry is the LDM metadata partition
- * (what the LDM reader looks at), in disk d's bytes; the layout IOCTL gets
- * the same partition as number 5. */
+/* CRC-32 (the UEFI specification's GPT checksum: IEEE 802.3 polynomial). */
+static uint32_t gpt_crc(const uint8_t *p, size_t len)
+{
+        uint32_t c = 0xffffffffu;
+
+        for (size_t i = 0; i < len; i++) {
+                c ^= p[i];
+                for (int k = 0; k < 8; k++)
+                        c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+        }
+        return c ^ 0xffffffffu;
+}
+
+/* A protective MBR and a GPT (header and array as the UEFI specification
+ * lays them out, CRCs included) whose only entry is the LDM metadata
+ * partition (what the LDM reader looks at), in disk d's bytes; the layout
+ * IOCTL gets the same partition as number 5. */
 static void make_dynamic(int d)
 {
-        uint8_t s[512];
+        uint8_t s[512], ents[128 * 128];
         uint8_t *l;
         uint32_t n;
 
@@ -2574,18 +2588,23 @@ static void make_dynamic(int d)
         s[510] = 0x55;
         s[511] = 0xaa;
         disk_rw(d, 0, s, 512, true);
+        memset(ents, 0, sizeof(ents));
+        memcpy(ents, ldm_meta_type_le, 16);
+        ents[16] = (uint8_t)(0x50 + d);
+        mb_put_le64(ents + 32, META_FIRST);
+        mb_put_le64(ents + 40, META_LAST);
+        disk_rw(d, 1024, ents, sizeof(ents), true);
         memset(s, 0, sizeof(s));
         memcpy(s, "EFI PART", 8);
+        mb_put_le32(s + 0x08, 0x00010000);                      /* revision 1.0 */
+        mb_put_le32(s + 0x0c, 92);                              /* header size */
+        mb_put_le64(s + 0x18, 1);                               /* my LBA */
         mb_put_le64(s + 0x48, 2);
         mb_put_le32(s + 0x50, 128);
         mb_put_le32(s + 0x54, 128);
+        mb_put_le32(s + 0x58, gpt_crc(ents, sizeof(ents)));
+        mb_put_le32(s + 0x10, gpt_crc(s, 92));
         disk_rw(d, 512, s, 512, true);
-        memset(s, 0, sizeof(s));
-        memcpy(s, ldm_meta_type_le, 16);
-        s[16] = (uint8_t)(0x50 + d);
-        mb_put_le64(s + 32, META_FIRST);
-        mb_put_le64(s + 40, META_LAST);
-        disk_rw(d, 1024, s, 512, true);
 
         n = mb_le32(fk.layout[d].data + 4);
         l = realloc(fk.layout[d].data, 48 + (n + 1) * 144);

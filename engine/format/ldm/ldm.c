@@ -777,6 +777,84 @@ const char *mb_ldm_vol_type_name(mb_ldm_vol_type t)
 
 /* ------------------------------------------------------------- probing */
 
+static uint32_t gpt_crc32(const void *data, size_t len)
+{
+        const uint8_t *p = data;
+        uint32_t c = 0xffffffffu;
+
+        for (size_t i = 0; i < len; i++) {
+                c ^= p[i];
+                for (int k = 0; k < 8; k++)
+                        c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+        }
+        return c ^ 0xffffffffu;
+}
+
+/*
+ * The GPT copy whose header is at LBA lba: when its header and array CRCs
+ * hold, *found is 1 if it has an LDM metadata entry (its range in
+ * meta_first and meta_last), 2 if it has none; when the copy is damaged,
+ * *found stays 0 and why says how. Negative only for a read error.
+ */
+static int gpt_ldm_entry(mb_blockdev *dev, uint64_t lba, int *found, uint64_t *meta_first,
+                         uint64_t *meta_last, char *why, size_t why_len, mb_error *err)
+{
+        uint8_t s[LDM_SECTOR], *ents;
+        uint64_t n_sect = dev->size / LDM_SECTOR, alba, bytes;
+        uint32_t n, esz, hsize, crc;
+        int rc;
+
+        why[0] = '\0';
+        rc = read_sector(dev, lba, s, err);
+        if (rc < 0)
+                return rc;
+        if (memcmp(s, "EFI PART", 8) != 0)
+                return snprintf(why, why_len, "no GPT header"), 0;
+        hsize = mb_le32(s + 0x0c);
+        if (hsize < 92 || hsize > LDM_SECTOR)
+                return snprintf(why, why_len, "header size %u", hsize), 0;
+        crc = mb_le32(s + 0x10);
+        memset(s + 0x10, 0, 4);
+        if (gpt_crc32(s, hsize) != crc)
+                return snprintf(why, why_len, "header CRC mismatch"), 0;
+        alba = mb_le64(s + 0x48);
+        n = mb_le32(s + 0x50);
+        esz = mb_le32(s + 0x54);
+        if (esz < 128 || esz > 4096 || esz % 8 || n == 0 || n > 16384 || alba < 2 || alba >= n_sect)
+                return mb_error_set(err, MB_ECORRUPT,
+                                    "%s: GPT header has an impossible partition array (%u entries of %u bytes at LBA %llu)",
+                                    dev->name, n, esz, (unsigned long long)alba);
+        bytes = (uint64_t)n * esz;
+        if (bytes > dev->size - alba * LDM_SECTOR)
+                return mb_error_set(err, MB_ECORRUPT, "%s: GPT partition array runs past the end of the disk",
+                                    dev->name);
+        ents = malloc(bytes);
+        if (!ents)
+                return mb_error_set(err, MB_ENOMEM, "%s: out of memory", dev->name);
+        rc = mb_blockdev_read(dev, alba * LDM_SECTOR, ents, bytes, err);
+        if (rc < 0) {
+                free(ents);
+                return rc;
+        }
+        if (gpt_crc32(ents, bytes) != mb_le32(s + 0x58)) {
+                free(ents);
+                return snprintf(why, why_len, "partition array CRC mismatch"), 0;
+        }
+        *found = 2;
+        for (uint32_t i = 0; i < n; i++) {
+                const uint8_t *e = ents + (size_t)i * esz;
+
+                if (memcmp(e, gpt_ldm_meta, 16) == 0) {
+                        *meta_first = mb_le64(e + 32);
+                        *meta_last = mb_le64(e + 40);
+                        *found = 1;
+                        break;
+                }
+        }
+        free(ents);
+        return 0;
+}
+
 /* kind: 0 no LDM partition, 1 MBR (type 0x42), 2 GPT (LDM metadata partition) */
 static int find_ldm_partition(mb_blockdev *dev, int *kind, uint64_t *meta_first,
                               uint64_t *meta_last, mb_error *err)
@@ -804,47 +882,23 @@ static int find_ldm_partition(mb_blockdev *dev, int *kind, uint64_t *meta_first,
         if (mbr) {
                 *kind = 1;
         } else if (gpt) {
-                uint8_t *ents;
-                uint64_t lba, bytes;
-                uint32_t n, esz;
+                /* the primary GPT, else its backup at the last sector (the
+                 * UEFI spec's recovery rule: a copy is used only when its
+                 * header and partition array CRCs hold) */
+                char why[2][160];
+                int found = 0;
 
-                rc = read_sector(dev, 1, s, err);
-                if (rc < 0)
-                        return rc;
-                if (memcmp(s, "EFI PART", 8) != 0)
-                        return 0;
-                lba = mb_le64(s + 0x48);
-                n = mb_le32(s + 0x50);
-                esz = mb_le32(s + 0x54);
-                if (esz < 128 || esz > 4096 || esz % 8 || n == 0 || n > 16384 || lba < 2 ||
-                    lba >= n_sect)
-                        return mb_error_set(err, MB_ECORRUPT,
-                                            "%s: GPT header has an impossible partition array (%u entries of %u bytes at LBA %llu)",
-                                            dev->name, n, esz, (unsigned long long)lba);
-                bytes = (uint64_t)n * esz;
-                if (bytes > dev->size - lba * LDM_SECTOR)
-                        return mb_error_set(err, MB_ECORRUPT,
-                                            "%s: GPT partition array runs past the end of the disk",
-                                            dev->name);
-                ents = malloc(bytes);
-                if (!ents)
-                        return mb_error_set(err, MB_ENOMEM, "%s: out of memory", dev->name);
-                rc = mb_blockdev_read(dev, lba * LDM_SECTOR, ents, bytes, err);
-                if (rc < 0) {
-                        free(ents);
-                        return rc;
+                for (int copy = 0; copy < 2 && !found; copy++) {
+                        rc = gpt_ldm_entry(dev, copy ? n_sect - 1 : 1, &found, meta_first, meta_last,
+                                           why[copy], sizeof(why[copy]), err);
+                        if (rc < 0)
+                                return rc;
                 }
-                for (uint32_t i = 0; i < n; i++) {
-                        const uint8_t *e = ents + (size_t)i * esz;
-
-                        if (memcmp(e, gpt_ldm_meta, 16) == 0) {
-                                *meta_first = mb_le64(e + 32);
-                                *meta_last = mb_le64(e + 40);
-                                *kind = 2;
-                                break;
-                        }
-                }
-                free(ents);
+                if (found == 1)
+                        *kind = 2;
+                else if (found == 0 && why[0][0] && why[1][0] && strcmp(why[0], "no GPT header") != 0)
+                        return mb_error_set(err, MB_ECORRUPT, "%s: both GPT copies are damaged (primary: %s; backup: %s)",
+                                            dev->name, why[0], why[1]);
                 if (*kind == 2 && (*meta_first > *meta_last || *meta_last >= n_sect))
                         return mb_error_set(err, MB_ECORRUPT,
                                             "%s: LDM metadata partition LBA %llu-%llu is outside the disk",

@@ -197,8 +197,20 @@ int img_fw_execute(img_platform *ip, const mb_op *op, mb_error *err)
         for (uint32_t i = 0; i < no; i++)
                 if (!(found || op->kind == MB_OP_FW_ENTRY) || order[i] != number)
                         norder[nn++] = order[i];
-        if (op->kind == MB_OP_FW_ENTRY && op->position != MB_POS_FIRST)
-                norder[nn++] = number;
+        if (op->kind == MB_OP_FW_ENTRY && op->position != MB_POS_FIRST) {
+                /* "last": directly after the last entry that names a disk
+                 * partition, ahead of the entries the firmware adds itself
+                 * (DVD, removable media, shell, PXE), which keep their order */
+                uint32_t at = 0;
+
+                for (uint32_t i = 0; i < nn; i++)
+                        for (uint32_t k = 0; k < n; k++)
+                                if (e[k].number == norder[i] && e[k].option.has_hd)
+                                        at = i + 1;
+                memmove(&norder[at + 1], &norder[at], (nn - at) * sizeof(*norder));
+                norder[at] = number;
+                nn++;
+        }
         order_changed = nn != no || memcmp(norder, order, no * sizeof(*order)) != 0;
 
         if (op->kind == MB_OP_FW_DELETE) {

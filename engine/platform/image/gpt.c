@@ -307,19 +307,17 @@ int img_table_read(img_disk *d, img_table *ret, mb_error *err)
                 }
                 t.style = MB_STYLE_MBR;
         } else {
+                /* one damaged copy: read the intact one (as the UEFI spec
+                 * has firmware do); rewriting the damaged copy is a planned
+                 * change (gpt-repair), never done by reading */
+                d->gpt_damaged[0] = '\0';
                 if (pri.ok && !bak.ok) {
-                        if (!mb_image_repair_gpt)
-                                return mb_error_set(err, MB_ECORRUPT,
-                                                    "%s: the backup GPT is damaged (%s) while the primary is intact; "
-                                                    "not repaired (set MB_REPAIR_GPT=1 to rewrite it)",
-                                                    d->path, bak.why);
+                        snprintf(d->gpt_damaged, sizeof(d->gpt_damaged), "backup");
+                        snprintf(d->gpt_damage, sizeof(d->gpt_damage), "%s", bak.why);
                         d->gpt_needs_repair = true;
                 } else if (!pri.ok && bak.ok) {
-                        if (!mb_image_repair_gpt)
-                                return mb_error_set(err, MB_ECORRUPT,
-                                                    "%s: the primary GPT is damaged (%s) while the backup at LBA %llu is intact; "
-                                                    "not repaired (set MB_REPAIR_GPT=1 to rewrite it from the backup)",
-                                                    d->path, pri.why, (unsigned long long)bak.my_lba);
+                        snprintf(d->gpt_damaged, sizeof(d->gpt_damaged), "primary");
+                        snprintf(d->gpt_damage, sizeof(d->gpt_damage), "%s", pri.why);
                         d->gpt_needs_repair = true;
                 } else if (!pri.ok && !bak.ok) {
                         return mb_error_set(err, MB_ECORRUPT,
@@ -417,8 +415,8 @@ static int write_close(img_disk *d, struct fdisk_context *cxt, mb_error *err)
         return 0;
 }
 
-/* Refuses to write a GPT that is damaged (unless repair was asked, then
- * repairs it first). */
+/* Refuses to write a GPT one of whose copies is damaged: the plan's
+ * gpt-repair comes first. */
 static int ensure_sound(img_disk *d, mb_error *err)
 {
         img_table t;
@@ -428,7 +426,9 @@ static int ensure_sound(img_disk *d, mb_error *err)
                 return rc;
         img_table_clear(&t);
         if (d->gpt_needs_repair)
-                return img_gpt_repair(d, err);
+                return mb_error_set(err, MB_ECORRUPT,
+                                    "%s: the %s GPT is damaged (%s) while the other copy is intact; not written before the gpt-repair change rewrites it",
+                                    d->path, d->gpt_damaged, d->gpt_damage);
         return 0;
 }
 

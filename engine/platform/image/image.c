@@ -20,7 +20,6 @@
 #define SECTOR 512u
 
 int mb_image_allow_block_devices;
-int mb_image_repair_gpt;
 
 static bool env_on(const char *name)
 {
@@ -175,6 +174,8 @@ static int disk_facts(img_disk *d, mb_disk_fact *df, mb_error *err)
         if (t.style == MB_STYLE_GPT) {
                 if (!(df->disk_guid = strdup(t.disk_guid)) || !(df->unique_id = strdup(t.disk_guid)))
                         goto nomem;
+                if (d->gpt_needs_repair && !(df->gpt_damaged = strdup(d->gpt_damaged)))
+                        goto nomem;
         }
         for (uint32_t i = 0; i < t.n_parts; i++) {
                 img_gpt_part *gp = &t.parts[i];
@@ -312,7 +313,6 @@ static int image_allow_write(mb_platform *p, uint32_t disk, mb_error *err)
 {
         img_platform *ip = (img_platform *)p;
         img_disk *d = get_disk(ip, disk, err);
-        img_table t;
         int rc;
 
         if (!d)
@@ -326,14 +326,6 @@ static int image_allow_write(mb_platform *p, uint32_t disk, mb_error *err)
         if (rc < 0)
                 return rc;
         d->allowed = true;
-        if (mb_image_repair_gpt) {
-                rc = img_table_read(d, &t, err);
-                if (rc < 0)
-                        return rc;
-                img_table_clear(&t);
-                if (d->gpt_needs_repair)
-                        return img_gpt_repair(d, err);
-        }
         return 0;
 }
 
@@ -574,6 +566,11 @@ static int image_execute(mb_platform *p, const mb_op *op, mb_progress *progress,
                 return get_disk(ip, op->disk, err) ? 0 : err->code;
         case MB_OP_DISK_INIT_GPT:
                 return op_init_gpt(ip, op, err);
+        case MB_OP_GPT_REPAIR: {
+                img_disk *d = get_disk(ip, op->disk, err);
+
+                return d ? img_gpt_repair(d, err) : err->code;
+        }
         case MB_OP_PART_CREATE:
                 return op_part_create(ip, op, err);
         case MB_OP_PART_SET_TYPE:
@@ -720,8 +717,6 @@ int mb_platform_open_image(const char *list, mb_platform **ret, mb_error *err)
 
         if (!list || list[strspn(list, ",")] == '\0')
                 return mb_error_set(err, MB_EINVAL, "image target: no image files given (image:A.img,B.img)");
-        if (env_on("MB_REPAIR_GPT"))
-                mb_image_repair_gpt = 1;
         ip = calloc(1, sizeof(*ip));
         copy = strdup(list);
         if (!ip || !copy || asprintf(&ip->base.spec, "image:%s", list) < 0) {

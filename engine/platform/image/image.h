@@ -21,10 +21,6 @@
 /* Set by the CLI (or env MB_IMAGE_ALLOW_BLOCK_DEVICES=1): accept block
  * devices in the image list. Off by default. */
 extern int mb_image_allow_block_devices;
-/* Set by the CLI (or env MB_REPAIR_GPT=1): a disk whose primary or backup
- * GPT is damaged while the other copy is intact is read from the intact copy
- * and rewritten (both copies) when the disk is allowed for writing. */
-extern int mb_image_repair_gpt;
 
 typedef struct img_disk {
         uint32_t number;
@@ -39,7 +35,9 @@ typedef struct img_disk {
         bool is_block;          /* a block device (--allow-block-devices) */
         uint32_t physical_sector; /* bytes (BLKPBSZGET on a block device; 512 for a file) */
         bool allowed;           /* allow_write() was called for it */
-        bool gpt_needs_repair;  /* set by img_table_read when repair was asked */
+        bool gpt_needs_repair;  /* img_table_read found one GPT copy damaged, the other intact */
+        char gpt_damaged[8];    /* which: "primary" or "backup" ("" when both are sound) */
+        char gpt_damage[160];   /* how ("header CRC mismatch", ...) */
         /* The last whole-partition hash. It is reused while the file's stat
          * is unchanged and no operation ran since (image_execute clears
          * stat_valid: a write in the same clock tick keeps the mtime), or
@@ -130,14 +128,14 @@ typedef struct img_table {
 } img_table;
 
 /* Reads the partition table of d: raw checks of both GPT headers and entry
- * arrays (CRCs, image size), then the table through libfdisk. A damaged copy
- * is MB_ECORRUPT naming the file, unless repair was asked (then the intact
- * copy is used and d->gpt_needs_repair is set). */
+ * arrays (CRCs, image size), then the table through libfdisk. One damaged
+ * copy: the intact one is read and d->gpt_needs_repair, gpt_damaged and
+ * gpt_damage say which and how; both damaged: MB_ECORRUPT naming the file. */
 int img_table_read(img_disk *d, img_table *ret, mb_error *err);
 void img_table_clear(img_table *t);
 /* The partition of role r in t, or NULL. */
 img_gpt_part *img_table_role(img_table *t, mb_role r);
-/* Rewrites both GPT copies from the intact one (needs allow_write). */
+/* Rewrites both GPT copies from the intact one (MB_OP_GPT_REPAIR; needs allow_write). */
 int img_gpt_repair(img_disk *d, mb_error *err);
 /* Fresh GPT (first usable LBA 34, new disk GUID, no partitions). */
 int img_gpt_init(img_disk *d, mb_error *err);

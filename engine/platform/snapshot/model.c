@@ -551,6 +551,10 @@ int mb_model_apply(mb_facts *facts, const mb_op *op, mb_error *err)
                 d->online = true;
                 d->read_only = false;
                 break;
+        case MB_OP_GPT_REPAIR:
+                free(d->gpt_damaged);
+                d->gpt_damaged = NULL;
+                break;
         case MB_OP_DISK_INIT_GPT:
                 if (d->n_partitions)
                         r = mb_error_set(err, MB_ESTATE, "disk %u: convert gpt needs an empty disk; it has %u partitions",

@@ -25,6 +25,7 @@ static const char *op_name(mb_op_kind k)
                 [MB_OP_BCD_SET_DEVICE] = "bcd-set-device", [MB_OP_BCD_DELETE] = "bcd-delete",
                 [MB_OP_BCD_DISPLAYORDER] = "bcd-displayorder", [MB_OP_FW_ENTRY] = "firmware-entry",
                 [MB_OP_FW_DELETE] = "firmware-delete", [MB_OP_LDM_REPAIR] = "ldm-repair",
+                [MB_OP_GPT_REPAIR] = "gpt-repair",
         };
 
         return (unsigned)k < MB_OP__COUNT && names[k] ? names[k] : "unknown";
@@ -780,6 +781,13 @@ int mb_win_render_steps(const mb_facts *facts, const mb_op *op, const mb_win_ren
                 break;
         case MB_OP_LDM_REPAIR:
                 rc = render_ldm_repair(&r, d, &s);
+                break;
+        case MB_OP_GPT_REPAIR:
+                /* the windows target reads the layout through the disk
+                 * driver and never reports a damaged copy */
+                rc = mb_error_set(err, MB_ENOTSUP,
+                                  "gpt-repair of disk %u: no Windows command is known to rewrite one GPT copy from the other",
+                                  op->disk);
                 break;
         default:
                 rc = mb_error_set(err, MB_EINVAL, "unknown operation %d", (int)op->kind);
