@@ -15,6 +15,8 @@ packages=(
         ovmf grub-efi-amd64-bin qemu-system-x86
         # the Ansible twin playbook test
         ansible-core
+        # process starts per check (tests/e2e/image-drift.sh)
+        strace
         # fuzzing (libFuzzer with ASan/UBSan); the end-to-end run under memcheck
         clang libclang-rt-14-dev valgrind
         # JSON/YAML schema checks in the tests

@@ -24,6 +24,24 @@ esp_equal() {
         cmp -s "$T/f0" "$T/f1"
 }
 
+# ---- process starts per check: bounded, not one per ESP file ----
+# execs CMD...: the number of programs CMD starts (the execve calls that
+# succeeded, as strace -f sees them: a PATH lookup also makes failed ones),
+# CMD itself excluded
+execs() { strace -f -qq -e trace=execve -o "$T/strace" "$@" >/dev/null 2>&1; grep -c 'execve(.* = 0$' "$T/strace" | awk '{print $1 - 1}'; }
+n0=$(execs "$MB" check "$SITE" --target "$L")
+nfiles0=$(mdir -/ -b -a -i "$(esp "$D0")" ::/ | grep -vc '/$')
+mmd -i "$(esp "$D0")" ::/EFI/Vendor
+mkdir "$T/vendor"; for i in $(seq 1 40); do printf 'vendor file %s\n' "$i" > "$T/vendor/v$i"; done
+mcopy -i "$(esp "$D0")" "$T"/vendor/v* ::/EFI/Vendor/
+mb 0 "apply copies 40 vendor files to disk1's ESP" apply "$SITE" --target "$L"
+n1=$(execs "$MB" check "$SITE" --target "$L")
+echo "    process starts per check: $n0 ($nfiles0 ESP files), $n1 ($((nfiles0 + 40)) ESP files)"
+check "check starts the same number of processes with 40 more ESP files ($n0, $n1)" test "$n0" = "$n1"
+check "check starts at most 4 processes per ESP ($n1 for 2 ESPs)" test "$n1" -ge 2 -a "$n1" -le 8
+mdeltree -i "$(esp "$D0")" ::/EFI/Vendor
+mb 0 "apply removes them again" apply "$SITE" --target "$L"
+
 # ---- a file changed on disk0's ESP ----
 printf 'a new boot.stl\n' > "$T/new"
 mcopy -o -i "$(esp "$D0")" "$T/new" ::/EFI/Microsoft/Boot/boot.stl

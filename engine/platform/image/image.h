@@ -170,8 +170,10 @@ typedef struct img_file {
 } img_file;
 
 /* Files of the FAT file system at byte offset off of image path, sorted by
- * path, with sizes and hashes (read through mtools); directories in
- * *ret_dirs (may be NULL) without trailing '/'. */
+ * path, with sizes and hashes; directories in *ret_dirs (may be NULL)
+ * without trailing '/'. Two process starts whatever the file count: one
+ * `mdir` listing, one `mcopy -s` of the whole FAT into a private temporary
+ * directory (removed before return), hashed in process. */
 int img_fat_list(const char *path, uint64_t off, img_file **ret_files, uint32_t *ret_n,
                  char ***ret_dirs, uint32_t *ret_ndirs, mb_error *err);
 void img_files_free(img_file *f, uint32_t n);
