@@ -62,6 +62,7 @@ typedef struct mb_file_fact {
         char *path;             /* "/EFI/Microsoft/Boot/BCD" ('/' separated, case kept) */
         uint64_t size;
         char *sha256;           /* 64 hex digits */
+        uint32_t attributes;    /* NTFS files: FILE_ATTRIBUTE_* (0 on FAT) */
 } mb_file_fact;
 
 typedef struct mb_part_fact {
@@ -75,8 +76,10 @@ typedef struct mb_part_fact {
         uint64_t attributes;    /* GPT attribute bits */
         mb_fs fs;
         char *label;            /* file system label, may be NULL */
-        char *content_sha256;   /* whole-partition hash, for block clones (recovery); may be NULL */
-        mb_file_fact *files;    /* FAT file list (ESPs); sorted by path */
+        char *content_sha256;   /* whole-partition hash (a recovery partition whose files
+                                   cannot be read); may be NULL */
+        mb_file_fact *files;    /* FAT file list (ESPs), NTFS file list (recovery, when
+                                   content_sha256 is NULL); sorted by path */
         uint32_t n_files;
 } mb_part_fact;
 

@@ -18,6 +18,7 @@
 #include "monitor.h"
 #include "platform/platform.h"
 #include "runctl.h"
+#include "state.h"
 #include "yamldoc.h"
 
 #define MAX_STEPS 200
@@ -122,6 +123,7 @@ typedef struct report {
         mb_plan *final;         /* after apply */
         mb_error err;
         bool failed;
+        mb_verify verify;       /* how the first read verified content */
 } report;
 
 static void json_change(mb_buf *b, const report *r, const mb_change *c, const mb_facts *f)
@@ -261,6 +263,25 @@ static void summary(const mb_plan *p, char *buf, size_t len)
         }
 }
 
+/* "verified: metadata (files against the record; last deep verification
+ * 2026-12-06 13:40:00 UTC)" or "verified: deep (every byte read)". */
+static void print_verify(FILE *out, const mb_verify *v)
+{
+        char when[32] = "never";
+        struct tm tm;
+
+        if (v->depth == MB_VERIFY_NONE)
+                return;
+        if (v->depth == MB_VERIFY_DEEP) {
+                fprintf(out, "verified: deep (every byte compared was read)\n");
+                return;
+        }
+        if (v->last_deep && gmtime_r(&v->last_deep, &tm))
+                strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+        fprintf(out, "verified: metadata (file identities against the record; last deep verification %s)\n",
+                when);
+}
+
 static void print_text(const report *r, const mb_config *c, int code)
 {
         FILE *out = r->o->out;
@@ -284,6 +305,7 @@ static void print_text(const report *r, const mb_config *c, int code)
                 } else {
                         fprintf(out, "in desired state\n");
                 }
+                print_verify(out, &r->verify);
         }
         if (r->o->verb != MB_VERB_APPLY && p) {
                 if (r->o->verb == MB_VERB_PLAN)
@@ -520,8 +542,13 @@ int mb_run(const mb_run_options *o)
                 rc = mb_lock_acquire(o->target, o->verb == MB_VERB_APPLY, o->lock_timeout, &lock, &r.err);
         if (!rc)
                 rc = mb_platform_open(o->target, &pl, &r.err);
-        if (!rc)
+        if (!rc) {
+                pl->verify.deep = o->deep || o->verb == MB_VERB_APPLY;
+                pl->verify.state_dir = o->state_dir ? o->state_dir : MB_STATE_DIR_DEFAULT;
+                pl->verify.max_age = o->deep_age > 0 ? o->deep_age : MB_DEEP_AGE_DEFAULT;
                 rc = mb_platform_read_facts(pl, &r.facts, &r.err);
+                r.verify = pl->verify;
+        }
         if (!rc)
                 rc = mb_plan_compute(c, r.facts, &r.plan, &r.err);
         if (!rc && o->verb == MB_VERB_APPLY)

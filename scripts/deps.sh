@@ -7,7 +7,7 @@ packages=(
         # build
         meson ninja-build gcc pkg-config
         libyaml-dev libcyaml-dev libcriterion-dev
-        libfdisk-dev libblkid-dev libhivex-dev libssl-dev
+        libfdisk-dev libblkid-dev libhivex-dev libssl-dev ntfs-3g-dev
         # the image target's tools and the independent checkers
         mtools dosfstools ntfs-3g gdisk fdisk util-linux
         libhivex-bin reglookup ldmtool xz-utils
