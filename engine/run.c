@@ -173,6 +173,20 @@ static void print_json(const report *r, int code)
         mb_buf_json_string(&b, r->o->config_path);
         mb_buf_put(&b, ",\n  \"target\": ", 13);
         mb_buf_json_string(&b, r->o->target);
+        if (r->verify.depth != MB_VERIFY_NONE) {
+                char when[32] = "";
+                struct tm tm;
+
+                if (r->verify.last_deep && gmtime_r(&r->verify.last_deep, &tm))
+                        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+                mb_buf_printf(&b, ",\n  \"verification\": {\"depth\": \"%s\", \"last_deep\": ",
+                              r->verify.depth == MB_VERIFY_DEEP ? "deep" : "metadata");
+                if (when[0])
+                        mb_buf_json_string(&b, when);
+                else
+                        mb_buf_put(&b, "null", 4);
+                mb_buf_put(&b, "}", 1);
+        }
         mb_buf_put(&b, ",\n  \"changes\": [", 16);
         for (size_t i = 0; p && i < p->n_changes; i++) {
                 mb_buf_put(&b, i ? ",\n    " : "\n    ", i ? 6 : 5);
@@ -548,6 +562,10 @@ int mb_run(const mb_run_options *o)
                 pl->verify.max_age = o->deep_age > 0 ? o->deep_age : MB_DEEP_AGE_DEFAULT;
                 rc = mb_platform_read_facts(pl, &r.facts, &r.err);
                 r.verify = pl->verify;
+                /* apply's re-reads after each operation trust the record its
+                 * first, deep, read just refreshed (a file an operation
+                 * changed has a new identity and is read again) */
+                pl->verify.deep = o->deep;
         }
         if (!rc)
                 rc = mb_plan_compute(c, r.facts, &r.plan, &r.err);

@@ -85,7 +85,7 @@ mib() { echo "$1" | awk '{printf "%.1f MiB", $1 / 1048576}'; }
 ratio() { echo "$1 $2" | awk '{printf "%.2f", $1 / $2}'; }
 
 examples/seed/make-images "$T/seed" "$MKSEED" >/dev/null
-declare -A CHECK READ DEEP SHA OSSL
+declare -A CHECK READ DEEP DREAD SHA OSSL
 echo "free space in ${TMPDIR:-/tmp}: $(df -h --output=avail "${TMPDIR:-/tmp}" | tail -1 | tr -d ' ')"
 for s in $SIZES; do
         bytes=$(awk -v s="$s" 'BEGIN { printf "%d", s * 1073741824 }')
@@ -94,7 +94,7 @@ for s in $SIZES; do
         cp --sparse=always "$T/seed/disk0.img" "$T/seed/disk1.img" "$d/"
         size=$((REC_OFF + bytes + 1048576))
         truncate -s "$size" "$d/disk0.img" "$d/disk1.img"
-        guid=$(sgdisk -i 4 "$d/disk0.img" | sed -n 's/^Partition unique GUID: //p')
+        guid=$(sgdisk -i 4 "$d/disk0.img" 2>/dev/null | sed -n 's/^Partition unique GUID: //p')
         sgdisk -e -d 4 -n "4:$REC_LBA:$((REC_LBA + bytes / 512 - 1))" -t "4:$REC_TYPE" -u "4:$guid" \
                 -c 4:"" -A 4:set:0 -A 4:set:63 "$d/disk0.img" >/dev/null 2>&1  # (it warns of the backup GPT it moves)
         truncate -s "$bytes" "$d/ntfs"
@@ -115,7 +115,7 @@ for s in $SIZES; do
         read -r t r < <(run "$MB" check "$SITE" --target "$L" --state-dir "$d/state")
         CHECK[$s]=$t READ[$s]=$r
         read -r t r < <(RUNS=1 run "$MB" check "$SITE" --target "$L" --state-dir "$d/state" --deep)
-        DEEP[$s]=$t
+        DEEP[$s]=$t DREAD[$s]=$r
         SHA[$s]=$(RUNS=1 tools "for i in 0 1; do dd if='$d/disk'\$i.img bs=4M iflag=skip_bytes,count_bytes skip=$REC_OFF count=$bytes status=none | sha256sum; done")
         OSSL[$s]=$(RUNS=1 tools "for i in 0 1; do dd if='$d/disk'\$i.img bs=4M iflag=skip_bytes,count_bytes skip=$REC_OFF count=$bytes status=none | openssl dgst -sha256; done")
         n=$(execs "$MB" check "$SITE" --target "$L" --state-dir "$d/state")
@@ -125,8 +125,8 @@ for s in $SIZES; do
                         conv=sparse status=none
         done
         meta=$(tools "for i in 0 1; do sgdisk -p '$d/disk'\$i.img; mdir -/ -b -a -i '$d/disk'\$i.img@@$ESP_OFF ::/; ntfsls -f -R -l '$d/rec'\$i; done")
-        printf '%-8s check %6.3f s, read %s (%s bytes); --deep %6.3f s vs sha256sum %6.3f s (%sx), openssl dgst %6.3f s (%sx); processes per check %s (--deep %s); standard tools on the same metadata %6.3f s (check/tools %s)\n' \
-                "$s GiB" "${CHECK[$s]}" "$(mib "${READ[$s]}")" "${READ[$s]}" "${DEEP[$s]}" "${SHA[$s]}" \
+        printf '%-8s check %6.3f s, read %s (%s bytes); --deep %6.3f s (read %s) vs sha256sum %6.3f s (%sx), openssl dgst %6.3f s (%sx); processes per check %s (--deep %s); standard tools on the same metadata %6.3f s (check/tools %s)\n' \
+                "$s GiB" "${CHECK[$s]}" "$(mib "${READ[$s]}")" "${READ[$s]}" "${DEEP[$s]}" "$(mib "${DREAD[$s]}")" "${SHA[$s]}" \
                 "$(ratio "${DEEP[$s]}" "${SHA[$s]}")" "${OSSL[$s]}" "$(ratio "${DEEP[$s]}" "${OSSL[$s]}")" \
                 "$n" "$nd" "$meta" "$(ratio "${CHECK[$s]}" "$meta")"
         rm -rf "$d"

@@ -26,6 +26,16 @@ says "$T/out" '^verified: metadata \(file identities against the record; last de
         "check says it verified from metadata and when the last deep verification ran"
 mb 0 "check --deep" check "$SITE" --target "$L" --deep
 says "$T/out" '^verified: deep' "check --deep says it read every byte"
+mb 0 "check --json" check "$SITE" --target "$L" --json
+check "check --json: verification {depth: metadata, last_deep: a UTC time}, valid against schemas/report.schema.json" \
+        python3 -c '
+import json, re, sys, jsonschema
+r = json.load(open(sys.argv[1]))
+jsonschema.validate(r, json.load(open("schemas/report.schema.json")))
+v = r["verification"]
+assert v["depth"] == "metadata", v
+assert re.fullmatch(r"20\d\d-\d\d-\d\dT\d\d:\d\d:\d\dZ", v["last_deep"]), v
+' "$T/out"
 
 # ---- a raw write into Winre.wim's clusters, bypassing NTFS ----
 lcn=$(ntfsinfo -v -F /Winre.wim "$T/rec1" 2>/dev/null | awk '/Runlist:/ { getline; print $2; exit }')

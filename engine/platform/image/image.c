@@ -202,7 +202,7 @@ static int recovery_files(img_disk *d, uint64_t off, uint64_t len, mb_part_fact 
                 free(key);
                 return rc;
         }
-        deep = v->deep || !usable || !rec.deep_at || difftime(now, rec.deep_at) > v->max_age;
+        deep = v->deep || d->rehash || !usable || !rec.deep_at || difftime(now, rec.deep_at) > v->max_age;
         rc = img_ntfs_list(d->path, d->fd, off, len, deep, record_known, &rec, &nf, &n, NULL, err);
         changed = deep || rc < 0 || n != rec.n;
         out.deep_at = deep ? now : rec.deep_at;
@@ -213,6 +213,7 @@ static int recovery_files(img_disk *d, uint64_t off, uint64_t len, mb_part_fact 
         if (rc == 0 && usable && changed)
                 rc = mb_record_save(v->state_dir, key, &out, err);
         if (rc == 0) {
+                d->rehash = false;
                 v->depth = v->depth == MB_VERIFY_METADATA || !deep ? MB_VERIFY_METADATA : MB_VERIFY_DEEP;
                 if (usable && (!v->last_deep || out.deep_at < v->last_deep))
                         v->last_deep = out.deep_at;
@@ -623,6 +624,7 @@ static int op_clone(img_platform *ip, const mb_op *op, mb_progress *progress, mb
                 return rc;
         snprintf(what, sizeof(what), "clone %s disk %u -> %u", mb_role_to_string(op->role),
                  op->disk2, op->disk);
+        dd->rehash = true;
         rc = img_copy_sparse(sd->fd, soff, fd, doff, len, what, progress, err);
         if (rc < 0)
                 mb_error_prefix(err, "cloning %s from %s to %s", mb_role_to_string(op->role),

@@ -38,6 +38,9 @@ typedef struct img_disk {
         bool is_block;          /* a block device (--allow-block-devices) */
         bool allowed;           /* allow_write() was called for it */
         bool gpt_needs_repair;  /* set by img_table_read when repair was asked */
+        bool rehash;            /* a block clone wrote it: its next read of recovery
+                                 * files is deep (the copied files keep identities
+                                 * the record may hold with other content) */
         /* The last whole-partition hash. It is reused while the file's stat
          * is unchanged and no operation ran since (image_execute clears
          * stat_valid: a write in the same clock tick keeps the mtime), or
