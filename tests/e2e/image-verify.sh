@@ -60,6 +60,24 @@ part "$D1" $REC_LBA $REC_SECTORS "$T/rec1"
 check "cmp: the recovery partitions are byte-identical again" cmp -s "$T/rec0" "$T/rec1"
 mb 0 "check after the repair" check "$SITE" --target "$L"
 
+# ---- ntfscp: ntfs-3g writes the file's data in place and leaves its MFT
+# record (times, runs) as it was, so to the default check it is a write that
+# bypassed the file system too ----
+part "$D1" $REC_LBA $REC_SECTORS "$T/rec1"
+ntfscat "$T/rec1" /Winre.wim > "$T/winre"
+printf 'C' | dd of="$T/winre" bs=1 seek=77777 conv=notrunc status=none
+check "ntfscp writes a Winre.wim with one byte changed into disk1's recovery volume" \
+        sh -c "ntfscp -q -f '$T/rec1' '$T/winre' /Winre.wim >/dev/null 2>&1"
+ntfsinfo -F /Winre.wim "$T/rec0" 2>/dev/null | grep -i 'time' > "$T/times0"
+ntfsinfo -F /Winre.wim "$T/rec1" 2>/dev/null | grep -i 'time' > "$T/times1"
+check "ntfsinfo: Winre.wim's times are unchanged by ntfscp" sh -c "test -s '$T/times0' && cmp -s '$T/times0' '$T/times1'"
+dd if="$T/rec1" of="$D1" bs=1M oflag=seek_bytes seek=$REC_OFF conv=notrunc status=none
+mb 0 "check (default depth) after ntfscp" check "$SITE" --target "$L"
+mb 2 "check --deep after ntfscp" check "$SITE" --target "$L" --deep
+says "$T/out" '1 file differs \(/Winre\.wim\)' "check --deep names /Winre.wim"
+mb 0 "apply repairs it" apply "$SITE" --target "$L"
+mb 0 "check --deep after the repair" check "$SITE" --target "$L" --deep
+
 # ---- an old deep verification makes check deep ----
 sleep 2
 mb 0 "check --deep-age 1s after 2 s" check "$SITE" --target "$L" --deep-age 1s
