@@ -157,6 +157,16 @@ static const char *resource_state(const report *r, const mb_resource_status *s)
         return r->o->verb == MB_VERB_APPLY ? "failed" : "drift";
 }
 
+/* t as UTC; false when it cannot be represented. */
+static bool utc(time_t t, struct tm *tm)
+{
+#ifdef _WIN32
+        return gmtime_s(tm, &t) == 0;
+#else
+        return gmtime_r(&t, tm) != NULL;
+#endif
+}
+
 static void print_json(const report *r, int code)
 {
         mb_buf b = { 0 };
@@ -177,7 +187,7 @@ static void print_json(const report *r, int code)
                 char when[32] = "";
                 struct tm tm;
 
-                if (r->verify.last_deep && gmtime_r(&r->verify.last_deep, &tm))
+                if (r->verify.last_deep && utc(r->verify.last_deep, &tm))
                         strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
                 mb_buf_printf(&b, ",\n  \"verification\": {\"depth\": \"%s\", \"last_deep\": ",
                               r->verify.depth == MB_VERIFY_DEEP ? "deep" : "metadata");
@@ -290,7 +300,7 @@ static void print_verify(FILE *out, const mb_verify *v)
                 fprintf(out, "verified: deep (every byte compared was read)\n");
                 return;
         }
-        if (v->last_deep && gmtime_r(&v->last_deep, &tm))
+        if (v->last_deep && utc(v->last_deep, &tm))
                 strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
         fprintf(out, "verified: metadata (file identities against the record; last deep verification %s)\n",
                 when);

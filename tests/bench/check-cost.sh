@@ -88,7 +88,7 @@ examples/seed/make-images "$T/seed" "$MKSEED" >/dev/null
 declare -A CHECK READ DEEP DREAD SHA OSSL
 echo "free space in ${TMPDIR:-/tmp}: $(df -h --output=avail "${TMPDIR:-/tmp}" | tail -1 | tr -d ' ')"
 for s in $SIZES; do
-        bytes=$(awk -v s="$s" 'BEGIN { printf "%d", s * 1073741824 }')
+        bytes=$(awk -v s="$s" 'BEGIN { printf "%.0f", s * 1073741824 }')   # (mawk's %d stops at 2^31 - 1)
         d=$T/s$s
         mkdir "$d"
         cp --sparse=always "$T/seed/disk0.img" "$T/seed/disk1.img" "$d/"
