@@ -83,6 +83,9 @@ typedef struct args {
         bool wait;
         double wait_max;
         double lock_timeout;
+        bool deep;
+        const char *state_dir;
+        double deep_age;
         bool help;
 } args;
 
@@ -111,6 +114,8 @@ static int parse(int argc, char **argv, const verb *v, bool wants_file, args *a)
                         a->json = true;
                 else if (strcmp(s, "--wait") == 0)
                         a->wait = true;
+                else if (strcmp(s, "--deep") == 0)
+                        a->deep = true;
                 else if (strcmp(s, "--allow-block-devices") == 0)
                         allow_block_devices();
                 else if (strncmp(s, "--wait=", 7) == 0) {
@@ -119,7 +124,8 @@ static int parse(int argc, char **argv, const verb *v, bool wants_file, args *a)
                                 return usage_error(v, "--wait=%s: expected a duration such as 600, 90s, 30m or 2h", s + 7);
                 } else if (strcmp(s, "--target") == 0 || strcmp(s, "--commands") == 0 ||
                            strcmp(s, "--log") == 0 || strcmp(s, "--lock-timeout") == 0 ||
-                           strcmp(s, "--record") == 0) {
+                           strcmp(s, "--record") == 0 || strcmp(s, "--state-dir") == 0 ||
+                           strcmp(s, "--deep-age") == 0) {
                         if (i + 1 >= argc)
                                 return usage_error(v, "%s needs a value", s);
                         if (strcmp(s, "--target") == 0)
@@ -130,7 +136,12 @@ static int parse(int argc, char **argv, const verb *v, bool wants_file, args *a)
                                 a->commands = argv[++i];
                         else if (strcmp(s, "--log") == 0)
                                 a->log = argv[++i];
-                        else if ((a->lock_timeout = mb_parse_duration(argv[++i])) < 0)
+                        else if (strcmp(s, "--state-dir") == 0)
+                                a->state_dir = argv[++i];
+                        else if (strcmp(s, "--deep-age") == 0) {
+                                if ((a->deep_age = mb_parse_duration(argv[++i])) <= 0)
+                                        return usage_error(v, "--deep-age %s: expected a duration such as 7d, 12h or 3600", argv[i]);
+                        } else if ((a->lock_timeout = mb_parse_duration(argv[++i])) < 0)
                                 return usage_error(v, "--lock-timeout %s: expected a duration such as 0, 30 or 5m", argv[i]);
                 } else if (strcmp(s, "--format") == 0 || strcmp(s, "--textfile") == 0) {
                         if (i + 1 >= argc)
@@ -166,6 +177,9 @@ static int parse(int argc, char **argv, const verb *v, bool wants_file, args *a)
                 return usage_error(v, "%s", "missing FILE (a site.yaml)");
         if (a->record && strcmp(v->name, "facts") != 0)
                 return usage_error(v, "%s", "--record is an option of facts");
+        if ((a->deep || a->deep_age > 0) && strcmp(v->name, "check") != 0)
+                return usage_error(v, "%s is an option of check (apply always reads every byte)",
+                                   a->deep ? "--deep" : "--deep-age");
         if ((a->format || a->textfile) && strcmp(v->name, "check") != 0)
                 return usage_error(v, "%s is an option of check", a->format ? "--format" : "--textfile");
         if (a->format && a->json)
@@ -214,6 +228,9 @@ static int run_verb(int argc, char **argv, const verb *v)
                 o.format = (int)f;
         }
         o.textfile = a.textfile;
+        o.deep = a.deep;
+        o.state_dir = a.state_dir;
+        o.deep_age = a.deep_age;
         o.out = stdout;
         o.progress = stderr;
         return mb_run(&o);

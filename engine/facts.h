@@ -89,6 +89,7 @@ typedef struct mb_file_fact {
         uint64_t size;
         char *sha256;           /* 64 hex digits */
         mb_image_fact *image;   /* boot managers (bootmgfw.efi, bootx64.efi): the PE facts; else NULL */
+        uint32_t attributes;    /* NTFS files: FILE_ATTRIBUTE_* (0 on FAT) */
 } mb_file_fact;
 
 typedef struct mb_part_fact {
@@ -102,8 +103,10 @@ typedef struct mb_part_fact {
         uint64_t attributes;    /* GPT attribute bits */
         mb_fs fs;
         char *label;            /* file system label, may be NULL */
-        char *content_sha256;   /* whole-partition hash, for block clones (recovery); may be NULL */
-        mb_file_fact *files;    /* FAT file list (ESPs); sorted by path */
+        char *content_sha256;   /* whole-partition hash (a recovery partition whose files
+                                   cannot be read); may be NULL */
+        mb_file_fact *files;    /* FAT file list (ESPs), NTFS file list (recovery, when
+                                   content_sha256 is NULL); sorted by path */
         uint32_t n_files;
 } mb_part_fact;
 

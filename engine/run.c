@@ -19,6 +19,7 @@
 #include "monitor.h"
 #include "platform/platform.h"
 #include "runctl.h"
+#include "state.h"
 #include "yamldoc.h"
 
 #define MAX_STEPS 200
@@ -132,6 +133,7 @@ typedef struct report {
         } boot[16];
         size_t n_boot;
         size_t n_unbootable;
+        mb_verify verify;       /* how the first read verified content */
 } report;
 
 /* The verdicts of the declared disks that the site gives an ESP and that
@@ -209,6 +211,16 @@ static const char *resource_state(const report *r, const mb_resource_status *s)
         return r->o->verb == MB_VERB_APPLY ? "failed" : "drift";
 }
 
+/* t as UTC; false when it cannot be represented. */
+static bool utc(time_t t, struct tm *tm)
+{
+#ifdef _WIN32
+        return gmtime_s(tm, &t) == 0;
+#else
+        return gmtime_r(&t, tm) != NULL;
+#endif
+}
+
 static void print_json(const report *r, int code)
 {
         mb_buf b = { 0 };
@@ -226,6 +238,20 @@ static void print_json(const report *r, int code)
         mb_buf_json_string(&b, r->o->config_path);
         mb_buf_put(&b, ",\n  \"target\": ", 13);
         mb_buf_json_string(&b, r->o->target);
+        if (r->verify.depth != MB_VERIFY_NONE) {
+                char when[32] = "";
+                struct tm tm;
+
+                if (r->verify.last_deep && utc(r->verify.last_deep, &tm))
+                        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+                mb_buf_printf(&b, ",\n  \"verification\": {\"depth\": \"%s\", \"last_deep\": ",
+                              r->verify.depth == MB_VERIFY_DEEP ? "deep" : "metadata");
+                if (when[0])
+                        mb_buf_json_string(&b, when);
+                else
+                        mb_buf_put(&b, "null", 4);
+                mb_buf_put(&b, "}", 1);
+        }
         mb_buf_put(&b, ",\n  \"changes\": [", 16);
         for (size_t i = 0; p && i < p->n_changes; i++) {
                 mb_buf_put(&b, i ? ",\n    " : "\n    ", i ? 6 : 5);
@@ -340,6 +366,25 @@ static void summary(const mb_plan *p, char *buf, size_t len)
         }
 }
 
+/* "verified: metadata (files against the record; last deep verification
+ * 2026-12-06 13:40:00 UTC)" or "verified: deep (every byte read)". */
+static void print_verify(FILE *out, const mb_verify *v)
+{
+        char when[32] = "never";
+        struct tm tm;
+
+        if (v->depth == MB_VERIFY_NONE)
+                return;
+        if (v->depth == MB_VERIFY_DEEP) {
+                fprintf(out, "verified: deep (every byte compared was read)\n");
+                return;
+        }
+        if (v->last_deep && utc(v->last_deep, &tm))
+                strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+        fprintf(out, "verified: metadata (file identities against the record; last deep verification %s)\n",
+                when);
+}
+
 static void print_text(const report *r, const mb_config *c, int code)
 {
         FILE *out = r->o->out;
@@ -374,6 +419,7 @@ static void print_text(const report *r, const mb_config *c, int code)
                         else
                                 fprintf(out, "in desired state\n");
                 }
+                print_verify(out, &r->verify);
         }
         if (r->o->verb != MB_VERB_APPLY && p) {
                 if (r->o->verb == MB_VERB_PLAN)
@@ -620,8 +666,17 @@ int mb_run(const mb_run_options *o)
                 rc = mb_lock_acquire(o->target, o->verb == MB_VERB_APPLY, o->lock_timeout, &lock, &r.err);
         if (!rc)
                 rc = mb_platform_open(o->target, &pl, &r.err);
-        if (!rc)
+        if (!rc) {
+                pl->verify.deep = o->deep || o->verb == MB_VERB_APPLY;
+                pl->verify.state_dir = o->state_dir ? o->state_dir : MB_STATE_DIR_DEFAULT;
+                pl->verify.max_age = o->deep_age > 0 ? o->deep_age : MB_DEEP_AGE_DEFAULT;
                 rc = mb_platform_read_facts(pl, &r.facts, &r.err);
+                r.verify = pl->verify;
+                /* apply's re-reads after each operation trust the record its
+                 * first, deep, read just refreshed (a file an operation
+                 * changed has a new identity and is read again) */
+                pl->verify.deep = o->deep;
+        }
         if (!rc)
                 rc = mb_plan_compute(c, r.facts, &r.plan, &r.err);
         if (!rc && o->verb != MB_VERB_APPLY)

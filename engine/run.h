@@ -30,6 +30,9 @@ typedef struct mb_run_options {
         const char *log;        /* NULL, "syslog", "eventlog" or a file */
         int format;             /* check: an mb_mon_format (engine/monitor.h); 0 = the own report */
         const char *textfile;   /* check: also write the Prometheus textfile here */
+        bool deep;              /* check --deep: re-read every byte compared (apply always does) */
+        const char *state_dir;  /* --state-dir: the verification records; NULL = the default */
+        double deep_age;        /* --deep-age: seconds after which check reads deep; 0 = 7 days */
         FILE *out;              /* report stream (stdout) */
         FILE *progress;         /* progress stream (stderr) or NULL */
 } mb_run_options;

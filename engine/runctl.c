@@ -463,5 +463,7 @@ double mb_parse_duration(const char *s)
                 return v * 60;
         if (strcmp(end, "h") == 0)
                 return v * 3600;
+        if (strcmp(end, "d") == 0)
+                return v * 86400;
         return -1;
 }

@@ -3,7 +3,9 @@
  * clone: a role's contents copied from one disk to others. efi is compared
  * file by file (path, size, SHA-256) and synchronized, after any BCD edit of
  * the same run so that the copy carries it; other roles (recovery) are
- * compared by a hash of the whole partition and copied block for block.
+ * compared by their files (names, sizes, attributes, content) when the target
+ * reads both volumes' files, else by a hash of the whole partition, and
+ * copied block for block.
  */
 #include <stdlib.h>
 #include <strings.h>
@@ -11,6 +13,10 @@
 #include "resource.h"
 
 #define BOOTMGR "/EFI/Microsoft/Boot/bootmgfw.efi"
+/* FILE_ATTRIBUTE_READONLY | HIDDEN | SYSTEM: what robocopy copies and a
+ * reader of the copy sees; ARCHIVE is left out (any write sets it, backup
+ * software clears it). */
+#define COMPARED_ATTRIBUTES 0x7u
 
 static const mb_file_fact *find_file(const mb_part_fact *p, const char *path)
 {
@@ -73,7 +79,8 @@ static int files_diff(const mb_part_fact *src, const mb_part_fact *dst, char *bu
                         continue;
                 if (!b)
                         missing++;
-                else if (a->size != b->size || strcasecmp(a->sha256, b->sha256) != 0)
+                else if (a->size != b->size || strcasecmp(a->sha256, b->sha256) != 0 ||
+                         ((a->attributes ^ b->attributes) & COMPARED_ATTRIBUTES))
                         changed++;
                 else
                         continue;
@@ -158,6 +165,14 @@ static bool bootmgr_conflict(const mb_facts *f, const mb_part_fact *sp, const mb
                 return true;
         }
         return false;
+}
+
+/* Whether a clone of sp onto tp is decided by their files: both volumes'
+ * file lists were read (the target leaves content_sha256 NULL then). */
+static bool by_files(const mb_part_fact *sp, const mb_part_fact *tp)
+{
+        return tp && sp->fs == MB_FS_NTFS && tp->fs == MB_FS_NTFS && !sp->content_sha256 &&
+               !tp->content_sha256;
 }
 
 static bool bcd_changes_pending(const mb_plan *p)
@@ -270,16 +285,28 @@ int mb_res_clone_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_erro
                                                             mb_role_to_string(sc->role), tp->number, label,
                                                             (unsigned long long)(tp->last_lba - tp->first_lba + 1),
                                                             (unsigned long long)(sp->last_lba - sp->first_lba + 1));
-                                if (tp && tp->content_sha256 && sp->content_sha256 &&
-                                    strcasecmp(tp->content_sha256, sp->content_sha256) == 0)
+                                if (by_files(sp, tp)) {
+                                        if (!files_diff(sp, tp, what, sizeof(what)))
+                                                goto kept;
+                                } else if (tp && tp->content_sha256 && sp->content_sha256 &&
+                                           strcasecmp(tp->content_sha256, sp->content_sha256) == 0) {
                                         goto kept;
+                                } else {
+                                        snprintf(what, sizeof(what), "%s",
+                                                 !tp ? "no partition yet" : !tp->content_sha256 ? "contents unknown" :
+                                                 !sp->content_sha256 ? "not readable as NTFS" : "contents differ (SHA-256)");
+                                }
                                 res_op_init(&op, MB_OP_CLONE_BLOCKS, t, sc->role);
                                 op.disk2 = sd->number;
-                                RES_CHANGE(p, MB_RES_CLONE, subject, true, &op, "%s",
-                                           !tp ? "no partition yet" : !tp->content_sha256 ? "contents unknown" : "contents differ (SHA-256)");
-                                snprintf(p->changes[p->n_changes - 1].desired, 256,
-                                         "block-identical to %s's %s partition", slabel,
-                                         mb_role_to_string(sc->role));
+                                RES_CHANGE(p, MB_RES_CLONE, subject, true, &op, "%s", what);
+                                if (!sp->content_sha256)
+                                        snprintf(p->changes[p->n_changes - 1].desired, 256,
+                                                 "file-identical to %s's %s partition (%u files), copied block for block",
+                                                 slabel, mb_role_to_string(sc->role), sp->n_files);
+                                else
+                                        snprintf(p->changes[p->n_changes - 1].desired, 256,
+                                                 "block-identical to %s's %s partition", slabel,
+                                                 mb_role_to_string(sc->role));
                         }
 kept:
                         mb_plan_status(p, MB_RES_CLONE, subject, before);

@@ -61,6 +61,7 @@ static const cyaml_schema_field_t file_fields[] = {
         CYAML_FIELD_UINT("size", CYAML_FLAG_DEFAULT, mb_file_fact, size),
         CYAML_FIELD_STRING_PTR("sha256", CYAML_FLAG_POINTER, mb_file_fact, sha256, 64, 64),
         CYAML_FIELD_MAPPING_PTR("image", CYAML_FLAG_OPTIONAL, mb_file_fact, image, image_fields),
+        CYAML_FIELD_UINT("attributes", CYAML_FLAG_OPTIONAL, mb_file_fact, attributes),
         CYAML_FIELD_END
 };
 static const cyaml_schema_value_t file_entry = {

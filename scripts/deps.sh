@@ -7,7 +7,7 @@ packages=(
         # build
         meson ninja-build gcc pkg-config
         libyaml-dev libcyaml-dev libcriterion-dev
-        libfdisk-dev libblkid-dev libhivex-dev libssl-dev
+        libfdisk-dev libblkid-dev libhivex-dev libssl-dev ntfs-3g-dev
         # the image target's tools and the independent checkers
         mtools dosfstools ntfs-3g gdisk fdisk util-linux
         libhivex-bin reglookup ldmtool xz-utils
@@ -20,6 +20,8 @@ packages=(
         mingw-w64
         # the Ansible twin playbook test
         ansible-core
+        # process starts per check (tests/e2e/image-drift.sh)
+        strace
         # fuzzing (libFuzzer with ASan/UBSan); the end-to-end run under memcheck
         clang libclang-rt-14-dev valgrind
         # JSON/YAML schema checks in the tests

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "error.h"
 #include "facts.h"
@@ -93,10 +94,25 @@ typedef struct mb_platform_ops {
         void (*close)(mb_platform *p);
 } mb_platform_ops;
 
+/* How deep read_facts verifies content it compares by files against the
+ * verification record (engine/state.h). The caller sets the inputs before
+ * read_facts; the target sets the outputs (targets without a record leave
+ * them 0). */
+typedef struct mb_verify {
+        bool deep;              /* in: read and hash every byte (check --deep, apply) */
+        const char *state_dir;  /* in: the records' directory; NULL = MB_STATE_DIR_DEFAULT */
+        double max_age;         /* in: seconds; an older deep verification makes the read deep */
+        int depth;              /* out: MB_VERIFY_* of the last read */
+        time_t last_deep;       /* out: the oldest record's last deep verification, 0 = never */
+} mb_verify;
+
+enum { MB_VERIFY_NONE = 0, MB_VERIFY_METADATA, MB_VERIFY_DEEP };
+
 struct mb_platform {
         const mb_platform_ops *ops;
         char *spec;             /* the target as spelled: "image:a.img,b.img" */
         void *priv;
+        mb_verify verify;
 };
 
 /* Opens a target by its spelling: "snapshot:PATH", "image:PATH[,PATH...]", "windows",

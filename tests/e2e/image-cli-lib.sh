@@ -23,10 +23,11 @@ bad() { FAIL=$((FAIL + 1)); echo "FAIL: $*"; }
 # check DESCRIPTION COMMAND...: the command must succeed
 check() { local d=$1; shift; if "$@"; then ok "$d"; else bad "$d"; fi; }
 # mb CODE DESCRIPTION ARGS...: runs mbstate ARGS; its exit code must be CODE.
-# stdout in $T/out, stderr in $T/err.
+# stdout in $T/out, stderr in $T/err. The verification records go to
+# $T/state (--state-dir), not to the machine's.
 mb() {
         local want=$1 d=$2 got; shift 2
-        "$MB" "$@" >"$T/out" 2>"$T/err"; got=$?
+        "$MB" "$@" --state-dir "$T/state" >"$T/out" 2>"$T/err"; got=$?
         if [ "$got" = "$want" ]; then
                 ok "$d (exit $got)"
         else
@@ -102,6 +103,15 @@ espsums() {
         mdir -/ -b -a -i "$(esp "$1")" ::/ | grep -v '/$' | while IFS= read -r f; do
                 printf '%s  %s\n' "$(mcopy -n -i "$(esp "$1")" "$f" - | sha256sum | cut -d' ' -f1)" "${f#::}"
         done | sort -k2
+}
+# ntfssums PART: "SHA-256  SIZE  NAME" of every file in the root of the NTFS
+# volume PART (the seed's recovery files), read with ntfsls and ntfscat (-f: also
+# a volume marked for chkdsk)
+ntfssums() {
+        ntfsls -f "$1" | while IFS= read -r f; do
+                printf '%s  %s  %s\n' "$(ntfscat -f "$1" "/$f" | sha256sum | cut -d' ' -f1)" \
+                        "$(ntfscat -f "$1" "/$f" | wc -c)" "$f"
+        done
 }
 # bcdobjs HIVE: "ID TYPE DESCRIPTION" of every BCD object, read with reglookup
 bcdobjs() {

@@ -24,6 +24,24 @@ esp_equal() {
         cmp -s "$T/f0" "$T/f1"
 }
 
+# ---- process starts per check: bounded, not one per ESP file ----
+# execs CMD...: the number of programs CMD starts (the execve calls that
+# succeeded, as strace -f sees them: a PATH lookup also makes failed ones),
+# CMD itself excluded
+execs() { strace -f -qq -e trace=execve -o "$T/strace" "$@" >/dev/null 2>&1; grep -c 'execve(.* = 0$' "$T/strace" | awk '{print $1 - 1}'; }
+n0=$(execs "$MB" check "$SITE" --target "$L")
+nfiles0=$(mdir -/ -b -a -i "$(esp "$D0")" ::/ | grep -vc '/$')
+mmd -i "$(esp "$D0")" ::/EFI/Vendor
+mkdir "$T/vendor"; for i in $(seq 1 40); do printf 'vendor file %s\n' "$i" > "$T/vendor/v$i"; done
+mcopy -i "$(esp "$D0")" "$T"/vendor/v* ::/EFI/Vendor/
+mb 0 "apply copies 40 vendor files to disk1's ESP" apply "$SITE" --target "$L"
+n1=$(execs "$MB" check "$SITE" --target "$L")
+echo "    process starts per check: $n0 ($nfiles0 ESP files), $n1 ($((nfiles0 + 40)) ESP files)"
+check "check starts the same number of processes with 40 more ESP files ($n0, $n1)" test "$n0" = "$n1"
+check "check starts at most 4 processes per ESP ($n1 for 2 ESPs)" test "$n1" -ge 2 -a "$n1" -le 8
+mdeltree -i "$(esp "$D0")" ::/EFI/Vendor
+mb 0 "apply removes them again" apply "$SITE" --target "$L"
+
 # ---- a file changed on disk0's ESP ----
 printf 'a new boot.stl\n' > "$T/new"
 mcopy -o -i "$(esp "$D0")" "$T/new" ::/EFI/Microsoft/Boot/boot.stl
@@ -73,14 +91,44 @@ cid=$(bcdobjs "$T/BCD0" | grep ' Windows Boot Manager Cloned$' | cut -d' ' -f1)
 check "hivexsh: its device is disk1's ESP again" sh -c "
         printf 'cd \\\\Objects\\\\%s\\\\Elements\\\\11000001\\nlsval\\n' '$cid' | hivexsh '$T/BCD0' | grep -q '$(guid_bytes "$esp1")'"
 
-# ---- a byte changed in disk1's recovery partition ----
-printf 'X' | dd of="$D1" bs=1 seek=$((REC_OFF + 65536 + 7)) conv=notrunc status=none
+# ---- the recovery copy is compared by its files, read through NTFS ----
+# unpart PART IMG OFFSET: writes the partition file back into the image
+unpart() { dd if="$1" of="$2" bs=1M oflag=seek_bytes seek="$3" conv=notrunc status=none; }
 part "$D0" $REC_LBA $REC_SECTORS "$T/rec0"
 part "$D1" $REC_LBA $REC_SECTORS "$T/rec1"
-check "cmp: the recovery partitions differ now (exit 1, not 2)" sh -c "cmp -s '$T/rec0' '$T/rec1'; [ \$? = 1 ]"
-drift "byte changed in disk1's recovery partition" 'recovery of primary \(disk 0\) on secondary \(disk 1\): contents differ'
+check "cmp: after apply the recovery partitions are byte-identical" cmp -s "$T/rec0" "$T/rec1"
+ntfssums "$T/rec1" > "$T/sums.before"
+check "ntfsls + ntfscat: the recovery volume holds Winre.wim and ReAgent.xml" \
+        sh -c "grep -q '  Winre.wim\$' '$T/sums.before' && grep -q '  ReAgent.xml\$' '$T/sums.before'"
+
+# ntfsfix rewrites NTFS metadata (volume flags, journal) and no file
+check "ntfsfix processes disk1's recovery volume" sh -c "ntfsfix '$T/rec1' >/dev/null 2>&1"
+check "cmp: the recovery partitions' bytes differ after ntfsfix (exit 1)" \
+        sh -c "cmp -s '$T/rec0' '$T/rec1'; [ \$? = 1 ]"
+ntfssums "$T/rec1" > "$T/sums.after"
+check "ntfsls + ntfscat: the same files, sizes and SHA-256 after ntfsfix" cmp -s "$T/sums.before" "$T/sums.after"
+unpart "$T/rec1" "$D1" $REC_OFF
+mb 0 "check: the recovery copies are equal by their files after ntfsfix" check "$SITE" --target "$L"
+says "$T/out" '^in desired state' "check: in desired state"
+
+# one byte of Winre.wim changed through ntfs-3g's file system (a FUSE mount
+# of the partition file, as root): the write updates the file's modification
+# time, as a write through Windows' NTFS does
+ntfscat -f "$T/rec1" /Winre.wim > "$T/winre"
+printf 'Z' | dd of="$T/winre" bs=1 seek=1000003 conv=notrunc status=none
+mkdir "$T/mnt"
+trap 'umount "$T/mnt" 2>/dev/null; rm -rf "$T"' EXIT
+check "ntfs-3g mounts disk1's recovery volume" ntfs-3g -o remove_hiberfile,force "$T/rec1" "$T/mnt"
+printf 'Z' | dd of="$T/mnt/Winre.wim" bs=1 seek=1000003 conv=notrunc status=none
+check "umount" umount "$T/mnt"
+for i in $(seq 1 100); do pgrep -f "[n]tfs-3g .*$T/rec1" >/dev/null || break; sleep 0.1; done
+check "the ntfs-3g process has exited (its writes are done)" sh -c "! pgrep -f '[n]tfs-3g .*$T/rec1' >/dev/null"
+check "ntfscat: disk1's Winre.wim is the changed one" sh -c "ntfscat -f '$T/rec1' /Winre.wim | cmp -s - '$T/winre'"
+unpart "$T/rec1" "$D1" $REC_OFF
+drift "one byte of Winre.wim changed on disk1 (ntfscp)" \
+        'recovery of primary \(disk 0\) on secondary \(disk 1\): 1 file differs \(/Winre\.wim\)'
 part "$D1" $REC_LBA $REC_SECTORS "$T/rec1"
-check "cmp: the recovery partitions are byte-identical again" cmp "$T/rec0" "$T/rec1"
+check "cmp: the recovery partitions are byte-identical again (a block copy)" cmp "$T/rec0" "$T/rec1"
 
 # ---- converged: a last apply writes nothing ----
 imgsum "$D0" "$D1" > "$T/sum1"

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,36 +61,66 @@ static int str_cmp(const void *a, const void *b)
         return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Hashes the FAT file p through `mcopy ... -` into a temporary file. */
-static int hash_file(const char *spec, const char *near, const char *p, img_file *f,
-                     mb_error *err)
+/* A private (0700) temporary directory in $TMPDIR (or /tmp); malloc'd path. */
+static int temp_dir(char **ret, mb_error *err)
 {
-        char *tmp = NULL, *mp = mpath(p);
-        int fd = -1, rc;
-        struct stat st;
+        const char *tmp = getenv("TMPDIR");
+        char *p;
 
-        if (!mp)
+        if (asprintf(&p, "%s/.mbstate-esp-XXXXXX", tmp && *tmp ? tmp : "/tmp") < 0)
                 return mb_error_set(err, MB_ENOMEM, "out of memory");
-        rc = img_temp_file(near, 0, &tmp, &fd, err);
-        if (rc < 0) {
-                free(mp);
-                return rc;
-        }
-        {
-                const char *argv[] = { "mcopy", "-n", "-i", spec, mp, "-", NULL };
+        if (!mkdtemp(p)) {
+                int e = errno;
 
-                rc = img_run(argv, fd, NULL, NULL, err);
+                free(p);
+                return mb_error_errno(err, MB_EIO, e, "cannot create a temporary directory (mkdtemp)");
         }
-        if (rc == 0 && fstat(fd, &st) < 0)
-                rc = mb_error_errno(err, MB_EIO, errno, "cannot stat a temporary file");
-        if (rc == 0) {
-                f->size = (uint64_t)st.st_size;
-                rc = img_hash_range(fd, 0, f->size, f->sha256, err);
+        *ret = p;
+        return 0;
+}
+
+static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+        (void)st, (void)flag, (void)ftw;
+        return remove(p);
+}
+
+/* Removes the tree dir (depth first, symlinks not followed). */
+static void rm_tree(const char *dir)
+{
+        nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Copies the whole FAT at spec into dir with one `mcopy -s` and hashes each of
+ * files[0..n) from there, in process: two process starts per listing however
+ * many files the ESP holds. */
+static int hash_files(const char *spec, const char *dir, img_file *files, uint32_t n,
+                      mb_error *err)
+{
+        const char *argv[] = { "mcopy", "-s", "-n", "-i", spec, "::", dir, NULL };
+        int rc = img_run(argv, -1, NULL, NULL, err);
+
+        for (uint32_t i = 0; rc == 0 && i < n; i++) {
+                char *fp;
+                struct stat st;
+                int fd;
+
+                if (asprintf(&fp, "%s%s", dir, files[i].path) < 0)
+                        return mb_error_set(err, MB_ENOMEM, "out of memory");
+                fd = open(fp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+                free(fp);
+                if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                        rc = mb_error_errno(err, MB_EIO, fd < 0 ? errno : EINVAL,
+                                            "%s: mcopy -s did not copy it out", files[i].path);
+                } else {
+                        files[i].size = (uint64_t)st.st_size;
+                        rc = img_hash_range(fd, 0, files[i].size, files[i].sha256, err);
+                        if (rc < 0)
+                                mb_error_prefix(err, "%s", files[i].path);
+                }
+                if (fd >= 0)
+                        close(fd);
         }
-        close(fd);
-        unlink(tmp);
-        free(tmp);
-        free(mp);
         return rc;
 }
 
@@ -158,15 +189,22 @@ int img_fat_list(const char *path, uint64_t off, img_file **ret_files, uint32_t 
                                 break;
                         }
                         n++;
-                        rc = hash_file(spec, path, line, &files[n - 1], err);
-                        if (rc < 0) {
-                                mb_error_prefix(err, "%s: cannot read %s from the FAT at offset %llu",
-                                                path, line, (unsigned long long)off);
-                                break;
-                        }
                 }
         }
         free(out);
+        if (rc == 0 && n > 0) {
+                char *dir = NULL;
+
+                rc = temp_dir(&dir, err);
+                if (rc == 0) {
+                        rc = hash_files(spec, dir, files, n, err);
+                        rm_tree(dir);
+                        free(dir);
+                }
+                if (rc < 0)
+                        mb_error_prefix(err, "%s: cannot read the files of the FAT at offset %llu",
+                                        path, (unsigned long long)off);
+        }
         free(spec);
         if (rc < 0) {
                 img_files_free(files, n);

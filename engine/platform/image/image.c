@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "sha256.h"
+#include "state.h"
 
 #define SECTOR 512u
 
@@ -149,7 +150,102 @@ static int hash_part(img_disk *d, uint64_t first, uint64_t last, char hex[65], m
         return 0;
 }
 
-static int disk_facts(img_disk *d, mb_disk_fact *df, mb_error *err)
+static const char *record_known(void *ctx, const char *path, const char *identity)
+{
+        return mb_record_lookup(ctx, path, identity);
+}
+
+/* The volume's verification record: loaded into *rec when v names a state
+ * directory that is safe; *ret_usable false (and no error) when there is
+ * none mbstate may write (not created, not readable by this user). */
+static int record_open(const mb_verify *v, const char *key, mb_record *rec, bool *ret_usable,
+                       mb_error *err)
+{
+        int rc;
+
+        *ret_usable = false;
+        memset(rec, 0, sizeof(*rec));
+        if (!v->state_dir)
+                return 0;
+        rc = mb_state_dir_check(v->state_dir, true, err);
+        if (rc == 0)
+                rc = mb_record_load(v->state_dir, key, rec, err);
+        if (rc == MB_ENOENT || (rc == MB_EIO && access(v->state_dir, R_OK | W_OK | X_OK) != 0)) {
+                mb_error_clear(err);
+                return 0;
+        }
+        if (rc < 0)
+                return rc;
+        *ret_usable = true;
+        return 0;
+}
+
+/* p->files from the NTFS volume at d[off, off+len): names, sizes, attributes
+ * and content hashes. A file whose identity the volume's verification record
+ * holds keeps the recorded hash unless the read is deep (asked, or the
+ * record's last deep verification is older than v->max_age, or there is no
+ * record); the record is rewritten with what was read. MB_ECORRUPT when
+ * libntfs-3g cannot read the volume. */
+static int recovery_files(img_disk *d, uint64_t off, uint64_t len, mb_part_fact *p, mb_verify *v,
+                          mb_error *err)
+{
+        img_ntfs_file *nf = NULL;
+        uint32_t n = 0;
+        mb_record rec, out = { 0 };
+        bool usable, deep, changed;
+        time_t now = time(NULL);
+        char *key = NULL;
+        int rc;
+
+        if (asprintf(&key, "image-%s-%s", d->serial, p->unique_guid ? p->unique_guid : "mbr") < 0)
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        rc = record_open(v, key, &rec, &usable, err);
+        if (rc < 0) {
+                free(key);
+                return rc;
+        }
+        deep = v->deep || d->rehash || !usable || !rec.deep_at || difftime(now, rec.deep_at) > v->max_age;
+        rc = img_ntfs_list(d->path, d->fd, off, len, deep, record_known, &rec, &nf, &n, NULL, err);
+        changed = deep || rc < 0 || n != rec.n;
+        out.deep_at = deep ? now : rec.deep_at;
+        for (uint32_t k = 0; rc == 0 && k < n; k++) {
+                changed |= nf[k].hashed;
+                rc = mb_record_add(&out, nf[k].path, nf[k].identity, nf[k].sha256, err);
+        }
+        if (rc == 0 && usable && changed)
+                rc = mb_record_save(v->state_dir, key, &out, err);
+        if (rc == 0) {
+                d->rehash = false;
+                v->depth = v->depth == MB_VERIFY_METADATA || !deep ? MB_VERIFY_METADATA : MB_VERIFY_DEEP;
+                if (usable && (!v->last_deep || out.deep_at < v->last_deep))
+                        v->last_deep = out.deep_at;
+        }
+        mb_record_clear(&rec);
+        mb_record_clear(&out);
+        free(key);
+        if (rc < 0) {
+                img_ntfs_files_free(nf, n);
+                return rc;
+        }
+        p->files = calloc(n ? n : 1, sizeof(*p->files));
+        for (uint32_t k = 0; p->files && k < n; k++) {
+                mb_file_fact *f = &p->files[p->n_files];
+
+                f->path = nf[k].path;
+                nf[k].path = NULL;
+                f->size = nf[k].size;
+                f->attributes = nf[k].attributes;
+                p->n_files++;
+                if (!(f->sha256 = strdup(nf[k].sha256)))
+                        break;
+        }
+        rc = p->files && p->n_files == n && (!n || p->files[n - 1].sha256) ? 0 :
+             mb_error_set(err, MB_ENOMEM, "out of memory");
+        img_ntfs_files_free(nf, n);
+        return rc;
+}
+
+static int disk_facts(img_disk *d, mb_disk_fact *df, mb_verify *verify, mb_error *err)
 {
         img_table t;
         int rc;
@@ -231,6 +327,15 @@ static int disk_facts(img_disk *d, mb_disk_fact *df, mb_error *err)
                         if (rc < 0)
                                 goto out;
                 }
+                if (p->role == MB_ROLE_RECOVERY && p->fs == MB_FS_NTFS) {
+                        rc = recovery_files(d, off, len, p, verify, err);
+                        if (rc < 0 && rc != MB_ECORRUPT)
+                                goto out;
+                        if (rc == 0)
+                                continue;
+                        /* unreadable as NTFS: compared (and copied) by its bytes */
+                        mb_error_clear(err);
+                }
                 if (p->role == MB_ROLE_RECOVERY) {
                         char hex[65];
 
@@ -266,9 +371,11 @@ static int image_read_facts(mb_platform *p, mb_facts **ret, mb_error *err)
                 return mb_error_set(err, MB_ENOMEM, "out of memory");
         }
         f->version = 1;
+        p->verify.depth = MB_VERIFY_NONE;
+        p->verify.last_deep = 0;
         for (uint32_t i = 0; i < ip->n_disks; i++) {
                 f->n_disks++;
-                rc = disk_facts(&ip->disks[i], &f->disks[i], err);
+                rc = disk_facts(&ip->disks[i], &f->disks[i], &p->verify, err);
                 if (rc < 0) {
                         mb_facts_free(f);
                         return rc;
@@ -521,6 +628,7 @@ static int op_clone(img_platform *ip, const mb_op *op, mb_progress *progress, mb
                 return rc;
         snprintf(what, sizeof(what), "clone %s disk %u -> %u", mb_role_to_string(op->role),
                  op->disk2, op->disk);
+        dd->rehash = true;
         rc = img_copy_sparse(sd->fd, soff, fd, doff, len, what, progress, err);
         if (rc < 0)
                 mb_error_prefix(err, "cloning %s from %s to %s", mb_role_to_string(op->role),

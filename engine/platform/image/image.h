@@ -38,6 +38,9 @@ typedef struct img_disk {
         bool gpt_needs_repair;  /* img_table_read found one GPT copy damaged, the other intact */
         char gpt_damaged[8];    /* which: "primary" or "backup" ("" when both are sound) */
         char gpt_damage[160];   /* how ("header CRC mismatch", ...) */
+        bool rehash;            /* a block clone wrote it: its next read of recovery
+                                 * files is deep (the copied files keep identities
+                                 * the record may hold with other content) */
         /* The last whole-partition hash. It is reused while the file's stat
          * is unchanged and no operation ran since (image_execute clears
          * stat_valid: a write in the same clock tick keeps the mtime), or
@@ -71,6 +74,30 @@ int img_fw_facts(img_platform *ip, mb_facts *f, mb_error *err);
 /* MB_OP_FW_ENTRY, MB_OP_FW_DELETE; needs allow_write for op->disk. */
 int img_fw_execute(img_platform *ip, const mb_op *op, mb_error *err);
 
+/* ---- ntfs.c ---- */
+
+typedef struct img_ntfs_file {
+        char *path;             /* "/Recovery/WindowsRE/Winre.wim" */
+        uint64_t size;          /* of the unnamed $DATA */
+        uint32_t attributes;    /* FILE_ATTRIBUTE_* of $STANDARD_INFORMATION */
+        char identity[65];      /* hash of what NTFS changes with the content (ntfs.c) */
+        char sha256[65];        /* of the content */
+        bool hashed;            /* sha256 was computed now, not taken from known() */
+} img_ntfs_file;
+
+/* The SHA-256 last verified for a file whose identity is unchanged, or NULL. */
+typedef const char *(*img_ntfs_known)(void *ctx, const char *path, const char *identity);
+
+/* The files of the NTFS volume at fd[off, off+len) (image names it in
+ * errors), sorted by path, without the metadata files and System Volume
+ * Information. Content is hashed unless deep is false and known() gives the
+ * hash for the file's identity. *ret_read (may be NULL): bytes read from fd.
+ * A volume libntfs-3g cannot mount read-only is MB_ECORRUPT. */
+int img_ntfs_list(const char *image, int fd, uint64_t off, uint64_t len, bool deep,
+                  img_ntfs_known known, void *known_ctx, img_ntfs_file **ret_files,
+                  uint32_t *ret_n, uint64_t *ret_read, mb_error *err);
+void img_ntfs_files_free(img_ntfs_file *f, uint32_t n);
+
 /* ---- spawn.c ---- */
 
 /* Runs argv (argv[0] looked up in PATH) without a shell, stdin from
@@ -100,6 +127,12 @@ int img_hash_range(int fd, uint64_t off, uint64_t len, char hex[65], mb_error *e
  * equal bytes. Returns 1 without one when more than budget bytes are data. */
 int img_range_fingerprint(int fd, uint64_t off, uint64_t len, uint64_t budget, char fp[65],
                           mb_error *err);
+/* SHA-256 as img_hash_range computes it (libcrypto when built with it). */
+typedef struct img_hasher img_hasher;
+img_hasher *img_hasher_new(void);       /* NULL: out of memory */
+void img_hasher_update(img_hasher *h, const void *p, size_t n);
+/* Writes the hex digest (hex NULL: discards it) and frees h. */
+void img_hasher_final(img_hasher *h, char hex[65]);
 /* Creates an empty temporary file of size bytes (sparse) next to near (a
  * path), or in $TMPDIR when that directory is not writable. *ret_path is
  * malloc'd; the caller unlinks it. */
@@ -185,8 +218,10 @@ typedef struct img_file {
 } img_file;
 
 /* Files of the FAT file system at byte offset off of image path, sorted by
- * path, with sizes and hashes (read through mtools); directories in
- * *ret_dirs (may be NULL) without trailing '/'. */
+ * path, with sizes and hashes; directories in *ret_dirs (may be NULL)
+ * without trailing '/'. Two process starts whatever the file count: one
+ * `mdir` listing, one `mcopy -s` of the whole FAT into a private temporary
+ * directory (removed before return), hashed in process. */
 int img_fat_list(const char *path, uint64_t off, img_file **ret_files, uint32_t *ret_n,
                  char ***ret_dirs, uint32_t *ret_ndirs, mb_error *err);
 void img_files_free(img_file *f, uint32_t n);

@@ -234,6 +234,29 @@ static void hasher_abort(hasher *h)
         (void)h;
 }
 
+img_hasher *img_hasher_new(void)
+{
+        hasher *h = malloc(sizeof(*h));
+
+        if (h)
+                hasher_init(h);
+        return (img_hasher *)h;
+}
+
+void img_hasher_update(img_hasher *h, const void *p, size_t n)
+{
+        hasher_update((hasher *)h, p, n);
+}
+
+void img_hasher_final(img_hasher *h, char hex[65])
+{
+        if (hex)
+                hasher_final((hasher *)h, hex);
+        else
+                hasher_abort((hasher *)h);
+        free(h);
+}
+
 /* Feeds fd[s, e) to h through buf (CHUNK bytes). */
 static int hash_data(int fd, uint64_t s, uint64_t e, hasher *h, uint8_t *buf, mb_error *err)
 {

@@ -675,11 +675,10 @@ int mb_model_apply(mb_facts *facts, const mb_op *op, mb_error *err)
                         p->fs = src->fs;
                         free(p->label);
                         p->label = mb_strdup(src->label);
+                }
+                if (op->kind != MB_OP_CLONE_BLOCKS && p->fs != MB_FS_FAT32) {
+                        r = mb_error_set(err, MB_ESTATE, "disk %u's ESP has no FAT32 file system", op->disk);
                 } else {
-                        if (p->fs != MB_FS_FAT32) {
-                                r = mb_error_set(err, MB_ESTATE, "disk %u's ESP has no FAT32 file system", op->disk);
-                                break;
-                        }
                         for (uint32_t i = 0; i < p->n_files; i++)
                                 free(p->files[i].path), free(p->files[i].sha256);
                         free(p->files);
@@ -689,6 +688,7 @@ int mb_model_apply(mb_facts *facts, const mb_op *op, mb_error *err)
                                 p->files[i].path = strdup(src->files[i].path);
                                 p->files[i].size = src->files[i].size;
                                 p->files[i].sha256 = strdup(src->files[i].sha256);
+                                p->files[i].attributes = src->files[i].attributes;
                         }
                 }
                 break;
