@@ -10,7 +10,7 @@
 # mbstate reads. On the seed images made a Secure Boot machine:
 #   - disk 1 holds the newer boot manager (Windows serviced it while booted
 #     from disk 1): plan shows the conflict with both versions and what to
-#     do; apply converges the rest (a damaged recovery copy) and exits 1;
+#     do; apply converges the rest (a recovery attribute) and exits 1;
 #     disk 1's boot manager is untouched; check exits 2 naming it;
 #   - from: booted with booted= naming disk 1's ESP: apply copies disk 1's
 #     ESP to disk 0, the newer boot manager spreads; check is clean;
@@ -49,8 +49,9 @@ put() { mcopy -o -i "$1@@$ESP_OFF" "$2" ::/EFI/Microsoft/Boot/bootmgfw.efi; }
 get() { mcopy -n -i "$1@@$ESP_OFF" ::/EFI/Microsoft/Boot/bootmgfw.efi - | sha256sum | cut -c1-64; }
 put "$D0" "$T/$OLD.efi"
 put "$D1" "$T/$NEW.efi"
-# and something else to converge: a few damaged bytes in disk 1's recovery copy
-printf 'damaged' | dd of="$D1" bs=1 seek=$((REC_OFF + 4096)) conv=notrunc status=none
+# and something else to converge: disk 1's recovery partition loses an
+# attribute (sgdisk), a partition change apply makes while the ESP conflict stands
+sgdisk --attributes=4:clear:63 "$D1" >/dev/null
 NEWSUM=$(sha256sum <"$T/$NEW.efi" | cut -c1-64)
 
 # ---- the newer boot manager on disk 1 is not downgraded ----
@@ -60,7 +61,7 @@ says "$T/out" "^conflict: efi of primary \(disk 0\) on secondary \(disk 1\): not
 says "$T/out" "clone from it \(from: booted" "plan says what to do"
 echo "--- mbstate plan, disk 1 holding the newer boot manager:"
 grep -E "^(conflict|No changes|  *[0-9]+\.)" "$T/out" | sed 's/^/    /'
-says "$T/out" "clone +recovery of primary \(disk 0\) on secondary \(disk 1\)" "plan still lists the recovery clone"
+says "$T/out" "partition +secondary \(disk 1\) recovery: attributes" "plan still lists the recovery partition's attributes"
 mb 2 "plan --json" plan "$SITE" --target "$L" --json
 check "plan --json: the efi clone's state is conflict, the conflict is listed" python3 -c '
 import json, sys
@@ -73,7 +74,7 @@ check "plan --json matches schemas/report.schema.json" python3 -c '
 import json, sys, jsonschema
 jsonschema.validate(json.load(open(sys.argv[1])), json.load(open("schemas/report.schema.json")))' "$T/out"
 mb 1 "apply: exit 1 for the conflict" apply "$SITE" --target "$L"
-says "$T/out" "^converged: 1 change applied" "apply converges the rest (the recovery copy)"
+says "$T/out" "^converged: 1 change applied" "apply converges the rest (the recovery partition's attributes)"
 says "$T/out" "^conflict: efi of primary \(disk 0\) on secondary \(disk 1\)" "apply reports the conflict"
 check "disk 1's newer boot manager is untouched" test "$(get "$D1")" = "$NEWSUM"
 mb 2 "check: drift (exit 2) while the conflict stands" check "$SITE" --target "$L"

@@ -77,51 +77,36 @@ nomem:
         return NULL;
 }
 
-int img_boot_program_facts(const char *image, uint64_t off, mb_part_fact *p, mb_error *err)
+bool img_is_boot_program(const char *path)
 {
-        char *tmp = NULL;
-        int fd = -1, rc = 0;
+        for (size_t i = 0; i < sizeof(mb_boot_programs) / sizeof(mb_boot_programs[0]); i++)
+                if (strcasecmp(path, mb_boot_programs[i]) == 0)
+                        return true;
+        return false;
+}
 
-        for (size_t i = 0; i < sizeof(mb_boot_programs) / sizeof(mb_boot_programs[0]); i++) {
-                mb_file_fact *f = mb_part_file(p, mb_boot_programs[i]);
-                mb_error perr = { 0 };
-                mb_pe_info pe;
+int img_boot_program_fact(const char *local_path, mb_image_fact **ret, mb_error *err)
+{
+        mb_error perr = { 0 };
+        mb_image_fact *im;
+        mb_pe_info pe;
 
-                if (!f)
-                        continue;
-                if (!tmp) {
-                        rc = img_temp_file(image, 0, &tmp, &fd, err);
-                        if (rc < 0)
-                                return rc;
-                        close(fd);
+        if (mb_pe_parse_file(local_path, &pe, &perr) < 0) {
+                /* Not a boot program the firmware could start: the verdict
+                 * says so; the facts still load. */
+                if (!(im = calloc(1, sizeof(*im))) || !(im->machine = strdup("none"))) {
+                        free(im);
+                        return mb_error_set(err, MB_ENOMEM, "out of memory");
                 }
-                rc = img_fat_get(image, off, f->path, tmp, err);
-                if (rc < 0)
-                        break;
-                if (mb_pe_parse_file(tmp, &pe, &perr) < 0) {
-                        /* Not a boot program the firmware could start: the
-                         * verdict says so; the facts still load. */
-                        if (!(f->image = calloc(1, sizeof(*f->image))) ||
-                            !(f->image->machine = strdup("none"))) {
-                                rc = mb_error_set(err, MB_ENOMEM, "out of memory");
-                                break;
-                        }
-                        continue;
-                }
-                f->image = image_fact(&pe);
-                mb_pe_info_clear(&pe);
-                if (!f->image) {
-                        rc = mb_error_set(err, MB_ENOMEM, "out of memory");
-                        break;
-                }
+                *ret = im;
+                return 0;
         }
-        if (tmp) {
-                unlink(tmp);
-                free(tmp);
-        }
-        if (rc < 0)
-                mb_error_prefix(err, "%s: reading the boot programs of partition %u", image, p->number);
-        return rc;
+        im = image_fact(&pe);
+        mb_pe_info_clear(&pe);
+        if (!im)
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        *ret = im;
+        return 0;
 }
 
 static int sig_facts(const char *what, const mb_efivars *v, const char *name, mb_sig_fact **ret,

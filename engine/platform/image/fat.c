@@ -39,8 +39,10 @@ static char *mpath(const char *p)
 
 void img_files_free(img_file *f, uint32_t n)
 {
-        for (uint32_t i = 0; f && i < n; i++)
+        for (uint32_t i = 0; f && i < n; i++) {
                 free(f[i].path);
+                mb_image_fact_free(f[i].image);
+        }
         free(f);
 }
 
@@ -120,6 +122,14 @@ static int hash_files(const char *spec, const char *dir, img_file *files, uint32
                 }
                 if (fd >= 0)
                         close(fd);
+                if (rc == 0 && img_is_boot_program(files[i].path)) {
+                        /* the boot programs' PE facts from the same copy: no
+                         * process more per boot program */
+                        if (asprintf(&fp, "%s%s", dir, files[i].path) < 0)
+                                return mb_error_set(err, MB_ENOMEM, "out of memory");
+                        rc = img_boot_program_fact(fp, &files[i].image, err);
+                        free(fp);
+                }
         }
         return rc;
 }

@@ -315,6 +315,8 @@ static int disk_facts(img_disk *d, mb_disk_fact *df, mb_verify *verify, mb_error
                                 p->files[k].path = files[k].path;
                                 files[k].path = NULL;
                                 p->files[k].size = files[k].size;
+                                p->files[k].image = files[k].image;
+                                files[k].image = NULL;
                                 p->files[k].sha256 = strdup(files[k].sha256);
                                 p->n_files++;
                                 if (!p->files[k].sha256) {
@@ -323,9 +325,6 @@ static int disk_facts(img_disk *d, mb_disk_fact *df, mb_verify *verify, mb_error
                                 }
                         }
                         img_files_free(files, n);
-                        rc = img_boot_program_facts(d->path, off, p, err);
-                        if (rc < 0)
-                                goto out;
                 }
                 if (p->role == MB_ROLE_RECOVERY && p->fs == MB_FS_NTFS) {
                         rc = recovery_files(d, off, len, p, verify, err);

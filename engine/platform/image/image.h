@@ -202,10 +202,13 @@ int img_gpt_edit_batch(img_disk *d, const img_gpt_edit *edits, size_t n, mb_erro
 
 /* The ESP paths of the boot manager and of the fallback, in that order. */
 extern const char *const mb_boot_programs[2];
-/* Fills the image facts of p's boot programs (p->files must be listed):
- * each is copied out of the FAT at off of image and parsed; a file that is
- * not a PE image gets an image fact with machine "none". */
-int img_boot_program_facts(const char *image, uint64_t off, mb_part_fact *p, mb_error *err);
+/* Whether path ("/EFI/Boot/bootx64.efi") is one of mb_boot_programs
+ * (FAT names compare without case). */
+bool img_is_boot_program(const char *path);
+/* *ret: the image facts of the boot program copied out to local_path (by
+ * img_fat_list's one batched read); a file that is not a PE image gets an
+ * image fact with machine "none". MB_ENOMEM only. */
+int img_boot_program_fact(const char *local_path, mb_image_fact **ret, mb_error *err);
 /* SecureBoot, db, dbx (and booted=) of the nvram= store into fw. */
 int img_secure_boot_facts(img_platform *ip, mb_firmware_fact *fw, mb_error *err);
 
@@ -215,6 +218,7 @@ typedef struct img_file {
         char *path;             /* "/EFI/Boot/bootx64.efi" */
         uint64_t size;
         char sha256[65];
+        mb_image_fact *image;   /* a boot program's PE facts (img_is_boot_program), else NULL */
 } img_file;
 
 /* Files of the FAT file system at byte offset off of image path, sorted by
