@@ -77,31 +77,12 @@ bool mb_monitor_disk_bootable(const mb_config *c, const mb_facts *f, const mb_bi
         return v.bootable;
 }
 
-/* The volume of a declared mirror: the largest one with a plex on one of its disks. */
-static const mb_volume_fact *mirror_volume(const mb_facts *f, const mb_binding *b, const mb_config *c,
-                                           const mb_site_mirror *m)
-{
-        const mb_volume_fact *best = NULL;
-
-        for (uint32_t v = 0; v < f->n_volumes; v++)
-                for (uint32_t x = 0; x < f->volumes[v].n_plexes; x++)
-                        for (uint32_t i = 0; i < m->n_disks; i++) {
-                                int idx = mb_config_disk_index(c, m->disks[i]);
-
-                                if (idx >= 0 && idx < MON_MAX_DISKS && b->number[idx] >= 0 &&
-                                    f->volumes[v].plexes[x].disk == b->number[idx] &&
-                                    (!best || f->volumes[v].size > best->size))
-                                        best = &f->volumes[v];
-                        }
-        return best;
-}
-
 static void eval_plexes(mon_eval *e, const mb_config *c, const mb_facts *f, const mb_binding *b)
 {
         e->resync_percent = 100;
         for (uint32_t m = 0; m < c->site->n_mirrors; m++) {
                 const mb_site_mirror *sm = &c->site->mirrors[m];
-                const mb_volume_fact *vol = mirror_volume(f, b, c, sm);
+                const mb_volume_fact *vol = mb_plan_mirror_volume(c, f, b, sm);
 
                 for (uint32_t i = 0; i < sm->n_disks && e->n_plexes < MON_MAX_PLEXES; i++) {
                         int idx = mb_config_disk_index(c, sm->disks[i]);

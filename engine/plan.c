@@ -382,8 +382,8 @@ int mb_plan_wanted_parts(const mb_config *c, const mb_facts *f, const mb_binding
 
 /* ---------- health: every declared plex, and the degraded state ---------- */
 
-static const mb_volume_fact *mirror_volume(const mb_config *c, const mb_facts *f, const mb_binding *b,
-                                           const mb_site_mirror *m)
+const mb_volume_fact *mb_plan_mirror_volume(const mb_config *c, const mb_facts *f, const mb_binding *b,
+                                            const mb_site_mirror *m)
 {
         const mb_volume_fact *best = NULL;
 
@@ -392,7 +392,8 @@ static const mb_volume_fact *mirror_volume(const mb_config *c, const mb_facts *f
                         for (uint32_t i = 0; i < m->n_disks; i++) {
                                 int idx = mb_config_disk_index(c, m->disks[i]);
 
-                                if (idx >= 0 && b->number[idx] >= 0 &&
+                                if (idx >= 0 && idx < (int)(sizeof(b->number) / sizeof(b->number[0])) &&
+                                    b->number[idx] >= 0 &&
                                     f->volumes[v].plexes[x].disk == b->number[idx] &&
                                     (!best || f->volumes[v].size > best->size))
                                         best = &f->volumes[v];
@@ -457,7 +458,7 @@ static void plan_health(const mb_config *c, const mb_facts *f, mb_plan *p)
 #define ADD(...) off += (size_t)snprintf(h->degraded_what + off, off < sizeof(h->degraded_what) ? sizeof(h->degraded_what) - off : 0, __VA_ARGS__)
         for (uint32_t m = 0; m < c->site->n_mirrors; m++) {
                 const mb_site_mirror *sm = &c->site->mirrors[m];
-                const mb_volume_fact *vol = mirror_volume(c, f, &p->binding, sm);
+                const mb_volume_fact *vol = mb_plan_mirror_volume(c, f, &p->binding, sm);
 
                 for (uint32_t i = 0; i < sm->n_disks && h->n_plexes < MB_MAX_PLEX_HEALTH; i++) {
                         int idx = mb_config_disk_index(c, sm->disks[i]);

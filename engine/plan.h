@@ -103,6 +103,10 @@ int mb_plan_bind(const mb_config *c, const mb_facts *f, mb_binding *ret, mb_erro
 mb_change *mb_plan_add(mb_plan *p, mb_resource_kind res, const char *subject, bool destructive,
                        const mb_op *op);
 int mb_plan_note(mb_plan *p, const char *fmt, ...) MB_PRINTF(2, 3);
+/* The volume of declared mirror m: the largest one with a plex on one of
+ * its bound disks; NULL when none. Pure. */
+const mb_volume_fact *mb_plan_mirror_volume(const mb_config *c, const mb_facts *f, const mb_binding *b,
+                                            const struct mb_site_mirror *m);
 void mb_plan_status(mb_plan *p, mb_resource_kind res, const char *subject, size_t changes_before);
 int mb_plan_conflict(mb_plan *p, const char *fmt, ...) MB_PRINTF(2, 3);
 
