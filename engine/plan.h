@@ -7,7 +7,7 @@
 
 #include "config.h"
 #include "facts.h"
-#include "platform/platform.h"
+#include "op.h"
 
 typedef enum mb_resource_kind {
         MB_RES_DISK = 0,

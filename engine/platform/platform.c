@@ -6,49 +6,6 @@
 
 #include "fault.h"
 
-const char *mb_op_kind_to_string(mb_op_kind k)
-{
-        static const char *const names[MB_OP__COUNT] = {
-                [MB_OP_DISK_ONLINE] = "disk-online",
-                [MB_OP_DISK_INIT_GPT] = "disk-init-gpt",
-                [MB_OP_PART_CREATE] = "partition-create",
-                [MB_OP_PART_SET_TYPE] = "partition-set-type",
-                [MB_OP_PART_SET_ATTRS] = "partition-set-attributes",
-                [MB_OP_PART_SET_NAME] = "partition-set-name",
-                [MB_OP_FORMAT] = "format",
-                [MB_OP_CONVERT_DYNAMIC] = "convert-dynamic",
-                [MB_OP_MIRROR_ADD] = "mirror-add",
-                [MB_OP_MIRROR_REMOVE_MISSING] = "mirror-remove-missing",
-                [MB_OP_MIRROR_RESYNC] = "mirror-resync",
-                [MB_OP_CLONE_BLOCKS] = "clone-blocks",
-                [MB_OP_SYNC_FILES] = "sync-files",
-                [MB_OP_BCD_COPY_BOOTMGR] = "bcd-copy-bootmgr",
-                [MB_OP_BCD_CREATE_LOADER] = "bcd-create-loader",
-                [MB_OP_BCD_SET_DEVICE] = "bcd-set-device",
-                [MB_OP_BCD_DELETE] = "bcd-delete",
-                [MB_OP_BCD_DISPLAYORDER] = "bcd-displayorder",
-                [MB_OP_FW_ENTRY] = "firmware-entry",
-                [MB_OP_FW_DELETE] = "firmware-delete",
-                [MB_OP_LDM_REPAIR] = "ldm-repair",
-                [MB_OP_GPT_REPAIR] = "gpt-repair",
-        };
-
-        return (unsigned)k < MB_OP__COUNT && names[k] ? names[k] : "unknown";
-}
-
-bool mb_op_is_destructive(const mb_op *op)
-{
-        switch (op->kind) {
-        case MB_OP_DISK_INIT_GPT:
-        case MB_OP_FORMAT:
-        case MB_OP_CLONE_BLOCKS:
-        case MB_OP_SYNC_FILES:
-                return true;
-        default:
-                return false;
-        }
-}
-
 #ifndef MB_HAVE_IMAGE
 int mb_platform_open_image(const char *list, mb_platform **ret, mb_error *err)
 {
@@ -127,12 +84,20 @@ int mb_platform_allow_write(mb_platform *p, uint32_t disk, mb_error *err)
 
 int mb_platform_execute(mb_platform *p, const mb_op *op, mb_progress *progress, mb_error *err)
 {
-        if (!p->ops->execute)
-                return mb_error_set(err, MB_ENOTSUP, "target %s cannot change anything", p->ops->name);
-        if (mb_fault_pointf(err, "operation %s on disk %u", mb_op_kind_to_string(op->kind),
-                            op->disk) < 0)
+        const mb_op_info *info = mb_op_info_of(op->kind);
+        mb_op_handler h = NULL;
+
+        if (!info)
+                return mb_error_set(err, MB_EINVAL, "target %s: unknown operation %d", p->ops->name,
+                                    (int)op->kind);
+        if (p->ops->handlers)
+                h = p->ops->handlers[op->kind];
+        if (!h && !p->ops->execute)
+                return mb_error_set(err, MB_ENOTSUP, "target %s cannot perform %s", p->ops->name,
+                                    info->name);
+        if (mb_fault_pointf(err, "operation %s on disk %u", info->name, op->disk) < 0)
                 return MB_EIO;
-        return p->ops->execute(p, op, progress, err);
+        return h ? h(p, op, progress, err) : p->ops->execute(p, op, progress, err);
 }
 
 int mb_platform_finish(mb_platform *p, mb_error *err)

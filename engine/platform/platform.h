@@ -8,67 +8,16 @@
 
 #include "error.h"
 #include "facts.h"
+#include "op.h"
 
 /*
  * Targets (platform back ends). Resources never touch a disk: they emit
- * changes, each carrying one primitive operation (mb_op). A platform reads
- * facts and performs operations; that is all it does.
- *
- * Operations name partitions by (disk number, role), never by partition
- * number or GUID, because the partition may not exist when the plan is made;
- * the platform resolves the role against the state at execution time.
+ * changes, each carrying one primitive operation (mb_op, engine/op.h). A
+ * target reads facts and performs operations; that is all it does. Every
+ * operation passes one gate, mb_platform_execute(), which alone decides
+ * whether the disk may be written and whether it is still the disk the plan
+ * was made for, and then calls the target's handler for the op's kind.
  */
-
-typedef enum mb_op_kind {
-        MB_OP_DISK_ONLINE = 0,  /* online + writable */
-        MB_OP_DISK_INIT_GPT,    /* clean + convert gpt, no MSR left behind (destructive) */
-        MB_OP_PART_CREATE,      /* role at [first_lba, last_lba], type_guid, attributes, name */
-        MB_OP_PART_SET_TYPE,    /* role's partition gets type_guid */
-        MB_OP_PART_SET_ATTRS,   /* role's partition gets attributes */
-        MB_OP_PART_SET_NAME,    /* role's partition gets name */
-        MB_OP_FORMAT,           /* role's partition gets file system fs, label (destructive) */
-        MB_OP_CONVERT_DYNAMIC,  /* basic GPT disk -> dynamic, data in place */
-        MB_OP_MIRROR_ADD,       /* volume of role on disk2 (source) gains a plex on disk */
-        MB_OP_MIRROR_REMOVE_MISSING, /* drop plex/disk records of a missing disk (ldm_disk) */
-        MB_OP_MIRROR_RESYNC,    /* wait for/perform the resync of the plex on disk */
-        MB_OP_CLONE_BLOCKS,     /* copy role's partition of disk2 onto role's partition of disk */
-        MB_OP_SYNC_FILES,       /* make role's file system on disk file-identical to disk2's */
-        MB_OP_BCD_COPY_BOOTMGR, /* copy {bootmgr} as description, device = (disk, role) */
-        MB_OP_BCD_CREATE_LOADER,/* copy the default loader as description, device+osdevice = (disk, role) */
-        MB_OP_BCD_SET_DEVICE,   /* object's device (and osdevice for loaders) = (disk, role) */
-        MB_OP_BCD_DELETE,       /* delete object */
-        MB_OP_BCD_DISPLAYORDER, /* object in {bootmgr} displayorder (position) */
-        MB_OP_FW_ENTRY,         /* firmware entry description -> (disk, role) path, at position */
-        MB_OP_FW_DELETE,        /* delete firmware entry number */
-        MB_OP_LDM_REPAIR,       /* rewrite disk's damaged LDM metadata copies from its intact ones */
-        MB_OP_GPT_REPAIR,       /* rewrite the damaged GPT copy of disk from the intact one */
-        MB_OP__COUNT,
-} mb_op_kind;
-
-typedef struct mb_op {
-        mb_op_kind kind;
-        uint32_t disk;          /* the disk changed */
-        mb_role role;           /* the partition changed, by role */
-        uint32_t disk2;         /* source disk (clone, sync, mirror) */
-        uint64_t first_lba, last_lba;
-        uint64_t attributes;
-        char type_guid[MB_GUID_TEXT];
-        char name[72];          /* GPT partition name */
-        mb_fs fs;
-        char label[33];
-        char object[40];        /* BCD object id "{...}" */
-        char description[128];
-        char path[260];
-        char ldm_disk[32];
-        uint32_t number;        /* firmware entry number */
-        mb_position position;
-        /* Identity of the disk changed, checked again right before a destructive step. */
-        char expect_serial[128];
-        uint64_t expect_size;
-} mb_op;
-
-const char *mb_op_kind_to_string(mb_op_kind k);
-bool mb_op_is_destructive(const mb_op *op);
 
 /* Progress of long operations (block clones, resync); NULL = silent. */
 typedef struct mb_progress {
@@ -78,6 +27,18 @@ typedef struct mb_progress {
 
 typedef struct mb_platform mb_platform;
 
+/* Performs one operation of the kind its slot in the handler table names. On
+ * failure nothing half-done is left that a second run cannot finish. */
+typedef int (*mb_op_handler)(mb_platform *p, const mb_op *op, mb_progress *progress,
+                             mb_error *err);
+
+/* What a disk is now, as the gate compares it with what the plan recorded. */
+typedef struct mb_disk_identity {
+        char serial[128];
+        uint64_t size;          /* bytes */
+        char where[256];        /* how the disk is named in messages: a path, "disk 1" */
+} mb_disk_identity;
+
 typedef struct mb_platform_ops {
         const char *name;       /* "image", "snapshot", "windows" */
         /* Reads the whole actual state. *ret is owned by the caller. */
@@ -85,9 +46,16 @@ typedef struct mb_platform_ops {
         /* Allows writes to the disk with this number (selected by site.yaml).
          * Platforms refuse every write to a disk that was not allowed. */
         int (*allow_write)(mb_platform *p, uint32_t disk, mb_error *err);
-        /* Performs one operation; on failure nothing half-done is left that a
-         * second run cannot finish. */
+        /* One handler per op kind (MB_OP__COUNT slots, designated
+         * initializers); an empty slot is an op this target cannot perform. */
+        const mb_op_handler *handlers;
+        /* Transitional: a target without a handler table performs every op
+         * here. Removed once every target has its table. */
         int (*execute)(mb_platform *p, const mb_op *op, mb_progress *progress, mb_error *err);
+        /* The disk's identity now (serial and size), read from the disk, not
+         * from cached facts. Required for every target that performs a
+         * destructive op: the gate refuses such an op without it. */
+        int (*identify)(mb_platform *p, uint32_t disk, mb_disk_identity *ret, mb_error *err);
         /* Called once after the last operation of a run (snapshot writes its file). */
         int (*finish)(mb_platform *p, mb_error *err);
         /* Releases everything: the back end's state, p->spec and p itself. */

@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "plan.h"
+#include "platform/platform.h"
 
 static mb_config *cfg;
 static mb_facts *facts;     /* the seed machine, converged by the model */
