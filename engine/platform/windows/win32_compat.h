@@ -27,6 +27,7 @@
 #include <objbase.h>
 #include <wincrypt.h>
 #include <wintrust.h>
+#include <shlobj.h>
 /* winuser.h's MessageBox flag collides with error.h's MB_OK (both 0). */
 #undef MB_OK
 
@@ -102,6 +103,14 @@ typedef struct _WIN32_FIND_DATAW {
         WCHAR cFileName[MAX_PATH];
         WCHAR cAlternateFileName[14];
 } WIN32_FIND_DATAW, *LPWIN32_FIND_DATAW;
+typedef struct _BY_HANDLE_FILE_INFORMATION {
+        DWORD dwFileAttributes;
+        FILETIME ftCreationTime, ftLastAccessTime, ftLastWriteTime;
+        DWORD dwVolumeSerialNumber, nFileSizeHigh, nFileSizeLow, nNumberOfLinks;
+        DWORD nFileIndexHigh, nFileIndexLow;
+} BY_HANDLE_FILE_INFORMATION, *LPBY_HANDLE_FILE_INFORMATION;
+#define SDDL_REVISION_1 1u
+#define KF_FLAG_DEFAULT 0u
 
 typedef enum _FIRMWARE_TYPE {
         FirmwareTypeUnknown = 0, FirmwareTypeBios = 1, FirmwareTypeUefi = 2, FirmwareTypeMax
