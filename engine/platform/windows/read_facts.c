@@ -1041,7 +1041,7 @@ static int recovery_record_open(const mb_win32 *w, const mb_verify *v, const cha
  * recorded hash unless the read is deep (asked, no record, or the last deep
  * verification older than v->max_age). The record is rewritten with what
  * was read when anything was hashed or the file set changed. */
-static int recovery_files(const mb_win32 *w, const mb_win_volume *vol, mb_part_fact *p, mb_verify *v,
+int mb_win_recovery_files(const mb_win32 *w, const mb_win_volume *vol, mb_part_fact *p, mb_verify *v,
                           mb_error *err)
 {
         rec_walk e = { .root = vol->name };
@@ -1111,7 +1111,7 @@ static int read_recovery(const mb_win32 *w, mb_facts *f, const mb_win_volmap *m,
                                 continue;
                         vol = p->fs == MB_FS_NTFS ? mb_win_volmap_by_part(m, d->number, p->unique_guid) : NULL;
                         if (vol) {
-                                r = recovery_files(w, vol, p, v, err);
+                                r = mb_win_recovery_files(w, vol, p, v, err);
                                 if (r < 0)
                                         return mb_error_prefix(err, "reading the recovery partition %u of disk %u",
                                                                p->number, d->number);

@@ -217,6 +217,11 @@ typedef struct mb_win_read_opts {
 
 int mb_win_read_facts_opts(const mb_win32 *w, const mb_win_read_opts *o, mb_facts **ret,
                            mb_error *err);
+/* p->files of the recovery volume vol, read through its volume GUID path
+ * (vol->name) and checked against the verification record of v (NULL: no
+ * record, every byte read); see read_facts.c. */
+int mb_win_recovery_files(const mb_win32 *w, const mb_win_volume *vol, mb_part_fact *p, mb_verify *v,
+                          mb_error *err);
 /* SHA-256 of bytes [offset, offset + length) of the device name (a disk or
  * volume path), read raw and unbuffered through the table in 1 MiB pieces:
  * every byte counts, holes and unwritten areas read as what the device
