@@ -892,7 +892,7 @@ static int recovery_file(const mb_win32 *w, rec_walk *e, const char *full, const
         const char *known;
         uint64_t size;
         DWORD e_;
-        HANDLE h = mb_win_open(w, full, GENERIC_READ, FILE_FLAG_SEQUENTIAL_SCAN, &e_);
+        HANDLE h = mb_win_open(w, full, GENERIC_READ, FILE_FLAG_SEQUENTIAL_SCAN | FILE_FLAG_BACKUP_SEMANTICS, &e_);
 
         if (h == INVALID_HANDLE_VALUE)
                 return mb_w_error(err, MB_EIO, e_, "CreateFileW", "cannot open '%s'", full);
@@ -1052,6 +1052,9 @@ int mb_win_recovery_files(const mb_win32 *w, const mb_win_volume *vol, mb_part_f
         int r;
 
         snprintf(key, sizeof(key), "windows-%s", p->unique_guid ? p->unique_guid : "none");
+        /* \Recovery may grant Administrators nothing: read as a backup
+         * program does (best effort; without it, an open names the file) */
+        enable_privilege(w, "SeBackupPrivilege");
         r = recovery_record_open(w, v, key, &rec, &dir, err);
         if (r < 0)
                 return r;
