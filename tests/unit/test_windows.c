@@ -6148,3 +6148,69 @@ Test(windows_recovery, state_dir_others_can_write_refused)
         cr_assert_eq(vfs.n_st, 0);
         mb_part_fact_clear(&p);
 }
+
+/* The recovery walk and the ProgramData lookup through a recording, its
+ * replay and a recording of the replay: the same answers, the same file. */
+static void recovery_log(const mb_win32 *w, char *log, size_t cap)
+{
+        mb_part_fact p = { 0 };
+        mb_error err = { 0 };
+        LPWSTR pd = NULL;
+        HRESULT hr;
+        size_t o = 0;
+        char *s;
+
+        p.unique_guid = strdup("6c0b7d1e-2a44-4b9e-8f0d-1c2b3a4d5e6f");
+        cr_assert_eq(mb_win_recovery_files(w, &vfs_volume, &p, NULL, &err), 0, "%s", err.msg);
+        for (uint32_t i = 0; i < p.n_files; i++)
+                o += (size_t)snprintf(log + o, cap - o, "%s %llu %x %s;", p.files[i].path,
+                                      (unsigned long long)p.files[i].size, p.files[i].attributes,
+                                      p.files[i].sha256);
+        hr = w->SHGetKnownFolderPath(&(GUID){ 0x62ab5d82, 0xfdc1, 0x4dc3,
+                                              { 0xa9, 0xdd, 0x07, 0x0d, 0x1d, 0x49, 0x5d, 0x97 } },
+                                     0, NULL, &pd);
+        s = pd ? mb_w_to_utf8(pd) : NULL;
+        snprintf(log + o, cap - o, "hr %ld %s", (long)hr, s ? s : "-");
+        free(s);
+        w->CoTaskMemFree(pd);
+        mb_part_fact_clear(&p);
+}
+
+Test(windows_record, recovery_walk_round_trip)
+{
+        mb_win32 t = vfs_table();
+        mb_win_rec_info info = { .content_hash = true };
+        mb_win_rec *rec = NULL, *inner = NULL;
+        tmp_name t1 = rec_tmp("recovery1.txt"), t2 = rec_tmp("recovery2.txt");
+        char direct[2048], recorded[2048], again[2048];
+        char *f1, *f2;
+        mb_error err = { 0 };
+
+        recovery_log(&t, direct, sizeof(direct));
+        cr_assert(strstr(direct, "/Recovery/WindowsRE/Winre.wim 40 27 "), "%s", direct);
+        cr_assert(strstr(direct, "hr 0 C:\\ProgramData"), "%s", direct);
+
+        cr_assert_eq(mb_win_rec_record(&t, &info, &rec, &err), 0, "%s", err.msg);
+        recovery_log(mb_win_rec_table(rec), recorded, sizeof(recorded));
+        cr_assert_eq(mb_win_rec_save(rec, t1.s, &err), 0, "%s", err.msg);
+        mb_win_rec_free(rec);
+        cr_assert_str_eq(recorded, direct);
+
+        cr_assert_eq(mb_win_rec_replay(t1.s, &inner, &err), 0, "%s", err.msg);
+        cr_assert_eq(mb_win_rec_record(mb_win_rec_table(inner), &info, &rec, &err), 0, "%s", err.msg);
+        recovery_log(mb_win_rec_table(rec), again, sizeof(again));
+        cr_assert_eq(mb_win_rec_save(rec, t2.s, &err), 0, "%s", err.msg);
+        mb_win_rec_free(rec);
+        cr_assert_eq(mb_win_rec_status(inner, true, &err), 0, "%s", err.msg);
+        mb_win_rec_free(inner);
+        cr_assert_str_eq(again, direct);
+        f1 = file_text(t1.s);
+        f2 = file_text(t2.s);
+        cr_assert_str_eq(f2, f1);
+        cr_assert(strstr(f1, "GetFileInformationByHandle\n"), "no GetFileInformationByHandle call recorded");
+        cr_assert(strstr(f1, "SHGetKnownFolderPath\n> folder {62ab5d82-fdc1-4dc3-a9dd-070d1d495d97}"), "%s", f1);
+        unlink(t1.s);
+        unlink(t2.s);
+        free(f1);
+        free(f2);
+}
