@@ -446,10 +446,6 @@ mirrored:;
         return 0;
 }
 
-#ifdef MB_HAVE_WINDOWS
-int mb_windows_check_config_acl(const char *path, mb_error *err);
-#endif
-
 int mb_config_load_buffer(const char *name, const char *buf, size_t len, mb_config **ret,
                           mb_error *err)
 {
@@ -492,11 +488,7 @@ int mb_config_load(const char *path, mb_config **ret, mb_error *err)
         size_t len;
         int r;
 
-#ifdef MB_HAVE_WINDOWS
-        r = mb_windows_check_config_acl(path, err);
-        if (r == MB_EUNSAFE)
-                return r;
-#endif
+        /* the trust rule (trust.h) is applied by the reader, on the open file */
         r = mb_yaml_read_file(path, &buf, &len, err);
         if (r)
                 return r;

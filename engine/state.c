@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The verification record (state.h). */
 #include "state.h"
+#include "trust.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -58,22 +59,81 @@ const char *mb_record_lookup(const mb_record *r, const char *path, const char *i
         return e && strcmp(e->identity, identity) == 0 ? e->sha256 : NULL;
 }
 
+/* Splits buf at its newlines (in place): the next line, or NULL at the end. */
+static char *next_line(char **pos)
+{
+        char *line = *pos, *nl;
+
+        while (line && *line == '\n')
+                line++;
+        if (!line || !*line)
+                return NULL;
+        nl = strchr(line, '\n');
+        if (nl) {
+                *nl = '\0';
+                *pos = nl + 1;
+        } else {
+                *pos = line + strlen(line);
+        }
+        return line;
+}
+
+int mb_record_parse(const char *path, char *buf, mb_record *r, mb_error *err)
+{
+        char *pos = buf, *line = next_line(&pos);
+        unsigned lineno = 1;
+        long long deep;
+
+        memset(r, 0, sizeof(*r));
+        if (!line || strcmp(line, RECORD_MAGIC) != 0)
+                return mb_error_at(err, MB_ECORRUPT, path, 1, 0, "expected '%s'", RECORD_MAGIC);
+        line = next_line(&pos);
+        lineno++;
+        if (!line || sscanf(line, "deep %lld", &deep) != 1 || deep < 0)
+                return mb_error_at(err, MB_ECORRUPT, path, lineno, 0, "expected 'deep SECONDS'");
+        r->deep_at = (time_t)deep;
+        while ((line = next_line(&pos))) {
+                lineno++;
+                if (strlen(line) < 131 || line[64] != ' ' || line[129] != ' ' || line[130] != '/')
+                        goto bad;
+                line[64] = line[129] = '\0';
+                if (strspn(line, "0123456789abcdef") != 64 || strspn(line + 65, "0123456789abcdef") != 64) {
+                        mb_record_clear(r);
+                        return mb_error_at(err, MB_ECORRUPT, path, lineno, 0, "expected hexadecimal hashes");
+                }
+                if (mb_record_add(r, line + 130, line, line + 65, err) < 0) {
+                        mb_record_clear(r);
+                        return err->code;
+                }
+        }
+        if (r->n > 1)
+                qsort(r->v, r->n, sizeof(*r->v), entry_cmp);
+        return 0;
+bad:
+        mb_record_clear(r);
+        return mb_error_at(err, MB_ECORRUPT, path, lineno, 0, "expected 'IDENTITY SHA256 /PATH'");
+}
+
+char *mb_record_format(mb_record *r, size_t *ret_len)
+{
+        size_t cap = sizeof(RECORD_MAGIC) + 32 + (size_t)r->n * 132, len;
+        char *buf;
+
+        for (uint32_t i = 0; i < r->n; i++)
+                cap += strlen(r->v[i].path);
+        if (!(buf = malloc(cap)))
+                return NULL;
+        if (r->n > 1)
+                qsort(r->v, r->n, sizeof(*r->v), entry_cmp);
+        len = (size_t)snprintf(buf, cap, "%s\ndeep %lld\n", RECORD_MAGIC, (long long)r->deep_at);
+        for (uint32_t i = 0; i < r->n && len < cap; i++)
+                len += (size_t)snprintf(buf + len, cap - len, "%s %s %s\n", r->v[i].identity,
+                                        r->v[i].sha256, r->v[i].path);
+        *ret_len = len;
+        return buf;
+}
+
 #ifndef _WIN32
-
-/* Writable by root or the effective user only. */
-static bool safe(const struct stat *st)
-{
-        return !(st->st_mode & (S_IWGRP | S_IWOTH)) && (st->st_uid == 0 || st->st_uid == geteuid());
-}
-
-static int unsafe(const char *what, const char *path, const struct stat *st, mb_error *err)
-{
-        return mb_error_set(err, MB_EUNSAFE,
-                            "%s: refusing a state %s that %s can modify (mode %04o, owner uid %u); expected it writable by its owner only (chmod go-w, owned by root or you)",
-                            path, what,
-                            (st->st_mode & S_IWOTH) ? "every user" : (st->st_mode & S_IWGRP) ? "its group" : "another user",
-                            (unsigned)(st->st_mode & 07777), (unsigned)st->st_uid);
-}
 
 int mb_state_dir_check(const char *dir, bool create, mb_error *err)
 {
@@ -87,15 +147,8 @@ int mb_state_dir_check(const char *dir, bool create, mb_error *err)
                 if (mkdir(dir, 0700) < 0 && errno != EEXIST)
                         return mb_error_errno(err, errno == EACCES || errno == EROFS ? MB_ENOENT : MB_EIO, errno,
                                               "%s: cannot create the state directory", dir);
-                if (lstat(dir, &st) < 0)
-                        return mb_error_errno(err, MB_EIO, errno, "%s: cannot read the state directory", dir);
         }
-        if (!S_ISDIR(st.st_mode))
-                return mb_error_set(err, MB_EUNSAFE, "%s: the state directory is %s; expected a directory",
-                                    dir, S_ISLNK(st.st_mode) ? "a symbolic link" : "not a directory");
-        if (!safe(&st))
-                return unsafe("directory", dir, &st, err);
-        return 0;
+        return mb_trust_check(dir, -1, MB_TRUST_STATE_DIR, err);
 }
 
 static char *record_path(const char *dir, const char *key, const char *suffix)
@@ -105,35 +158,6 @@ static char *record_path(const char *dir, const char *key, const char *suffix)
         if (asprintf(&p, "%s/%s%s", dir, key, suffix) < 0)
                 return NULL;
         return p;
-}
-
-static int parse(const char *path, char *buf, mb_record *r, mb_error *err)
-{
-        char *save = NULL, *line = strtok_r(buf, "\n", &save);
-        unsigned lineno = 1;
-        long long deep;
-
-        if (!line || strcmp(line, RECORD_MAGIC) != 0)
-                return mb_error_at(err, MB_ECORRUPT, path, 1, 0, "expected '%s'", RECORD_MAGIC);
-        line = strtok_r(NULL, "\n", &save);
-        lineno++;
-        if (!line || sscanf(line, "deep %lld", &deep) != 1 || deep < 0)
-                return mb_error_at(err, MB_ECORRUPT, path, lineno, 0, "expected 'deep SECONDS'");
-        r->deep_at = (time_t)deep;
-        while ((line = strtok_r(NULL, "\n", &save))) {
-                lineno++;
-                if (strlen(line) < 131 || line[64] != ' ' || line[129] != ' ' || line[130] != '/')
-                        return mb_error_at(err, MB_ECORRUPT, path, lineno, 0,
-                                           "expected 'IDENTITY SHA256 /PATH'");
-                line[64] = line[129] = '\0';
-                if (strspn(line, "0123456789abcdef") != 64 || strspn(line + 65, "0123456789abcdef") != 64)
-                        return mb_error_at(err, MB_ECORRUPT, path, lineno, 0, "expected hexadecimal hashes");
-                if (mb_record_add(r, line + 130, line, line + 65, err) < 0)
-                        return err->code;
-        }
-        if (r->n > 1)
-                qsort(r->v, r->n, sizeof(*r->v), entry_cmp);
-        return 0;
 }
 
 int mb_record_load(const char *dir, const char *key, mb_record *ret, mb_error *err)
@@ -154,8 +178,8 @@ int mb_record_load(const char *dir, const char *key, mb_record *ret, mb_error *e
         }
         if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > RECORD_MAX) {
                 rc = mb_error_set(err, MB_ECORRUPT, "%s: not a regular file of at most 64 MiB", path);
-        } else if (!safe(&st)) {
-                rc = unsafe("file", path, &st, err);
+        } else if ((rc = mb_trust_check(path, fd, MB_TRUST_STATE_FILE, err)) < 0) {
+                /* others can write it */
         } else if (!(buf = malloc((size_t)st.st_size + 1))) {
                 rc = mb_error_set(err, MB_ENOMEM, "out of memory");
         } else {
@@ -172,7 +196,7 @@ int mb_record_load(const char *dir, const char *key, mb_record *ret, mb_error *e
                 }
                 buf[len] = '\0';
                 if (rc == 0)
-                        rc = parse(path, buf, ret, err);
+                        rc = mb_record_parse(path, buf, ret, err);
         }
         close(fd);
         free(buf);
@@ -203,9 +227,14 @@ int mb_record_save(const char *dir, const char *key, const mb_record *r, mb_erro
                 }
                 goto out;
         }
-        fprintf(f, "%s\ndeep %lld\n", RECORD_MAGIC, (long long)r->deep_at);
-        for (uint32_t i = 0; i < r->n; i++)
-                fprintf(f, "%s %s %s\n", r->v[i].identity, r->v[i].sha256, r->v[i].path);
+        {
+                size_t len;
+                char *text = mb_record_format((mb_record *)r, &len);
+
+                if (!text || fwrite(text, 1, len, f) != len)
+                        rc = mb_error_set(err, MB_EIO, "%s: cannot write", tmp);
+                free(text);
+        }
         if (fflush(f) != 0 || fsync(fileno(f)) < 0)
                 rc = mb_error_errno(err, MB_EIO, errno, "%s: cannot write", tmp);
         if (fclose(f) != 0 && rc == 0)
@@ -220,7 +249,7 @@ out:
         return rc;
 }
 
-#else /* _WIN32: the record is kept by the image target only, which Windows builds lack */
+#else /* _WIN32: the windows target keeps its records through the Win32 call table (windows/record.c) */
 
 int mb_state_dir_check(const char *dir, bool create, mb_error *err)
 {

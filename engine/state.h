@@ -52,5 +52,10 @@ int mb_record_save(const char *dir, const char *key, const mb_record *r, mb_erro
 int mb_record_add(mb_record *r, const char *path, const char *identity, const char *sha256,
                   mb_error *err);
 void mb_record_clear(mb_record *r);
+/* Parses a record file's text (buf, NUL-terminated, changed in place) into
+ * *ret; MB_ECORRUPT naming path and line. */
+int mb_record_parse(const char *path, char *buf, mb_record *ret, mb_error *err);
+/* The record file's text for r (sorted first); malloc'd, NULL when out of memory. */
+char *mb_record_format(mb_record *r, size_t *ret_len);
 
 #endif

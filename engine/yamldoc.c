@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "yamldoc.h"
+#include "trust.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -121,16 +122,12 @@ int mb_yaml_read_file(const char *path, char **ret_buf, size_t *ret_len, mb_erro
                                    "%s; expected a YAML file",
                                    dir ? "is a directory" : "is not a regular file");
         }
-#ifndef _WIN32
-        /* Whoever can edit the file can wipe disks: refuse files others may write. */
-        if ((st.st_mode & (S_IWGRP | S_IWOTH)) || (st.st_uid != geteuid() && st.st_uid != 0)) {
+        /* Whoever can edit the file can wipe disks (trust.h). */
+        if (mb_trust_check(path, fd, MB_TRUST_FILE, err) == MB_EUNSAFE) {
                 close(fd);
-                return mb_error_at(err, MB_EUNSAFE, path, 0, 0,
-                                   "refusing a file that %s can modify (mode %04o, owner uid %u); expected it writable by its owner only (chmod go-w, owned by root or you)",
-                                   (st.st_mode & S_IWOTH) ? "every user" : (st.st_mode & S_IWGRP) ? "its group" : "another user",
-                                   (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
+                return MB_EUNSAFE;
         }
-#endif
+        mb_error_clear(err);
         if (st.st_size > MB_YAML_MAX_BYTES) {
                 close(fd);
                 return mb_error_at(err, MB_EINVAL, path, 0, 0,

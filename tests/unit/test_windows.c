@@ -5626,3 +5626,591 @@ Test(windows_bootchain, crypt32_calls_record_and_replay)
         free(rec);
         free(shim.data);
 }
+
+/* ---- recovery volumes compared by their files, and the state directory ----
+ *
+ * A recovery volume as Microsoft's WinRE deployment documents it ("Deploy
+ * Windows RE", learn.microsoft.com/windows-hardware/manufacture/desktop/
+ * deploy-windows-re: Winre.wim copied to \Recovery\WindowsRE on the
+ * recovery tools partition, registered with reagentc /setreimage /path
+ * R:\Recovery\WindowsRE), with ReAgent.xml beside it, and System Volume
+ * Information in the root, which is not content. The files' bytes are
+ * stand-ins: the test is about the listing, the identities and the record.
+ * FindFirstFileW answers "." and ".." in every directory but a volume's
+ * root, as NTFS does. */
+
+#define VFS_ROOT "\\\\?\\Volume{3f1d9a52-7c1e-4d0b-9a55-2b7e8c6d4f10}\\"
+#define VFS_STATE "C:\\ProgramData\\mbstate"
+#define VFS_MAGIC 0x5646u
+
+typedef struct vfs_file {
+        const char *path;       /* below VFS_ROOT, '\' separated */
+        uint8_t data[4096];
+        DWORD size, attrs, index;
+        FILETIME written;
+} vfs_file;
+
+typedef struct vfs_state_file {
+        char name[128];
+        char *data;
+        size_t len;
+} vfs_state_file;
+
+static struct {
+        vfs_file f[4];
+        int n;
+        uint64_t content_read;  /* bytes ReadFile returned from the volume's files */
+        bool dir_exists;
+        char sddl[128];
+        PSECURITY_DESCRIPTOR created_with;
+        vfs_state_file st[8];
+        int n_st;
+} vfs;
+
+static uint8_t vfs_sd[20];
+
+typedef struct vfs_handle {
+        unsigned magic;
+        int file;               /* index in vfs.f, or -1 */
+        int st;                 /* index in vfs.st (state files), or -1 */
+        bool write;
+        size_t pos;
+        /* a listing */
+        char names[8][64];
+        DWORD attrs[8];
+        int n, next;
+} vfs_handle;
+
+static char *vfs_utf8(LPCWSTR w) { return mb_w_to_utf8(w); }
+
+static void vfs_setup(void)
+{
+        static const struct { const char *path; const char *text; DWORD attrs; } files[] = {
+                { "Recovery\\WindowsRE\\Winre.wim", "MSWIM\0\0\0 stand-in for the WinRE image", 0x27 },
+                { "Recovery\\WindowsRE\\ReAgent.xml", "<?xml version='1.0' encoding='utf-8'?><WindowsRE version=\"2.0\"/>", 0x26 },
+                { "System Volume Information\\WPSettings.dat", "not content", 0x26 },
+        };
+
+        memset(&vfs, 0, sizeof(vfs));
+        for (int i = 0; i < 3; i++) {
+                vfs_file *f = &vfs.f[vfs.n++];
+
+                f->path = files[i].path;
+                f->size = 40 + 1000 * (DWORD)i;
+                for (DWORD k = 0; k < f->size; k++)
+                        f->data[k] = (uint8_t)(k * 7 + i);
+                memcpy(f->data, files[i].text, strlen(files[i].text));
+                f->attrs = files[i].attrs;
+                f->index = 0x40 + (DWORD)i;
+                f->written.dwHighDateTime = 0x01da0000;
+                f->written.dwLowDateTime = 1000 + (DWORD)i;
+        }
+}
+
+static vfs_handle *vfs_new(void)
+{
+        vfs_handle *h = calloc(1, sizeof(*h));
+
+        cr_assert_not_null(h);
+        h->magic = VFS_MAGIC;
+        h->file = h->st = -1;
+        return h;
+}
+
+static bool vfs_add_name(vfs_handle *h, const char *name, DWORD attrs)
+{
+        for (int i = 0; i < h->n; i++)
+                if (strcmp(h->names[i], name) == 0)
+                        return false;
+        snprintf(h->names[h->n], sizeof(h->names[0]), "%s", name);
+        h->attrs[h->n++] = attrs;
+        return true;
+}
+
+static void vfs_fill(vfs_handle *h, WIN32_FIND_DATAW *d)
+{
+        WCHAR *w = mb_w_from_utf8(h->names[h->next]);
+
+        memset(d, 0, sizeof(*d));
+        d->dwFileAttributes = h->attrs[h->next];
+        memcpy(d->cFileName, w, (mb_w_len(w) + 1) * sizeof(WCHAR));
+        free(w);
+        for (int i = 0; i < vfs.n; i++) {
+                const char *base = strrchr(vfs.f[i].path, '\\');
+
+                if (base && strcmp(base + 1, h->names[h->next]) == 0)
+                        d->nFileSizeLow = vfs.f[i].size;
+        }
+        h->next++;
+}
+
+static HANDLE WINAPI v_FindFirstFileW(LPCWSTR pattern, LPWIN32_FIND_DATAW d)
+{
+        char *p = vfs_utf8(pattern), dir[512];
+        size_t root = strlen(VFS_ROOT), dl;
+        vfs_handle *h;
+
+        cr_assert(strncmp(p, VFS_ROOT, root) == 0, "listing outside the volume: %s", p);
+        cr_assert(p[strlen(p) - 1] == '*', "%s", p);
+        snprintf(dir, sizeof(dir), "%.*s", (int)(strlen(p) - root - 1), p + root);
+        free(p);
+        dl = strlen(dir);
+        h = vfs_new();
+        if (dl) {
+                vfs_add_name(h, ".", FILE_ATTRIBUTE_DIRECTORY);
+                vfs_add_name(h, "..", FILE_ATTRIBUTE_DIRECTORY);
+        }
+        for (int i = 0; i < vfs.n; i++) {
+                const char *rest, *sep;
+                char name[64];
+
+                if (strncmp(vfs.f[i].path, dir, dl) != 0)
+                        continue;
+                rest = vfs.f[i].path + dl;
+                sep = strchr(rest, '\\');
+                snprintf(name, sizeof(name), "%.*s", sep ? (int)(sep - rest) : (int)strlen(rest), rest);
+                vfs_add_name(h, name, sep ? FILE_ATTRIBUTE_DIRECTORY | FILE_ATTRIBUTE_HIDDEN | FILE_ATTRIBUTE_SYSTEM :
+                                            vfs.f[i].attrs);
+        }
+        if (!h->n) {
+                free(h);
+                fk.last_error = ERROR_FILE_NOT_FOUND;
+                return INVALID_HANDLE_VALUE;
+        }
+        vfs_fill(h, d);
+        return h;
+}
+
+static BOOL WINAPI v_FindNextFileW(HANDLE hh, LPWIN32_FIND_DATAW d)
+{
+        vfs_handle *h = hh;
+
+        cr_assert_eq(h->magic, VFS_MAGIC);
+        if (h->next >= h->n) {
+                fk.last_error = ERROR_NO_MORE_FILES;
+                return FALSE;
+        }
+        vfs_fill(h, d);
+        return TRUE;
+}
+
+static BOOL WINAPI v_FindClose(HANDLE hh)
+{
+        cr_assert_eq(((vfs_handle *)hh)->magic, VFS_MAGIC);
+        free(hh);
+        return TRUE;
+}
+
+static int vfs_state_find(const char *name)
+{
+        for (int i = 0; i < vfs.n_st; i++)
+                if (strcmp(vfs.st[i].name, name) == 0)
+                        return i;
+        return -1;
+}
+
+static HANDLE WINAPI v_CreateFileW(LPCWSTR name, DWORD access, DWORD share, LPSECURITY_ATTRIBUTES sa,
+                                   DWORD disp, DWORD flags, HANDLE t)
+{
+        char *p = vfs_utf8(name);
+        vfs_handle *h = vfs_new();
+
+        (void)share, (void)sa, (void)flags, (void)t;
+        if (strncmp(p, VFS_ROOT, strlen(VFS_ROOT)) == 0) {
+                cr_assert_eq(access, GENERIC_READ, "%s opened for writing", p);
+                for (int i = 0; i < vfs.n; i++)
+                        if (strcmp(vfs.f[i].path, p + strlen(VFS_ROOT)) == 0)
+                                h->file = i;
+        } else {
+                cr_assert(strncmp(p, VFS_STATE "\\", strlen(VFS_STATE) + 1) == 0, "unexpected file %s", p);
+                cr_assert(vfs.dir_exists);
+                h->st = vfs_state_find(p);
+                h->write = access == GENERIC_WRITE;
+                if (disp == CREATE_ALWAYS) {
+                        if (h->st < 0) {
+                                h->st = vfs.n_st++;
+                                snprintf(vfs.st[h->st].name, sizeof(vfs.st[0].name), "%s", p);
+                        }
+                        free(vfs.st[h->st].data);
+                        vfs.st[h->st].data = NULL;
+                        vfs.st[h->st].len = 0;
+                }
+        }
+        free(p);
+        if (h->file < 0 && h->st < 0) {
+                free(h);
+                fk.last_error = ERROR_FILE_NOT_FOUND;
+                return INVALID_HANDLE_VALUE;
+        }
+        return h;
+}
+
+static BOOL WINAPI v_ReadFile(HANDLE hh, LPVOID buf, DWORD len, LPDWORD got, LPOVERLAPPED ov)
+{
+        vfs_handle *h = hh;
+        const uint8_t *src;
+        size_t size, n;
+
+        (void)ov;
+        cr_assert_eq(h->magic, VFS_MAGIC);
+        src = h->file >= 0 ? vfs.f[h->file].data : (const uint8_t *)vfs.st[h->st].data;
+        size = h->file >= 0 ? vfs.f[h->file].size : vfs.st[h->st].len;
+        n = size - h->pos < len ? size - h->pos : len;
+        memcpy(buf, src + h->pos, n);
+        h->pos += n;
+        *got = (DWORD)n;
+        if (h->file >= 0)
+                vfs.content_read += n;
+        return TRUE;
+}
+
+static BOOL WINAPI v_WriteFile(HANDLE hh, LPCVOID buf, DWORD len, LPDWORD put, LPOVERLAPPED ov)
+{
+        vfs_handle *h = hh;
+        vfs_state_file *s;
+
+        (void)ov;
+        cr_assert(h->magic == VFS_MAGIC && h->st >= 0 && h->write);
+        s = &vfs.st[h->st];
+        s->data = realloc(s->data, s->len + len + 1);
+        memcpy(s->data + s->len, buf, len);
+        s->len += len;
+        s->data[s->len] = '\0';
+        *put = len;
+        return TRUE;
+}
+
+static BOOL WINAPI v_FlushFileBuffers(HANDLE h) { (void)h; return TRUE; }
+
+static BOOL WINAPI v_CloseHandle(HANDLE hh)
+{
+        if (hh != H(HTOKEN)) {
+                cr_assert_eq(((vfs_handle *)hh)->magic, VFS_MAGIC);
+                free(hh);
+        }
+        return TRUE;
+}
+
+static BOOL WINAPI v_GetFileInformationByHandle(HANDLE hh, LPBY_HANDLE_FILE_INFORMATION i)
+{
+        vfs_handle *h = hh;
+        const vfs_file *f;
+
+        cr_assert(h->magic == VFS_MAGIC && h->file >= 0);
+        f = &vfs.f[h->file];
+        memset(i, 0, sizeof(*i));
+        i->dwFileAttributes = f->attrs;
+        i->ftLastWriteTime = f->written;
+        i->dwVolumeSerialNumber = 0x5a3c91e2;
+        i->nFileSizeLow = f->size;
+        i->nNumberOfLinks = 1;
+        i->nFileIndexHigh = 0x00010000;         /* sequence number 1 */
+        i->nFileIndexLow = f->index;
+        return TRUE;
+}
+
+static BOOL WINAPI v_MoveFileExW(LPCWSTR from, LPCWSTR to, DWORD flags)
+{
+        char *a = vfs_utf8(from), *b = vfs_utf8(to);
+        int i = vfs_state_find(a), j = vfs_state_find(b);
+
+        cr_assert(flags & MOVEFILE_REPLACE_EXISTING);
+        cr_assert_geq(i, 0, "%s", a);
+        if (j >= 0) {
+                free(vfs.st[j].data);
+                vfs.st[j].data = vfs.st[i].data;
+                vfs.st[j].len = vfs.st[i].len;
+                vfs.st[i] = vfs.st[--vfs.n_st];
+                memset(&vfs.st[vfs.n_st], 0, sizeof(vfs.st[0]));
+        } else {
+                snprintf(vfs.st[i].name, sizeof(vfs.st[0].name), "%s", b);
+        }
+        free(a);
+        free(b);
+        return TRUE;
+}
+
+static BOOL WINAPI v_DeleteFileW(LPCWSTR p) { (void)p; return TRUE; }
+
+static HRESULT WINAPI v_SHGetKnownFolderPath(const GUID *id, DWORD flags, HANDLE token, LPWSTR *ret)
+{
+        GUID want;
+
+        (void)flags, (void)token;
+        cr_assert_eq(mb_w_guid_parse("62AB5D82-FDC1-4DC3-A9DD-070D1D495D97", &want), 0);
+        cr_assert_eq(memcmp(id, &want, sizeof(want)), 0, "not FOLDERID_ProgramData");
+        *ret = mb_w_from_utf8("C:\\ProgramData");
+        return S_OK;
+}
+
+static DWORD WINAPI v_GetFileAttributesW(LPCWSTR path)
+{
+        char *p = vfs_utf8(path);
+        bool dir = strcmp(p, VFS_STATE) == 0;
+
+        free(p);
+        cr_assert(dir, "unexpected GetFileAttributesW");
+        if (!vfs.dir_exists) {
+                fk.last_error = ERROR_FILE_NOT_FOUND;
+                return INVALID_FILE_ATTRIBUTES;
+        }
+        return FILE_ATTRIBUTE_DIRECTORY;
+}
+
+static BOOL WINAPI v_ConvertSddl(LPCWSTR sddl, DWORD rev, PSECURITY_DESCRIPTOR *sd, ULONG *len)
+{
+        char *s = vfs_utf8(sddl);
+
+        (void)len;
+        cr_assert_eq(rev, SDDL_REVISION_1);
+        snprintf(vfs.sddl, sizeof(vfs.sddl), "%s", s);
+        free(s);
+        *sd = vfs_sd;
+        return TRUE;
+}
+
+static BOOL WINAPI v_CreateDirectoryW(LPCWSTR path, LPSECURITY_ATTRIBUTES sa)
+{
+        char *p = vfs_utf8(path);
+
+        cr_assert_str_eq(p, VFS_STATE);
+        free(p);
+        vfs.created_with = sa ? sa->lpSecurityDescriptor : NULL;
+        vfs.dir_exists = true;
+        return TRUE;
+}
+
+static HLOCAL WINAPI v_LocalFree(HLOCAL p) { (void)p; return NULL; }
+
+static mb_win32 vfs_table(void)
+{
+        static const ace_spec admins_only[] = {
+                { 0, 0x001f01ff, "S-1-5-18" }, { 0, 0x001f01ff, "S-1-5-32-544" },
+        };
+        static uint8_t acl[256];
+        static const uint8_t admins[] = { 1, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0, 0x20, 2, 0, 0 };
+        mb_win32 t = fake_table;
+
+        seed_machine("disk1_layout_raw.hex");
+        acl_build(acl, admins_only, 2);
+        fk.acl = acl;
+        fk.owner = admins;
+        vfs_setup();
+        t.FindFirstFileW = v_FindFirstFileW;
+        t.FindNextFileW = v_FindNextFileW;
+        t.FindClose = v_FindClose;
+        t.CreateFileW = v_CreateFileW;
+        t.ReadFile = v_ReadFile;
+        t.WriteFile = v_WriteFile;
+        t.FlushFileBuffers = v_FlushFileBuffers;
+        t.CloseHandle = v_CloseHandle;
+        t.GetFileInformationByHandle = v_GetFileInformationByHandle;
+        t.MoveFileExW = v_MoveFileExW;
+        t.DeleteFileW = v_DeleteFileW;
+        t.SHGetKnownFolderPath = v_SHGetKnownFolderPath;
+        t.GetFileAttributesW = v_GetFileAttributesW;
+        t.ConvertStringSecurityDescriptorToSecurityDescriptorW = v_ConvertSddl;
+        t.CreateDirectoryW = v_CreateDirectoryW;
+        t.LocalFree = v_LocalFree;
+        return t;
+}
+
+static const mb_win_volume vfs_volume = { .name = VFS_ROOT };
+
+static void vfs_hex(int i, char hex[65])
+{
+        mb_sha256 s;
+
+        mb_sha256_init(&s);
+        mb_sha256_update(&s, vfs.f[i].data, vfs.f[i].size);
+        mb_sha256_final_hex(&s, hex);
+}
+
+static void vfs_read(const mb_win32 *t, mb_verify *v, mb_part_fact *p)
+{
+        mb_error err = { 0 };
+
+        mb_part_fact_clear(p);
+        memset(p, 0, sizeof(*p));
+        p->unique_guid = strdup("6c0b7d1e-2a44-4b9e-8f0d-1c2b3a4d5e6f");
+        vfs.content_read = 0;
+        cr_assert_eq(mb_win_recovery_files(t, &vfs_volume, p, v, &err), 0, "%s", err.msg);
+}
+
+Test(windows_recovery, files_compared_by_identity_and_record)
+{
+        mb_win32 t = vfs_table();
+        mb_verify v = { .state_dir = MB_STATE_DIR_DEFAULT, .max_age = MB_DEEP_AGE_DEFAULT };
+        mb_part_fact p = { 0 };
+        char wim[65], xml[65];
+        int rec;
+
+        /* first check: no state directory yet -- created admin-only, every byte read */
+        vfs_read(&t, &v, &p);
+        cr_assert(vfs.dir_exists);
+        cr_assert_str_eq(vfs.sddl, "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)");
+        cr_assert_eq(vfs.created_with, (PSECURITY_DESCRIPTOR)vfs_sd);
+        cr_assert_eq(v.depth, MB_VERIFY_DEEP);
+        cr_assert_eq(vfs.content_read, vfs.f[0].size + vfs.f[1].size);
+        cr_assert_eq(p.n_files, 2, "System Volume Information is not content");
+        cr_assert_str_eq(p.files[0].path, "/Recovery/WindowsRE/ReAgent.xml");
+        cr_assert_str_eq(p.files[1].path, "/Recovery/WindowsRE/Winre.wim");
+        vfs_hex(0, wim);
+        vfs_hex(1, xml);
+        cr_assert_str_eq(p.files[1].sha256, wim);
+        cr_assert_str_eq(p.files[0].sha256, xml);
+        cr_assert_eq(p.files[1].size, vfs.f[0].size);
+        cr_assert_eq(p.files[1].attributes, 0x27);
+        cr_assert_null(p.content_sha256);
+        rec = vfs_state_find(VFS_STATE "\\windows-6c0b7d1e-2a44-4b9e-8f0d-1c2b3a4d5e6f.rec");
+        cr_assert_geq(rec, 0, "the record was written");
+        cr_assert(strstr(vfs.st[rec].data, " /Recovery/WindowsRE/Winre.wim\n"), "%s", vfs.st[rec].data);
+        cr_assert_eq(vfs_state_find(VFS_STATE "\\windows-6c0b7d1e-2a44-4b9e-8f0d-1c2b3a4d5e6f.rec.new"), -1);
+        cr_assert_neq(v.last_deep, 0);
+
+        /* second check: identities unchanged -- no content read */
+        v.depth = MB_VERIFY_NONE;
+        vfs_read(&t, &v, &p);
+        cr_assert_eq(vfs.content_read, 0);
+        cr_assert_eq(v.depth, MB_VERIFY_METADATA);
+        cr_assert_str_eq(p.files[1].sha256, wim);
+
+        /* a byte changed behind the file system's back: identity unchanged, the
+         * default check keeps the recorded hash; --deep reads and finds it */
+        vfs.f[0].data[10] ^= 0xff;
+        vfs_read(&t, &v, &p);
+        cr_assert_str_eq(p.files[1].sha256, wim);
+        v.deep = true;
+        v.depth = MB_VERIFY_NONE;
+        vfs_read(&t, &v, &p);
+        cr_assert_eq(v.depth, MB_VERIFY_DEEP);
+        cr_assert_str_neq(p.files[1].sha256, wim);
+        vfs_hex(0, wim);
+        cr_assert_str_eq(p.files[1].sha256, wim);
+
+        /* a write through the file system moves the last write time: that
+         * file alone is read again by the default check */
+        v.deep = false;
+        vfs.f[0].data[11] ^= 0xff;
+        vfs.f[0].written.dwLowDateTime++;
+        vfs_read(&t, &v, &p);
+        cr_assert_eq(vfs.content_read, vfs.f[0].size, "read %llu", (unsigned long long)vfs.content_read);
+        vfs_hex(0, wim);
+        cr_assert_str_eq(p.files[1].sha256, wim);
+
+        /* a record older than max_age makes the default check deep */
+        v.max_age = -1;
+        v.depth = MB_VERIFY_NONE;
+        vfs_read(&t, &v, &p);
+        cr_assert_eq(v.depth, MB_VERIFY_DEEP);
+        cr_assert_eq(vfs.content_read, vfs.f[0].size + vfs.f[1].size);
+        mb_part_fact_clear(&p);
+}
+
+Test(windows_recovery, no_record_reads_every_byte)
+{
+        mb_win32 t = vfs_table();
+        mb_part_fact p = { 0 };
+
+        vfs_read(&t, NULL, &p);
+        cr_assert_eq(vfs.content_read, vfs.f[0].size + vfs.f[1].size);
+        cr_assert_eq(vfs.n_st, 0);
+        cr_assert(!vfs.dir_exists);
+        cr_assert_eq(p.n_files, 2);
+        mb_part_fact_clear(&p);
+}
+
+Test(windows_recovery, state_dir_others_can_write_refused)
+{
+        static const ace_spec users_add[] = {
+                { 0, 0x001f01ff, "S-1-5-18" }, { 0, 0x001f01ff, "S-1-5-32-544" },
+                { 0, 0x001200ab, "S-1-5-32-545" },     /* Users: read & execute + create files */
+        };
+        static uint8_t acl[256];
+        mb_win32 t = vfs_table();
+        mb_verify v = { .state_dir = MB_STATE_DIR_DEFAULT, .max_age = MB_DEEP_AGE_DEFAULT };
+        mb_part_fact p = { 0 };
+        mb_error err = { 0 };
+        char *dir = NULL;
+
+        vfs.dir_exists = true;
+        acl_build(acl, users_add, 3);
+        fk.acl = acl;
+        cr_assert_eq(mb_win_state_dir(&t, NULL, &dir, &err), MB_EUNSAFE);
+        cr_assert_null(dir);
+        cr_assert(strstr(err.msg, "the state directory 'C:\\ProgramData\\mbstate'"), "%s", err.msg);
+        cr_assert(strstr(err.msg, "S-1-5-32-545"), "%s", err.msg);
+
+        /* the check refuses too: nothing read, nothing written */
+        p.unique_guid = strdup("6c0b7d1e-2a44-4b9e-8f0d-1c2b3a4d5e6f");
+        cr_assert_eq(mb_win_recovery_files(&t, &vfs_volume, &p, &v, &err), MB_EUNSAFE);
+        cr_assert_eq(vfs.content_read, 0);
+        cr_assert_eq(vfs.n_st, 0);
+        mb_part_fact_clear(&p);
+}
+
+/* The recovery walk and the ProgramData lookup through a recording, its
+ * replay and a recording of the replay: the same answers, the same file. */
+static void recovery_log(const mb_win32 *w, char *log, size_t cap)
+{
+        mb_part_fact p = { 0 };
+        mb_error err = { 0 };
+        LPWSTR pd = NULL;
+        HRESULT hr;
+        size_t o = 0;
+        char *s;
+
+        p.unique_guid = strdup("6c0b7d1e-2a44-4b9e-8f0d-1c2b3a4d5e6f");
+        cr_assert_eq(mb_win_recovery_files(w, &vfs_volume, &p, NULL, &err), 0, "%s", err.msg);
+        for (uint32_t i = 0; i < p.n_files; i++)
+                o += (size_t)snprintf(log + o, cap - o, "%s %llu %x %s;", p.files[i].path,
+                                      (unsigned long long)p.files[i].size, p.files[i].attributes,
+                                      p.files[i].sha256);
+        hr = w->SHGetKnownFolderPath(&(GUID){ 0x62ab5d82, 0xfdc1, 0x4dc3,
+                                              { 0xa9, 0xdd, 0x07, 0x0d, 0x1d, 0x49, 0x5d, 0x97 } },
+                                     0, NULL, &pd);
+        s = pd ? mb_w_to_utf8(pd) : NULL;
+        snprintf(log + o, cap - o, "hr %ld %s", (long)hr, s ? s : "-");
+        free(s);
+        w->CoTaskMemFree(pd);
+        mb_part_fact_clear(&p);
+}
+
+Test(windows_record, recovery_walk_round_trip)
+{
+        mb_win32 t = vfs_table();
+        mb_win_rec_info info = { .content_hash = true };
+        mb_win_rec *rec = NULL, *inner = NULL;
+        tmp_name t1 = rec_tmp("recovery1.txt"), t2 = rec_tmp("recovery2.txt");
+        char direct[2048], recorded[2048], again[2048];
+        char *f1, *f2;
+        mb_error err = { 0 };
+
+        recovery_log(&t, direct, sizeof(direct));
+        cr_assert(strstr(direct, "/Recovery/WindowsRE/Winre.wim 40 27 "), "%s", direct);
+        cr_assert(strstr(direct, "hr 0 C:\\ProgramData"), "%s", direct);
+
+        cr_assert_eq(mb_win_rec_record(&t, &info, &rec, &err), 0, "%s", err.msg);
+        recovery_log(mb_win_rec_table(rec), recorded, sizeof(recorded));
+        cr_assert_eq(mb_win_rec_save(rec, t1.s, &err), 0, "%s", err.msg);
+        mb_win_rec_free(rec);
+        cr_assert_str_eq(recorded, direct);
+
+        cr_assert_eq(mb_win_rec_replay(t1.s, &inner, &err), 0, "%s", err.msg);
+        cr_assert_eq(mb_win_rec_record(mb_win_rec_table(inner), &info, &rec, &err), 0, "%s", err.msg);
+        recovery_log(mb_win_rec_table(rec), again, sizeof(again));
+        cr_assert_eq(mb_win_rec_save(rec, t2.s, &err), 0, "%s", err.msg);
+        mb_win_rec_free(rec);
+        cr_assert_eq(mb_win_rec_status(inner, true, &err), 0, "%s", err.msg);
+        mb_win_rec_free(inner);
+        cr_assert_str_eq(again, direct);
+        f1 = file_text(t1.s);
+        f2 = file_text(t2.s);
+        cr_assert_str_eq(f2, f1);
+        cr_assert(strstr(f1, "GetFileInformationByHandle\n"), "no GetFileInformationByHandle call recorded");
+        cr_assert(strstr(f1, "SHGetKnownFolderPath\n> folder {62ab5d82-fdc1-4dc3-a9dd-070d1d495d97}"), "%s", f1);
+        unlink(t1.s);
+        unlink(t2.s);
+        free(f1);
+        free(f2);
+}

@@ -33,7 +33,12 @@ static int win_read_facts(mb_platform *p, mb_facts **ret, mb_error *err)
 {
         mb_win_target *t = p->priv;
         mb_facts *f = NULL;
-        int r = mb_win_read_facts_opts(t->w, &t->read_opts, &f, err);
+        int r;
+
+        /* a recording or replay reads deep, without a record: the record's
+         * own files are this machine's, not the recorded one's */
+        t->read_opts.verify = t->rec ? NULL : &p->verify;
+        r = mb_win_read_facts_opts(t->w, &t->read_opts, &f, err);
 
         if (t->rec && t->rec_replay) {
                 mb_error rerr = { 0 };
@@ -197,9 +202,9 @@ int mb_platform_open_windows(mb_platform **ret, mb_error *err)
         return mb_win_platform_open(&mb_win32_system, ret, err);
 }
 
-int mb_windows_check_config_acl(const char *path, mb_error *err)
+int mb_trust_check_windows(const char *path, mb_trust_kind kind, mb_error *err)
 {
-        return mb_win_check_config_acl(&mb_win32_system, path, err);
+        return mb_win_trust_check(&mb_win32_system, path, kind, err);
 }
 
 int mb_windows_open_recording(const char *path, mb_platform **ret, mb_error *err)
@@ -221,12 +226,6 @@ int mb_windows_preflight(bool *ret_hibernation, mb_error *err)
 #else
 
 /* mb_platform_open_windows() itself is engine/platform/platform.c's stub here. */
-
-int mb_windows_check_config_acl(const char *path, mb_error *err)
-{
-        (void)path;
-        return mb_error_set(err, MB_ENOTSUP, "config ACL checks are done on Windows only");
-}
 
 int mb_windows_preflight(bool *ret_hibernation, mb_error *err)
 {

@@ -5,8 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "format/ldm/ldm.h"
+#include "blockdev.h"
 #include "sha256.h"
 #include "vds.h"
 
@@ -849,22 +851,275 @@ int mb_win_hash_device_range(const mb_win32 *w, const char *name, uint64_t offse
         return r;
 }
 
-/* content_sha256 of every recovery partition (what a block clone compares),
- * read through the disk itself so a partition without a mounted volume
- * counts too. */
-static int hash_recovery_partitions(const mb_win32 *w, mb_facts *f, mb_error *err)
+/* The recovery volume being listed (recovery_walk). */
+typedef struct rec_walk {
+        const char *root;               /* "\\?\Volume{...}\" */
+        bool deep;
+        const mb_record *known;         /* the volume's record, or NULL */
+        file_list out;
+        mb_record ids;                  /* what was read: the record to write */
+} rec_walk;
+
+/* A file's identity: what NTFS changes whenever its content changes through
+ * the file system -- the volume serial and file index (its MFT reference),
+ * size and last write time (BY_HANDLE_FILE_INFORMATION). */
+static void win_identity(const BY_HANDLE_FILE_INFORMATION *i, char hex[65])
+{
+        mb_sha256 s;
+        uint32_t v[7] = { i->dwVolumeSerialNumber, i->nFileIndexHigh, i->nFileIndexLow,
+                          i->nFileSizeHigh, i->nFileSizeLow, i->ftLastWriteTime.dwHighDateTime,
+                          i->ftLastWriteTime.dwLowDateTime };
+        uint8_t b[28];
+
+        for (int k = 0; k < 7; k++)
+                mb_put_le32(b + 4 * k, v[k]);
+        mb_sha256_init(&s);
+        mb_sha256_update(&s, "win-id-1", 8);
+        mb_sha256_update(&s, b, sizeof(b));
+        mb_sha256_final_hex(&s, hex);
+}
+
+/* One recovery file: identity from its handle, content hash from the record
+ * when the identity is the recorded one (and the read is not deep), else
+ * read through the same handle. */
+static int recovery_file(const mb_win32 *w, rec_walk *e, const char *full, const char *rel,
+                         DWORD attributes, mb_error *err)
+{
+        static uint8_t buf[1 << 20];
+        BY_HANDLE_FILE_INFORMATION info;
+        mb_file_fact *nv;
+        char id[65], hex[65], p[1030];
+        const char *known;
+        uint64_t size;
+        DWORD e_;
+        HANDLE h = mb_win_open(w, full, GENERIC_READ, FILE_FLAG_SEQUENTIAL_SCAN | FILE_FLAG_BACKUP_SEMANTICS, &e_);
+
+        if (h == INVALID_HANDLE_VALUE)
+                return mb_w_error(err, MB_EIO, e_, "CreateFileW", "cannot open '%s'", full);
+        if (!w->GetFileInformationByHandle(h, &info)) {
+                e_ = w->GetLastError();
+                w->CloseHandle(h);
+                return mb_w_error(err, MB_EIO, e_, "GetFileInformationByHandle", "cannot read the identity of '%s'",
+                                  full);
+        }
+        size = (uint64_t)info.nFileSizeHigh << 32 | info.nFileSizeLow;
+        win_identity(&info, id);
+        snprintf(p, sizeof(p), "/%s", rel);
+        known = e->deep ? NULL : mb_record_lookup(e->known, p, id);
+        if (known) {
+                memcpy(hex, known, 65);
+        } else {
+                mb_sha256 s;
+                uint64_t total = 0;
+                DWORD got;
+
+                mb_sha256_init(&s);
+                for (;;) {
+                        if (!w->ReadFile(h, buf, sizeof(buf), &got, NULL)) {
+                                e_ = w->GetLastError();
+                                w->CloseHandle(h);
+                                return mb_w_error(err, MB_EIO, e_, "ReadFile", "cannot read '%s'", full);
+                        }
+                        if (got == 0)
+                                break;
+                        mb_sha256_update(&s, buf, got);
+                        total += got;
+                }
+                mb_sha256_final_hex(&s, hex);
+                if (total != size) {
+                        w->CloseHandle(h);
+                        return mb_error_set(err, MB_EIO, "'%s' changed while it was read (%llu of %llu bytes)",
+                                            full, (unsigned long long)total, (unsigned long long)size);
+                }
+        }
+        w->CloseHandle(h);
+        if (!(nv = mb_reallocarray(e->out.v, e->out.n + 1, sizeof(*nv))))
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        e->out.v = nv;
+        memset(&nv[e->out.n], 0, sizeof(*nv));
+        nv[e->out.n].path = mb_strdup(p);
+        nv[e->out.n].sha256 = mb_strdup(hex);
+        nv[e->out.n].size = size;
+        nv[e->out.n].attributes = attributes;
+        e->out.n++;
+        if (!nv[e->out.n - 1].path || !nv[e->out.n - 1].sha256)
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        return mb_record_add(&e->ids, p, id, hex, err);
+}
+/* Lists e->root's files below rel ('/'-separated, ending in '/' or empty).
+ * Not content of the copy, as on the image target: System Volume
+ * Information and the '$' names in the root (NTFS metadata, the recycle
+ * bin), and directories that are reparse points (not followed). */
+static int recovery_walk(const mb_win32 *w, rec_walk *e, const char *rel, int depth, mb_error *err)
+{
+        WIN32_FIND_DATAW fd;
+        char pattern[1024];
+        WCHAR *wp;
+        HANDLE fh;
+        int r = 0;
+
+        if (depth > 64)
+                return mb_error_set(err, MB_ECORRUPT, "'%s%s': directories nested deeper than 64", e->root, rel);
+        snprintf(pattern, sizeof(pattern), "%s%s*", e->root, rel);
+        for (char *c = pattern + strlen(e->root); *c; c++)
+                if (*c == '/')
+                        *c = '\\';
+        if (!(wp = mb_w_from_utf8(pattern)))
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        fh = w->FindFirstFileW(wp, &fd);
+        free(wp);
+        if (fh == INVALID_HANDLE_VALUE) {
+                DWORD le = w->GetLastError();
+
+                return le == ERROR_FILE_NOT_FOUND || le == ERROR_NO_MORE_FILES ? 0 :
+                       mb_w_error(err, MB_EIO, le, "FindFirstFileW", "cannot list '%s'", pattern);
+        }
+        do {
+                char *n = mb_w_to_utf8_n(fd.cFileName, MAX_PATH), sub[1024], full[1100];
+
+                if (!n) {
+                        r = mb_error_set(err, MB_ENOMEM, "out of memory");
+                        break;
+                }
+                if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0 ||
+                    (depth == 0 && (n[0] == '$' || strcasecmp(n, "System Volume Information") == 0))) {
+                        free(n);
+                        continue;
+                }
+                snprintf(sub, sizeof(sub), "%s%s", rel, n);
+                free(n);
+                if (fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) {
+                        char dir[1030];
+
+                        if (fd.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT)
+                                continue;
+                        snprintf(dir, sizeof(dir), "%s/", sub);
+                        r = recovery_walk(w, e, dir, depth + 1, err);
+                        continue;
+                }
+                snprintf(full, sizeof(full), "%s%s", e->root, sub);
+                for (char *c = full + strlen(e->root); *c; c++)
+                        if (*c == '/')
+                                *c = '\\';
+                r = recovery_file(w, e, full, sub, fd.dwFileAttributes, err);
+        } while (r == 0 && w->FindNextFileW(fh, &fd));
+        w->FindClose(fh);
+        return r;
+}
+
+/* The recovery volume's record, when v names a state directory that is
+ * safe: loaded into *rec, *ret_dir set (malloc'd). No record (and no
+ * error) when the directory cannot be created by this user. */
+static int recovery_record_open(const mb_win32 *w, const mb_verify *v, const char *key, mb_record *rec,
+                                char **ret_dir, mb_error *err)
+{
+        char *dir = NULL;
+        int r;
+
+        *ret_dir = NULL;
+        memset(rec, 0, sizeof(*rec));
+        if (!v || !v->state_dir)
+                return 0;
+        r = mb_win_state_dir(w, v->state_dir, &dir, err);
+        if (r == MB_ENOENT) {
+                mb_error_clear(err);
+                return 0;
+        }
+        if (r == 0)
+                r = mb_win_record_load(w, dir, key, rec, err);
+        if (r < 0) {
+                free(dir);
+                return r;
+        }
+        *ret_dir = dir;
+        return 0;
+}
+
+/* p->files from the recovery volume vol (names, sizes, attributes, content
+ * hashes), through its volume GUID path, with the record keyed by the
+ * partition's GUID: a file whose identity the record holds keeps the
+ * recorded hash unless the read is deep (asked, no record, or the last deep
+ * verification older than v->max_age). The record is rewritten with what
+ * was read when anything was hashed or the file set changed. */
+int mb_win_recovery_files(const mb_win32 *w, const mb_win_volume *vol, mb_part_fact *p, mb_verify *v,
+                          mb_error *err)
+{
+        rec_walk e = { .root = vol->name };
+        mb_record rec;
+        char key[64], *dir = NULL;
+        time_t now = time(NULL);
+        bool deep;
+        int r;
+
+        snprintf(key, sizeof(key), "windows-%s", p->unique_guid ? p->unique_guid : "none");
+        /* \Recovery may grant Administrators nothing: read as a backup
+         * program does (best effort; without it, an open names the file) */
+        enable_privilege(w, "SeBackupPrivilege");
+        r = recovery_record_open(w, v, key, &rec, &dir, err);
+        if (r < 0)
+                return r;
+        deep = !v || v->deep || !dir || !rec.deep_at || difftime(now, rec.deep_at) > v->max_age;
+        e.deep = deep;
+        e.known = &rec;
+        r = recovery_walk(w, &e, "", 0, err);
+        if (r == 0 && dir) {
+                bool changed = deep || e.ids.n != rec.n;
+
+                for (uint32_t k = 0; !changed && k < e.ids.n; k++)
+                        changed = !mb_record_lookup(&rec, e.ids.v[k].path, e.ids.v[k].identity);
+                e.ids.deep_at = deep ? now : rec.deep_at;
+                if (changed)
+                        r = mb_win_record_save(w, dir, key, &e.ids, err);
+        }
+        if (r == 0 && v) {
+                v->depth = v->depth == MB_VERIFY_METADATA || !deep ? MB_VERIFY_METADATA : MB_VERIFY_DEEP;
+                if (dir && (!v->last_deep || e.ids.deep_at < v->last_deep))
+                        v->last_deep = e.ids.deep_at;
+        }
+        mb_record_clear(&rec);
+        mb_record_clear(&e.ids);
+        free(dir);
+        if (r < 0) {
+                for (uint32_t k = 0; k < e.out.n; k++) {
+                        free(e.out.v[k].path);
+                        free(e.out.v[k].sha256);
+                }
+                free(e.out.v);
+                return r;
+        }
+        if (e.out.n > 1)
+                qsort(e.out.v, e.out.n, sizeof(*e.out.v), file_cmp);
+        p->files = e.out.v;
+        p->n_files = e.out.n;
+        return 0;
+}
+
+/* Every recovery partition: an NTFS volume the system mounted is compared
+ * by its files (recovery_files); one without a volume, or not NTFS, by the
+ * SHA-256 of its raw bytes through the disk (what a block clone compares). */
+static int read_recovery(const mb_win32 *w, mb_facts *f, const mb_win_volmap *m, mb_verify *v,
+                         mb_error *err)
 {
         for (uint32_t i = 0; i < f->n_disks; i++) {
                 mb_disk_fact *d = &f->disks[i];
 
                 for (uint32_t j = 0; j < d->n_partitions; j++) {
                         mb_part_fact *p = &d->partitions[j];
+                        const mb_win_volume *vol;
                         uint32_t ss = d->sector_size ? d->sector_size : 512;
                         char path[32], hex[65];
                         int r;
 
                         if (p->role != MB_ROLE_RECOVERY)
                                 continue;
+                        vol = p->fs == MB_FS_NTFS ? mb_win_volmap_by_part(m, d->number, p->unique_guid) : NULL;
+                        if (vol) {
+                                r = mb_win_recovery_files(w, vol, p, v, err);
+                                if (r < 0)
+                                        return mb_error_prefix(err, "reading the recovery partition %u of disk %u",
+                                                               p->number, d->number);
+                                continue;
+                        }
                         mb_win_disk_path(d->number, path);
                         r = mb_win_hash_device_range(w, path, p->first_lba * ss,
                                                      (p->last_lba - p->first_lba + 1) * ss, hex, err);
@@ -974,7 +1229,7 @@ int mb_win_read_facts_opts(const mb_win32 *w, const mb_win_read_opts *o, mb_fact
         }
         mark_system_disk(w, f, &m, &system_nt);
         if (!o->no_content_hash) {
-                r = hash_recovery_partitions(w, f, err);
+                r = read_recovery(w, f, &m, o->verify, err);
                 if (r < 0)
                         goto fail;
         }

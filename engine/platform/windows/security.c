@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "blockdev.h"
+#include "state.h"
+#include "trust.h"
 
 /* Access bits that let a holder change a file's contents or its ACL. */
 #define W_FILE_WRITE_DATA 0x00000002u
@@ -19,6 +21,10 @@
 #define FILE_WRITE_MASK (W_FILE_WRITE_DATA | W_FILE_APPEND_DATA | W_DELETE | W_WRITE_DAC | \
                          W_WRITE_OWNER | W_GENERIC_WRITE | W_GENERIC_ALL)
 #define DIR_WRITE_MASK (W_FILE_DELETE_CHILD | W_WRITE_DAC | W_WRITE_OWNER | W_GENERIC_ALL)
+/* The state directory: nobody else may add, replace or delete a record
+ * (FILE_ADD_FILE and FILE_ADD_SUBDIRECTORY are FILE_WRITE_DATA's and
+ * FILE_APPEND_DATA's bits on a directory). */
+#define STATE_DIR_WRITE_MASK (FILE_WRITE_MASK | DIR_WRITE_MASK)
 
 #define ACE_ALLOWED 0x00
 #define ACE_ALLOWED_CALLBACK 0x09
@@ -237,4 +243,102 @@ int mb_win_check_config_acl(const mb_win32 *w, const char *path, mb_error *err)
         }
         free(tu);
         return r;
+}
+
+int mb_win_trust_check(const mb_win32 *w, const char *path, mb_trust_kind kind, mb_error *err)
+{
+        DWORD e = 0;
+        TOKEN_USER *tu;
+        char what[600];
+        int r;
+
+        if (kind == MB_TRUST_FILE)
+                return mb_win_check_config_acl(w, path, err);
+        tu = token_info(w, TokenUser, &e);
+        snprintf(what, sizeof(what), kind == MB_TRUST_STATE_DIR ? "the state directory '%s'" : "the state file '%s'",
+                 path);
+        r = check_one(w, path, tu ? tu->User.Sid : NULL,
+                      kind == MB_TRUST_STATE_DIR ? STATE_DIR_WRITE_MASK : FILE_WRITE_MASK, what, err);
+        free(tu);
+        return r;
+}
+
+/* FOLDERID_ProgramData (KnownFolders.h): {62AB5D82-FDC1-4DC3-A9DD-070D1D495D97}. */
+static const GUID folderid_program_data = {
+        0x62ab5d82, 0xfdc1, 0x4dc3, { 0xa9, 0xdd, 0x07, 0x0d, 0x1d, 0x49, 0x5d, 0x97 }
+};
+
+int mb_win_state_dir(const mb_win32 *w, const char *asked, char **ret_dir, mb_error *err)
+{
+        WCHAR *wdir = NULL;
+        char *dir = NULL;
+        DWORD attrs;
+        int r = 0;
+
+        if (asked && strcmp(asked, MB_STATE_DIR_DEFAULT) != 0) {
+                dir = mb_strdup(asked);
+        } else {
+                LPWSTR pd = NULL;
+                HRESULT hr = w->SHGetKnownFolderPath(&folderid_program_data, KF_FLAG_DEFAULT, NULL, &pd);
+                char *base;
+
+                if (FAILED(hr) || !pd) {
+                        if (pd)
+                                w->CoTaskMemFree(pd);
+                        return mb_error_set(err, MB_EIO,
+                                            "cannot find the ProgramData folder for the state directory (SHGetKnownFolderPath, HRESULT 0x%08lx)",
+                                            (unsigned long)(uint32_t)hr);
+                }
+                base = mb_w_to_utf8(pd);
+                w->CoTaskMemFree(pd);
+                if (base && (dir = malloc(strlen(base) + 10)))
+                        sprintf(dir, "%s%smbstate", base,
+                                base[0] && base[strlen(base) - 1] == '\\' ? "" : "\\");
+                free(base);
+        }
+        if (!dir || !(wdir = mb_w_from_utf8(dir))) {
+                free(dir);
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        }
+        attrs = w->GetFileAttributesW(wdir);
+        if (attrs == INVALID_FILE_ATTRIBUTES) {
+                DWORD e = w->GetLastError();
+                PSECURITY_DESCRIPTOR sd = NULL;
+                WCHAR *sddl = mb_w_from_utf8(MB_WIN_STATE_DIR_SDDL);
+
+                if (e != ERROR_FILE_NOT_FOUND && e != ERROR_PATH_NOT_FOUND) {
+                        r = mb_w_error(err, MB_EIO, e, "GetFileAttributesW", "cannot read the state directory '%s'", dir);
+                } else if (!sddl) {
+                        r = mb_error_set(err, MB_ENOMEM, "out of memory");
+                } else if (!w->ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl, SDDL_REVISION_1, &sd,
+                                                                                   NULL)) {
+                        r = mb_w_error(err, MB_EIO, w->GetLastError(),
+                                       "ConvertStringSecurityDescriptorToSecurityDescriptorW",
+                                       "cannot build the state directory's security descriptor '%s'",
+                                       MB_WIN_STATE_DIR_SDDL);
+                } else {
+                        SECURITY_ATTRIBUTES sa = { sizeof(sa), sd, FALSE };
+
+                        if (!w->CreateDirectoryW(wdir, &sa) && (e = w->GetLastError()) != ERROR_ALREADY_EXISTS)
+                                r = mb_w_error(err, e == ERROR_ACCESS_DENIED ? MB_ENOENT : MB_EIO, e,
+                                               "CreateDirectoryW", "cannot create the state directory '%s'", dir);
+                        w->LocalFree(sd);
+                }
+                free(sddl);
+                if (r == 0)
+                        attrs = w->GetFileAttributesW(wdir);
+        }
+        free(wdir);
+        if (r == 0 && attrs != INVALID_FILE_ATTRIBUTES &&
+            (!(attrs & FILE_ATTRIBUTE_DIRECTORY) || (attrs & FILE_ATTRIBUTE_REPARSE_POINT)))
+                r = mb_error_set(err, MB_EUNSAFE, "the state directory '%s' is %s; expected a directory", dir,
+                                 (attrs & FILE_ATTRIBUTE_REPARSE_POINT) ? "a link (reparse point)" : "not a directory");
+        if (r == 0)
+                r = mb_win_trust_check(w, dir, MB_TRUST_STATE_DIR, err);
+        if (r < 0) {
+                free(dir);
+                return r;
+        }
+        *ret_dir = dir;
+        return 0;
 }

@@ -27,6 +27,7 @@
 #include <objbase.h>
 #include <wincrypt.h>
 #include <wintrust.h>
+#include <shlobj.h>
 /* winuser.h's MessageBox flag collides with error.h's MB_OK (both 0). */
 #undef MB_OK
 
@@ -102,6 +103,14 @@ typedef struct _WIN32_FIND_DATAW {
         WCHAR cFileName[MAX_PATH];
         WCHAR cAlternateFileName[14];
 } WIN32_FIND_DATAW, *LPWIN32_FIND_DATAW;
+typedef struct _BY_HANDLE_FILE_INFORMATION {
+        DWORD dwFileAttributes;
+        FILETIME ftCreationTime, ftLastAccessTime, ftLastWriteTime;
+        DWORD dwVolumeSerialNumber, nFileSizeHigh, nFileSizeLow, nNumberOfLinks;
+        DWORD nFileIndexHigh, nFileIndexLow;
+} BY_HANDLE_FILE_INFORMATION, *LPBY_HANDLE_FILE_INFORMATION;
+#define SDDL_REVISION_1 1u
+#define KF_FLAG_DEFAULT 0u
 
 typedef enum _FIRMWARE_TYPE {
         FirmwareTypeUnknown = 0, FirmwareTypeBios = 1, FirmwareTypeUefi = 2, FirmwareTypeMax
@@ -163,6 +172,8 @@ typedef struct _ACL {
 #define FILE_ATTRIBUTE_NORMAL 0x80u
 #define INVALID_FILE_ATTRIBUTES 0xFFFFFFFFu
 #define FILE_ATTRIBUTE_TEMPORARY 0x100u
+#define FILE_ATTRIBUTE_REPARSE_POINT 0x400u
+#define FILE_FLAG_SEQUENTIAL_SCAN 0x08000000u
 #define FILE_FLAG_BACKUP_SEMANTICS 0x02000000u
 #define FILE_FLAG_NO_BUFFERING 0x20000000u
 #define FILE_FLAG_WRITE_THROUGH 0x80000000u

@@ -2047,6 +2047,53 @@ static DWORD WINAPI x_GetFileAttributesW(LPCWSTR path)
         END(r, 0xFFFFFFFFu);
 }
 
+static BOOL WINAPI x_GetFileInformationByHandle(HANDLE h, LPBY_HANDLE_FILE_INFORMATION ret)
+{
+        BOOL r = FALSE;
+
+        BEGIN("GetFileInformationByHandle", FALSE);
+        mb_rec_in_handle(c, "handle", h);
+        LIVE(r = INNER_TABLE->GetFileInformationByHandle(h, ret));
+        ret_bool(c, &r);
+        if (r)
+                mb_rec_out_bytes(c, "info", ret, sizeof(*ret), sizeof(*ret));
+        END(r, FALSE);
+}
+
+/* The folder's path is CoTaskMem memory: recorded as text, replayed as a
+ * malloc'd copy (x_CoTaskMemFree frees either). */
+static HRESULT WINAPI x_SHGetKnownFolderPath(const GUID *id, DWORD flags, HANDLE token,
+                                             LPWSTR *ret_path)
+{
+        LONG r = 0;
+
+        BEGIN("SHGetKnownFolderPath", (HRESULT)0x80004005u);
+        mb_rec_in_guid(c, "folder", id);
+        mb_rec_in_x(c, "flags", flags);
+        mb_rec_in_ptr(c, "token", token);
+        LIVE(r = INNER_TABLE->SHGetKnownFolderPath(id, flags, token, ret_path));
+        ret_long(c, &r);
+        if (r >= 0)
+                mb_rec_out_costr(c, "path", ret_path);
+        END((HRESULT)r, (HRESULT)0x80004005u);
+}
+
+static BOOL WINAPI x_ConvertStringSecurityDescriptorToSecurityDescriptorW(
+        LPCWSTR sddl, DWORD revision, PSECURITY_DESCRIPTOR *ret_sd, ULONG *ret_len)
+{
+        BOOL r = FALSE;
+
+        BEGIN("ConvertStringSecurityDescriptorToSecurityDescriptorW", FALSE);
+        mb_rec_in_wstr(c, "sddl", sddl);
+        mb_rec_in_u(c, "revision", revision);
+        LIVE(r = INNER_TABLE->ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl, revision,
+                                                                                   ret_sd, ret_len));
+        ret_bool(c, &r);
+        if (r)
+                unrecorded(c, "security_descriptor");
+        END(r, FALSE);
+}
+
 static BOOL WINAPI x_SetFileAttributesW(LPCWSTR path, DWORD attributes)
 {
         BOOL r = FALSE;
@@ -2420,6 +2467,10 @@ static void rec_fill_table(mb_win32 *t)
         t->SetErrorMode = x_SetErrorMode;
         t->GetFileAttributesW = x_GetFileAttributesW;
         t->SetFileAttributesW = x_SetFileAttributesW;
+        t->GetFileInformationByHandle = x_GetFileInformationByHandle;
+        t->SHGetKnownFolderPath = x_SHGetKnownFolderPath;
+        t->ConvertStringSecurityDescriptorToSecurityDescriptorW =
+                x_ConvertStringSecurityDescriptorToSecurityDescriptorW;
         t->VirtualAlloc = x_VirtualAlloc;
         t->VirtualFree = x_VirtualFree;
         t->CryptMsgOpenToDecode = x_CryptMsgOpenToDecode;

@@ -251,6 +251,12 @@ static DWORD WINAPI get_temp_path2(DWORD len, LPWSTR buf)
         return fn(len, buf);
 }
 
+static HRESULT WINAPI sh_get_known_folder_path(const GUID *id, DWORD flags, HANDLE token,
+                                                LPWSTR *ret_path)
+{
+        return SHGetKnownFolderPath(id, flags, token, ret_path);
+}
+
 const mb_win32 mb_win32_system = {
         .CreateFileW = CreateFileW,
         .DeviceIoControl = DeviceIoControl,
@@ -305,6 +311,10 @@ const mb_win32 mb_win32_system = {
         .SetErrorMode = SetErrorMode,
         .GetFileAttributesW = GetFileAttributesW,
         .SetFileAttributesW = SetFileAttributesW,
+        .GetFileInformationByHandle = GetFileInformationByHandle,
+        .SHGetKnownFolderPath = sh_get_known_folder_path,
+        .ConvertStringSecurityDescriptorToSecurityDescriptorW =
+                ConvertStringSecurityDescriptorToSecurityDescriptorW,
         .VirtualAlloc = VirtualAlloc,
         .VirtualFree = VirtualFree,
         .CryptMsgOpenToDecode = CryptMsgOpenToDecode,

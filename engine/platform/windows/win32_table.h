@@ -114,6 +114,16 @@ typedef struct mb_win32 {
         DWORD (WINAPI *GetTempPath2W)(DWORD len, LPWSTR buf);
         UINT (WINAPI *SetErrorMode)(UINT mode);
         DWORD (WINAPI *GetFileAttributesW)(LPCWSTR path);
+        /* A file's attributes, size, last write time, volume serial and
+         * file index (the recovery files' identities). */
+        BOOL (WINAPI *GetFileInformationByHandle)(HANDLE h, LPBY_HANDLE_FILE_INFORMATION ret);
+        /* The state directory: %ProgramData% (shell32; the path is freed
+         * with CoTaskMemFree) and its administrators-only security
+         * descriptor from SDDL (freed with LocalFree). */
+        HRESULT (WINAPI *SHGetKnownFolderPath)(const GUID *id, DWORD flags, HANDLE token,
+                                                LPWSTR *ret_path);
+        BOOL (WINAPI *ConvertStringSecurityDescriptorToSecurityDescriptorW)(
+                LPCWSTR sddl, DWORD revision, PSECURITY_DESCRIPTOR *ret_sd, ULONG *ret_len);
         BOOL (WINAPI *SetFileAttributesW)(LPCWSTR path, DWORD attributes);
         LPVOID (WINAPI *VirtualAlloc)(LPVOID address, SIZE_T size, DWORD type, DWORD protect);
         BOOL (WINAPI *VirtualFree)(LPVOID address, SIZE_T size, DWORD type);

@@ -11,6 +11,8 @@
 #include "format/bcd/bcd.h"
 #include "platform/platform.h"
 #include "platform/windows/windows_target.h"
+#include "state.h"
+#include "trust.h"
 
 /*
  * The windows target's logic, host-independent: it reaches the system only
@@ -210,10 +212,16 @@ int mb_win_read_facts(const mb_win32 *w, mb_facts **ret, mb_error *err);
 /* How facts are read; all false is the real thing. */
 typedef struct mb_win_read_opts {
         bool no_content_hash;   /* tests: leave content_sha256 unset (524 MiB each) */
+        mb_verify *verify;      /* the recovery files' record (in/out); NULL: none, read deep */
 } mb_win_read_opts;
 
 int mb_win_read_facts_opts(const mb_win32 *w, const mb_win_read_opts *o, mb_facts **ret,
                            mb_error *err);
+/* p->files of the recovery volume vol, read through its volume GUID path
+ * (vol->name) and checked against the verification record of v (NULL: no
+ * record, every byte read); see read_facts.c. */
+int mb_win_recovery_files(const mb_win32 *w, const mb_win_volume *vol, mb_part_fact *p, mb_verify *v,
+                          mb_error *err);
 /* SHA-256 of bytes [offset, offset + length) of the device name (a disk or
  * volume path), read raw and unbuffered through the table in 1 MiB pieces:
  * every byte counts, holes and unwritten areas read as what the device
@@ -305,6 +313,27 @@ int mb_win_copy_blocks(const mb_win32 *w, const char *from, const char *to, mb_p
 int mb_win_check_elevated(const mb_win32 *w, mb_error *err);
 int mb_win_check_uefi(const mb_win32 *w, mb_error *err);
 int mb_win_check_config_acl(const mb_win32 *w, const char *path, mb_error *err);
+/* The trust rule's Windows branch (engine/trust.h): the owner and every
+ * allow entry granting a write right (for a state directory also adding
+ * or deleting files in it) are Administrators, SYSTEM, TrustedInstaller or
+ * the running user; MB_EUNSAFE naming path and the offending trustee. */
+int mb_win_trust_check(const mb_win32 *w, const char *path, mb_trust_kind kind, mb_error *err);
+
+/* The state directory's DACL: protected (no inherited entries), full
+ * control for SYSTEM and Administrators, inherited by files and folders. */
+#define MB_WIN_STATE_DIR_SDDL "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)"
+/* The verification records' directory: asked, or for NULL and
+ * MB_STATE_DIR_DEFAULT %ProgramData%\mbstate (SHGetKnownFolderPath
+ * FOLDERID_ProgramData). Created with MB_WIN_STATE_DIR_SDDL when missing;
+ * refused (MB_EUNSAFE) when it is a link or others may write it. *ret_dir
+ * malloc'd. MB_ENOENT when it is missing and cannot be created. */
+int mb_win_state_dir(const mb_win32 *w, const char *asked, char **ret_dir, mb_error *err);
+/* The record dir\key.rec (an empty one when there is none), read and
+ * written through the table; the file is checked as MB_TRUST_STATE_FILE. */
+int mb_win_record_load(const mb_win32 *w, const char *dir, const char *key, mb_record *ret,
+                       mb_error *err);
+int mb_win_record_save(const mb_win32 *w, const char *dir, const char *key, mb_record *r,
+                       mb_error *err);
 /* Parses a self-relative ACL: 0 if only administrators, SYSTEM,
  * TrustedInstaller or self_sid may write; MB_EUNSAFE naming the SID otherwise. */
 int mb_win_acl_check(const void *acl, size_t len, const void *self_sid, const char *what,

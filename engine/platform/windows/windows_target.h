@@ -27,15 +27,6 @@ int mb_windows_render_op(const mb_facts *facts, const mb_op *op, char **ret_text
                          mb_error *err);
 
 /*
- * Refuses (MB_EUNSAFE) a config file that someone other than
- * Administrators, SYSTEM, TrustedInstaller or the running (elevated) user
- * could modify: write/append/delete/WRITE_DAC/WRITE_OWNER granted to another
- * SID in its DACL, a NULL DACL, another owner, or a parent directory that
- * lets others delete or replace the file. MB_ENOTSUP off Windows.
- */
-int mb_windows_check_config_acl(const char *path, mb_error *err);
-
-/*
  * Preflight of the live system: elevated (MB_EUNSAFE otherwise), UEFI
  * firmware (MB_ENOTSUP otherwise); *ret_hibernation is set to whether a
  * hibernation file is enabled (reported, not refused). MB_ENOTSUP off Windows.
