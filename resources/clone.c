@@ -218,6 +218,9 @@ static int booted_index(const mb_config *c, const mb_facts *f, const mb_plan *p,
 
 int mb_res_clone_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error *err)
 {
+        char want[MB_CHANGE_TEXT];
+        int rc;
+
         for (uint32_t k = 0; k < c->site->n_clones; k++) {
                 const mb_site_clone *sc = &c->site->clones[k];
                 int from = strcmp(sc->from, MB_CLONE_FROM_BOOTED) == 0 ? booted_index(c, f, p, sc->role, err)
@@ -275,9 +278,12 @@ int mb_res_clone_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_erro
                                         snprintf(what, sizeof(what), "identical before this run's BCD changes");
                                 res_op_init(&op, MB_OP_SYNC_FILES, t, sc->role);
                                 op.disk2 = sd->number;
-                                RES_CHANGE(p, MB_RES_CLONE, subject, true, &op, "%s", what);
-                                snprintf(p->changes[p->n_changes - 1].desired, 256,
-                                         "file-identical to %s's ESP (%u files, BCD included)", slabel, sp->n_files);
+                                rc = mb_plan_add(p, MB_RES_CLONE, subject, true, &op, what,
+                                                 res_text(want, "file-identical to %s's ESP (%u files, BCD included)",
+                                                          slabel, sp->n_files),
+                                                 err);
+                                if (rc)
+                                        return rc;
                         } else {
                                 if (tp && tp->last_lba - tp->first_lba != sp->last_lba - sp->first_lba)
                                         return mb_error_set(err, MB_ESTATE,
@@ -298,15 +304,15 @@ int mb_res_clone_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_erro
                                 }
                                 res_op_init(&op, MB_OP_CLONE_BLOCKS, t, sc->role);
                                 op.disk2 = sd->number;
-                                RES_CHANGE(p, MB_RES_CLONE, subject, true, &op, "%s", what);
                                 if (!sp->content_sha256)
-                                        snprintf(p->changes[p->n_changes - 1].desired, 256,
-                                                 "file-identical to %s's %s partition (%u files), copied block for block",
+                                        res_text(want, "file-identical to %s's %s partition (%u files), copied block for block",
                                                  slabel, mb_role_to_string(sc->role), sp->n_files);
                                 else
-                                        snprintf(p->changes[p->n_changes - 1].desired, 256,
-                                                 "block-identical to %s's %s partition", slabel,
+                                        res_text(want, "block-identical to %s's %s partition", slabel,
                                                  mb_role_to_string(sc->role));
+                                rc = mb_plan_add(p, MB_RES_CLONE, subject, true, &op, what, want, err);
+                                if (rc)
+                                        return rc;
                         }
 kept:
                         mb_plan_status(p, MB_RES_CLONE, subject, before);
