@@ -169,15 +169,36 @@ static void json_change(mb_buf *b, const mb_report *r, const mb_change *c, const
         mb_buf_put(b, "}", 1);
 }
 
+/* Did the failed apply leave a change of resource s undone: the change that
+ * failed, or one it never reached? Also when nothing was applied, or the
+ * target's finish failed (then what was applied may not be kept). */
+static bool left_undone(const mb_report *r, const mb_resource_status *s)
+{
+        if (r->unfinished || (!r->left && !r->n_applied))
+                return true;
+        for (size_t i = r->left_done; r->left && i < r->left->n_changes; i++)
+                if (r->left->changes[i].resource == s->resource &&
+                    strcmp(r->left->changes[i].subject, s->subject) == 0)
+                        return true;
+        return false;
+}
+
+/*
+ * The outcome of one resource, folded as CFEngine folds promises: a
+ * difference the plan refuses is "conflict"; no difference "kept"; plan and
+ * check report "drift"; apply "repaired" when every change of the resource
+ * was applied (also before a later failure elsewhere), "failed" when one of
+ * its changes failed or was left undone by the failure.
+ */
 static const char *resource_state(const mb_report *r, const mb_resource_status *s)
 {
         if (s->conflict)
                 return "conflict";
         if (s->n_changes == 0)
                 return "kept";
-        if (r->o->verb == MB_VERB_APPLY && !r->failed)
-                return "repaired";
-        return r->o->verb == MB_VERB_APPLY ? "failed" : "drift";
+        if (r->o->verb != MB_VERB_APPLY)
+                return "drift";
+        return r->failed && left_undone(r, s) ? "failed" : "repaired";
 }
 
 /* t as UTC; false when it cannot be represented. */

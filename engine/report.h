@@ -20,6 +20,12 @@ typedef struct mb_report {
         mb_change *applied;
         size_t n_applied;
         mb_plan *final;         /* after apply */
+        /* apply that failed: the last plan made, of which the first
+         * left_done changes were applied; the rest is what the failure left
+         * undone (NULL when the loop converged or never planned) */
+        mb_plan *left;
+        size_t left_done;
+        bool unfinished;        /* the target's finish failed: nothing applied is kept for sure */
         const mb_config *config;
         mb_error err;
         bool failed;

@@ -65,6 +65,8 @@ static int apply_loop(mb_report *r, const mb_config *c, mb_platform *pl)
                 rc = mb_plan_compute(c, f, &p, &r->err);
                 if (rc)
                         break;
+                mb_plan_free(r->left);
+                r->left = NULL;
                 if (p->n_changes == 0)
                         break;
                 ch = &p->changes[0];
@@ -99,13 +101,16 @@ static int apply_loop(mb_report *r, const mb_config *c, mb_platform *pl)
                 r->applied[r->n_applied++] = *ch;
                 mb_log_write(r->log, false, "applied %s %s: %s -> %s (%s)", mb_resource_to_string(ch->resource),
                              ch->subject, ch->current, ch->desired, mb_op_kind_to_string(ch->op.kind));
-                mb_plan_free(p);
+                /* kept until the next plan: what is left if the run stops here */
+                r->left = p;
+                r->left_done = 1;
                 p = NULL;
                 mb_facts_free(f);
                 f = NULL;
                 rc = mb_platform_read_facts(pl, &f, &r->err);
                 if (rc) {
-                        mb_error_prefix(&r->err, "re-reading the machine after %s", mb_op_kind_to_string(ch->op.kind));
+                        mb_error_prefix(&r->err, "re-reading the machine after %s",
+                                        mb_op_kind_to_string(r->applied[r->n_applied - 1].op.kind));
                         break;
                 }
         }
@@ -155,13 +160,21 @@ static int apply_loop(mb_report *r, const mb_config *c, mb_platform *pl)
                 if (frc && !rc) {
                         r->err = ferr;
                         rc = frc;
+                        r->unfinished = true;
                 }
         }
         mb_facts_free(f);
         if (rc) {
-                mb_plan_free(p);
+                if (p) {
+                        /* the change that failed or did not converge is its first */
+                        mb_plan_free(r->left);
+                        r->left = p;
+                        r->left_done = 0;
+                }
                 return rc;
         }
+        mb_plan_free(r->left);
+        r->left = NULL;
         r->final = p;
         return 0;
 }
@@ -259,6 +272,7 @@ int mb_run(const mb_run_options *o)
                      o->verb == MB_VERB_APPLY ? "applied" : "needed", summary_text);
         mb_plan_free(r.plan);
         mb_plan_free(r.final);
+        mb_plan_free(r.left);
         free(r.applied);
         mb_facts_free(r.facts);
         mb_platform_close(pl);
