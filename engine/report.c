@@ -13,90 +13,20 @@
 #include <string.h>
 #include <time.h>
 
+#include "platform/renderers.h"
 #include "yamldoc.h"
-
-
-#ifdef MB_HAVE_WINDOWS_RENDER
-int mb_windows_render_op(const mb_facts *facts, const mb_op *op, char **ret_text, mb_error *err);
-#endif
-static void op_generic(const mb_facts *f, const mb_op *op, mb_buf *b)
-{
-        const mb_disk_fact *d = mb_facts_disk(f, op->disk);
-
-        mb_buf_printf(b, "%s disk %u", mb_op_kind_to_string(op->kind), op->disk);
-        if (d && d->path)
-                mb_buf_printf(b, " (%s)", d->path);
-        if (op->role)
-                mb_buf_printf(b, " role %s", mb_role_to_string(op->role));
-        switch (op->kind) {
-        case MB_OP_PART_CREATE:
-        case MB_OP_MIRROR_ADD:
-                mb_buf_printf(b, " lba %" PRIu64 "-%" PRIu64 " type %s", op->first_lba, op->last_lba,
-                              op->type_guid);
-                if (op->kind == MB_OP_PART_CREATE)
-                        mb_buf_printf(b, " attributes 0x%016" PRIx64 " name \"%s\"", op->attributes, op->name);
-                if (op->kind == MB_OP_MIRROR_ADD)
-                        mb_buf_printf(b, " from disk %u", op->disk2);
-                break;
-        case MB_OP_PART_SET_ATTRS:
-                mb_buf_printf(b, " attributes 0x%016" PRIx64, op->attributes);
-                break;
-        case MB_OP_PART_SET_NAME:
-                mb_buf_printf(b, " name \"%s\"", op->name);
-                break;
-        case MB_OP_FORMAT:
-                mb_buf_printf(b, " fs %s label \"%s\"", mb_fs_to_string(op->fs), op->label);
-                break;
-        case MB_OP_CLONE_BLOCKS:
-        case MB_OP_SYNC_FILES:
-                mb_buf_printf(b, " from disk %u", op->disk2);
-                break;
-        case MB_OP_MIRROR_REMOVE_MISSING:
-                mb_buf_printf(b, " ldm-disk %s", op->ldm_disk);
-                break;
-        case MB_OP_BCD_COPY_BOOTMGR:
-        case MB_OP_BCD_CREATE_LOADER:
-                mb_buf_printf(b, " description \"%s\"", op->description);
-                break;
-        case MB_OP_BCD_SET_DEVICE:
-        case MB_OP_BCD_DELETE:
-        case MB_OP_BCD_DISPLAYORDER:
-                mb_buf_printf(b, " object %s", op->object);
-                break;
-        case MB_OP_FW_ENTRY:
-                mb_buf_printf(b, " description \"%s\" path %s position %s", op->description,
-                              op->path, op->position == MB_POS_FIRST ? "first" : "last");
-                break;
-        case MB_OP_FW_DELETE:
-                mb_buf_printf(b, " Boot%04X", op->number);
-                break;
-        case MB_OP_DISK_INIT_GPT:
-                mb_buf_printf(b, " expect-serial %s expect-size %" PRIu64, op->expect_serial,
-                              op->expect_size);
-                break;
-        default:
-                break;
-        }
-}
 
 int mb_op_commands(const char *which, const mb_facts *f, const mb_op *op, char **ret_text)
 {
+        const mb_renderer *rd = mb_renderer_find(which);
+        mb_error err = { 0 };
         mb_buf b = { 0 };
 
-#ifdef MB_HAVE_WINDOWS_RENDER
-        if (which && strcmp(which, "windows") == 0) {
-                mb_error err = { 0 };
-
-                if (mb_windows_render_op(f, op, ret_text, &err) == 0)
-                        return 0;
-                mb_buf_printf(&b, "(cannot render: %s)", err.msg);
-                *ret_text = b.data;
-                return b.failed ? MB_ENOMEM : 0;
-        }
-#else
-        (void)which;
-#endif
-        op_generic(f, op, &b);
+        if (!rd)
+                rd = mb_renderer_find(MB_RENDERER_DEFAULT);
+        if (rd->render(f, op, ret_text, &err) == 0)
+                return 0;
+        mb_buf_printf(&b, "(cannot render: %s)", err.msg);
         if (b.failed)
                 return MB_ENOMEM;
         *ret_text = b.data;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "platform/renderers.h"
 #include "run.h"
 
 /* Runs apply --json on a copy of the seed's facts with the op-th operation
@@ -104,4 +105,23 @@ Test(run, a_resource_with_one_of_two_changes_applied_is_failed)
         expect_state(json, "disk", "secondary (disk 1)", "repaired", 2);
         expect_state(json, "partition", "secondary (disk 1) efi", "failed", 2);
         free(json);
+}
+
+/* plan --commands NAME finds its renderer in the registry; an unknown NAME
+ * finds none, and the error names the known ones. */
+Test(run, renderers_by_name)
+{
+        char names[128], *text = NULL;
+        mb_op op = { .kind = MB_OP_DISK_ONLINE, .disk = 7 };
+        mb_facts facts = { 0 };
+        mb_error err = { 0 };
+
+        cr_assert_not_null(mb_renderer_find("windows"));
+        cr_assert_not_null(mb_renderer_find("target"));
+        cr_assert_null(mb_renderer_find("linux"));
+        cr_assert_null(mb_renderer_find(NULL));
+        cr_assert_str_eq(mb_renderer_names(names, sizeof(names)), "'windows' or 'target'");
+        cr_assert_eq(mb_renderer_find("target")->render(&facts, &op, &text, &err), 0, "%s", err.msg);
+        cr_assert_str_eq(text, "disk-online disk 7");
+        free(text);
 }
