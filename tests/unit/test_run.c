@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "platform/lock_keys.h"
 #include "platform/renderers.h"
 #include "run.h"
 
@@ -124,4 +125,37 @@ Test(run, renderers_by_name)
         cr_assert_eq(mb_renderer_find("target")->render(&facts, &op, &text, &err), 0, "%s", err.msg);
         cr_assert_str_eq(text, "disk-online disk 7");
         free(text);
+}
+
+/* Lock keys come from the target's lock_keys: an image spelling gives one
+ * identity per file, the same for the same file however it is spelled; a
+ * target without the operation gives none (its spelling is locked). */
+Test(run, lock_keys_of_an_image_spelling)
+{
+        char a[] = "/tmp/mbstate-test-lock-XXXXXX", spell[256], other[300], **ids = NULL, **ids2 = NULL;
+        size_t n = 0, n2 = 0;
+        mb_error err = { 0 };
+        int fd = mkstemp(a);
+
+        cr_assert(fd >= 0);
+        close(fd);
+        snprintf(spell, sizeof(spell), "image:%s,nvram=/tmp/mbstate-test-lock-absent", a);
+        cr_assert_eq(mb_platform_lock_keys(spell, 16, &ids, &n, &err), 0, "%s", err.msg);
+        cr_assert_eq(n, 2);
+        cr_assert_str_eq(ids[1], "/tmp/mbstate-test-lock-absent"); /* not there: its name */
+        /* the same file through another path: the same identity */
+        snprintf(other, sizeof(other), "image:/tmp/./%s", a + 5);
+        cr_assert_eq(mb_platform_lock_keys(other, 16, &ids2, &n2, &err), 0, "%s", err.msg);
+        cr_assert_eq(n2, 1);
+        cr_assert_str_eq(ids2[0], ids[0]);
+        cr_assert(strchr(ids[0], ':'), "device:inode, not %s", ids[0]);
+        mb_lock_keys_free(ids2, n2);
+        /* more files than locks */
+        cr_assert_eq(mb_platform_lock_keys(spell, 1, &ids2, &n2, &err), MB_EINVAL);
+        cr_assert(strstr(err.msg, "more than 1 image files"), "%s", err.msg);
+        /* a target without lock_keys */
+        cr_assert_eq(mb_platform_lock_keys("snapshot:/tmp/x.yaml", 16, &ids2, &n2, &err), 0);
+        cr_assert_eq(n2, 0);
+        mb_lock_keys_free(ids, n);
+        unlink(a);
 }
