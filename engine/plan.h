@@ -28,6 +28,11 @@ struct mb_plan;
 typedef struct mb_resource_row {
         mb_resource_kind kind;
         const char *name;       /* in reports, JSON and the log: "boot_entry" */
+        /* Checks the kind's own sections of site.yaml once the disks and
+         * partitions (the model every kind shares, engine/config.c) are
+         * checked; NULL when the kind has none. 0, or MB_EINVAL with a
+         * FILE:LINE:COLUMN message. */
+        int (*check)(const mb_config *c, mb_error *err);
         /* Adds the kind's differences between config and facts to the plan
          * (pure, no I/O); fails when the difference cannot be removed safely. */
         int (*diff)(const mb_config *c, const mb_facts *f, struct mb_plan *p, mb_error *err);

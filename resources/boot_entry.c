@@ -140,6 +140,64 @@ static void stale_firmware_notes(const mb_facts *f, mb_plan *p)
         }
 }
 
+/* Config check: the boot entries of site.yaml (row of mb_resources[]). */
+int mb_res_boot_entry_check(const mb_config *c, mb_error *err)
+{
+        const mb_site *s = c->site;
+        mb_ynode *bs = mb_ynode_get(c->doc->root, "boot_entries");
+
+        for (uint32_t i = 0; i < s->n_boot_entries; i++) {
+                const mb_site_boot_entry *b = &s->boot_entries[i];
+                mb_ynode *bn = mb_ynode_at(bs, i);
+                int disk;
+
+                for (uint32_t j = 0; j < i; j++)
+                        if (strcmp(s->boot_entries[j].description, b->description) == 0)
+                                return RES_AT(mb_ynode_get(bn, "description"),
+                                              "boot entry '%s' is declared twice; expected unique descriptions",
+                                              b->description);
+                if (b->type == MB_ENTRY_BOOT_MANAGER) {
+                        if (b->plex)
+                                return RES_AT(mb_ynode_get(bn, "plex"),
+                                              "'plex' belongs to os-loader entries; a boot-manager entry names its 'esp'");
+                        if (!b->esp)
+                                return RES_AT(bn, "boot-manager entry '%s' needs 'esp': the disk whose ESP it boots",
+                                              b->description);
+                        disk = mb_config_disk_index(c, b->esp);
+                        if (disk < 0)
+                                return RES_AT(mb_ynode_get(bn, "esp"),
+                                              "esp: unknown disk '%s'; expected a name declared under 'disks'",
+                                              b->esp);
+                        if (!mb_config_has_role(c, MB_ROLE_EFI) || !mb_config_in_partition_disks(c, disk))
+                                return RES_AT(mb_ynode_get(bn, "esp"),
+                                              "esp: disk '%s' gets no efi partition; expected a disk in partitions.disks with role efi",
+                                              b->esp);
+                } else {
+                        if (b->esp || b->firmware)
+                                return RES_AT(mb_ynode_get(bn, b->esp ? "esp" : "firmware"),
+                                              "'%s' belongs to boot-manager entries; an os-loader entry names its 'plex'",
+                                              b->esp ? "esp" : "firmware");
+                        if (!b->plex)
+                                return RES_AT(bn, "os-loader entry '%s' needs 'plex': the disk whose mirror plex it boots",
+                                              b->description);
+                        disk = mb_config_disk_index(c, b->plex);
+                        if (disk < 0)
+                                return RES_AT(mb_ynode_get(bn, "plex"),
+                                              "plex: unknown disk '%s'; expected a name declared under 'disks'",
+                                              b->plex);
+                        for (uint32_t j = 0; j < s->n_mirrors; j++)
+                                for (uint32_t k = 0; k < s->mirrors[j].n_disks; k++)
+                                        if (strcmp(s->mirrors[j].disks[k], b->plex) == 0)
+                                                goto mirrored;
+                        return RES_AT(mb_ynode_get(bn, "plex"),
+                                      "plex: disk '%s' holds no mirror plex; expected a disk listed in a mirror",
+                                      b->plex);
+mirrored:;
+                }
+        }
+        return 0;
+}
+
 int mb_res_boot_entry_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error *err)
 {
         char cur[MB_CHANGE_TEXT], want[MB_CHANGE_TEXT];

@@ -31,6 +31,42 @@ static int source_index(const mb_config *c, const mb_site_mirror *m)
         return mb_config_disk_index(c, m->disks[0]);
 }
 
+/* Config check: the mirrors of site.yaml (row of mb_resources[]). */
+int mb_res_mirror_check(const mb_config *c, mb_error *err)
+{
+        const mb_site *s = c->site;
+        mb_ynode *ms = mb_ynode_get(c->doc->root, "mirrors");
+        int r;
+
+        for (uint32_t i = 0; i < s->n_mirrors; i++) {
+                const mb_site_mirror *m = &s->mirrors[i];
+                mb_ynode *mn = mb_ynode_at(ms, i);
+
+                if (!mb_config_has_role(c, m->role))
+                        return RES_AT(mb_ynode_get(mn, "role"),
+                                      "mirror role '%s' is not among the partitions' roles; expected one of the roles under 'partitions'",
+                                      mb_role_to_string(m->role));
+                if (m->role != MB_ROLE_OS)
+                        return RES_AT(mb_ynode_get(mn, "role"),
+                                      "mirror role '%s': only the os volume can be mirrored (Windows mirrors the boot volume on dynamic disks); use a clone for '%s'",
+                                      mb_role_to_string(m->role), mb_role_to_string(m->role));
+                for (uint32_t j = 0; j < i; j++)
+                        if (s->mirrors[j].role == m->role)
+                                return RES_AT(mb_ynode_get(mn, "role"),
+                                              "role '%s' is mirrored twice; expected one mirror per role",
+                                              mb_role_to_string(m->role));
+                r = mb_config_check_names(c, mb_ynode_get(mn, "disks"), m->disks, m->n_disks, "mirror disks", err);
+                if (r)
+                        return r;
+                for (uint32_t j = 0; j < m->n_disks; j++)
+                        if (!mb_config_in_partition_disks(c, mb_config_disk_index(c, m->disks[j])))
+                                return RES_AT(mb_ynode_at(mb_ynode_get(mn, "disks"), j),
+                                              "mirror disk '%s' is not listed in partitions.disks; expected every mirror disk to be partitioned",
+                                              m->disks[j]);
+        }
+        return 0;
+}
+
 int mb_res_mirror_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error *err)
 {
         char cur[MB_CHANGE_TEXT], desired[MB_CHANGE_TEXT];

@@ -62,8 +62,15 @@ static inline MB_PRINTF(2, 3) const char *res_text(char buf[static MB_CHANGE_TEX
         return buf;
 }
 
-/* The resources' diffs (rows of mb_resources[], resources/registry.c):
- * each adds its differences to the plan (pure, no I/O). */
+/* A message at a node of site.yaml, for the config checks: FILE:LINE:COLUMN. */
+#define RES_AT(node, ...) mb_ydoc_error(c->doc, (node), err, __VA_ARGS__)
+
+/* The resources' config checks and diffs (rows of mb_resources[],
+ * resources/registry.c): a diff adds its differences to the plan (pure,
+ * no I/O). */
+int mb_res_mirror_check(const mb_config *c, mb_error *err);
+int mb_res_boot_entry_check(const mb_config *c, mb_error *err);
+int mb_res_clone_check(const mb_config *c, mb_error *err);
 int mb_res_disk_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error *err);
 int mb_res_partition_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error *err);
 int mb_res_dynamic_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error *err);
