@@ -72,19 +72,21 @@ int mb_plan_conflict(mb_plan *p, const char *fmt, ...)
         return 0;
 }
 
-void mb_plan_status(mb_plan *p, mb_resource_kind res, const char *subject, size_t changes_before)
+int mb_plan_status(mb_plan *p, mb_resource_kind res, const char *subject, size_t changes_before,
+                   bool conflict, mb_error *err)
 {
         mb_resource_status *n = mb_reallocarray(p->status, p->n_status + 1, sizeof(*n));
 
         if (!n)
-                return;
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
         p->status = n;
         n = &n[p->n_status++];
         memset(n, 0, sizeof(*n));
         n->resource = res;
         snprintf(n->subject, sizeof(n->subject), "%s", subject);
         n->n_changes = (int)(p->n_changes - changes_before);
-        n->conflict = false;    /* set by the caller when the plan refuses the difference */
+        n->conflict = conflict;
+        return 0;
 }
 
 void mb_plan_free(mb_plan *p)

@@ -136,7 +136,11 @@ int mb_plan_note(mb_plan *p, const char *fmt, ...) MB_PRINTF(2, 3);
  * its bound disks; NULL when none. Pure. */
 const mb_volume_fact *mb_plan_mirror_volume(const mb_config *c, const mb_facts *f, const mb_binding *b,
                                             const struct mb_site_mirror *m);
-void mb_plan_status(mb_plan *p, mb_resource_kind res, const char *subject, size_t changes_before);
+/* Adds the outcome row of one resource: the changes added since
+ * changes_before are its; conflict when the plan refuses its difference.
+ * Returns 0, or MB_ENOMEM with err set. */
+int mb_plan_status(mb_plan *p, mb_resource_kind res, const char *subject, size_t changes_before,
+                   bool conflict, mb_error *err);
 int mb_plan_conflict(mb_plan *p, const char *fmt, ...) MB_PRINTF(2, 3);
 
 /* "secondary (disk 1)" */

@@ -283,7 +283,9 @@ int mb_res_boot_entry_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb
                         if (r)
                                 return r;
                 }
-                mb_plan_status(p, MB_RES_BOOT_ENTRY, subject, before);
+                r = mb_plan_status(p, MB_RES_BOOT_ENTRY, subject, before, false, err);
+                if (r)
+                        return r;
         }
         return 0;
 }

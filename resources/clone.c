@@ -330,8 +330,9 @@ int mb_res_clone_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_erro
                                         if (bootmgr_conflict(f, sp, tp, slabel, label, why, sizeof(why))) {
                                                 if (mb_plan_conflict(p, "%s: %s", subject, why) < 0)
                                                         return mb_error_set(err, MB_ENOMEM, "out of memory");
-                                                mb_plan_status(p, MB_RES_CLONE, subject, before);
-                                                p->status[p->n_status - 1].conflict = true;
+                                                rc = mb_plan_status(p, MB_RES_CLONE, subject, before, true, err);
+                                                if (rc)
+                                                        return rc;
                                                 continue;
                                         }
                                 }
@@ -376,7 +377,9 @@ int mb_res_clone_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_erro
                                         return rc;
                         }
 kept:
-                        mb_plan_status(p, MB_RES_CLONE, subject, before);
+                        rc = mb_plan_status(p, MB_RES_CLONE, subject, before, false, err);
+                        if (rc)
+                                return rc;
                 }
         }
         return 0;

@@ -100,7 +100,9 @@ int mb_res_disk_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error
                         if (rc)
                                 return rc;
                 }
-                mb_plan_status(p, MB_RES_DISK, label, before);
+                rc = mb_plan_status(p, MB_RES_DISK, label, before, false, err);
+                if (rc)
+                        return rc;
         }
         return 0;
 }

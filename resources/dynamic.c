@@ -72,7 +72,9 @@ int mb_res_dynamic_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_er
                                 if (rc)
                                         return rc;
                         }
-                        mb_plan_status(p, MB_RES_DYNAMIC, label, before);
+                        rc = mb_plan_status(p, MB_RES_DYNAMIC, label, before, false, err);
+                        if (rc)
+                                return rc;
                 }
         }
         return 0;

@@ -154,7 +154,9 @@ int mb_res_mirror_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_err
                                         if (rc)
                                                 return rc;
                                 }
-                                mb_plan_status(p, MB_RES_MIRROR, subject, before);
+                                rc = mb_plan_status(p, MB_RES_MIRROR, subject, before, false, err);
+                                if (rc)
+                                        return rc;
                                 continue;
                         }
                         for (uint32_t j = 0; vol && j < vol->n_plexes && !removed; j++) {
@@ -202,7 +204,9 @@ int mb_res_mirror_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_err
                                          err);
                         if (rc)
                                 return rc;
-                        mb_plan_status(p, MB_RES_MIRROR, subject, before);
+                        rc = mb_plan_status(p, MB_RES_MIRROR, subject, before, false, err);
+                        if (rc)
+                                return rc;
                 }
         }
         return 0;

@@ -194,7 +194,9 @@ static int diff_disk(const mb_config *c, const mb_facts *f, mb_plan *p, int idx,
                         if (rc)
                                 return rc;
                 }
-                mb_plan_status(p, MB_RES_PARTITION, subject, before);
+                rc = mb_plan_status(p, MB_RES_PARTITION, subject, before, false, err);
+                if (rc)
+                        return rc;
         }
         return 0;
 }
