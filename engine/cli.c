@@ -8,6 +8,7 @@
 #include "config.h"
 #include "monitor.h"
 #include "platform/platform.h"
+#include "platform/renderers.h"
 #include "platform/windows/windows_target.h"
 #include "run.h"
 #include "runctl.h"
@@ -191,8 +192,13 @@ static int parse(int argc, char **argv, const verb *v, bool wants_file, args *a)
         if (a->textfile && (strlen(a->textfile) < 6 || strcmp(a->textfile + strlen(a->textfile) - 5, ".prom") != 0))
                 return usage_error(v, "--textfile %s: expected PATH.prom (textfile collectors read only *.prom)",
                                    a->textfile);
-        if (a->commands && strcmp(a->commands, "windows") != 0 && strcmp(a->commands, "target") != 0)
-                return usage_error(v, "--commands takes 'windows' or 'target', not '%s'", a->commands);
+        if (a->commands && !mb_renderer_find(a->commands)) {
+                char names[256], msg[512];
+
+                snprintf(msg, sizeof(msg), "--commands takes %s, not '%s'",
+                         mb_renderer_names(names, sizeof(names)), a->commands);
+                return usage_error(v, "%s", msg);
+        }
         return 0;
 }
 

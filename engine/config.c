@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "config.h"
+#include "plan.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -123,9 +124,8 @@ static mb_ynode *seq_item(mb_ynode *map, const char *key, size_t i)
         return mb_ynode_at(mb_ynode_get(map, key), i);
 }
 
-/* Checks a list of disk names against the declared disks. */
-static int check_names(mb_config *c, mb_ynode *list, char **names, uint32_t n, const char *what,
-                       mb_error *err)
+int mb_config_check_names(const mb_config *c, const mb_ynode *list, char *const *names, uint32_t n,
+                          const char *what, mb_error *err)
 {
         for (uint32_t i = 0; i < n; i++) {
                 if (mb_config_disk_index(c, names[i]) < 0)
@@ -207,7 +207,7 @@ static int check_partitions(mb_config *c, mb_error *err)
         c->template_index = -1;
         if (!p)
                 return 0;
-        r = check_names(c, mb_ynode_get(pn, "disks"), p->disks, p->n_disks, "partitions.disks", err);
+        r = mb_config_check_names(c, mb_ynode_get(pn, "disks"), p->disks, p->n_disks, "partitions.disks", err);
         if (r)
                 return r;
         c->part_disks = calloc(p->n_disks, sizeof(int));
@@ -294,7 +294,7 @@ listed:
         return 0;
 }
 
-static bool in_partition_disks(const mb_config *c, int disk)
+bool mb_config_in_partition_disks(const mb_config *c, int disk)
 {
         for (uint32_t i = 0; i < c->n_part_disks; i++)
                 if (c->part_disks[i] == disk)
@@ -302,149 +302,6 @@ static bool in_partition_disks(const mb_config *c, int disk)
         return false;
 }
 
-static int check_mirrors_clones(mb_config *c, mb_error *err)
-{
-        mb_site *s = c->site;
-        mb_ynode *ms = mb_ynode_get(c->doc->root, "mirrors");
-        mb_ynode *cs = mb_ynode_get(c->doc->root, "clones");
-        int r;
-
-        for (uint32_t i = 0; i < s->n_mirrors; i++) {
-                mb_site_mirror *m = &s->mirrors[i];
-                mb_ynode *mn = mb_ynode_at(ms, i);
-
-                if (!mb_config_has_role(c, m->role))
-                        return AT(mb_ynode_get(mn, "role"),
-                                  "mirror role '%s' is not among the partitions' roles; expected one of the roles under 'partitions'",
-                                  mb_role_to_string(m->role));
-                if (m->role != MB_ROLE_OS)
-                        return AT(mb_ynode_get(mn, "role"),
-                                  "mirror role '%s': only the os volume can be mirrored (Windows mirrors the boot volume on dynamic disks); use a clone for '%s'",
-                                  mb_role_to_string(m->role), mb_role_to_string(m->role));
-                for (uint32_t j = 0; j < i; j++)
-                        if (s->mirrors[j].role == m->role)
-                                return AT(mb_ynode_get(mn, "role"),
-                                          "role '%s' is mirrored twice; expected one mirror per role",
-                                          mb_role_to_string(m->role));
-                r = check_names(c, mb_ynode_get(mn, "disks"), m->disks, m->n_disks, "mirror disks", err);
-                if (r)
-                        return r;
-                for (uint32_t j = 0; j < m->n_disks; j++)
-                        if (!in_partition_disks(c, mb_config_disk_index(c, m->disks[j])))
-                                return AT(mb_ynode_at(mb_ynode_get(mn, "disks"), j),
-                                          "mirror disk '%s' is not listed in partitions.disks; expected every mirror disk to be partitioned",
-                                          m->disks[j]);
-        }
-        for (uint32_t i = 0; i < s->n_clones; i++) {
-                mb_site_clone *k = &s->clones[i];
-                mb_ynode *kn = mb_ynode_at(cs, i);
-                bool booted;
-
-                if (!mb_config_has_role(c, k->role))
-                        return AT(mb_ynode_get(kn, "role"),
-                                  "clone role '%s' is not among the partitions' roles; expected one of the roles under 'partitions'",
-                                  mb_role_to_string(k->role));
-                if (k->role == MB_ROLE_MSR)
-                        return AT(mb_ynode_get(kn, "role"),
-                                  "the msr role has no contents to clone; expected efi or recovery");
-                for (uint32_t j = 0; j < s->n_mirrors; j++)
-                        if (s->mirrors[j].role == k->role)
-                                return AT(mb_ynode_get(kn, "role"),
-                                          "role '%s' is both mirrored and cloned; expected one of the two",
-                                          mb_role_to_string(k->role));
-                for (uint32_t j = 0; j < i; j++)
-                        if (s->clones[j].role == k->role)
-                                return AT(mb_ynode_get(kn, "role"),
-                                          "role '%s' is cloned twice; expected one clone per role",
-                                          mb_role_to_string(k->role));
-                booted = strcmp(k->from, MB_CLONE_FROM_BOOTED) == 0;
-                if (booted && mb_config_disk_index(c, k->from) >= 0)
-                        return AT(mb_ynode_get(kn, "from"),
-                                  "clone from: 'booted' is both a declared disk and the disk the machine booted from; rename the disk");
-                if (!booted && mb_config_disk_index(c, k->from) < 0)
-                        return AT(mb_ynode_get(kn, "from"),
-                                  "clone from: unknown disk '%s'; expected a name declared under 'disks' or 'booted'",
-                                  k->from);
-                r = check_names(c, mb_ynode_get(kn, "to"), k->to, k->n_to, "clone to", err);
-                if (r)
-                        return r;
-                if (booted && k->n_to < 2)
-                        return AT(mb_ynode_get(kn, "to"),
-                                  "clone of '%s' from: booted: expected every disk that may have booted under 'to' (at least two); "
-                                  "the one the machine booted from is the source",
-                                  mb_role_to_string(k->role));
-                for (uint32_t j = 0; j < k->n_to && !booted; j++)
-                        if (strcmp(k->to[j], k->from) == 0)
-                                return AT(mb_ynode_at(mb_ynode_get(kn, "to"), j),
-                                          "clone of '%s' from disk '%s' to itself; expected a different target disk",
-                                          mb_role_to_string(k->role), k->from);
-                if (!booted && !in_partition_disks(c, mb_config_disk_index(c, k->from)))
-                        return AT(mb_ynode_get(kn, "from"),
-                                  "clone source '%s' is not listed in partitions.disks", k->from);
-                for (uint32_t j = 0; j < k->n_to; j++)
-                        if (!in_partition_disks(c, mb_config_disk_index(c, k->to[j])))
-                                return AT(mb_ynode_at(mb_ynode_get(kn, "to"), j),
-                                          "clone target '%s' is not listed in partitions.disks", k->to[j]);
-        }
-        return 0;
-}
-
-static int check_boot_entries(mb_config *c, mb_error *err)
-{
-        mb_site *s = c->site;
-        mb_ynode *bs = mb_ynode_get(c->doc->root, "boot_entries");
-
-        for (uint32_t i = 0; i < s->n_boot_entries; i++) {
-                mb_site_boot_entry *b = &s->boot_entries[i];
-                mb_ynode *bn = mb_ynode_at(bs, i);
-                int disk;
-
-                for (uint32_t j = 0; j < i; j++)
-                        if (strcmp(s->boot_entries[j].description, b->description) == 0)
-                                return AT(mb_ynode_get(bn, "description"),
-                                          "boot entry '%s' is declared twice; expected unique descriptions",
-                                          b->description);
-                if (b->type == MB_ENTRY_BOOT_MANAGER) {
-                        if (b->plex)
-                                return AT(mb_ynode_get(bn, "plex"),
-                                          "'plex' belongs to os-loader entries; a boot-manager entry names its 'esp'");
-                        if (!b->esp)
-                                return AT(bn, "boot-manager entry '%s' needs 'esp': the disk whose ESP it boots",
-                                          b->description);
-                        disk = mb_config_disk_index(c, b->esp);
-                        if (disk < 0)
-                                return AT(mb_ynode_get(bn, "esp"),
-                                          "esp: unknown disk '%s'; expected a name declared under 'disks'",
-                                          b->esp);
-                        if (!mb_config_has_role(c, MB_ROLE_EFI) || !in_partition_disks(c, disk))
-                                return AT(mb_ynode_get(bn, "esp"),
-                                          "esp: disk '%s' gets no efi partition; expected a disk in partitions.disks with role efi",
-                                          b->esp);
-                } else {
-                        if (b->esp || b->firmware)
-                                return AT(mb_ynode_get(bn, b->esp ? "esp" : "firmware"),
-                                          "'%s' belongs to boot-manager entries; an os-loader entry names its 'plex'",
-                                          b->esp ? "esp" : "firmware");
-                        if (!b->plex)
-                                return AT(bn, "os-loader entry '%s' needs 'plex': the disk whose mirror plex it boots",
-                                          b->description);
-                        disk = mb_config_disk_index(c, b->plex);
-                        if (disk < 0)
-                                return AT(mb_ynode_get(bn, "plex"),
-                                          "plex: unknown disk '%s'; expected a name declared under 'disks'",
-                                          b->plex);
-                        for (uint32_t j = 0; j < s->n_mirrors; j++)
-                                for (uint32_t k = 0; k < s->mirrors[j].n_disks; k++)
-                                        if (strcmp(s->mirrors[j].disks[k], b->plex) == 0)
-                                                goto mirrored;
-                        return AT(mb_ynode_get(bn, "plex"),
-                                  "plex: disk '%s' holds no mirror plex; expected a disk listed in a mirror",
-                                  b->plex);
-mirrored:;
-                }
-        }
-        return 0;
-}
 
 int mb_config_load_buffer(const char *name, const char *buf, size_t len, mb_config **ret,
                           mb_error *err)
@@ -469,10 +326,10 @@ int mb_config_load_buffer(const char *name, const char *buf, size_t len, mb_conf
         r = check_disks(c, err);
         if (!r)
                 r = check_partitions(c, err);
-        if (!r)
-                r = check_mirrors_clones(c, err);
-        if (!r)
-                r = check_boot_entries(c, err);
+        /* then each resource kind's own sections, in the registry's order */
+        for (size_t i = 0; !r && i < MB_RES__COUNT; i++)
+                if (mb_resources[i].check)
+                        r = mb_resources[i].check(c, err);
         if (r)
                 goto fail;
         *ret = c;

@@ -117,6 +117,13 @@ void mb_config_free(mb_config *c);
 int mb_config_disk_index(const mb_config *c, const char *name);
 /* Is role one of the partitions' roles? */
 bool mb_config_has_role(const mb_config *c, mb_role r);
+/* Is the declared disk with index disk one of partitions.disks? */
+bool mb_config_in_partition_disks(const mb_config *c, int disk);
+/* For the resources' config checks: each of the n names (the YAML sequence
+ * list, for messages) is a declared disk, each once; what names the list
+ * ("mirror disks"). 0, or MB_EINVAL with a FILE:LINE:COLUMN message. */
+int mb_config_check_names(const mb_config *c, const mb_ynode *list, char *const *names, uint32_t n,
+                          const char *what, mb_error *err);
 
 /* Parses "100MiB", "1 GiB", "512B", "4096" (bytes), "fill"; 0 or -1. */
 int mb_parse_size(const char *s, uint64_t *ret, bool allow_fill, const char **ret_why);

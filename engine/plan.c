@@ -11,20 +11,16 @@
 
 const char *mb_resource_to_string(mb_resource_kind k)
 {
-        static const char *const names[MB_RES__COUNT] = {
-                "disk", "partition", "dynamic", "mirror", "boot_entry", "clone",
-        };
-
-        return (unsigned)k < MB_RES__COUNT ? names[k] : "unknown";
+        return (unsigned)k < MB_RES__COUNT && mb_resources[k].name ? mb_resources[k].name : "unknown";
 }
 
-mb_change *mb_plan_add(mb_plan *p, mb_resource_kind res, const char *subject, bool destructive,
-                       const mb_op *op)
+int mb_plan_add(mb_plan *p, mb_resource_kind res, const char *subject, bool destructive,
+                const mb_op *op, const char *current, const char *desired, mb_error *err)
 {
         mb_change *n = mb_reallocarray(p->changes, p->n_changes + 1, sizeof(*n));
 
         if (!n)
-                return NULL;
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
         p->changes = n;
         n = &n[p->n_changes++];
         memset(n, 0, sizeof(*n));
@@ -32,7 +28,9 @@ mb_change *mb_plan_add(mb_plan *p, mb_resource_kind res, const char *subject, bo
         snprintf(n->subject, sizeof(n->subject), "%s", subject);
         n->destructive = destructive;
         n->op = *op;
-        return n;
+        snprintf(n->current, sizeof(n->current), "%s", current);
+        snprintf(n->desired, sizeof(n->desired), "%s", desired);
+        return 0;
 }
 
 int mb_plan_note(mb_plan *p, const char *fmt, ...)
@@ -74,19 +72,21 @@ int mb_plan_conflict(mb_plan *p, const char *fmt, ...)
         return 0;
 }
 
-void mb_plan_status(mb_plan *p, mb_resource_kind res, const char *subject, size_t changes_before)
+int mb_plan_status(mb_plan *p, mb_resource_kind res, const char *subject, size_t changes_before,
+                   bool conflict, mb_error *err)
 {
         mb_resource_status *n = mb_reallocarray(p->status, p->n_status + 1, sizeof(*n));
 
         if (!n)
-                return;
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
         p->status = n;
         n = &n[p->n_status++];
         memset(n, 0, sizeof(*n));
         n->resource = res;
         snprintf(n->subject, sizeof(n->subject), "%s", subject);
         n->n_changes = (int)(p->n_changes - changes_before);
-        n->conflict = false;    /* set by the caller when the plan refuses the difference */
+        n->conflict = conflict;
+        return 0;
 }
 
 void mb_plan_free(mb_plan *p)
@@ -586,10 +586,6 @@ static int check_geometry(const mb_config *c, const mb_facts *f, const mb_bindin
 
 int mb_plan_compute(const mb_config *c, const mb_facts *f, mb_plan **ret, mb_error *err)
 {
-        static int (*const resources[])(const mb_config *, const mb_facts *, mb_plan *, mb_error *) = {
-                mb_res_disk_diff,   mb_res_partition_diff,  mb_res_dynamic_diff,
-                mb_res_mirror_diff, mb_res_boot_entry_diff, mb_res_clone_diff,
-        };
         mb_plan *p = calloc(1, sizeof(*p));
         int r;
 
@@ -598,8 +594,8 @@ int mb_plan_compute(const mb_config *c, const mb_facts *f, mb_plan **ret, mb_err
         r = mb_plan_bind(c, f, &p->binding, err);
         if (!r)
                 r = check_geometry(c, f, &p->binding, err);
-        for (size_t i = 0; !r && i < sizeof(resources) / sizeof(resources[0]); i++)
-                r = resources[i](c, f, p, err);
+        for (size_t i = 0; !r && i < MB_RES__COUNT; i++)
+                r = mb_resources[i].diff(c, f, p, err);
         if (!r)
                 plan_health(c, f, p);
         if (r) {

@@ -9,6 +9,7 @@
 #include "facts.h"
 #include "op.h"
 
+/* The resource kinds in dependency order: one per row of mb_resources[]. */
 typedef enum mb_resource_kind {
         MB_RES_DISK = 0,
         MB_RES_PARTITION,
@@ -21,13 +22,35 @@ typedef enum mb_resource_kind {
 
 const char *mb_resource_to_string(mb_resource_kind k);
 
+struct mb_plan;
+
+/* One resource kind. */
+typedef struct mb_resource_row {
+        mb_resource_kind kind;
+        const char *name;       /* in reports, JSON and the log: "boot_entry" */
+        /* Checks the kind's own sections of site.yaml once the disks and
+         * partitions (the model every kind shares, engine/config.c) are
+         * checked; NULL when the kind has none. 0, or MB_EINVAL with a
+         * FILE:LINE:COLUMN message. */
+        int (*check)(const mb_config *c, mb_error *err);
+        /* Adds the kind's differences between config and facts to the plan
+         * (pure, no I/O); fails when the difference cannot be removed safely. */
+        int (*diff)(const mb_config *c, const mb_facts *f, struct mb_plan *p, mb_error *err);
+} mb_resource_row;
+
+/* The resource kinds, indexed by kind, in dependency order
+ * (resources/registry.c); mb_plan_compute diffs them in this order. */
+extern const mb_resource_row mb_resources[MB_RES__COUNT];
+
+#define MB_CHANGE_TEXT 256
+
 /* One difference between the desired and the actual state, and the
  * primitive operation that removes it. */
 typedef struct mb_change {
         mb_resource_kind resource;
         char subject[128];      /* "secondary efi (disk 1)" */
-        char current[256];      /* what is there now, for people */
-        char desired[256];      /* what site.yaml wants */
+        char current[MB_CHANGE_TEXT]; /* what is there now, for people */
+        char desired[MB_CHANGE_TEXT]; /* what site.yaml wants */
         bool destructive;       /* overwrites or removes data on the disk changed */
         mb_op op;
 } mb_change;
@@ -99,28 +122,30 @@ void mb_plan_free(mb_plan *p);
  * which mb_plan_compute reports in health, not as an error. */
 int mb_plan_bind(const mb_config *c, const mb_facts *f, mb_binding *ret, mb_error *err);
 
-/* Used by resources. */
-mb_change *mb_plan_add(mb_plan *p, mb_resource_kind res, const char *subject, bool destructive,
-                       const mb_op *op);
+/*
+ * Adds one change to the plan: the resource and subject it belongs to, the
+ * operation that removes the difference, and the current and desired state
+ * as people read them (each cut to MB_CHANGE_TEXT - 1 bytes). The one place
+ * a change enters a plan. Returns 0, or MB_ENOMEM with err set and the plan
+ * unchanged.
+ */
+int mb_plan_add(mb_plan *p, mb_resource_kind res, const char *subject, bool destructive,
+                const mb_op *op, const char *current, const char *desired, mb_error *err);
 int mb_plan_note(mb_plan *p, const char *fmt, ...) MB_PRINTF(2, 3);
 /* The volume of declared mirror m: the largest one with a plex on one of
  * its bound disks; NULL when none. Pure. */
 const mb_volume_fact *mb_plan_mirror_volume(const mb_config *c, const mb_facts *f, const mb_binding *b,
                                             const struct mb_site_mirror *m);
-void mb_plan_status(mb_plan *p, mb_resource_kind res, const char *subject, size_t changes_before);
+/* Adds the outcome row of one resource: the changes added since
+ * changes_before are its; conflict when the plan refuses its difference.
+ * Returns 0, or MB_ENOMEM with err set. */
+int mb_plan_status(mb_plan *p, mb_resource_kind res, const char *subject, size_t changes_before,
+                   bool conflict, mb_error *err);
 int mb_plan_conflict(mb_plan *p, const char *fmt, ...) MB_PRINTF(2, 3);
 
 /* "secondary (disk 1)" */
 const char *mb_plan_disk_label(const mb_config *c, const mb_binding *b, int idx, char *buf,
                                size_t len);
-
-/* The resources: each adds its differences to the plan (pure, no I/O). */
-int mb_res_disk_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error *err);
-int mb_res_partition_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error *err);
-int mb_res_dynamic_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error *err);
-int mb_res_mirror_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error *err);
-int mb_res_boot_entry_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error *err);
-int mb_res_clone_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error *err);
 
 /* Desired partition geometry of a role on a disk (template or layout). */
 typedef struct mb_part_want {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "runctl.h"
-#include "target_list.h"
+#include "platform/lock_keys.h"
 #include "sha256.h"
 
 #include <errno.h>
@@ -74,46 +74,25 @@ static int cmp_key(const void *a, const void *b)
 }
 
 /*
- * The lock keys of a target, sorted: for an image target one per file (disk
- * images and the nvram= store), from the file's device and inode, so two runs
- * naming the same file in any spelling, order or company contend; for other
- * targets one for the target text. Returns the number of keys, 0 when the
- * target names more than max files.
+ * The lock keys of a target, sorted and each once: one per identity the
+ * target's lock_keys gives for the spelling (engine/platform/lock_keys.h;
+ * an image target's files, so two runs naming the same file in any
+ * spelling, order or company contend), else one for the target text.
+ * Returns the number of keys, or a negative MB_E* with err set.
  */
-static size_t target_keys(const char *target, char (*keys)[17], size_t max)
+static int target_keys(const char *target, char (*keys)[17], size_t max, mb_error *err)
 {
-        size_t n = strlen(target), k = 0;
-        char *copy, *tok, *save = NULL;
+        char **ids = NULL;
+        size_t n = 0, k = 0;
+        int rc = mb_platform_lock_keys(target, max, &ids, &n, err);
 
-        if (n <= 6 || strncmp(target, "image:", 6) != 0 || !(copy = strdup(target + 6))) {
-                key_of(target, n, keys[0]);
-                return 1;
-        }
-        save = copy;
-        while ((tok = mb_target_list_next(&save))) {
-                const char *path = strncmp(tok, "nvram=", 6) == 0 ? tok + 6 : tok;
-                struct stat st;
-                char id[64], resolved[4096];
-
-                if (k == max) {
-                        free(copy);
-                        return 0;       /* more files than locks */
-                }
-                if (stat(path, &st) == 0) {
-                        int len = snprintf(id, sizeof(id), "%llu:%llu", (unsigned long long)st.st_dev,
-                                           (unsigned long long)st.st_ino);
-
-                        key_of(id, (size_t)len, keys[k++]);
-                } else {
-                        /* not there (yet): the run will fail on it; lock its name */
-                        const char *r = realpath(path, resolved) ? resolved : path;
-
-                        key_of(r, strlen(r), keys[k++]);
-                }
-        }
-        free(copy);
+        if (rc)
+                return rc;
+        for (; k < n; k++)
+                key_of(ids[k], strlen(ids[k]), keys[k]);
+        mb_lock_keys_free(ids, n);
         if (k == 0)
-                key_of(target, n, keys[k++]);
+                key_of(target, strlen(target), keys[k++]);
         qsort(keys, k, sizeof(keys[0]), cmp_key);
         {
                 /* one file named twice is one lock (the open refuses it later,
@@ -125,7 +104,7 @@ static size_t target_keys(const char *target, char (*keys)[17], size_t max)
                                 memmove(keys[u++], keys[i], sizeof(keys[0]));
                 k = u;
         }
-        return k;
+        return (int)k;
 }
 
 /* Takes one lock file, waiting until deadline; fills *ret_fd. */
@@ -204,20 +183,18 @@ int mb_lock_acquire(const char *target, bool exclusive, double timeout_s, mb_loc
 #else
         {
                 const char *fixed = getenv("MBSTATE_LOCK");
-                char keys[MB_LOCK_MAX][17];
-                size_t n = target_keys(target, keys, MB_LOCK_MAX);
+                char keys[MB_LOCK_MAX][17] = { "" }; /* unused with MBSTATE_LOCK */
+                int n = 1;
 
                 if (fixed && !*fixed)
                         fixed = NULL;
-                if (fixed)
-                        n = 1;
-                if (n == 0) {
+                if (!fixed)
+                        n = target_keys(target, keys, MB_LOCK_MAX, err);
+                if (n < 0) {
                         free(l);
-                        return mb_error_set(err, MB_EINVAL,
-                                            "the target names more than %d image files; mbstate locks at most %d",
-                                            MB_LOCK_MAX, MB_LOCK_MAX);
+                        return n;
                 }
-                for (size_t i = 0; i < n; i++) {
+                for (int i = 0; i < n; i++) {
                         int rc = lock_one(fixed, keys[i], exclusive, deadline, timeout_s,
                                           &l->fd[l->n], err);
 

@@ -70,6 +70,8 @@ static int firmware_diff(const mb_facts *f, mb_plan *p, const mb_site_boot_entry
                          const mb_disk_fact *t, const mb_part_fact *tpart, const char *subject,
                          mb_error *err)
 {
+        char cur[MB_CHANGE_TEXT], want[MB_CHANGE_TEXT];
+
         mb_position pos = e->firmware ? *e->firmware : MB_POS_LAST;
         const char *path = "\\EFI\\Microsoft\\Boot\\bootmgfw.efi";
         const mb_fw_entry_fact *fw = NULL;
@@ -93,9 +95,9 @@ static int firmware_diff(const mb_facts *f, mb_plan *p, const mb_site_boot_entry
                         res_op_init(&op, MB_OP_FW_DELETE, t, MB_ROLE_EFI);
                         op.number = fw->number;
                         snprintf(op.description, sizeof(op.description), "%s", e->description);
-                        RES_CHANGE(p, MB_RES_BOOT_ENTRY, subject, false, &op,
-                                   "firmware entry Boot%04X present", fw->number);
-                        snprintf(p->changes[p->n_changes - 1].desired, 256, "no firmware entry");
+                        return mb_plan_add(p, MB_RES_BOOT_ENTRY, subject, false, &op,
+                                           res_text(cur, "firmware entry Boot%04X present", fw->number),
+                                           "no firmware entry", err);
                 }
                 return 0;
         }
@@ -110,18 +112,17 @@ static int firmware_diff(const mb_facts *f, mb_plan *p, const mb_site_boot_entry
         snprintf(op.description, sizeof(op.description), "%s", e->description);
         snprintf(op.path, sizeof(op.path), "%s", path);
         if (!fw)
-                RES_CHANGE(p, MB_RES_BOOT_ENTRY, subject, false, &op, "no firmware entry");
+                res_text(cur, "no firmware entry");
         else if (at < 0)
-                RES_CHANGE(p, MB_RES_BOOT_ENTRY, subject, false, &op,
-                           "firmware entry Boot%04X not in the boot order", fw->number);
+                res_text(cur, "firmware entry Boot%04X not in the boot order", fw->number);
         else
-                RES_CHANGE(p, MB_RES_BOOT_ENTRY, subject, false, &op,
-                           "firmware entry Boot%04X -> partition %s, position %d of %u", fw->number,
-                           fw->partition ? fw->partition : "?", at + 1, f->firmware->n_order);
-        snprintf(p->changes[p->n_changes - 1].desired, 256,
-                 "firmware entry -> %s ESP %s, %s in the boot order", t->path ? t->path : "disk",
-                 path, pos == MB_POS_FIRST ? "first" : "after the other disk entries");
-        return 0;
+                res_text(cur, "firmware entry Boot%04X -> partition %s, position %d of %u", fw->number,
+                         fw->partition ? fw->partition : "?", at + 1, f->firmware->n_order);
+        return mb_plan_add(p, MB_RES_BOOT_ENTRY, subject, false, &op, cur,
+                           res_text(want, "firmware entry -> %s ESP %s, %s in the boot order",
+                                    t->path ? t->path : "disk", path,
+                                    pos == MB_POS_FIRST ? "first" : "after the other disk entries"),
+                           err);
 }
 
 /* Firmware entries that name a partition no disk has any more (a failed or
@@ -139,8 +140,68 @@ static void stale_firmware_notes(const mb_facts *f, mb_plan *p)
         }
 }
 
+/* Config check: the boot entries of site.yaml (row of mb_resources[]). */
+int mb_res_boot_entry_check(const mb_config *c, mb_error *err)
+{
+        const mb_site *s = c->site;
+        mb_ynode *bs = mb_ynode_get(c->doc->root, "boot_entries");
+
+        for (uint32_t i = 0; i < s->n_boot_entries; i++) {
+                const mb_site_boot_entry *b = &s->boot_entries[i];
+                mb_ynode *bn = mb_ynode_at(bs, i);
+                int disk;
+
+                for (uint32_t j = 0; j < i; j++)
+                        if (strcmp(s->boot_entries[j].description, b->description) == 0)
+                                return RES_AT(mb_ynode_get(bn, "description"),
+                                              "boot entry '%s' is declared twice; expected unique descriptions",
+                                              b->description);
+                if (b->type == MB_ENTRY_BOOT_MANAGER) {
+                        if (b->plex)
+                                return RES_AT(mb_ynode_get(bn, "plex"),
+                                              "'plex' belongs to os-loader entries; a boot-manager entry names its 'esp'");
+                        if (!b->esp)
+                                return RES_AT(bn, "boot-manager entry '%s' needs 'esp': the disk whose ESP it boots",
+                                              b->description);
+                        disk = mb_config_disk_index(c, b->esp);
+                        if (disk < 0)
+                                return RES_AT(mb_ynode_get(bn, "esp"),
+                                              "esp: unknown disk '%s'; expected a name declared under 'disks'",
+                                              b->esp);
+                        if (!mb_config_has_role(c, MB_ROLE_EFI) || !mb_config_in_partition_disks(c, disk))
+                                return RES_AT(mb_ynode_get(bn, "esp"),
+                                              "esp: disk '%s' gets no efi partition; expected a disk in partitions.disks with role efi",
+                                              b->esp);
+                } else {
+                        if (b->esp || b->firmware)
+                                return RES_AT(mb_ynode_get(bn, b->esp ? "esp" : "firmware"),
+                                              "'%s' belongs to boot-manager entries; an os-loader entry names its 'plex'",
+                                              b->esp ? "esp" : "firmware");
+                        if (!b->plex)
+                                return RES_AT(bn, "os-loader entry '%s' needs 'plex': the disk whose mirror plex it boots",
+                                              b->description);
+                        disk = mb_config_disk_index(c, b->plex);
+                        if (disk < 0)
+                                return RES_AT(mb_ynode_get(bn, "plex"),
+                                              "plex: unknown disk '%s'; expected a name declared under 'disks'",
+                                              b->plex);
+                        for (uint32_t j = 0; j < s->n_mirrors; j++)
+                                for (uint32_t k = 0; k < s->mirrors[j].n_disks; k++)
+                                        if (strcmp(s->mirrors[j].disks[k], b->plex) == 0)
+                                                goto mirrored;
+                        return RES_AT(mb_ynode_get(bn, "plex"),
+                                      "plex: disk '%s' holds no mirror plex; expected a disk listed in a mirror",
+                                      b->plex);
+mirrored:;
+                }
+        }
+        return 0;
+}
+
 int mb_res_boot_entry_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error *err)
 {
+        char cur[MB_CHANGE_TEXT], want[MB_CHANGE_TEXT];
+
         stale_firmware_notes(f, p);
         for (uint32_t i = 0; i < c->site->n_boot_entries; i++) {
                 const mb_site_boot_entry *e = &c->site->boot_entries[i];
@@ -178,11 +239,14 @@ int mb_res_boot_entry_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb
                 if (!obj) {
                         res_op_init(&op, manager ? MB_OP_BCD_COPY_BOOTMGR : MB_OP_BCD_CREATE_LOADER, t, role);
                         snprintf(op.description, sizeof(op.description), "%s", e->description);
-                        RES_CHANGE(p, MB_RES_BOOT_ENTRY, subject, false, &op, "absent");
-                        snprintf(p->changes[p->n_changes - 1].desired, 256,
-                                 manager ? "copy of {bootmgr}, device = the ESP of %s%s"
-                                         : "OS loader, device and osdevice = the %s plex on %s (Windows adds it with the plex)",
-                                 manager ? (e->esp ? e->esp : "") : mb_role_to_string(role), manager ? "" : (e->plex ? e->plex : ""));
+                        if (manager)
+                                res_text(want, "copy of {bootmgr}, device = the ESP of %s", e->esp ? e->esp : "");
+                        else
+                                res_text(want, "OS loader, device and osdevice = the %s plex on %s (Windows adds it with the plex)",
+                                         mb_role_to_string(role), e->plex ? e->plex : "");
+                        r = mb_plan_add(p, MB_RES_BOOT_ENTRY, subject, false, &op, "absent", want, err);
+                        if (r)
+                                return r;
                 } else {
                         bool ok = device_is(obj->device, tpart) &&
                                   (manager || device_is(obj->osdevice, tpart));
@@ -191,22 +255,27 @@ int mb_res_boot_entry_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb
                                 res_op_init(&op, MB_OP_BCD_SET_DEVICE, t, role);
                                 snprintf(op.object, sizeof(op.object), "%s", obj->id);
                                 snprintf(op.description, sizeof(op.description), "%s", e->description);
-                                RES_CHANGE(p, MB_RES_BOOT_ENTRY, subject, false, &op, "%s %s",
-                                           obj->id, device_text(obj->device, dev, sizeof(dev)));
-                                snprintf(p->changes[p->n_changes - 1].desired, 256,
-                                         "device%s = partition %s (%s of %s)",
-                                         manager ? "" : " and osdevice",
-                                         tpart && tpart->unique_guid ? tpart->unique_guid : "(to be created)",
-                                         mb_role_to_string(role), manager ? e->esp : e->plex);
+                                r = mb_plan_add(p, MB_RES_BOOT_ENTRY, subject, false, &op,
+                                                res_text(cur, "%s %s", obj->id,
+                                                         device_text(obj->device, dev, sizeof(dev))),
+                                                res_text(want, "device%s = partition %s (%s of %s)",
+                                                         manager ? "" : " and osdevice",
+                                                         tpart && tpart->unique_guid ? tpart->unique_guid
+                                                                                     : "(to be created)",
+                                                         mb_role_to_string(role), manager ? e->esp : e->plex),
+                                                err);
+                                if (r)
+                                        return r;
                         }
                         if (!manager && !listed(mb_facts_bcd_object(f, "{bootmgr}"), obj->id)) {
                                 res_op_init(&op, MB_OP_BCD_DISPLAYORDER, t, role);
                                 snprintf(op.object, sizeof(op.object), "%s", obj->id);
                                 op.position = MB_POS_LAST;
-                                RES_CHANGE(p, MB_RES_BOOT_ENTRY, subject, false, &op,
-                                           "%s not in the boot menu", obj->id);
-                                snprintf(p->changes[p->n_changes - 1].desired, 256,
-                                         "in {bootmgr} displayorder");
+                                r = mb_plan_add(p, MB_RES_BOOT_ENTRY, subject, false, &op,
+                                                res_text(cur, "%s not in the boot menu", obj->id),
+                                                "in {bootmgr} displayorder", err);
+                                if (r)
+                                        return r;
                         }
                 }
                 if (manager) {
@@ -214,7 +283,9 @@ int mb_res_boot_entry_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb
                         if (r)
                                 return r;
                 }
-                mb_plan_status(p, MB_RES_BOOT_ENTRY, subject, before);
+                r = mb_plan_status(p, MB_RES_BOOT_ENTRY, subject, before, false, err);
+                if (r)
+                        return r;
         }
         return 0;
 }

@@ -216,8 +216,72 @@ static int booted_index(const mb_config *c, const mb_facts *f, const mb_plan *p,
                             mb_role_to_string(role), d->number);
 }
 
+/* Config check: the clones of site.yaml (row of mb_resources[]). */
+int mb_res_clone_check(const mb_config *c, mb_error *err)
+{
+        const mb_site *s = c->site;
+        mb_ynode *cs = mb_ynode_get(c->doc->root, "clones");
+        int r;
+
+        for (uint32_t i = 0; i < s->n_clones; i++) {
+                const mb_site_clone *k = &s->clones[i];
+                mb_ynode *kn = mb_ynode_at(cs, i);
+                bool booted;
+
+                if (!mb_config_has_role(c, k->role))
+                        return RES_AT(mb_ynode_get(kn, "role"),
+                                      "clone role '%s' is not among the partitions' roles; expected one of the roles under 'partitions'",
+                                      mb_role_to_string(k->role));
+                if (k->role == MB_ROLE_MSR)
+                        return RES_AT(mb_ynode_get(kn, "role"),
+                                      "the msr role has no contents to clone; expected efi or recovery");
+                for (uint32_t j = 0; j < s->n_mirrors; j++)
+                        if (s->mirrors[j].role == k->role)
+                                return RES_AT(mb_ynode_get(kn, "role"),
+                                              "role '%s' is both mirrored and cloned; expected one of the two",
+                                              mb_role_to_string(k->role));
+                for (uint32_t j = 0; j < i; j++)
+                        if (s->clones[j].role == k->role)
+                                return RES_AT(mb_ynode_get(kn, "role"),
+                                              "role '%s' is cloned twice; expected one clone per role",
+                                              mb_role_to_string(k->role));
+                booted = strcmp(k->from, MB_CLONE_FROM_BOOTED) == 0;
+                if (booted && mb_config_disk_index(c, k->from) >= 0)
+                        return RES_AT(mb_ynode_get(kn, "from"),
+                                      "clone from: 'booted' is both a declared disk and the disk the machine booted from; rename the disk");
+                if (!booted && mb_config_disk_index(c, k->from) < 0)
+                        return RES_AT(mb_ynode_get(kn, "from"),
+                                      "clone from: unknown disk '%s'; expected a name declared under 'disks' or 'booted'",
+                                      k->from);
+                r = mb_config_check_names(c, mb_ynode_get(kn, "to"), k->to, k->n_to, "clone to", err);
+                if (r)
+                        return r;
+                if (booted && k->n_to < 2)
+                        return RES_AT(mb_ynode_get(kn, "to"),
+                                      "clone of '%s' from: booted: expected every disk that may have booted under 'to' (at least two); "
+                                      "the one the machine booted from is the source",
+                                      mb_role_to_string(k->role));
+                for (uint32_t j = 0; j < k->n_to && !booted; j++)
+                        if (strcmp(k->to[j], k->from) == 0)
+                                return RES_AT(mb_ynode_at(mb_ynode_get(kn, "to"), j),
+                                              "clone of '%s' from disk '%s' to itself; expected a different target disk",
+                                              mb_role_to_string(k->role), k->from);
+                if (!booted && !mb_config_in_partition_disks(c, mb_config_disk_index(c, k->from)))
+                        return RES_AT(mb_ynode_get(kn, "from"),
+                                      "clone source '%s' is not listed in partitions.disks", k->from);
+                for (uint32_t j = 0; j < k->n_to; j++)
+                        if (!mb_config_in_partition_disks(c, mb_config_disk_index(c, k->to[j])))
+                                return RES_AT(mb_ynode_at(mb_ynode_get(kn, "to"), j),
+                                              "clone target '%s' is not listed in partitions.disks", k->to[j]);
+        }
+        return 0;
+}
+
 int mb_res_clone_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error *err)
 {
+        char want[MB_CHANGE_TEXT];
+        int rc;
+
         for (uint32_t k = 0; k < c->site->n_clones; k++) {
                 const mb_site_clone *sc = &c->site->clones[k];
                 int from = strcmp(sc->from, MB_CLONE_FROM_BOOTED) == 0 ? booted_index(c, f, p, sc->role, err)
@@ -266,8 +330,9 @@ int mb_res_clone_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_erro
                                         if (bootmgr_conflict(f, sp, tp, slabel, label, why, sizeof(why))) {
                                                 if (mb_plan_conflict(p, "%s: %s", subject, why) < 0)
                                                         return mb_error_set(err, MB_ENOMEM, "out of memory");
-                                                mb_plan_status(p, MB_RES_CLONE, subject, before);
-                                                p->status[p->n_status - 1].conflict = true;
+                                                rc = mb_plan_status(p, MB_RES_CLONE, subject, before, true, err);
+                                                if (rc)
+                                                        return rc;
                                                 continue;
                                         }
                                 }
@@ -275,9 +340,12 @@ int mb_res_clone_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_erro
                                         snprintf(what, sizeof(what), "identical before this run's BCD changes");
                                 res_op_init(&op, MB_OP_SYNC_FILES, t, sc->role);
                                 op.disk2 = sd->number;
-                                RES_CHANGE(p, MB_RES_CLONE, subject, true, &op, "%s", what);
-                                snprintf(p->changes[p->n_changes - 1].desired, 256,
-                                         "file-identical to %s's ESP (%u files, BCD included)", slabel, sp->n_files);
+                                rc = mb_plan_add(p, MB_RES_CLONE, subject, true, &op, what,
+                                                 res_text(want, "file-identical to %s's ESP (%u files, BCD included)",
+                                                          slabel, sp->n_files),
+                                                 err);
+                                if (rc)
+                                        return rc;
                         } else {
                                 if (tp && tp->last_lba - tp->first_lba != sp->last_lba - sp->first_lba)
                                         return mb_error_set(err, MB_ESTATE,
@@ -298,18 +366,20 @@ int mb_res_clone_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_erro
                                 }
                                 res_op_init(&op, MB_OP_CLONE_BLOCKS, t, sc->role);
                                 op.disk2 = sd->number;
-                                RES_CHANGE(p, MB_RES_CLONE, subject, true, &op, "%s", what);
                                 if (!sp->content_sha256)
-                                        snprintf(p->changes[p->n_changes - 1].desired, 256,
-                                                 "file-identical to %s's %s partition (%u files), copied block for block",
+                                        res_text(want, "file-identical to %s's %s partition (%u files), copied block for block",
                                                  slabel, mb_role_to_string(sc->role), sp->n_files);
                                 else
-                                        snprintf(p->changes[p->n_changes - 1].desired, 256,
-                                                 "block-identical to %s's %s partition", slabel,
+                                        res_text(want, "block-identical to %s's %s partition", slabel,
                                                  mb_role_to_string(sc->role));
+                                rc = mb_plan_add(p, MB_RES_CLONE, subject, true, &op, what, want, err);
+                                if (rc)
+                                        return rc;
                         }
 kept:
-                        mb_plan_status(p, MB_RES_CLONE, subject, before);
+                        rc = mb_plan_status(p, MB_RES_CLONE, subject, before, false, err);
+                        if (rc)
+                                return rc;
                 }
         }
         return 0;

@@ -30,6 +30,9 @@ static void list_partitions(const mb_disk_fact *d, char *buf, size_t len)
 
 int mb_res_disk_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error *err)
 {
+        char cur[MB_CHANGE_TEXT], want[MB_CHANGE_TEXT];
+        int rc;
+
         for (uint32_t i = 0; i < c->site->n_disks; i++) {
                 const mb_site_disk *sd = &c->site->disks[i];
                 mb_disk_fact *d = res_disk(c, f, p, (int)i);
@@ -50,20 +53,26 @@ int mb_res_disk_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error
                                 return mb_error_set(err, rc, "out of memory");
                 } else if (!d->online || d->read_only) {
                         res_op_init(&op, MB_OP_DISK_ONLINE, d, MB_ROLE_NONE);
-                        RES_CHANGE(p, MB_RES_DISK, label, false, &op, "%s%s",
-                                   d->online ? "online" : "offline",
-                                   d->read_only ? ", read-only" : "");
-                        snprintf(p->changes[p->n_changes - 1].desired, 256, "online, writable");
+                        rc = mb_plan_add(p, MB_RES_DISK, label, false, &op,
+                                         res_text(cur, "%s%s", d->online ? "online" : "offline",
+                                                  d->read_only ? ", read-only" : ""),
+                                         "online, writable", err);
+                        if (rc)
+                                return rc;
                 }
                 if (d->style == MB_STYLE_GPT && d->gpt_damaged) {
                         /* before anything else writes this disk's GPT: the
                          * image target refuses GPT writes until then */
                         res_op_init(&op, MB_OP_GPT_REPAIR, d, MB_ROLE_NONE);
-                        RES_CHANGE(p, MB_RES_DISK, label, false, &op,
-                                   "%s GPT damaged, read through the intact %s copy", d->gpt_damaged,
-                                   strcmp(d->gpt_damaged, "primary") == 0 ? "backup" : "primary");
-                        snprintf(p->changes[p->n_changes - 1].desired, 256,
-                                 "both GPT copies intact (the %s rewritten from the other)", d->gpt_damaged);
+                        rc = mb_plan_add(p, MB_RES_DISK, label, false, &op,
+                                         res_text(cur, "%s GPT damaged, read through the intact %s copy",
+                                                  d->gpt_damaged,
+                                                  strcmp(d->gpt_damaged, "primary") == 0 ? "backup" : "primary"),
+                                         res_text(want, "both GPT copies intact (the %s rewritten from the other)",
+                                                  d->gpt_damaged),
+                                         err);
+                        if (rc)
+                                return rc;
                 }
                 if (in_partitions(c, (int)i) && d->style != MB_STYLE_GPT) {
                         if (d->n_partitions > 0) {
@@ -83,11 +92,17 @@ int mb_res_disk_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error
                         res_op_init(&op, MB_OP_DISK_INIT_GPT, d, MB_ROLE_NONE);
                         snprintf(op.expect_serial, sizeof(op.expect_serial), "%s", d->serial ? d->serial : "");
                         op.expect_size = d->size;
-                        RES_CHANGE(p, MB_RES_DISK, label, true, &op, "%s, no partitions",
-                                   d->style == MB_STYLE_RAW ? "not initialized" : mb_style_to_string(d->style));
-                        snprintf(p->changes[p->n_changes - 1].desired, 256, "GPT, no partitions (clean, convert gpt)");
+                        rc = mb_plan_add(p, MB_RES_DISK, label, true, &op,
+                                         res_text(cur, "%s, no partitions",
+                                                  d->style == MB_STYLE_RAW ? "not initialized"
+                                                                           : mb_style_to_string(d->style)),
+                                         "GPT, no partitions (clean, convert gpt)", err);
+                        if (rc)
+                                return rc;
                 }
-                mb_plan_status(p, MB_RES_DISK, label, before);
+                rc = mb_plan_status(p, MB_RES_DISK, label, before, false, err);
+                if (rc)
+                        return rc;
         }
         return 0;
 }

@@ -22,6 +22,8 @@ static bool damage_seen(const mb_config *c, const mb_facts *f, const mb_plan *p,
 
 int mb_res_dynamic_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error *err)
 {
+        int rc;
+
         const char *group = NULL;
 
         for (uint32_t m = 0; m < c->site->n_mirrors; m++) {
@@ -46,9 +48,10 @@ int mb_res_dynamic_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_er
                         }
                         if (!d->dynamic) {
                                 res_op_init(&op, MB_OP_CONVERT_DYNAMIC, d, MB_ROLE_NONE);
-                                RES_CHANGE(p, MB_RES_DYNAMIC, label, false, &op, "basic");
-                                snprintf(p->changes[p->n_changes - 1].desired, 256,
-                                         "dynamic (data in place)");
+                                rc = mb_plan_add(p, MB_RES_DYNAMIC, label, false, &op, "basic",
+                                                 "dynamic (data in place)", err);
+                                if (rc)
+                                        return rc;
                         } else if (d->n_ldm_damage && !damage_seen(c, f, p, m, i)) {
                                 char what[256] = "";
 
@@ -63,11 +66,15 @@ int mb_res_dynamic_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_er
                                                  g->detail ? g->detail : "damaged");
                                 }
                                 res_op_init(&op, MB_OP_LDM_REPAIR, d, MB_ROLE_NONE);
-                                RES_CHANGE(p, MB_RES_DYNAMIC, label, false, &op, "%s", what);
-                                snprintf(p->changes[p->n_changes - 1].desired, 256,
-                                         "every LDM metadata copy intact (rewritten from the intact copy)");
+                                rc = mb_plan_add(p, MB_RES_DYNAMIC, label, false, &op, what,
+                                                 "every LDM metadata copy intact (rewritten from the intact copy)",
+                                                 err);
+                                if (rc)
+                                        return rc;
                         }
-                        mb_plan_status(p, MB_RES_DYNAMIC, label, before);
+                        rc = mb_plan_status(p, MB_RES_DYNAMIC, label, before, false, err);
+                        if (rc)
+                                return rc;
                 }
         }
         return 0;

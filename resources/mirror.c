@@ -31,8 +31,47 @@ static int source_index(const mb_config *c, const mb_site_mirror *m)
         return mb_config_disk_index(c, m->disks[0]);
 }
 
+/* Config check: the mirrors of site.yaml (row of mb_resources[]). */
+int mb_res_mirror_check(const mb_config *c, mb_error *err)
+{
+        const mb_site *s = c->site;
+        mb_ynode *ms = mb_ynode_get(c->doc->root, "mirrors");
+        int r;
+
+        for (uint32_t i = 0; i < s->n_mirrors; i++) {
+                const mb_site_mirror *m = &s->mirrors[i];
+                mb_ynode *mn = mb_ynode_at(ms, i);
+
+                if (!mb_config_has_role(c, m->role))
+                        return RES_AT(mb_ynode_get(mn, "role"),
+                                      "mirror role '%s' is not among the partitions' roles; expected one of the roles under 'partitions'",
+                                      mb_role_to_string(m->role));
+                if (m->role != MB_ROLE_OS)
+                        return RES_AT(mb_ynode_get(mn, "role"),
+                                      "mirror role '%s': only the os volume can be mirrored (Windows mirrors the boot volume on dynamic disks); use a clone for '%s'",
+                                      mb_role_to_string(m->role), mb_role_to_string(m->role));
+                for (uint32_t j = 0; j < i; j++)
+                        if (s->mirrors[j].role == m->role)
+                                return RES_AT(mb_ynode_get(mn, "role"),
+                                              "role '%s' is mirrored twice; expected one mirror per role",
+                                              mb_role_to_string(m->role));
+                r = mb_config_check_names(c, mb_ynode_get(mn, "disks"), m->disks, m->n_disks, "mirror disks", err);
+                if (r)
+                        return r;
+                for (uint32_t j = 0; j < m->n_disks; j++)
+                        if (!mb_config_in_partition_disks(c, mb_config_disk_index(c, m->disks[j])))
+                                return RES_AT(mb_ynode_at(mb_ynode_get(mn, "disks"), j),
+                                              "mirror disk '%s' is not listed in partitions.disks; expected every mirror disk to be partitioned",
+                                              m->disks[j]);
+        }
+        return 0;
+}
+
 int mb_res_mirror_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error *err)
 {
+        char cur[MB_CHANGE_TEXT], desired[MB_CHANGE_TEXT];
+        int rc;
+
         for (uint32_t m = 0; m < c->site->n_mirrors; m++) {
                 const mb_site_mirror *sm = &c->site->mirrors[m];
                 int src = source_index(c, sm);
@@ -91,11 +130,13 @@ int mb_res_mirror_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_err
                                                 op.last_lba = w->last_lba;
                                                 snprintf(op.type_guid, sizeof(op.type_guid), "%s", w->type_guid);
                                                 snprintf(op.name, sizeof(op.name), "%s", w->name);
-                                                RES_CHANGE(p, MB_RES_MIRROR, subject, false, &op,
-                                                           "plex without its GPT entry (an interrupted add)");
-                                                snprintf(p->changes[p->n_changes - 1].desired, 256,
-                                                         "plex with its own (LDM data) GPT entry at LBA %llu",
-                                                         (unsigned long long)w->first_lba);
+                                                rc = mb_plan_add(p, MB_RES_MIRROR, subject, false, &op,
+                                                                 "plex without its GPT entry (an interrupted add)",
+                                                                 res_text(desired, "plex with its own (LDM data) GPT entry at LBA %llu",
+                                                                          (unsigned long long)w->first_lba),
+                                                                 err);
+                                                if (rc)
+                                                        return rc;
                                         }
                                 }
                                 if (have->state == MB_PLEX_RESYNCING) {
@@ -108,11 +149,14 @@ int mb_res_mirror_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_err
                                 } else if (have->state == MB_PLEX_FAILED) {
                                         res_op_init(&op, MB_OP_MIRROR_RESYNC, t, sm->role);
                                         op.disk2 = sd->number;
-                                        RES_CHANGE(p, MB_RES_MIRROR, subject, false, &op, "failed");
-                                        snprintf(p->changes[p->n_changes - 1].desired, 256,
-                                                 "healthy (reactivate and resynchronize)");
+                                        rc = mb_plan_add(p, MB_RES_MIRROR, subject, false, &op, "failed",
+                                                         "healthy (reactivate and resynchronize)", err);
+                                        if (rc)
+                                                return rc;
                                 }
-                                mb_plan_status(p, MB_RES_MIRROR, subject, before);
+                                rc = mb_plan_status(p, MB_RES_MIRROR, subject, before, false, err);
+                                if (rc)
+                                        return rc;
                                 continue;
                         }
                         for (uint32_t j = 0; vol && j < vol->n_plexes && !removed; j++) {
@@ -123,10 +167,12 @@ int mb_res_mirror_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_err
                                 res_op_init(&op, MB_OP_MIRROR_REMOVE_MISSING, t, sm->role);
                                 op.disk2 = sd->number;
                                 snprintf(op.ldm_disk, sizeof(op.ldm_disk), "%s", x->ldm_disk ? x->ldm_disk : "");
-                                RES_CHANGE(p, MB_RES_MIRROR, subject, false, &op,
-                                           "plex on missing disk %s", x->ldm_disk ? x->ldm_disk : "(unknown)");
-                                snprintf(p->changes[p->n_changes - 1].desired, 256,
-                                         "missing disk's plex and disk records removed");
+                                rc = mb_plan_add(p, MB_RES_MIRROR, subject, false, &op,
+                                                 res_text(cur, "plex on missing disk %s",
+                                                          x->ldm_disk ? x->ldm_disk : "(unknown)"),
+                                                 "missing disk's plex and disk records removed", err);
+                                if (rc)
+                                        return rc;
                                 removed = true;
                         }
                         for (uint32_t j = 0; j < t->n_partitions; j++) {
@@ -149,12 +195,18 @@ int mb_res_mirror_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_err
                         op.last_lba = w->last_lba;
                         snprintf(op.type_guid, sizeof(op.type_guid), "%s", w->type_guid);
                         snprintf(op.name, sizeof(op.name), "%s", w->name);
-                        RES_CHANGE(p, MB_RES_MIRROR, subject, false, &op, "no plex");
-                        snprintf(p->changes[p->n_changes - 1].desired, 256,
-                                 "plex of %s at LBA %llu-%llu, synchronized from %s",
-                                 mb_format_size((w->last_lba - w->first_lba + 1) * mb_disk_sector(sd), size, sizeof(size)),
-                                 (unsigned long long)w->first_lba, (unsigned long long)w->last_lba, slabel);
-                        mb_plan_status(p, MB_RES_MIRROR, subject, before);
+                        rc = mb_plan_add(p, MB_RES_MIRROR, subject, false, &op, "no plex",
+                                         res_text(desired, "plex of %s at LBA %llu-%llu, synchronized from %s",
+                                                  mb_format_size((w->last_lba - w->first_lba + 1) * mb_disk_sector(sd),
+                                                                 size, sizeof(size)),
+                                                  (unsigned long long)w->first_lba,
+                                                  (unsigned long long)w->last_lba, slabel),
+                                         err);
+                        if (rc)
+                                return rc;
+                        rc = mb_plan_status(p, MB_RES_MIRROR, subject, before, false, err);
+                        if (rc)
+                                return rc;
                 }
         }
         return 0;

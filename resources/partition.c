@@ -81,6 +81,9 @@ static int check_source(const mb_config *c, const mb_facts *f, mb_plan *p, int i
 
 static int diff_disk(const mb_config *c, const mb_facts *f, mb_plan *p, int idx, mb_error *err)
 {
+        char cur[MB_CHANGE_TEXT], desired[MB_CHANGE_TEXT];
+        int rc;
+
         mb_disk_fact *d = res_disk(c, f, p, idx);
         bool will_be_gpt = false;
         mb_part_want want[8];
@@ -133,12 +136,14 @@ static int diff_disk(const mb_config *c, const mb_facts *f, mb_plan *p, int idx,
                         op.attributes = w->attributes;
                         snprintf(op.type_guid, sizeof(op.type_guid), "%s", w->type_guid);
                         snprintf(op.name, sizeof(op.name), "%s", w->name);
-                        RES_CHANGE(p, MB_RES_PARTITION, subject, false, &op, "absent");
-                        snprintf(p->changes[p->n_changes - 1].desired, 256,
-                                 "%s at LBA %llu-%llu, type %s, attributes 0x%016llx",
+                        rc = mb_plan_add(p, MB_RES_PARTITION, subject, false, &op, "absent",
+                                         res_text(desired, "%s at LBA %llu-%llu, type %s, attributes 0x%016llx",
                                  mb_format_size((w->last_lba - w->first_lba + 1) * mb_disk_sector(d), size, sizeof(size)),
                                  (unsigned long long)w->first_lba, (unsigned long long)w->last_lba,
-                                 w->type_guid, (unsigned long long)w->attributes);
+                                 w->type_guid, (unsigned long long)w->attributes),
+                                         err);
+                        if (rc)
+                                return rc;
                         format = fs != MB_FS_NONE && !res_block_cloned(c, w->role, idx);
                 } else {
                         uint64_t first, last;
@@ -153,17 +158,21 @@ static int diff_disk(const mb_config *c, const mb_facts *f, mb_plan *p, int idx,
                         if (q->attributes != w->attributes) {
                                 res_op_init(&op, MB_OP_PART_SET_ATTRS, d, w->role);
                                 op.attributes = w->attributes;
-                                RES_CHANGE(p, MB_RES_PARTITION, subject, false, &op,
-                                           "attributes 0x%016llx", (unsigned long long)q->attributes);
-                                snprintf(p->changes[p->n_changes - 1].desired, 256,
-                                         "attributes 0x%016llx", (unsigned long long)w->attributes);
+                                rc = mb_plan_add(p, MB_RES_PARTITION, subject, false, &op,
+                                                 res_text(cur, "attributes 0x%016llx", (unsigned long long)q->attributes),
+                                                 res_text(desired, "attributes 0x%016llx", (unsigned long long)w->attributes),
+                                                 err);
+                                if (rc)
+                                        return rc;
                         }
                         if (strcmp(q->name ? q->name : "", w->name) != 0) {
                                 res_op_init(&op, MB_OP_PART_SET_NAME, d, w->role);
                                 snprintf(op.name, sizeof(op.name), "%s", w->name);
-                                RES_CHANGE(p, MB_RES_PARTITION, subject, false, &op, "name \"%s\"",
-                                           q->name ? q->name : "");
-                                snprintf(p->changes[p->n_changes - 1].desired, 256, "name \"%s\"", w->name);
+                                rc = mb_plan_add(p, MB_RES_PARTITION, subject, false, &op,
+                                                 res_text(cur, "name \"%s\"", q->name ? q->name : ""),
+                                                 res_text(desired, "name \"%s\"", w->name), err);
+                                if (rc)
+                                        return rc;
                         }
                         if (fs != MB_FS_NONE && q->fs != fs && q->fs != MB_FS_NONE &&
                             !res_block_cloned(c, w->role, idx))
@@ -180,11 +189,14 @@ static int diff_disk(const mb_config *c, const mb_facts *f, mb_plan *p, int idx,
                         op.fs = fs;
                         snprintf(op.label, sizeof(op.label), "%s",
                                  w->role == MB_ROLE_EFI ? "SYSTEM" : w->role == MB_ROLE_RECOVERY ? "Recovery" : "");
-                        RES_CHANGE(p, MB_RES_PARTITION, subject, true, &op, "no file system");
-                        snprintf(p->changes[p->n_changes - 1].desired, 256, "%s file system",
-                                 mb_fs_to_string(fs));
+                        rc = mb_plan_add(p, MB_RES_PARTITION, subject, true, &op, "no file system",
+                                         res_text(desired, "%s file system", mb_fs_to_string(fs)), err);
+                        if (rc)
+                                return rc;
                 }
-                mb_plan_status(p, MB_RES_PARTITION, subject, before);
+                rc = mb_plan_status(p, MB_RES_PARTITION, subject, before, false, err);
+                if (rc)
+                        return rc;
         }
         return 0;
 }

@@ -2,6 +2,7 @@
 #ifndef MB_RESOURCE_H
 #define MB_RESOURCE_H
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -49,12 +50,32 @@ static inline bool res_mirrored(const mb_config *c, mb_role role)
         return false;
 }
 
-#define RES_CHANGE(plan, res, subj, destructive, op, ...)                                 \
-        do {                                                                              \
-                mb_change *ch_ = mb_plan_add((plan), (res), (subj), (destructive), (op)); \
-                if (!ch_)                                                                 \
-                        return mb_error_set(err, MB_ENOMEM, "out of memory");             \
-                snprintf(ch_->current, sizeof(ch_->current), __VA_ARGS__);                \
-        } while (0)
+/* Prints a change's current or desired text (as many bytes as mb_change
+ * holds) into buf and returns buf, for mb_plan_add's arguments. */
+static inline MB_PRINTF(2, 3) const char *res_text(char buf[static MB_CHANGE_TEXT], const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(buf, MB_CHANGE_TEXT, fmt, ap);
+        va_end(ap);
+        return buf;
+}
+
+/* A message at a node of site.yaml, for the config checks: FILE:LINE:COLUMN. */
+#define RES_AT(node, ...) mb_ydoc_error(c->doc, (node), err, __VA_ARGS__)
+
+/* The resources' config checks and diffs (rows of mb_resources[],
+ * resources/registry.c): a diff adds its differences to the plan (pure,
+ * no I/O). */
+int mb_res_mirror_check(const mb_config *c, mb_error *err);
+int mb_res_boot_entry_check(const mb_config *c, mb_error *err);
+int mb_res_clone_check(const mb_config *c, mb_error *err);
+int mb_res_disk_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error *err);
+int mb_res_partition_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error *err);
+int mb_res_dynamic_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error *err);
+int mb_res_mirror_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error *err);
+int mb_res_boot_entry_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error *err);
+int mb_res_clone_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error *err);
 
 #endif

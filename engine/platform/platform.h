@@ -60,6 +60,13 @@ typedef struct mb_platform_ops {
         int (*finish)(mb_platform *p, mb_error *err);
         /* Releases everything: the back end's state, p->spec and p itself. */
         void (*close)(mb_platform *p);
+        /* Optional, called before the target is opened (no mb_platform):
+         * the identities of what a run on the spelling args (after "name:")
+         * must lock, for a target that can name one thing several ways (a
+         * file by any path). *ret_ids and its strings are malloc'd; none
+         * (*ret_n 0) locks the spelling itself. MB_EINVAL when args names
+         * more than max things. engine/platform/lock_keys.h. */
+        int (*lock_keys)(const char *args, size_t max, char ***ret_ids, size_t *ret_n, mb_error *err);
 } mb_platform_ops;
 
 /* How deep read_facts verifies content it compares by files against the

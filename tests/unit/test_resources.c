@@ -429,3 +429,41 @@ Test(resources, dynamic_template_without_os_extent_says_why)
         cr_assert_eq(mb_plan_compute(cfg, facts, &p, &err), MB_ESTATE);
         cr_assert(strstr(err.msg, "has no os partition (a dynamic disk:"), "%s", err.msg);
 }
+
+/* The registry: one row per kind, at its kind's index, each with a name and a
+ * diff (the planner calls every row's diff). */
+Test(resources, registry_has_a_row_per_kind)
+{
+        for (int k = 0; k < MB_RES__COUNT; k++) {
+                cr_assert_eq(mb_resources[k].kind, (mb_resource_kind)k, "row %d", k);
+                cr_assert_not_null(mb_resources[k].name, "row %d", k);
+                cr_assert_not_null(mb_resources[k].diff, "row %d", k);
+                cr_assert_str_eq(mb_resource_to_string((mb_resource_kind)k), mb_resources[k].name);
+                for (int j = 0; j < k; j++)
+                        cr_assert_str_neq(mb_resources[j].name, mb_resources[k].name);
+        }
+        cr_assert_str_eq(mb_resources[MB_RES_BOOT_ENTRY].name, "boot_entry");
+        cr_assert_str_eq(mb_resource_to_string(MB_RES__COUNT), "unknown");
+}
+
+/* mb_plan_add keeps the change with both sides, cut to what a change holds. */
+Test(resources, plan_add_keeps_current_and_desired)
+{
+        mb_plan p = { 0 };
+        mb_op op = { .kind = MB_OP_DISK_ONLINE, .disk = 1 };
+        mb_error err = { 0 };
+        char longtext[600];
+
+        memset(longtext, 'x', sizeof(longtext) - 1);
+        longtext[sizeof(longtext) - 1] = '\0';
+        cr_assert_eq(mb_plan_add(&p, MB_RES_DISK, "secondary (disk 1)", false, &op, "offline",
+                                 "online, writable", &err), 0);
+        cr_assert_eq(mb_plan_add(&p, MB_RES_DISK, "secondary (disk 1)", true, &op, longtext, "", &err), 0);
+        cr_assert_eq(p.n_changes, 2);
+        cr_assert_str_eq(p.changes[0].current, "offline");
+        cr_assert_str_eq(p.changes[0].desired, "online, writable");
+        cr_assert_eq(p.changes[0].op.disk, 1);
+        cr_assert_eq(strlen(p.changes[1].current), MB_CHANGE_TEXT - 1);
+        cr_assert(p.changes[1].destructive);
+        free(p.changes);
+}

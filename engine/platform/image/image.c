@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "platform/lock_keys.h"
 #include "sha256.h"
 #include "state.h"
 
@@ -745,7 +746,13 @@ static const mb_platform_ops image_ops = {
         .execute = image_execute,
         .finish = image_finish,
         .close = image_close,
+        .lock_keys = mb_image_lock_keys,
 };
+
+const mb_platform_ops *mb_platform_image_ops(void)
+{
+        return &image_ops;
+}
 
 /* Opens one image read-only and fills d (number and path already set). */
 static int open_disk(img_disk *d, mb_error *err)
