@@ -6397,3 +6397,39 @@ Test(windows_sectors, logical_size_contradicts_the_geometry)
         cr_assert(strstr(err.msg, "disk 0 (") && strstr(err.msg, "20 bytes"), "%s", err.msg);
         cr_assert_null(f);
 }
+
+/* The renderer and the executor turn LBAs into bytes with the logical
+ * sector size; the physical one changes nothing there. On a 512e disk the
+ * ESP at LBA 2048 is at 1 MiB, a whole number of 4096-byte physical
+ * sectors; on a 4Kn disk the same 1 MiB is LBA 256. */
+Test(windows_sectors, partition_offsets_in_logical_sectors)
+{
+        static const struct { uint32_t logical; uint64_t first, last; } disks[] = {
+                { 512, 2048, 206847 }, { 4096, 256, 25855 },
+        };
+
+        for (size_t k = 0; k < 2; k++) {
+                mb_op op = { .kind = MB_OP_PART_CREATE, .disk = 1, .role = MB_ROLE_EFI,
+                             .first_lba = disks[k].first, .last_lba = disks[k].last };
+                mb_win_target t = target();
+                mb_facts *f;
+                mb_error err = { 0 };
+                char *text;
+
+                sector_machine(disks[k].logical, 4096);
+                free(fk.layout[1].data);
+                fk.layout[1] = load_hex("disk1_layout_empty_gpt.hex");
+                f = sector_facts();
+                cr_assert_eq(mb_facts_disk(f, 1)->physical_sector_size, 4096);
+                text = render(f, &op);
+                cr_assert(strstr(text, "StartingOffset=1048576 PartitionLength=104857600"), "%s", text);
+                free(text);
+                mb_facts_free(f);
+
+                cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), 0, "%s", err.msg);
+                cr_assert_eq(fk.sent[0].code, IOCTL_DISK_SET_DRIVE_LAYOUT_EX);
+                cr_assert_eq(le64(fk.sent[0].buf + 48 + 8), 1 * MiB);           /* StartingOffset */
+                cr_assert_eq(le64(fk.sent[0].buf + 48 + 16), 100 * MiB);        /* PartitionLength */
+                cr_assert_eq(le64(fk.sent[0].buf + 48 + 8) % 4096, 0);
+        }
+}
