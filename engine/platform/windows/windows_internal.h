@@ -18,6 +18,7 @@
  * The windows target's logic, host-independent: it reaches the system only
  * through an mb_win32 table. Split as
  *   ioctl.c     IOCTL output parsing and input building (pure)
+ *   sector_size.c  a disk's physical sector size (the access alignment query)
  *   facts.c     reading facts through the table
  *   commands.c  the reviewable text of every operation (pure)
  *   exec.c      performing operations through the table
