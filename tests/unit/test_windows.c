@@ -130,6 +130,11 @@ static struct fake {
         DWORD last_error;
         int n_disks;
         blob geometry[2], descriptor[2], deviceid[2], attributes[2], layout[2];
+        /* StorageAccessAlignmentProperty: no data answers ERROR_NOT_SUPPORTED,
+         * or alignment_error when set */
+        blob alignment[2];
+        DWORD alignment_error;
+        int alignment_queries[2];
         int n_vols;
         const char *vol_name[4];
         const char *vol_nt[4];
@@ -439,8 +444,15 @@ static BOOL WINAPI f_DeviceIoControl(HANDLE h, DWORD code, LPVOID in, DWORD in_l
                         cr_assert_geq(in_len, sizeof(q));
                         memcpy(&q, in, sizeof(q));
                         cr_assert_eq(q.QueryType, PropertyStandardQuery);
+                        if (q.PropertyId == StorageAccessAlignmentProperty)
+                                fk.alignment_queries[d]++;
+                        if (q.PropertyId == StorageAccessAlignmentProperty && fk.alignment_error) {
+                                fk.last_error = fk.alignment_error;
+                                return FALSE;
+                        }
                         return answer(q.PropertyId == StorageDeviceProperty ? &fk.descriptor[d]
-                                                                           : &fk.deviceid[d],
+                                      : q.PropertyId == StorageAccessAlignmentProperty
+                                              ? &fk.alignment[d] : &fk.deviceid[d],
                                       out, out_len, ret);
                 }
                 case IOCTL_DISK_GET_DISK_ATTRIBUTES:
@@ -1635,6 +1647,7 @@ static void fk_free(void)
                 free(fk.geometry[d].data);
                 free(fk.descriptor[d].data);
                 free(fk.deviceid[d].data);
+                free(fk.alignment[d].data);
                 free(fk.attributes[d].data);
                 free(fk.layout[d].data);
         }
@@ -6213,4 +6226,210 @@ Test(windows_record, recovery_walk_round_trip)
         unlink(t2.s);
         free(f1);
         free(f2);
+}
+
+/* ---- sector sizes: the physical sector from the access alignment descriptor ---- */
+
+/* An IOCTL_STORAGE_QUERY_PROPERTY(StorageAccessAlignmentProperty) answer,
+ * packed from the documented layout of STORAGE_ACCESS_ALIGNMENT_DESCRIPTOR
+ * (winioctl.h; Microsoft Learn, "STORAGE_ACCESS_ALIGNMENT_DESCRIPTOR
+ * structure"): seven little-endian DWORDs Version, Size, BytesPerCacheLine,
+ * BytesOffsetForCacheAlignment, BytesPerLogicalSector, BytesPerPhysicalSector,
+ * BytesOffsetForSectorAlignment; Version and Size are the structure's 28
+ * bytes. The cache line fields are 0 (mbstate reads neither). */
+static blob alignment_answer(uint32_t logical, uint32_t physical)
+{
+        const uint32_t v[7] = { 28, 28, 0, 0, logical, physical, 0 };
+        blob b = { malloc(28), 28 };
+
+        cr_assert_not_null(b.data);
+        for (int i = 0; i < 7; i++)
+                for (int k = 0; k < 4; k++)
+                        b.data[i * 4 + k] = (uint8_t)(v[i] >> (8 * k));
+        return b;
+}
+
+/* The seed machine with both disks answering the alignment query. */
+static void sector_machine(uint32_t logical, uint32_t physical)
+{
+        seed_machine("disk1_layout_raw.hex");
+        for (int d = 0; d < 2; d++) {
+                fk.alignment[d] = alignment_answer(logical, physical);
+                for (int k = 0; k < 4; k++)     /* DISK_GEOMETRY.BytesPerSector at 20 */
+                        fk.geometry[d].data[20 + k] = (uint8_t)(logical >> (8 * k));
+        }
+}
+
+static mb_facts *sector_facts(void)
+{
+        mb_facts *f = NULL;
+        mb_error err = { 0 };
+
+        cr_assert_eq(mb_win_read_facts_opts(&fake_table, &no_hash, &f, &err), 0, "%s", err.msg);
+        return f;
+}
+
+/* 512e: 512-byte logical sectors on 4096-byte physical ones. The facts say
+ * both, the YAML and JSON facts carry the physical size, and the partitions
+ * stay where they are in 512-byte LBAs (the ESP at 1 MiB, 4 KiB aligned). */
+Test(windows_sectors, disk_512e)
+{
+        mb_facts *f;
+        mb_error err = { 0 };
+        char *text = NULL;
+
+        sector_machine(512, 4096);
+        f = sector_facts();
+        for (uint32_t i = 0; i < 2; i++) {
+                mb_disk_fact *d = mb_facts_disk(f, i);
+
+                cr_assert_not_null(d);
+                cr_assert_eq(d->sector_size, 512, "disk %u", i);
+                cr_assert_eq(d->physical_sector_size, 4096, "disk %u", i);
+                cr_assert_eq(fk.alignment_queries[i], 1, "disk %u asked once", i);
+        }
+        cr_assert_eq(f->disks[0].partitions[0].first_lba, 2048);
+        cr_assert_eq(f->disks[0].partitions[0].first_lba * 512 % 4096, 0);
+        cr_assert_eq(mb_facts_to_string(f, false, &text, &err), 0, "%s", err.msg);
+        cr_assert(strstr(text, "physical_sector_size: 4096"), "%s", text);
+        free(text);
+        text = NULL;
+        cr_assert_eq(mb_facts_to_string(f, true, &text, &err), 0, "%s", err.msg);
+        cr_assert(strstr(text, "\"physical_sector_size\": 4096") ||
+                  strstr(text, "\"physical_sector_size\":4096"), "%s", text);
+        free(text);
+        mb_facts_free(f);
+}
+
+/* 4Kn: 4096-byte logical and physical sectors. The seed's byte offsets are
+ * whole 4 KiB sectors, so the layout reads back in 4096-byte LBAs. */
+Test(windows_sectors, disk_4kn)
+{
+        mb_facts *f;
+        mb_disk_fact *d;
+
+        sector_machine(4096, 4096);
+        f = sector_facts();
+        d = mb_facts_disk(f, 0);
+        cr_assert_not_null(d);
+        cr_assert_eq(d->sector_size, 4096);
+        cr_assert_eq(d->physical_sector_size, 4096);
+        cr_assert_eq(d->partitions[0].first_lba, 256, "the ESP at 1 MiB is LBA 256");
+        cr_assert_eq(d->partitions[2].first_lba * 4096, 122683392ULL);
+        cr_assert_eq(mb_facts_disk(f, 1)->physical_sector_size, 4096);
+        mb_facts_free(f);
+}
+
+/* 512n: 512 and 512. */
+Test(windows_sectors, disk_512n)
+{
+        mb_facts *f;
+
+        sector_machine(512, 512);
+        f = sector_facts();
+        for (uint32_t i = 0; i < 2; i++) {
+                cr_assert_eq(mb_facts_disk(f, i)->sector_size, 512);
+                cr_assert_eq(mb_facts_disk(f, i)->physical_sector_size, 512);
+        }
+        mb_facts_free(f);
+}
+
+/* A device whose driver does not answer the query (ERROR_NOT_SUPPORTED, or
+ * ERROR_INVALID_FUNCTION): the physical size stays unknown (0), the rest of
+ * the facts are read as before. Any other failure names the disk. */
+Test(windows_sectors, query_not_supported)
+{
+        static const DWORD unsupported[] = { ERROR_NOT_SUPPORTED, ERROR_INVALID_FUNCTION };
+        mb_facts *f = NULL;
+        mb_error err = { 0 };
+
+        for (size_t k = 0; k < 2; k++) {
+                sector_machine(512, 4096);
+                fk.alignment_error = unsupported[k];
+                f = sector_facts();
+                for (uint32_t i = 0; i < 2; i++) {
+                        cr_assert_eq(mb_facts_disk(f, i)->sector_size, 512);
+                        cr_assert_eq(mb_facts_disk(f, i)->physical_sector_size, 0,
+                                     "error %lu, disk %u", (unsigned long)unsupported[k], i);
+                        cr_assert_eq(fk.alignment_queries[i], 1);
+                }
+                cr_assert_eq(mb_facts_disk(f, 0)->n_partitions, 4);
+                mb_facts_free(f);
+        }
+
+        sector_machine(512, 4096);
+        fk.alignment_error = 1117;      /* ERROR_IO_DEVICE */
+        f = NULL;
+        cr_assert_eq(mb_win_read_facts_opts(&fake_table, &no_hash, &f, &err), MB_EIO);
+        cr_assert_null(f);
+        cr_assert(strstr(err.msg, "StorageAccessAlignmentProperty") &&
+                  strstr(err.msg, "disk 0 ('\\\\.\\PhysicalDrive0')"), "%s", err.msg);
+}
+
+/* A descriptor whose logical sector is not the geometry's BytesPerSector:
+ * which one addresses the disk cannot be told, so the facts are refused,
+ * naming the disk and both numbers. So are a physical sector that is not a
+ * power of two (1536 bytes: three logical ones) and a truncated descriptor. */
+Test(windows_sectors, logical_size_contradicts_the_geometry)
+{
+        mb_facts *f = NULL;
+        mb_error err = { 0 };
+
+        sector_machine(512, 4096);
+        free(fk.alignment[1].data);
+        fk.alignment[1] = alignment_answer(4096, 4096);
+        cr_assert_eq(mb_win_read_facts_opts(&fake_table, &no_hash, &f, &err), MB_ECORRUPT);
+        cr_assert_null(f);
+        cr_assert(strstr(err.msg, "disk 1 ('\\\\.\\PhysicalDrive1')"), "%s", err.msg);
+        cr_assert(strstr(err.msg, "4096-byte logical sectors") &&
+                  strstr(err.msg, "512-byte sectors (IOCTL_DISK_GET_DRIVE_GEOMETRY_EX)"), "%s",
+                  err.msg);
+
+        sector_machine(512, 1536);
+        mb_error_clear(&err);
+        cr_assert_eq(mb_win_read_facts_opts(&fake_table, &no_hash, &f, &err), MB_ECORRUPT);
+        cr_assert(strstr(err.msg, "disk 0 (") && strstr(err.msg, "1536"), "%s", err.msg);
+
+        sector_machine(512, 4096);
+        fk.alignment[0].len = 20;       /* ends before BytesPerLogicalSector */
+        mb_error_clear(&err);
+        cr_assert_eq(mb_win_read_facts_opts(&fake_table, &no_hash, &f, &err), MB_ECORRUPT);
+        cr_assert(strstr(err.msg, "disk 0 (") && strstr(err.msg, "20 bytes"), "%s", err.msg);
+        cr_assert_null(f);
+}
+
+/* The renderer and the executor turn LBAs into bytes with the logical
+ * sector size; the physical one changes nothing there. On a 512e disk the
+ * ESP at LBA 2048 is at 1 MiB, a whole number of 4096-byte physical
+ * sectors; on a 4Kn disk the same 1 MiB is LBA 256. */
+Test(windows_sectors, partition_offsets_in_logical_sectors)
+{
+        static const struct { uint32_t logical; uint64_t first, last; } disks[] = {
+                { 512, 2048, 206847 }, { 4096, 256, 25855 },
+        };
+
+        for (size_t k = 0; k < 2; k++) {
+                mb_op op = { .kind = MB_OP_PART_CREATE, .disk = 1, .role = MB_ROLE_EFI,
+                             .first_lba = disks[k].first, .last_lba = disks[k].last };
+                mb_win_target t = target();
+                mb_facts *f;
+                mb_error err = { 0 };
+                char *text;
+
+                sector_machine(disks[k].logical, 4096);
+                free(fk.layout[1].data);
+                fk.layout[1] = load_hex("disk1_layout_empty_gpt.hex");
+                f = sector_facts();
+                cr_assert_eq(mb_facts_disk(f, 1)->physical_sector_size, 4096);
+                text = render(f, &op);
+                cr_assert(strstr(text, "StartingOffset=1048576 PartitionLength=104857600"), "%s", text);
+                free(text);
+                mb_facts_free(f);
+
+                cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), 0, "%s", err.msg);
+                cr_assert_eq(fk.sent[0].code, IOCTL_DISK_SET_DRIVE_LAYOUT_EX);
+                cr_assert_eq(le64(fk.sent[0].buf + 48 + 8), 1 * MiB);           /* StartingOffset */
+                cr_assert_eq(le64(fk.sent[0].buf + 48 + 16), 100 * MiB);        /* PartitionLength */
+                cr_assert_eq(le64(fk.sent[0].buf + 48 + 8) % 4096, 0);
+        }
 }

@@ -40,6 +40,37 @@ int mb_win_parse_geometry(const void *buf, size_t len, mb_disk_fact *d, mb_error
         return 0;
 }
 
+int mb_win_parse_access_alignment(const void *buf, size_t len, mb_disk_fact *d, mb_error *err)
+{
+        STORAGE_ACCESS_ALIGNMENT_DESCRIPTOR a;
+
+        if (len < sizeof(a))
+                return mb_error_set(err, MB_ECORRUPT,
+                                    "STORAGE_ACCESS_ALIGNMENT_DESCRIPTOR: %zu bytes, expected at least %zu",
+                                    len, sizeof(a));
+        memcpy(&a, buf, sizeof(a));
+        if (a.BytesPerLogicalSector != d->sector_size)
+                return mb_error_set(err, MB_ECORRUPT,
+                                    "the storage stack reports %lu-byte logical sectors "
+                                    "(StorageAccessAlignmentProperty) but the disk driver %lu-byte "
+                                    "sectors (IOCTL_DISK_GET_DRIVE_GEOMETRY_EX); refusing to guess "
+                                    "which addresses the disk",
+                                    (unsigned long)a.BytesPerLogicalSector,
+                                    (unsigned long)d->sector_size);
+        if (a.BytesPerPhysicalSector == 0)
+                return 0;       /* the descriptor does not tell */
+        if (a.BytesPerPhysicalSector < a.BytesPerLogicalSector ||
+            a.BytesPerPhysicalSector % a.BytesPerLogicalSector ||
+            (a.BytesPerPhysicalSector & (a.BytesPerPhysicalSector - 1)))
+                return mb_error_set(err, MB_ECORRUPT,
+                                    "StorageAccessAlignmentProperty: implausible physical sector "
+                                    "of %lu bytes for %lu-byte logical sectors",
+                                    (unsigned long)a.BytesPerPhysicalSector,
+                                    (unsigned long)a.BytesPerLogicalSector);
+        d->physical_sector_size = a.BytesPerPhysicalSector;
+        return 0;
+}
+
 /* A NUL-terminated ASCII string at off inside buf, trimmed of spaces. */
 static char *descriptor_string(const uint8_t *buf, size_t len, DWORD off)
 {

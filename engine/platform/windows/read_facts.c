@@ -148,6 +148,9 @@ static int read_disk(const mb_win32 *w, uint32_t number, mb_disk_fact *d, mb_err
         buf = NULL;
         if (r < 0)
                 goto out;
+        r = mb_win_read_sector_sizes(w, h, what, d, err);
+        if (r < 0)
+                goto out;
 
         r = query_property(w, h, StorageDeviceProperty, what, &buf, &len, err);
         if (r == 0)

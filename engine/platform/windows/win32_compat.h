@@ -337,7 +337,8 @@ typedef struct _CREATE_DISK {
 } CREATE_DISK;
 
 typedef enum _STORAGE_PROPERTY_ID {
-        StorageDeviceProperty = 0, StorageAdapterProperty = 1, StorageDeviceIdProperty = 2
+        StorageDeviceProperty = 0, StorageAdapterProperty = 1, StorageDeviceIdProperty = 2,
+        StorageAccessAlignmentProperty = 6
 } STORAGE_PROPERTY_ID;
 typedef enum _STORAGE_QUERY_TYPE { PropertyStandardQuery = 0, PropertyExistsQuery = 1 } STORAGE_QUERY_TYPE;
 typedef struct _STORAGE_PROPERTY_QUERY {
@@ -368,6 +369,16 @@ typedef struct _STORAGE_DEVICE_DESCRIPTOR {
         DWORD RawPropertiesLength;
         BYTE RawDeviceProperties[1];
 } STORAGE_DEVICE_DESCRIPTOR;
+
+typedef struct _STORAGE_ACCESS_ALIGNMENT_DESCRIPTOR {
+        DWORD Version;
+        DWORD Size;
+        DWORD BytesPerCacheLine;
+        DWORD BytesOffsetForCacheAlignment;
+        DWORD BytesPerLogicalSector;
+        DWORD BytesPerPhysicalSector;
+        DWORD BytesOffsetForSectorAlignment;
+} STORAGE_ACCESS_ALIGNMENT_DESCRIPTOR;
 
 typedef struct _STORAGE_DEVICE_ID_DESCRIPTOR {
         DWORD Version;

@@ -18,6 +18,7 @@
  * The windows target's logic, host-independent: it reaches the system only
  * through an mb_win32 table. Split as
  *   ioctl.c     IOCTL output parsing and input building (pure)
+ *   sector_size.c  a disk's physical sector size (the access alignment query)
  *   facts.c     reading facts through the table
  *   commands.c  the reviewable text of every operation (pure)
  *   exec.c      performing operations through the table
@@ -36,6 +37,12 @@ int mb_win_parse_device_descriptor(const void *buf, size_t len, mb_disk_fact *d,
 /* IOCTL_STORAGE_QUERY_PROPERTY(StorageDeviceIdProperty) -> unique_id: the
  * first NAA, EUI-64 or vendor identifier, as lower-case hex (binary) or text. */
 int mb_win_parse_device_id(const void *buf, size_t len, mb_disk_fact *d, mb_error *err);
+/* IOCTL_STORAGE_QUERY_PROPERTY(StorageAccessAlignmentProperty) ->
+ * physical_sector_size (left as is when the descriptor says 0). Needs
+ * d->sector_size: a BytesPerLogicalSector that differs from it is
+ * MB_ECORRUPT, as is a physical sector that is not a power of two and a
+ * multiple of it. */
+int mb_win_parse_access_alignment(const void *buf, size_t len, mb_disk_fact *d, mb_error *err);
 /* IOCTL_DISK_GET_DISK_ATTRIBUTES -> online, read_only. */
 int mb_win_parse_disk_attributes(const void *buf, size_t len, mb_disk_fact *d, mb_error *err);
 /* IOCTL_DISK_GET_DRIVE_LAYOUT_EX -> style, disk_guid, usable LBAs, partitions
@@ -240,6 +247,13 @@ int mb_win_ioctl(const mb_win32 *w, HANDLE h, DWORD code, const char *code_name,
 int mb_win_ioctl_e(const mb_win32 *w, HANDLE h, DWORD code, const char *code_name,
                    const char *what, const void *in, size_t in_len, void **ret, size_t *ret_len,
                    DWORD *ret_error, mb_error *err);
+/* The physical sector size of the open disk h into d->physical_sector_size
+ * (sector_size.c), after d->sector_size was read from the geometry. A
+ * device that does not answer the query (ERROR_NOT_SUPPORTED,
+ * ERROR_INVALID_FUNCTION) leaves it 0 and is no error; what names the disk
+ * in errors. */
+int mb_win_read_sector_sizes(const mb_win32 *w, HANDLE h, const char *what, mb_disk_fact *d,
+                             mb_error *err);
 
 /*
  * Raw I/O on disk and volume handles is unbuffered: the handles are opened
