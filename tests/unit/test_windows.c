@@ -1653,6 +1653,7 @@ __attribute__((destructor)) static void fk_cleanup(void)
 }
 
 #define ESP0 "\\\\?\\Volume{0d3e1c2b-0001-4a1b-9c2d-3e4f5a6b7c01}"
+#define OS0_VOL "\\\\?\\Volume{0d3e1c2b-0003-4a1b-9c2d-3e4f5a6b7c03}"
 #define ESP1 "\\\\?\\Volume{1d3e1c2b-0001-4a1b-9c2d-3e4f5a6b7c11}"
 #define BOOT "\\EFI\\Microsoft\\Boot\\"
 
@@ -1750,6 +1751,8 @@ static void seed_machine(const char *disk1_layout)
         fk.vol_nt[2] = "\\Device\\HarddiskVolume4";
         fk.vol_fs[2] = "NTFS";
         fk.vol_extents[2] = load_hex("disk0_part4_extents.hex");
+        /* the loader the store's "Windows Server" entry names, on C: */
+        fs_text(OS0_VOL "\\Windows\\System32\\winload.efi", "os loader 10.0.20348");
         /* disk1_layout_seed.hex is the machine after the mirror was added:
          * its store has the entry Windows adds for the plex on disk 1 */
         seed_store(rg.live, sizeof(rg.live), strcmp(disk1_layout, "disk1_layout_seed.hex") == 0);
@@ -5625,4 +5628,54 @@ Test(windows_bootchain, crypt32_calls_record_and_replay)
         cr_assert_null(strstr(rec, "unrecorded"), "nothing the replay needs is left out");
         free(rec);
         free(shim.data);
+}
+
+/* ---- an os-loader's path on the volume its device names ---- */
+
+static DWORD WINAPI denied_GetFileAttributesW(LPCWSTR path)
+{
+        (void)path;
+        fk.last_error = 5;      /* ERROR_ACCESS_DENIED */
+        return INVALID_FILE_ATTRIBUTES;
+}
+
+/* GetFileAttributesW on C:'s volume GUID path joined with the loader's
+ * path, through the call table: the file found (its name compared without
+ * case: the store says system32, the folder is System32), then gone, then
+ * a refusal that is neither "file" nor "path not found", which leaves the
+ * path unchecked. */
+Test(windows_facts, loader_path_looked_up_on_its_volume)
+{
+        mb_facts *f = seed_facts("disk1_layout_raw.hex");
+        const mb_bcd_object_fact *o = mb_facts_bcd_object(f, "{" MB_BCD_SEED_LOADER_GUID "}");
+        mb_win32 t = fake_table;
+        mb_error err;
+        int i;
+
+        cr_assert_str_eq(o->path, "\\Windows\\system32\\winload.efi");
+        cr_assert_not_null(o->path_check);
+        cr_assert(o->path_check->exists);
+        cr_assert_str_eq(o->path_check->volume, "\\Device\\HarddiskVolume3 (disk 0 partition 3)");
+        cr_assert_null(mb_facts_bcd_by_description(f, "os-loader", "Windows Recovery Environment")->path_check,
+                       "a ramdisk's loader is inside its WIM: not looked up");
+        mb_facts_free(f);
+
+        seed_machine("disk1_layout_raw.hex");
+        i = file_find(OS0_VOL "\\Windows\\System32\\winload.efi");
+        cr_assert_geq(i, 0);
+        fk.files[i].path[0] = '\0';     /* deleted */
+        f = NULL;
+        mb_error_clear(&err);
+        cr_assert_eq(mb_win_read_facts_opts(&fake_table, &no_hash, &f, &err), 0, "%s", err.msg);
+        o = mb_facts_bcd_object(f, "{" MB_BCD_SEED_LOADER_GUID "}");
+        cr_assert_not_null(o->path_check);
+        cr_assert_not(o->path_check->exists);
+        mb_facts_free(f);
+
+        seed_machine("disk1_layout_raw.hex");
+        t.GetFileAttributesW = denied_GetFileAttributesW;
+        f = NULL;
+        cr_assert_eq(mb_win_read_facts_opts(&t, &no_hash, &f, &err), 0, "%s", err.msg);
+        cr_assert_null(mb_facts_bcd_object(f, "{" MB_BCD_SEED_LOADER_GUID "}")->path_check);
+        mb_facts_free(f);
 }
