@@ -114,7 +114,8 @@ static bool is_os_loader(const mb_bcd_object_fact *o)
  * not known to be missing, and its default loader (the first of
  * {bootmgr}'s displayorder, as the facts list it) is not known to be
  * broken; "" if so (or when the facts cannot tell: the store read is
- * another ESP's, different). */
+ * another ESP's, different). The store read is the one the facts name
+ * ("disk 0 partition 1 ..."), or, for the live store, the system disk's. */
 static void bcd_check(const mb_facts *f, const mb_disk_fact *disk, const mb_part_fact *esp,
                       char *why, size_t len)
 {
@@ -127,13 +128,22 @@ static void bcd_check(const mb_facts *f, const mb_disk_fact *disk, const mb_part
                 snprintf(why, len, "disk %u's ESP has no \\EFI\\Microsoft\\Boot\\BCD", disk->number);
                 return;
         }
-        if (!f->bcd || !f->bcd->store || sscanf(f->bcd->store, "disk %u partition %u", &dn, &pn) != 2)
+        if (!f->bcd || !f->bcd->store)
                 return;
-        {
+        if (sscanf(f->bcd->store, "disk %u partition %u", &dn, &pn) == 2) {
                 const mb_disk_fact *sd = mb_facts_disk(f, dn);
                 const mb_part_fact *sp = sd ? mb_disk_part_by_number(sd, pn) : NULL;
 
                 sys = sp ? mb_part_file(sp, BCD) : NULL;
+        } else {
+                /* the live store (Windows): the one on the ESP the system booted from */
+                for (uint32_t i = 0; i < f->n_disks && !sys; i++) {
+                        const mb_part_fact *sp = f->disks[i].system
+                                                         ? mb_disk_part_by_role(&f->disks[i], MB_ROLE_EFI)
+                                                         : NULL;
+
+                        sys = sp ? mb_part_file(sp, BCD) : NULL;
+                }
         }
         if (!sys || !sys->sha256 || !bcd->sha256 || strcmp(sys->sha256, bcd->sha256) != 0)
                 return;

@@ -5661,6 +5661,18 @@ Test(windows_facts, loader_path_looked_up_on_its_volume)
         mb_facts_free(f);
 
         seed_machine("disk1_layout_raw.hex");
+        {
+                /* disk 0's ESP: an x64 boot program (Debian's signed shim,
+                 * read at test time: scripts/deps.sh installs shim-signed)
+                 * and the live store's file */
+                blob live = file_bytes(rg.live), pe = file_bytes("/usr/lib/shim/shimx64.efi.signed");
+
+                fs_text(ESP0 BOOT "bootmgfw.efi", NULL);
+                fs_put(ESP0 BOOT "bootmgfw.efi", false, pe.data, pe.len);
+                free(pe.data);
+                fk.files[fs_put(ESP0 BOOT "BCD", false, live.data, live.len)].locked = true;
+                free(live.data);
+        }
         i = file_find(OS0_VOL "\\Windows\\System32\\winload.efi");
         cr_assert_geq(i, 0);
         fk.files[i].path[0] = '\0';     /* deleted */
@@ -5670,6 +5682,16 @@ Test(windows_facts, loader_path_looked_up_on_its_volume)
         o = mb_facts_bcd_object(f, "{" MB_BCD_SEED_LOADER_GUID "}");
         cr_assert_not_null(o->path_check);
         cr_assert_not(o->path_check->exists);
+        {
+                /* the system disk's verdict: its ESP holds the live store */
+                mb_boot_verdict v;
+
+                mb_disk_boot_verdict(f, mb_facts_disk(f, 0), &v);
+                cr_assert_not(v.bootable);
+                cr_assert(strstr(v.reason, "the loader \"Windows Server\" path \\Windows\\system32\\winload.efi "
+                                           "does not exist on \\Device\\HarddiskVolume3 (disk 0 partition 3)"),
+                          "%s", v.reason);
+        }
         mb_facts_free(f);
 
         seed_machine("disk1_layout_raw.hex");
