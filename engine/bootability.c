@@ -122,6 +122,7 @@ static void bcd_check(const mb_facts *f, const mb_disk_fact *disk, const mb_part
         const mb_file_fact *bcd = mb_part_file(esp, BCD), *sys = NULL;
         const mb_bcd_object_fact *bm, *def;
         unsigned dn, pn;
+        bool live = false;
 
         why[0] = 0;
         if (!bcd) {
@@ -137,6 +138,7 @@ static void bcd_check(const mb_facts *f, const mb_disk_fact *disk, const mb_part
                 sys = sp ? mb_part_file(sp, BCD) : NULL;
         } else {
                 /* the live store (Windows): the one on the ESP the system booted from */
+                live = true;
                 for (uint32_t i = 0; i < f->n_disks && !sys; i++) {
                         const mb_part_fact *sp = f->disks[i].system
                                                          ? mb_disk_part_by_role(&f->disks[i], MB_ROLE_EFI)
@@ -168,7 +170,9 @@ static void bcd_check(const mb_facts *f, const mb_disk_fact *disk, const mb_part
                 if (!why[0])
                         return;
         }
-        if (!why[0])
+        /* on Windows, how the store names a dynamic boot volume is not yet
+         * observed (README): there only a loader found missing is a reason */
+        if (!why[0] && !live)
                 snprintf(why, len, "the BCD on disk %u's ESP reaches no os-loader on a disk that is present",
                          disk->number);
 }
