@@ -94,42 +94,87 @@ static void secure_boot_check(const mb_firmware_fact *fw, const mb_image_fact *i
         }
 }
 
-/* The BCD of the ESP reaches an os-loader on a present disk; "" if so (or
- * when the facts cannot tell: the store read is another ESP's, different). */
+/* Why the os-loader o would not start, "" when it may: its path was looked
+ * up on the volume its device names and is not there. */
+static void loader_check(const mb_bcd_object_fact *o, char *why, size_t len)
+{
+        why[0] = 0;
+        if (o->path_check && !o->path_check->exists)
+                snprintf(why, len, "the loader \"%s\" path %s does not exist on %s",
+                         o->description ? o->description : o->id, o->path ? o->path : "",
+                         o->path_check->volume ? o->path_check->volume : "its device");
+}
+
+static bool is_os_loader(const mb_bcd_object_fact *o)
+{
+        return o && o->type && strcmp(o->type, "os-loader") == 0;
+}
+
+/* The BCD of the ESP reaches an os-loader on a present disk whose path is
+ * not known to be missing, and its default loader (the first of
+ * {bootmgr}'s displayorder, as the facts list it) is not known to be
+ * broken; "" if so (or when the facts cannot tell: the store read is
+ * another ESP's, different). The store read is the one the facts name
+ * ("disk 0 partition 1 ..."), or, for the live store, the system disk's. */
 static void bcd_check(const mb_facts *f, const mb_disk_fact *disk, const mb_part_fact *esp,
                       char *why, size_t len)
 {
         const mb_file_fact *bcd = mb_part_file(esp, BCD), *sys = NULL;
-        const mb_bcd_object_fact *bm;
+        const mb_bcd_object_fact *bm, *def;
         unsigned dn, pn;
+        bool live = false;
 
         why[0] = 0;
         if (!bcd) {
                 snprintf(why, len, "disk %u's ESP has no \\EFI\\Microsoft\\Boot\\BCD", disk->number);
                 return;
         }
-        if (!f->bcd || !f->bcd->store || sscanf(f->bcd->store, "disk %u partition %u", &dn, &pn) != 2)
+        if (!f->bcd || !f->bcd->store)
                 return;
-        {
+        if (sscanf(f->bcd->store, "disk %u partition %u", &dn, &pn) == 2) {
                 const mb_disk_fact *sd = mb_facts_disk(f, dn);
                 const mb_part_fact *sp = sd ? mb_disk_part_by_number(sd, pn) : NULL;
 
                 sys = sp ? mb_part_file(sp, BCD) : NULL;
+        } else {
+                /* the live store (Windows): the one on the ESP the system booted from */
+                live = true;
+                for (uint32_t i = 0; i < f->n_disks && !sys; i++) {
+                        const mb_part_fact *sp = f->disks[i].system
+                                                         ? mb_disk_part_by_role(&f->disks[i], MB_ROLE_EFI)
+                                                         : NULL;
+
+                        sys = sp ? mb_part_file(sp, BCD) : NULL;
+                }
         }
         if (!sys || !sys->sha256 || !bcd->sha256 || strcmp(sys->sha256, bcd->sha256) != 0)
                 return;
         bm = mb_facts_bcd_object(f, "{bootmgr}");
         if (!bm)
                 return;
+        /* the boot manager starts the default without a prompt: a missing file
+         * there stops an unattended boot at an error screen */
+        def = bm->n_displayorder ? mb_facts_bcd_object(f, bm->displayorder[0]) : NULL;
+        if (is_os_loader(def)) {
+                loader_check(def, why, len);
+                if (why[0])
+                        return;
+        }
         for (uint32_t i = 0; i < bm->n_displayorder; i++) {
                 const mb_bcd_object_fact *o = mb_facts_bcd_object(f, bm->displayorder[i]);
 
-                if (o && o->type && strcmp(o->type, "os-loader") == 0 && o->osdevice &&
-                    o->osdevice->partition && mb_facts_part_by_guid(f, o->osdevice->partition, NULL))
+                if (!is_os_loader(o) || !o->osdevice || !o->osdevice->partition ||
+                    !mb_facts_part_by_guid(f, o->osdevice->partition, NULL))
+                        continue;
+                loader_check(o, why, len);
+                if (!why[0])
                         return;
         }
-        snprintf(why, len, "the BCD on disk %u's ESP reaches no os-loader on a disk that is present",
-                 disk->number);
+        /* on Windows, how the store names a dynamic boot volume is not yet
+         * observed (README): there only a loader found missing is a reason */
+        if (!why[0] && !live)
+                snprintf(why, len, "the BCD on disk %u's ESP reaches no os-loader on a disk that is present",
+                         disk->number);
 }
 
 typedef struct candidate {
@@ -212,6 +257,8 @@ void mb_disk_boot_verdict(const mb_facts *f, const mb_disk_fact *disk, mb_boot_v
                         return;
                 }
                 ret->by_secure_boot |= sb;
+                if (strstr(ret->reason, why))   /* the same store behind another entry */
+                        continue;
                 if (off < sizeof(ret->reason))
                         off += (size_t)snprintf(ret->reason + off, sizeof(ret->reason) - off, "%s%s",
                                                 off ? "; " : "", why);

@@ -274,6 +274,9 @@ void mb_bcd_object_fact_clear(mb_bcd_object_fact *o)
         mb_bcd_device_fact_free(o->device);
         mb_bcd_device_fact_free(o->osdevice);
         free(o->path);
+        if (o->path_check)
+                free(o->path_check->volume);
+        free(o->path_check);
         for (uint32_t j = 0; j < o->n_displayorder; j++)
                 free(o->displayorder[j]);
         free(o->displayorder);

@@ -178,6 +178,13 @@ typedef struct mb_bcd_device_fact {
         char *disk;             /* disk GUID */
 } mb_bcd_device_fact;
 
+/* Whether an object's path names a file on the volume its device names,
+ * looked up without case as NTFS and Windows do. */
+typedef struct mb_bcd_path_fact {
+        char *volume;           /* where it was looked up: "disk 0 partition 3" */
+        bool exists;
+} mb_bcd_path_fact;
+
 typedef struct mb_bcd_object_fact {
         char *id;               /* "{bootmgr}" or "{guid}" */
         char *type;             /* boot-manager, os-loader, resume, memdiag, ... or 0x10200003 */
@@ -185,6 +192,7 @@ typedef struct mb_bcd_object_fact {
         mb_bcd_device_fact *device;
         mb_bcd_device_fact *osdevice;
         char *path;
+        mb_bcd_path_fact *path_check; /* os-loader on a partition device; NULL when unchecked */
         char **displayorder;    /* ids */
         uint32_t n_displayorder;
 } mb_bcd_object_fact;

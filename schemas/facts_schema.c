@@ -171,6 +171,12 @@ static const cyaml_schema_field_t device_fields[] = {
         CYAML_FIELD_END
 };
 
+static const cyaml_schema_field_t path_check_fields[] = {
+        STR("volume", mb_bcd_path_fact, volume),
+        CYAML_FIELD_BOOL("exists", CYAML_FLAG_DEFAULT, mb_bcd_path_fact, exists),
+        CYAML_FIELD_END
+};
+
 static const cyaml_schema_value_t id_entry = {
         CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 1, 64),
 };
@@ -184,6 +190,8 @@ static const cyaml_schema_field_t object_fields[] = {
         CYAML_FIELD_MAPPING_PTR("osdevice", CYAML_FLAG_OPTIONAL, mb_bcd_object_fact, osdevice,
                                 device_fields),
         STR("path", mb_bcd_object_fact, path),
+        CYAML_FIELD_MAPPING_PTR("path_check", CYAML_FLAG_OPTIONAL, mb_bcd_object_fact, path_check,
+                                path_check_fields),
         SEQ("displayorder", 0, mb_bcd_object_fact, displayorder, &id_entry, 0, 256),
         CYAML_FIELD_END
 };

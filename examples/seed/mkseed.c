@@ -10,6 +10,9 @@
  *   mkseed nvram VARS DESCRIPTION PART_GUID PART_NUMBER FIRST_LBA SECTORS PATH
  *       adds a firmware boot entry HD(PART_NUMBER, GPT, PART_GUID, FIRST_LBA,
  *       SECTORS)/PATH to the OVMF variable store VARS, first in BootOrder
+ *   mkseed ntfsmkdir NTFS DIR
+ *       makes the directory DIR ("Windows/System32") and its parents on the
+ *       NTFS volume file NTFS (ntfscp copies files, but into folders that exist)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +28,14 @@
 #ifdef MB_IMAGE_HAVE_BCD
 #include "format/bcd/bcd.h"
 #endif
+
+#include <ntfs-3g/types.h>
+#include <ntfs-3g/attrib.h>
+#include <ntfs-3g/dir.h>
+#include <ntfs-3g/inode.h>
+#include <ntfs-3g/layout.h>
+#include <ntfs-3g/unistr.h>
+#include <ntfs-3g/volume.h>
 
 static int guid(const char *s, mb_guid *g)
 {
@@ -77,6 +88,45 @@ static int nvram(const char *vars, char **a, mb_error *err)
         return rc;
 }
 
+/* Each component of dir made a directory under the last, unless it exists. */
+static int ntfsmkdir(const char *file, const char *dir, mb_error *err)
+{
+        ntfs_volume *vol = ntfs_mount(file, 0);
+        ntfs_inode *cur;
+        char *copy = strdup(dir), *save = NULL;
+        int rc = 0;
+
+        if (!vol || !copy) {
+                free(copy);
+                if (vol)
+                        ntfs_umount(vol, FALSE);
+                return mb_error_set(err, MB_EIO, "%s: cannot open the NTFS volume", file);
+        }
+        cur = ntfs_inode_open(vol, FILE_root);
+        for (char *c = strtok_r(copy, "/\\", &save); cur && c; c = strtok_r(NULL, "/\\", &save)) {
+                ntfs_inode *next = ntfs_pathname_to_inode(vol, cur, c);
+                ntfschar *name = NULL;
+                int len;
+
+                if (!next) {
+                        len = ntfs_mbstoucs(c, &name);
+                        next = len > 0 ? ntfs_create(cur, const_cpu_to_le32(0), name, (u8)len, S_IFDIR)
+                                       : NULL;
+                        free(name);
+                }
+                ntfs_inode_close(cur);
+                cur = next;
+        }
+        if (!cur)
+                rc = mb_error_set(err, MB_EIO, "%s: cannot make the directory %s", file, dir);
+        else
+                ntfs_inode_close(cur);
+        if (ntfs_umount(vol, FALSE) < 0 && rc == 0)
+                rc = mb_error_set(err, MB_EIO, "%s: cannot close the NTFS volume", file);
+        free(copy);
+        return rc;
+}
+
 int main(int argc, char **argv)
 {
         mb_error err = { 0 };
@@ -109,10 +159,13 @@ int main(int argc, char **argv)
                 close(dst);
         } else if (argc == 9 && !strcmp(argv[1], "nvram")) {
                 rc = nvram(argv[2], argv + 3, &err);
+        } else if (argc == 4 && !strcmp(argv[1], "ntfsmkdir")) {
+                rc = ntfsmkdir(argv[2], argv[3], &err);
         } else {
                 fprintf(stderr, "usage: mkseed bcd STORE DISK_GUID ESP_GUID OS_GUID RECOVERY_GUID\n"
                                 "       mkseed splice SRC DST OFFSET\n"
-                                "       mkseed nvram VARS DESCRIPTION PART_GUID PART_NUMBER FIRST_LBA SECTORS PATH\n");
+                                "       mkseed nvram VARS DESCRIPTION PART_GUID PART_NUMBER FIRST_LBA SECTORS PATH\n"
+                                "       mkseed ntfsmkdir NTFS DIR\n");
                 return 2;
         }
         if (rc < 0) {

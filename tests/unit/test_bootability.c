@@ -212,3 +212,109 @@ Test(bootability, facts_carry_the_verdict_of_each_esp_disk)
         mb_facts_free(back);
         mb_facts_free(f);
 }
+
+/* Two os-loaders on disk 1 (the ESP's own partition GUID stands for the
+ * os volume: the facts place it on a present disk); the default is the
+ * first of {bootmgr}'s displayorder. check0/check1: the path_check of each
+ * ("" = not checked, else "true"/"false"). */
+static mb_boot_verdict verdict_paths(const char *check0, const char *check1, mb_facts **ret_f)
+{
+        char doc[8192], pc0[128] = "", pc1[128] = "";
+        mb_facts *f = NULL;
+        mb_error err = { 0 };
+        mb_boot_verdict v;
+        int n = snprintf(doc, sizeof(doc), "%s", disk_doc);
+
+        if (check0[0])
+                snprintf(pc0, sizeof(pc0), "    path_check:\n      volume: disk 1 partition 3\n      exists: %s\n",
+                         check0);
+        if (check1[0])
+                snprintf(pc1, sizeof(pc1), "    path_check:\n      volume: disk 1 partition 3\n      exists: %s\n",
+                         check1);
+        n += snprintf(doc + n, sizeof(doc) - (size_t)n,
+                      "bcd:\n"
+                      "  store: disk 1 partition 1 /EFI/Microsoft/Boot/BCD\n"
+                      "  objects:\n"
+                      "  - id: '{bootmgr}'\n"
+                      "    type: boot-manager\n"
+                      "    displayorder: ['{11111111-0000-0000-0000-000000000001}',"
+                      " '{11111111-0000-0000-0000-000000000002}']\n"
+                      "  - id: '{11111111-0000-0000-0000-000000000001}'\n"
+                      "    type: os-loader\n"
+                      "    description: Windows Server\n"
+                      "    osdevice: {kind: partition, partition: 11111111-2222-3333-4444-555555555555}\n"
+                      "    path: \\Windows\\system32\\bogus.efi\n"
+                      "%s"
+                      "  - id: '{11111111-0000-0000-0000-000000000002}'\n"
+                      "    type: os-loader\n"
+                      "    description: Windows Server - secondary plex\n"
+                      "    osdevice: {kind: partition, partition: 11111111-2222-3333-4444-555555555555}\n"
+                      "    path: \\Windows\\system32\\winload.efi\n"
+                      "%s", pc0, pc1);
+        snprintf(doc + n, sizeof(doc) - (size_t)n, entry, "\\EFI\\Microsoft\\Boot\\bootmgfw.efi", "false",
+                 "/CN=CA", NOT_REVOKED);
+        cr_assert_eq(mb_facts_load_buffer("test", doc, strlen(doc), &f, &err), 0, "%s", err.msg);
+        mb_boot_verdict_of(NULL, f, &f->disks[0], &v);
+        if (ret_f)
+                *ret_f = f;
+        else
+                mb_facts_free(f);
+        return v;
+}
+
+/* The boot manager starts its default without a prompt: a default loader
+ * whose path is missing on its volume stops the boot, named once with the
+ * entry, the path and the volume, even when another loader would work. */
+Test(bootability, a_default_loader_whose_path_is_missing_would_not_boot)
+{
+        mb_facts *f = NULL;
+        mb_boot_verdict v = verdict_paths("false", "true", &f);
+        char line[2048];
+
+        cr_assert_not(v.bootable);
+        mb_boot_verdict_line(&f->disks[0], &v, line, sizeof(line));
+        /* (this ESP has no fallback: the second reason) */
+        cr_assert_str_eq(line, "disk 1 would not boot: the loader \"Windows Server\" path "
+                               "\\Windows\\system32\\bogus.efi does not exist on disk 1 partition 3; "
+                               "no fallback \\EFI\\Boot\\bootx64.efi");
+        mb_facts_free(f);
+        v = verdict_paths("true", "true", NULL);
+        cr_assert(v.bootable, "%s", v.reason);
+        v = verdict_paths("", "", NULL);
+        cr_assert(v.bootable, "not checked is not missing: %s", v.reason);
+}
+
+/* A loader that is not the default counts as reaching the os only when its
+ * path is not known to be missing. */
+Test(bootability, a_loader_with_a_missing_path_does_not_reach_the_os)
+{
+        mb_boot_verdict v = verdict_paths("", "false", NULL);
+
+        cr_assert(v.bootable, "the default (unchecked) still reaches the os: %s", v.reason);
+        v = verdict_paths("false", "false", NULL);
+        cr_assert_not(v.bootable);
+        cr_assert(strstr(v.reason, "path \\Windows\\system32\\bogus.efi does not exist on disk 1 partition 3"),
+                  "%s", v.reason);
+}
+
+/* path_check is carried by the facts document and read back. */
+Test(bootability, path_check_round_trips_through_the_facts_document)
+{
+        mb_facts *f = NULL, *back = NULL;
+        mb_error err = { 0 };
+        char *text = NULL;
+        const mb_bcd_object_fact *o;
+
+        verdict_paths("false", "", &f);
+        cr_assert_eq(mb_facts_to_string(f, false, &text, &err), 0, "%s", err.msg);
+        cr_assert_eq(mb_facts_load_buffer("round-trip", text, strlen(text), &back, &err), 0, "%s", err.msg);
+        o = mb_facts_bcd_object(back, "{11111111-0000-0000-0000-000000000001}");
+        cr_assert_not_null(o);
+        cr_assert_not_null(o->path_check);
+        cr_assert_not(o->path_check->exists);
+        cr_assert_str_eq(o->path_check->volume, "disk 1 partition 3");
+        cr_assert_null(mb_facts_bcd_object(back, "{11111111-0000-0000-0000-000000000002}")->path_check);
+        free(text);
+        mb_facts_free(back);
+        mb_facts_free(f);
+}

@@ -1666,6 +1666,7 @@ __attribute__((destructor)) static void fk_cleanup(void)
 }
 
 #define ESP0 "\\\\?\\Volume{0d3e1c2b-0001-4a1b-9c2d-3e4f5a6b7c01}"
+#define OS0_VOL "\\\\?\\Volume{0d3e1c2b-0003-4a1b-9c2d-3e4f5a6b7c03}"
 #define ESP1 "\\\\?\\Volume{1d3e1c2b-0001-4a1b-9c2d-3e4f5a6b7c11}"
 #define BOOT "\\EFI\\Microsoft\\Boot\\"
 
@@ -1763,6 +1764,8 @@ static void seed_machine(const char *disk1_layout)
         fk.vol_nt[2] = "\\Device\\HarddiskVolume4";
         fk.vol_fs[2] = "NTFS";
         fk.vol_extents[2] = load_hex("disk0_part4_extents.hex");
+        /* the loader the store's "Windows Server" entry names, on C: */
+        fs_text(OS0_VOL "\\Windows\\System32\\winload.efi", "os loader 10.0.20348");
         /* disk1_layout_seed.hex is the machine after the mirror was added:
          * its store has the entry Windows adds for the plex on disk 1 */
         seed_store(rg.live, sizeof(rg.live), strcmp(disk1_layout, "disk1_layout_seed.hex") == 0);
@@ -6432,4 +6435,76 @@ Test(windows_sectors, partition_offsets_in_logical_sectors)
                 cr_assert_eq(le64(fk.sent[0].buf + 48 + 16), 100 * MiB);        /* PartitionLength */
                 cr_assert_eq(le64(fk.sent[0].buf + 48 + 8) % 4096, 0);
         }
+}
+
+/* ---- an os-loader's path on the volume its device names ---- */
+
+static DWORD WINAPI denied_GetFileAttributesW(LPCWSTR path)
+{
+        (void)path;
+        fk.last_error = 5;      /* ERROR_ACCESS_DENIED */
+        return INVALID_FILE_ATTRIBUTES;
+}
+
+/* GetFileAttributesW on C:'s volume GUID path joined with the loader's
+ * path, through the call table: the file found (its name compared without
+ * case: the store says system32, the folder is System32), then gone, then
+ * a refusal that is neither "file" nor "path not found", which leaves the
+ * path unchecked. */
+Test(windows_facts, loader_path_looked_up_on_its_volume)
+{
+        mb_facts *f = seed_facts("disk1_layout_raw.hex");
+        const mb_bcd_object_fact *o = mb_facts_bcd_object(f, "{" MB_BCD_SEED_LOADER_GUID "}");
+        mb_win32 t = fake_table;
+        mb_error err;
+        int i;
+
+        cr_assert_str_eq(o->path, "\\Windows\\system32\\winload.efi");
+        cr_assert_not_null(o->path_check);
+        cr_assert(o->path_check->exists);
+        cr_assert_str_eq(o->path_check->volume, "\\Device\\HarddiskVolume3 (disk 0 partition 3)");
+        cr_assert_null(mb_facts_bcd_by_description(f, "os-loader", "Windows Recovery Environment")->path_check,
+                       "a ramdisk's loader is inside its WIM: not looked up");
+        mb_facts_free(f);
+
+        seed_machine("disk1_layout_raw.hex");
+        {
+                /* disk 0's ESP: an x64 boot program (Debian's signed shim,
+                 * read at test time: scripts/deps.sh installs shim-signed)
+                 * and the live store's file */
+                blob live = file_bytes(rg.live), pe = file_bytes("/usr/lib/shim/shimx64.efi.signed");
+
+                fs_text(ESP0 BOOT "bootmgfw.efi", NULL);
+                fs_put(ESP0 BOOT "bootmgfw.efi", false, pe.data, pe.len);
+                free(pe.data);
+                fk.files[fs_put(ESP0 BOOT "BCD", false, live.data, live.len)].locked = true;
+                free(live.data);
+        }
+        i = file_find(OS0_VOL "\\Windows\\System32\\winload.efi");
+        cr_assert_geq(i, 0);
+        fk.files[i].path[0] = '\0';     /* deleted */
+        f = NULL;
+        mb_error_clear(&err);
+        cr_assert_eq(mb_win_read_facts_opts(&fake_table, &no_hash, &f, &err), 0, "%s", err.msg);
+        o = mb_facts_bcd_object(f, "{" MB_BCD_SEED_LOADER_GUID "}");
+        cr_assert_not_null(o->path_check);
+        cr_assert_not(o->path_check->exists);
+        {
+                /* the system disk's verdict: its ESP holds the live store */
+                mb_boot_verdict v;
+
+                mb_disk_boot_verdict(f, mb_facts_disk(f, 0), &v);
+                cr_assert_not(v.bootable);
+                cr_assert(strstr(v.reason, "the loader \"Windows Server\" path \\Windows\\system32\\winload.efi "
+                                           "does not exist on \\Device\\HarddiskVolume3 (disk 0 partition 3)"),
+                          "%s", v.reason);
+        }
+        mb_facts_free(f);
+
+        seed_machine("disk1_layout_raw.hex");
+        t.GetFileAttributesW = denied_GetFileAttributesW;
+        f = NULL;
+        cr_assert_eq(mb_win_read_facts_opts(&t, &no_hash, &f, &err), 0, "%s", err.msg);
+        cr_assert_null(mb_facts_bcd_object(f, "{" MB_BCD_SEED_LOADER_GUID "}")->path_check);
+        mb_facts_free(f);
 }

@@ -377,3 +377,60 @@ int img_bcd_execute(img_platform *ip, const mb_op *op, mb_error *err)
 }
 
 #endif
+
+/* The loader's partition by its GUID: the image holding it and the byte span. */
+static img_disk *loader_volume(img_platform *ip, const mb_facts *f, const char *guid,
+                               const mb_part_fact **ret_part, const mb_disk_fact **ret_disk)
+{
+        mb_disk_fact *df = NULL;
+        const mb_part_fact *p = mb_facts_part_by_guid(f, guid, &df);
+
+        if (!p || !df)
+                return NULL;
+        for (uint32_t i = 0; i < ip->n_disks; i++)
+                if (ip->disks[i].number == df->number) {
+                        *ret_part = p;
+                        *ret_disk = df;
+                        return &ip->disks[i];
+                }
+        return NULL;
+}
+
+int img_bcd_path_facts(img_platform *ip, mb_facts *f, mb_error *err)
+{
+        for (uint32_t i = 0; f->bcd && i < f->bcd->n_objects; i++) {
+                mb_bcd_object_fact *o = &f->bcd->objects[i];
+                const mb_part_fact *p = NULL;
+                const mb_disk_fact *df = NULL;
+                img_disk *d;
+                uint64_t ss;
+                bool exists = false;
+                int rc;
+
+                /* a ramdisk (WinRE) loads its path from inside the WIM image: not here */
+                if (!o->type || strcmp(o->type, "os-loader") != 0 || !o->path || !o->device ||
+                    !o->device->kind || strcmp(o->device->kind, "partition") != 0 ||
+                    !o->device->partition)
+                        continue;
+                d = loader_volume(ip, f, o->device->partition, &p, &df);
+                if (!d || p->fs != MB_FS_NTFS)
+                        continue;
+                ss = mb_disk_sector(df);
+                rc = img_ntfs_exists(d->path, d->fd, p->first_lba * ss,
+                                     (p->last_lba - p->first_lba + 1) * ss, o->path, &exists, err);
+                if (rc == MB_ECORRUPT) {        /* not readable as NTFS: not judged here */
+                        mb_error_clear(err);
+                        continue;
+                }
+                if (rc < 0)
+                        return rc;
+                if (!(o->path_check = calloc(1, sizeof(*o->path_check))) ||
+                    asprintf(&o->path_check->volume, "disk %u partition %u", df->number, p->number) < 0) {
+                        if (o->path_check)
+                                o->path_check->volume = NULL;
+                        return mb_error_set(err, MB_ENOMEM, "out of memory");
+                }
+                o->path_check->exists = exists;
+        }
+        return 0;
+}

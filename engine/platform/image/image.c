@@ -391,6 +391,8 @@ static int image_read_facts(mb_platform *p, mb_facts **ret, mb_error *err)
                 }
         }
         rc = img_dynamic_facts(ip, f, err);
+        if (rc == 0)
+                rc = img_bcd_path_facts(ip, f, err);
         if (rc < 0) {
                 mb_facts_free(f);
                 return rc;

@@ -98,6 +98,13 @@ int img_ntfs_list(const char *image, int fd, uint64_t off, uint64_t len, bool de
                   uint32_t *ret_n, uint64_t *ret_read, mb_error *err);
 void img_ntfs_files_free(img_ntfs_file *f, uint32_t n);
 
+/* Whether path (a Windows path, '\\' or '/' separated) names a file, not a
+ * directory, on the NTFS volume at fd[off, off+len), its names compared
+ * without case as Windows compares them. MB_ECORRUPT when the volume cannot
+ * be read as NTFS. */
+int img_ntfs_exists(const char *image, int fd, uint64_t off, uint64_t len, const char *path,
+                    bool *ret_exists, mb_error *err);
+
 /* ---- spawn.c ---- */
 
 /* Runs argv (argv[0] looked up in PATH) without a shell, stdin from
@@ -251,6 +258,11 @@ int img_format_ntfs(const char *path, int fd, uint64_t first, uint64_t last,
 /* Facts of the BCD store on the ESP at byte offset off of disk d (NULL with
  * 0 when the store does not exist). */
 int img_bcd_facts(img_platform *ip, mb_facts *f, mb_error *err);
+
+/* Sets path_check of every os-loader of f->bcd whose device is a partition
+ * of one of the images holding NTFS: its path looked up on that volume (for
+ * the os mirror, on the plex of the disk the device names). */
+int img_bcd_path_facts(img_platform *ip, mb_facts *f, mb_error *err);
 /* Performs a BCD_* operation on the system disk's store. */
 int img_bcd_execute(img_platform *ip, const mb_op *op, mb_error *err);
 

@@ -414,3 +414,44 @@ int img_ntfs_list(const char *image, int fd, uint64_t off, uint64_t len, bool de
                 *ret_read = n.bytes_read;
         return 0;
 }
+
+int img_ntfs_exists(const char *image, int fd, uint64_t off, uint64_t len, const char *path,
+                    bool *ret_exists, mb_error *err)
+{
+        ndev n = { .fd = fd, .off = off, .len = len };
+        struct ntfs_device *dev;
+        ntfs_volume *vol;
+        ntfs_inode *ni;
+        char *p = strdup(path);
+
+        if (!p)
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        for (char *c = p; *c; c++)
+                if (*c == '\\')
+                        *c = '/';
+        ntfs_log_set_handler(ntfs_log_handler_null);
+        dev = ntfs_device_alloc(image, 0, &dops, &n);
+        if (!dev) {
+                free(p);
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        }
+        vol = ntfs_device_mount(dev, NTFS_MNT_RDONLY);
+        if (!vol) {
+                int rc = mb_error_errno(err, MB_ECORRUPT, errno,
+                                        "%s: the NTFS volume at offset %llu cannot be read", image,
+                                        (unsigned long long)off);
+
+                ntfs_device_free(dev);
+                free(p);
+                return rc;
+        }
+        /* names compare through the volume's $UpCase table, as Windows compares them */
+        ntfs_set_ignore_case(vol);
+        ni = ntfs_pathname_to_inode(vol, NULL, p);
+        *ret_exists = ni && !(ni->mrec->flags & MFT_RECORD_IS_DIRECTORY);
+        if (ni)
+                ntfs_inode_close(ni);
+        ntfs_umount(vol, FALSE);
+        free(p);
+        return 0;
+}

@@ -711,6 +711,79 @@ static int read_bcd(const mb_win32 *w, mb_facts *f, uint64_t *ret_size, char ret
         return r;
 }
 
+/* The volume holding the partition p of disk df: the volume one of whose
+ * extents starts where p starts (a basic partition's volume, or the
+ * mirror volume of which p is a plex). */
+static const mb_win_volume *volume_of_part(const mb_win_volmap *m, const mb_disk_fact *df,
+                                           const mb_part_fact *p)
+{
+        uint64_t start = p->first_lba * mb_disk_sector(df);
+
+        for (size_t i = 0; i < m->n; i++)
+                for (size_t k = 0; k < m->v[i].n_ext; k++)
+                        if (m->v[i].ext[k].disk == df->number && m->v[i].ext[k].offset == start)
+                                return &m->v[i];
+        return NULL;
+}
+
+/*
+ * Each os-loader's path looked up on the volume its device names: the
+ * volume's GUID path joined with the loader's path
+ * ("\\?\Volume{...}\Windows\system32\winload.efi"; Microsoft, "Naming a
+ * Volume": a volume GUID path stands where a drive letter's root would)
+ * given to GetFileAttributesW, which compares names without case as the
+ * boot manager's NTFS does. A file that is not a directory exists;
+ * ERROR_FILE_NOT_FOUND and ERROR_PATH_NOT_FOUND say it does not; any other
+ * answer leaves the path unchecked. A mirror volume is read through the
+ * volume manager, from whichever plex it serves: the lookup names the
+ * volume, not one plex. A ramdisk (WinRE) loads its path from inside its
+ * WIM image, which is not looked into.
+ */
+static int read_loader_paths(const mb_win32 *w, mb_facts *f, const mb_win_volmap *m,
+                             mb_error *err)
+{
+        for (uint32_t i = 0; f->bcd && i < f->bcd->n_objects; i++) {
+                mb_bcd_object_fact *o = &f->bcd->objects[i];
+                mb_disk_fact *df = NULL;
+                const mb_part_fact *p;
+                const mb_win_volume *v;
+                char path[1024], where[160];
+                WCHAR *wp;
+                DWORD a, e;
+                size_t n;
+                int len;
+
+                if (!o->type || strcmp(o->type, "os-loader") != 0 || !o->path || !o->device ||
+                    !o->device->kind || strcmp(o->device->kind, "partition") != 0 ||
+                    !o->device->partition)
+                        continue;
+                p = mb_facts_part_by_guid(f, o->device->partition, &df);
+                v = p && df ? volume_of_part(m, df, p) : NULL;
+                if (!v || !v->name[0])
+                        continue;
+                n = strlen(v->name);
+                len = snprintf(path, sizeof(path), "%.*s\\%s", (int)(v->name[n - 1] == '\\' ? n - 1 : n),
+                               v->name, o->path + (o->path[0] == '\\'));
+                if (len < 0 || (size_t)len >= sizeof(path))
+                        continue;       /* longer than any loader path: not looked up */
+                wp = mb_w_from_utf8(path);
+                if (!wp)
+                        return mb_error_set(err, MB_ENOMEM, "out of memory");
+                a = w->GetFileAttributesW(wp);
+                e = a == INVALID_FILE_ATTRIBUTES ? w->GetLastError() : 0;
+                free(wp);
+                if (a == INVALID_FILE_ATTRIBUTES && e != ERROR_FILE_NOT_FOUND && e != ERROR_PATH_NOT_FOUND)
+                        continue;
+                snprintf(where, sizeof(where), "%s (disk %u partition %u)", v->nt[0] ? v->nt : v->name,
+                         df->number, p->number);
+                if (!(o->path_check = calloc(1, sizeof(*o->path_check))) ||
+                    !(o->path_check->volume = mb_strdup(where)))
+                        return mb_error_set(err, MB_ENOMEM, "out of memory");
+                o->path_check->exists = a != INVALID_FILE_ATTRIBUTES && !(a & FILE_ATTRIBUTE_DIRECTORY);
+        }
+        return 0;
+}
+
 static int enable_privilege(const mb_win32 *w, const char *name)
 {
         HANDLE tok;
@@ -1237,6 +1310,8 @@ int mb_win_read_facts_opts(const mb_win32 *w, const mb_win_read_opts *o, mb_fact
                         goto fail;
         }
         r = read_bcd(w, f, &digest_size, digest, err);
+        if (r == 0)
+                r = read_loader_paths(w, f, &m, err);
         if (r == 0)
                 r = read_esp_files(w, f, &m, system_nt, digest, digest_size, err);
         if (r == 0)
