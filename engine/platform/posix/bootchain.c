@@ -13,7 +13,7 @@
 
 #include "format/efivars/efivars.h"
 #include "format/pe/pe.h"
-#include "image.h"
+#include "platform/posix/bootchain.h"
 
 const char *const mb_boot_programs[] = {
         "/EFI/Microsoft/Boot/bootmgfw.efi",
@@ -168,7 +168,7 @@ fail:
         return rc;
 }
 
-int img_secure_boot_facts(img_platform *ip, mb_firmware_fact *fw, mb_error *err)
+int img_secure_boot_facts(mb_posix_machine *ip, mb_firmware_fact *fw, mb_error *err)
 {
         mb_efivars *v;
         char what[600];

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-#include "image.h"
+#include "platform/posix/tools.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
