@@ -8,7 +8,6 @@
  * absent and every BCD operation is MB_ENOTSUP.
  */
 #include "platform/posix/bcd.h"
-#include "platform/posix/dynamic.h"
 #include "platform/posix/fat.h"
 #include "platform/posix/gpt.h"
 #include "platform/posix/sparse.h"
@@ -147,8 +146,8 @@ int img_bcd_facts(mb_posix_machine *ip, mb_facts *f, mb_error *err)
 }
 
 /* The BCD device naming (disk, role): partition and disk GUIDs as on disk now. */
-static int role_device(mb_posix_machine *ip, uint32_t disk, mb_role role, mb_bcd_device *ret,
-                       mb_error *err)
+static int role_device(mb_posix_machine *ip, mb_posix_role_part_fn role_part, uint32_t disk,
+                       mb_role role, mb_bcd_device *ret, mb_error *err)
 {
         mb_posix_gpt_part *p;
         mb_posix_table t;
@@ -156,7 +155,7 @@ static int role_device(mb_posix_machine *ip, uint32_t disk, mb_role role, mb_bcd
 
         if (disk >= ip->n_disks)
                 return mb_error_set(err, MB_EINVAL, "image target: there is no disk %u", disk);
-        rc = img_role_part(ip, disk, role, &t, &p, err);
+        rc = role_part(ip, disk, role, &t, &p, err);
         if (rc < 0)
                 return mb_error_prefix(err, "the BCD device");
         memset(ret, 0, sizeof(*ret));
@@ -235,7 +234,8 @@ static int set_devices(mb_bcd *b, const mb_guid *id, uint32_t type, const mb_bcd
         return rc;
 }
 
-static int edit(mb_posix_machine *ip, mb_bcd *b, const mb_op *op, mb_error *err)
+static int edit(mb_posix_machine *ip, mb_posix_role_part_fn role_part, mb_bcd *b, const mb_op *op,
+                mb_error *err)
 {
         mb_bcd_object *objs = NULL;
         const mb_bcd_object *o;
@@ -253,7 +253,7 @@ static int edit(mb_posix_machine *ip, mb_bcd *b, const mb_op *op, mb_error *err)
                 bool loader = op->kind == MB_OP_BCD_CREATE_LOADER;
                 uint32_t type = loader ? MB_BCD_TYPE_OSLOADER : MB_BCD_TYPE_BOOTMGR;
 
-                rc = role_device(ip, op->disk, op->role, &dev, err);
+                rc = role_device(ip, role_part, op->disk, op->role, &dev, err);
                 if (rc < 0)
                         break;
                 if (!op->description[0]) {
@@ -303,7 +303,7 @@ static int edit(mb_posix_machine *ip, mb_bcd *b, const mb_op *op, mb_error *err)
                         rc = mb_error_set(err, MB_ENOENT, "BCD object %s does not exist", op->object);
                         break;
                 }
-                rc = role_device(ip, op->disk, op->role, &dev, err);
+                rc = role_device(ip, role_part, op->disk, op->role, &dev, err);
                 if (rc == 0)
                         rc = set_devices(b, &id, o->type, &dev, err);
                 break;
@@ -344,7 +344,8 @@ static int edit(mb_posix_machine *ip, mb_bcd *b, const mb_op *op, mb_error *err)
         return rc;
 }
 
-int img_bcd_execute(mb_posix_machine *ip, const mb_op *op, mb_error *err)
+int img_bcd_execute(mb_posix_machine *ip, const mb_op *op, mb_posix_role_part_fn role_part,
+                    mb_error *err)
 {
         mb_posix_disk *d = &ip->disks[0];
         char *tmp = NULL, *fat_path = NULL;
@@ -359,7 +360,7 @@ int img_bcd_execute(mb_posix_machine *ip, const mb_op *op, mb_error *err)
         rc = store_open(ip, 1, &b, &tmp, &off, &fat_path, err);
         if (rc < 0)
                 return rc;
-        rc = edit(ip, b, op, err);
+        rc = edit(ip, role_part, b, op, err);
         if (rc == 0)
                 rc = mb_bcd_commit(b, err);
         mb_bcd_close(b);
@@ -381,9 +382,10 @@ int img_bcd_facts(mb_posix_machine *ip, mb_facts *f, mb_error *err)
         return 0;
 }
 
-int img_bcd_execute(mb_posix_machine *ip, const mb_op *op, mb_error *err)
+int img_bcd_execute(mb_posix_machine *ip, const mb_op *op, mb_posix_role_part_fn role_part,
+                    mb_error *err)
 {
-        (void)ip, (void)op;
+        (void)ip, (void)op, (void)role_part;
         return mb_error_set(err, MB_ENOTSUP,
                             "image target: BCD operations need the bcd format library, which was not built");
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Boot-chain facts of the image target: the boot programs on each ESP
+ * Boot-chain facts of a wing machine: the boot programs on each ESP
  * (\EFI\Microsoft\Boot\bootmgfw.efi and the fallback \EFI\Boot\bootx64.efi)
- * as PE/COFF images, and the Secure Boot state of the nvram= store
+ * as PE/COFF images, and the Secure Boot state of the variable store
  * (SecureBoot, db, dbx). See engine/format/pe and efivars/siglist.c.
  */
 #include <stdio.h>

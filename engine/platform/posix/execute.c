@@ -296,7 +296,7 @@ static int mirror_add_bcd_entry(mb_posix_machine *ip, const mb_op *op, mb_error 
                 lop.disk = op->disk;
                 lop.role = MB_ROLE_OS;
                 snprintf(lop.description, sizeof(lop.description), "%s", desc);
-                rc = img_bcd_execute(ip, &lop, err);
+                rc = img_bcd_execute(ip, &lop, img_role_part, err);
                 if (rc < 0)
                         mb_error_prefix(err, "BCD entry \"%s\"", desc);
         }
@@ -315,7 +315,7 @@ static int mirror_add_bcd_entry(mb_posix_machine *ip, const mb_op *op, mb_error 
                         lop.disk = op->disk;
                         lop.position = MB_POS_LAST;
                         snprintf(lop.object, sizeof(lop.object), "%s", o->id);
-                        rc = img_bcd_execute(ip, &lop, err);
+                        rc = img_bcd_execute(ip, &lop, img_role_part, err);
                         if (rc < 0)
                                 mb_error_prefix(err, "BCD entry \"%s\" in the boot menu", desc);
                 }
@@ -404,7 +404,7 @@ static int h_bcd(mb_platform *p, const mb_op *op, mb_progress *progress, mb_erro
         mb_posix_machine *ip = begin(p, err);
 
         (void)progress;
-        return ip ? img_bcd_execute(ip, op, err) : err->code;
+        return ip ? img_bcd_execute(ip, op, img_role_part, err) : err->code;
 }
 
 static int h_dynamic(mb_platform *p, const mb_op *op, mb_progress *progress, mb_error *err)

@@ -1,4 +1,11 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * FAT file systems inside a wing disk, reached through mtools at a byte
+ * offset of the file (no loop device, no mount): listing with hashes (two
+ * process starts whatever the file count), copying files in and out, making
+ * one FAT file-identical to another, and formatting (mkfs.fat, and mkntfs
+ * on a sparse temporary file spliced into the partition).
+ */
 #include "platform/posix/fat.h"
 #include "platform/posix/bootchain.h"
 #include "platform/posix/sparse.h"

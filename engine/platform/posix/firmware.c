@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The image target's firmware: the UEFI variable store of the machine the
- * images belong to, given as "nvram=FILE" in the target list (an OVMF
+ * The firmware of a wing machine: the UEFI variable store of the machine
+ * the disks belong to, a file (the image target's "nvram=FILE", an OVMF
  * OVMF_VARS.fd). Facts are its Boot#### entries and BootOrder; FW_ENTRY and
  * FW_DELETE rewrite them as the firmware would. The file is written only
  * when the disk an operation names was selected for writing: the store is

@@ -1,4 +1,11 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * The partition table of a wing disk: both GPT copies checked raw (header
+ * and entry-array CRCs, where the backup must be for the file's size),
+ * then read and written through libfdisk, with every write checked after
+ * (libfdisk must not have aligned or moved a range). A damaged copy is
+ * rewritten from the intact one only by GPT_REPAIR.
+ */
 #include "platform/posix/gpt.h"
 
 #include <ctype.h>

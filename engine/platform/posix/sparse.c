@@ -1,4 +1,12 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * Sparse-aware copies and hashes of byte ranges of file descriptors: data
+ * extents found with SEEK_DATA/SEEK_HOLE are copied (copy_file_range, else
+ * read/write) and holes punched only where the destination holds data;
+ * hashes read only the data extents and hash holes as zeros. Also the
+ * layout fingerprint that tells an unchanged range cheaply, and temporary
+ * sparse files.
+ */
 #include "platform/posix/sparse.h"
 
 #include <errno.h>

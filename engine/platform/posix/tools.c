@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * Running the external tools of the wing (mtools, mkfs.fat, mkntfs) with
+ * posix_spawn, no shell: stdin from /dev/null, a fixed locale, stdout to a
+ * descriptor or into memory, stderr kept for the error message.
+ */
 #include "platform/posix/tools.h"
 
 #include <errno.h>
