@@ -92,18 +92,13 @@ typedef struct args {
         const char *state_dir;
         double deep_age;
         bool help;
+        bool allow_block_devices;
 } args;
 
-/* --allow-block-devices: the image target reads this from its environment
- * (engine/platform/image/image.h), in every build that has it. */
-static void allow_block_devices(void)
-{
-#ifdef _WIN32
-        _putenv("MB_IMAGE_ALLOW_BLOCK_DEVICES=1");
-#else
-        setenv("MB_IMAGE_ALLOW_BLOCK_DEVICES", "1", 1);
-#endif
-}
+/* The image target spelled with the option --allow-block-devices stands
+ * for (the option reaches the target in its spec, nothing else); kept for
+ * the whole process. */
+static char *image_target_allowing_block;
 
 static int parse(int argc, char **argv, const verb *v, bool wants_file, args *a)
 {
@@ -122,7 +117,7 @@ static int parse(int argc, char **argv, const verb *v, bool wants_file, args *a)
                 else if (strcmp(s, "--deep") == 0)
                         a->deep = true;
                 else if (strcmp(s, "--allow-block-devices") == 0)
-                        allow_block_devices();
+                        a->allow_block_devices = true;
                 else if (strncmp(s, "--wait=", 7) == 0) {
                         a->wait = true;
                         if ((a->wait_max = mb_parse_duration(s + 7)) <= 0)
@@ -198,6 +193,16 @@ static int parse(int argc, char **argv, const verb *v, bool wants_file, args *a)
                 snprintf(msg, sizeof(msg), "--commands takes %s, not '%s'",
                          mb_renderer_names(names, sizeof(names)), a->commands);
                 return usage_error(v, "%s", msg);
+        }
+        if (a->allow_block_devices && a->target && strncmp(a->target, "image:", 6) == 0) {
+                /* --allow-block-devices is the image list's block-devices=allow */
+                size_t n = strlen(a->target) + sizeof(",block-devices=allow");
+
+                free(image_target_allowing_block);
+                if (!(image_target_allowing_block = malloc(n)))
+                        return usage_error(v, "%s", "out of memory");
+                snprintf(image_target_allowing_block, n, "%s,block-devices=allow", a->target);
+                a->target = image_target_allowing_block;
         }
         return 0;
 }

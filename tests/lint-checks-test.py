@@ -134,5 +134,23 @@ if r.returncode == 0:
 else:
     fails += 1
     print("FAIL: command line on a good script: exit %d: %s" % (r.returncode, r.stdout))
-print("lint-checks-test: %d snippet(s), %d failed" % (len(BAD) + len(GOOD) + 2, fails))
+# include cycles among the wing's headers: a circle of three is found, a
+# chain is not
+with tempfile.TemporaryDirectory() as d:
+    for name, inc in (("a.h", "b.h"), ("b.h", "c.h"), ("c.h", "a.h"), ("d.h", "a.h")):
+        with open(os.path.join(d, name), "w") as f:
+            f.write('#include "error.h"\n#include "platform/posix/%s"\n' % inc)
+    cyc = lc.include_cycles(d)
+    if len(cyc) == 1 and sorted(cyc[0][:-1]) == ["a.h", "b.h", "c.h"] and cyc[0][0] == cyc[0][-1]:
+        print("ok: include-cycle: a.h -> b.h -> c.h -> a.h found")
+    else:
+        fails += 1
+        print("FAIL: include-cycle: got %s" % cyc)
+    os.remove(os.path.join(d, "c.h"))
+    if lc.include_cycles(d) == []:
+        print("ok: include-cycle: a chain of includes is not a cycle")
+    else:
+        fails += 1
+        print("FAIL: include-cycle: a chain flagged: %s" % lc.include_cycles(d))
+print("lint-checks-test: %d snippet(s), %d failed" % (len(BAD) + len(GOOD) + 4, fails))
 sys.exit(1 if fails else 0)

@@ -28,6 +28,13 @@ and, anywhere in a script:
                  that scripts/deps.sh should have made, a failure, not a
                  skip (skip only for what the repository cannot provide).
 
+and, run without FILE arguments, over the sources:
+
+  include-cycle  a circle of includes among the POSIX wing's headers
+                 (engine/platform/posix/*.h including each other as
+                 "platform/posix/NAME.h"): each header's contract must be
+                 readable without the ones that include it.
+
 Prints FILE:LINE: RULE: text for each finding; exit 1 when any.
 """
 import glob
@@ -309,6 +316,33 @@ def lint(path, text, libs):
     return sorted(set(findings))
 
 
+WING_INCLUDE = re.compile(r'^\s*#\s*include\s+"platform/posix/([A-Za-z0-9_]+\.h)"', re.M)
+
+
+def include_cycles(folder):
+    """The circles of includes among folder/*.h, each as the list of header
+    names around it (the first repeated at the end); [] when there is none."""
+    graph = {}
+    for h in sorted(glob.glob(os.path.join(folder, "*.h"))):
+        with open(h, encoding="utf-8") as f:
+            graph[os.path.basename(h)] = [n for n in WING_INCLUDE.findall(f.read())]
+    cycles, state = [], {}
+
+    def visit(node, path):
+        state[node] = "open"
+        for nxt in graph.get(node, []):
+            if state.get(nxt) == "open":
+                cycles.append(path[path.index(nxt):] + [nxt])
+            elif nxt in graph and nxt not in state:
+                visit(nxt, path + [nxt])
+        state[node] = "done"
+
+    for node in graph:
+        if node not in state:
+            visit(node, [node])
+    return cycles
+
+
 def main(argv):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     files = argv[1:] or sorted(glob.glob(os.path.join(root, "tests/e2e/*.sh")) +
@@ -319,8 +353,13 @@ def main(argv):
             bad += 1
             print("%s:%d: %s: %s" % (os.path.relpath(path, root), lineno, rule,
                                      what.replace("\n", " ")[:200]))
+    if not argv[1:]:
+        wing = os.path.join(root, "engine/platform/posix")
+        for cycle in include_cycles(wing):
+            bad += 1
+            print("engine/platform/posix/%s: include-cycle: %s" % (cycle[0], " -> ".join(cycle)))
     if bad:
-        print("lint-checks: %d check(s) that cannot fail, or skips that pass" % bad)
+        print("lint-checks: %d check(s) that cannot fail, skips that pass, or include cycles" % bad)
         return 1
     print("lint-checks: %d file(s), every check can fail" % len(files))
     return 0

@@ -24,7 +24,7 @@
 #include "error.h"
 #include "guid.h"
 #include "format/efivars/efivars.h"
-#include "platform/image/image.h"
+#include "platform/posix/sparse.h"
 #ifdef MB_IMAGE_HAVE_BCD
 #include "format/bcd/bcd.h"
 #endif

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The image target's hole-aware copy and hash (engine/platform/image/sparse.c). */
+/* The POSIX wing's hole-aware copy and hash (engine/platform/posix/sparse.c). */
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -7,7 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "platform/image/image.h"
+#include "platform/posix/sparse.h"
+#include "platform/posix/tools.h"
 #include "sha256.h"
 
 #define MiB (1024 * 1024)

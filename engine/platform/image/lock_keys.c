@@ -26,6 +26,9 @@ int mb_image_lock_keys(const char *list, size_t max, char ***ret_ids, size_t *re
                 struct stat st;
                 char id[64], resolved[PATH_MAX], **n;
 
+                /* options of the list name no file */
+                if (strncmp(tok, "booted=", 7) == 0 || strcmp(tok, "block-devices=allow") == 0)
+                        continue;
                 if (k == max) {
                         rc = mb_error_set(err, MB_EINVAL,
                                           "the target names more than %zu image files; mbstate locks at most %zu",

@@ -6,7 +6,8 @@
  * its files, as the copy the seed made with robocopy is, rather than by the
  * partition's bytes, which NTFS rewrites (journal, volume flags) on its own.
  */
-#include "image.h"
+#include "platform/posix/ntfs.h"
+#include "platform/posix/sparse.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -194,9 +195,9 @@ static void dlist_free(dlist *l)
 typedef struct walk {
         ntfs_volume *vol;
         bool deep;
-        img_ntfs_known known;
+        mb_posix_ntfs_known known;
         void *known_ctx;
-        img_ntfs_file *files;
+        mb_posix_ntfs_file *files;
         uint32_t n;
         uint64_t hashed;        /* content bytes read */
         mb_error *err;
@@ -231,7 +232,7 @@ static void identity(ntfs_inode *ni, ntfs_attr *na, char hex[65])
 static int hash_data(walk *w, ntfs_attr *na, const char *path, char hex[65])
 {
         uint8_t *buf = malloc(CHUNK);
-        img_hasher *h = img_hasher_new();
+        mb_posix_hasher *h = img_hasher_new();
         s64 pos = 0;
 
         if (!buf || !h) {
@@ -262,7 +263,7 @@ static int hash_data(walk *w, ntfs_attr *na, const char *path, char hex[65])
 static int add_file(walk *w, ntfs_inode *ni, const char *path)
 {
         ntfs_attr *na = ntfs_attr_open(ni, AT_DATA, AT_UNNAMED, 0);
-        img_ntfs_file *f, *nf;
+        mb_posix_ntfs_file *f, *nf;
         const char *known;
         int rc = 0;
 
@@ -358,10 +359,10 @@ static int walk_dir(walk *w, ntfs_inode *dir, const char *dpath, int depth)
 
 static int file_cmp(const void *a, const void *b)
 {
-        return strcmp(((const img_ntfs_file *)a)->path, ((const img_ntfs_file *)b)->path);
+        return strcmp(((const mb_posix_ntfs_file *)a)->path, ((const mb_posix_ntfs_file *)b)->path);
 }
 
-void img_ntfs_files_free(img_ntfs_file *f, uint32_t n)
+void img_ntfs_files_free(mb_posix_ntfs_file *f, uint32_t n)
 {
         for (uint32_t i = 0; f && i < n; i++)
                 free(f[i].path);
@@ -369,7 +370,7 @@ void img_ntfs_files_free(img_ntfs_file *f, uint32_t n)
 }
 
 int img_ntfs_list(const char *image, int fd, uint64_t off, uint64_t len, bool deep,
-                  img_ntfs_known known, void *known_ctx, img_ntfs_file **ret_files,
+                  mb_posix_ntfs_known known, void *known_ctx, mb_posix_ntfs_file **ret_files,
                   uint32_t *ret_n, uint64_t *ret_read, mb_error *err)
 {
         ndev n = { .fd = fd, .off = off, .len = len };

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Boot-chain facts of the image target: the boot programs on each ESP
+ * Boot-chain facts of a wing machine: the boot programs on each ESP
  * (\EFI\Microsoft\Boot\bootmgfw.efi and the fallback \EFI\Boot\bootx64.efi)
- * as PE/COFF images, and the Secure Boot state of the nvram= store
+ * as PE/COFF images, and the Secure Boot state of the variable store
  * (SecureBoot, db, dbx). See engine/format/pe and efivars/siglist.c.
  */
 #include <stdio.h>
@@ -13,7 +13,7 @@
 
 #include "format/efivars/efivars.h"
 #include "format/pe/pe.h"
-#include "image.h"
+#include "platform/posix/bootchain.h"
 
 const char *const mb_boot_programs[] = {
         "/EFI/Microsoft/Boot/bootmgfw.efi",
@@ -168,7 +168,7 @@ fail:
         return rc;
 }
 
-int img_secure_boot_facts(img_platform *ip, mb_firmware_fact *fw, mb_error *err)
+int img_secure_boot_facts(mb_posix_machine *ip, mb_firmware_fact *fw, mb_error *err)
 {
         mb_efivars *v;
         char what[600];

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The image target's firmware: the UEFI variable store of the machine the
- * images belong to, given as "nvram=FILE" in the target list (an OVMF
+ * The firmware of a wing machine: the UEFI variable store of the machine
+ * the disks belong to, a file (the image target's "nvram=FILE", an OVMF
  * OVMF_VARS.fd). Facts are its Boot#### entries and BootOrder; FW_ENTRY and
  * FW_DELETE rewrite them as the firmware would. The file is written only
  * when the disk an operation names was selected for writing: the store is
  * treated as part of that disk.
  */
-#include "image.h"
+#include "platform/posix/firmware.h"
+#include "platform/posix/bootchain.h"
+#include "platform/posix/gpt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +20,7 @@
 #include "format/efivars/efivars.h"
 #include "guid.h"
 
-int img_fw_open(img_platform *ip, const char *path, mb_error *err)
+int img_fw_open(mb_posix_machine *ip, const char *path, mb_error *err)
 {
         mb_efivars *v;
         int rc;
@@ -37,7 +39,7 @@ int img_fw_open(img_platform *ip, const char *path, mb_error *err)
         return 0;
 }
 
-int img_fw_facts(img_platform *ip, mb_facts *f, mb_error *err)
+int img_fw_facts(mb_posix_machine *ip, mb_facts *f, mb_error *err)
 {
         mb_firmware_fact *fw;
         mb_efi_boot_entry *e = NULL;
@@ -103,10 +105,10 @@ static bool same_option(const mb_efi_load_option *a, const mb_efi_load_option *b
 }
 
 /* The load option for op: HD() of (disk, role)'s partition now, op->path. */
-static int option_for(img_disk *d, const mb_op *op, mb_efi_load_option *o, mb_error *err)
+static int option_for(mb_posix_disk *d, const mb_op *op, mb_efi_load_option *o, mb_error *err)
 {
-        img_gpt_part *p;
-        img_table t;
+        mb_posix_gpt_part *p;
+        mb_posix_table t;
         int rc;
 
         rc = img_table_read(d, &t, err);
@@ -137,7 +139,7 @@ static int option_for(img_disk *d, const mb_op *op, mb_efi_load_option *o, mb_er
         return rc;
 }
 
-int img_fw_execute(img_platform *ip, const mb_op *op, mb_error *err)
+int img_fw_execute(mb_posix_machine *ip, const mb_op *op, mb_error *err)
 {
         mb_efi_boot_entry *e = NULL, *found = NULL;
         mb_efi_load_option o;
@@ -145,7 +147,7 @@ int img_fw_execute(img_platform *ip, const mb_op *op, mb_error *err)
         uint16_t *order = NULL, *norder = NULL, number = 0;
         uint32_t n = 0, no = 0, nn = 0;
         bool order_changed = false, changed = false;
-        img_disk *d;
+        mb_posix_disk *d;
         struct stat st;
         int rc;
 

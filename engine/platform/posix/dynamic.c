@@ -36,7 +36,10 @@
  * Every operation reads the database again from all images; nothing is
  * remembered between operations.
  */
-#include "image.h"
+#include "platform/posix/dynamic.h"
+#include "platform/posix/bcd.h"
+#include "platform/posix/gpt.h"
+#include "platform/posix/sparse.h"
 #include "fault.h"
 
 #include <errno.h>
@@ -111,7 +114,7 @@ static int bdev_write(mb_blockdev *dev, uint64_t off, const void *buf, size_t le
 /* Every image as a blockdev (index = disk number): writable for the disks
  * in write_mask that were allowed, read-only (the target's own fd) for the
  * others. *ret_devs is freed with bdevs_close. */
-static int bdevs_open(img_platform *ip, const bool *writable, img_bdev **ret_b,
+static int bdevs_open(mb_posix_machine *ip, const bool *writable, img_bdev **ret_b,
                       mb_blockdev ***ret_devs, mb_error *err)
 {
         img_bdev *b = calloc(ip->n_disks, sizeof(*b));
@@ -123,7 +126,7 @@ static int bdevs_open(img_platform *ip, const bool *writable, img_bdev **ret_b,
                 return mb_error_set(err, MB_ENOMEM, "out of memory");
         }
         for (uint32_t i = 0; i < ip->n_disks; i++) {
-                img_disk *d = &ip->disks[i];
+                mb_posix_disk *d = &ip->disks[i];
                 struct stat st;
 
                 b[i].fd = d->fd;
@@ -164,7 +167,7 @@ static int bdevs_open(img_platform *ip, const bool *writable, img_bdev **ret_b,
 }
 
 /* Closes the writable descriptors (after fsync); the first failure wins. */
-static int bdevs_close(img_platform *ip, img_bdev *b, mb_blockdev **devs, int rc, mb_error *err)
+static int bdevs_close(mb_posix_machine *ip, img_bdev *b, mb_blockdev **devs, int rc, mb_error *err)
 {
         for (uint32_t i = 0; b && i < ip->n_disks; i++) {
                 if (!b[i].own_fd)
@@ -202,7 +205,7 @@ static int disk_group(mb_blockdev **devs, uint32_t i, char *buf, size_t len, mb_
 /* The database of the group that disk `member` belongs to, read from every
  * image (devs indexed by disk number), or *ret_db NULL when that disk is not
  * dynamic. member < 0: the first group found on any image (NULL when none). */
-static int read_group_of(img_platform *ip, mb_blockdev **devs, int member, mb_ldm_db **ret_db,
+static int read_group_of(mb_posix_machine *ip, mb_blockdev **devs, int member, mb_ldm_db **ret_db,
                          mb_error *err)
 {
         char group[65] = "";
@@ -255,13 +258,11 @@ static mb_ldm_vol *ldm_vol_by_id(mb_ldm_db *db, uint64_t id)
 
 /* ---- facts ---- */
 
-static mb_facts *bcd_facts(img_platform *ip);
-
 /* Where the boot volume starts on the images: the partition that the
  * osdevice of the default OS loader of bf's store names (the first of
  * {bootmgr}'s display order, as the snapshot model takes it); disk -1 when
  * bf has no store or it names no partition of the images. */
-static void boot_hint_of(img_platform *ip, const mb_facts *bf, mb_ldm_boot *ret)
+static void boot_hint_of(mb_posix_machine *ip, const mb_facts *bf, mb_ldm_boot *ret)
 {
         mb_bcd_object_fact *bm = bf ? mb_facts_bcd_object(bf, "{bootmgr}") : NULL, *o = NULL;
         const char *guid;
@@ -272,7 +273,7 @@ static void boot_hint_of(img_platform *ip, const mb_facts *bf, mb_ldm_boot *ret)
                 o = mb_facts_bcd_object(bf, bm->displayorder[0]);
         guid = o && o->osdevice ? o->osdevice->partition : NULL;
         for (uint32_t i = 0; guid && i < ip->n_disks && ret->disk < 0; i++) {
-                img_table t;
+                mb_posix_table t;
                 mb_error e = { 0 };
 
                 if (img_table_read(&ip->disks[i], &t, &e) < 0)
@@ -287,15 +288,15 @@ static void boot_hint_of(img_platform *ip, const mb_facts *bf, mb_ldm_boot *ret)
 }
 
 /* boot_hint_of the system disk's store as it is now. */
-static void boot_hint(img_platform *ip, mb_ldm_boot *ret)
+static void boot_hint(mb_posix_machine *ip, mb_ldm_boot *ret)
 {
-        mb_facts *bf = bcd_facts(ip);
+        mb_facts *bf = img_bcd_read(ip);
 
         boot_hint_of(ip, bf, ret);
         mb_facts_free(bf);
 }
 
-int img_dynamic_facts(img_platform *ip, mb_facts *f, mb_error *err)
+int img_dynamic_facts(mb_posix_machine *ip, mb_facts *f, mb_error *err)
 {
         char (*groups)[65] = calloc(ip->n_disks, sizeof(*groups));
         mb_blockdev **devs = NULL;
@@ -340,8 +341,8 @@ int img_dynamic_facts(img_platform *ip, mb_facts *f, mb_error *err)
  * one of the n_keep ranges in keep (the extents of dynamic volumes, and a
  * partition about to be created; counted as covering their range).
  * Returns the number of edits written to e (at most max). */
-static int data_part_edits(const img_table *t, uint64_t lf, uint64_t ll, const img_gpt_edit *keep,
-                           int n_keep, img_gpt_edit *e, int max)
+static int data_part_edits(const mb_posix_table *t, uint64_t lf, uint64_t ll, const mb_posix_gpt_edit *keep,
+                           int n_keep, mb_posix_gpt_edit *e, int max)
 {
         uint64_t pos = lf;
         int n = 0;
@@ -381,7 +382,7 @@ static int data_part_edits(const img_table *t, uint64_t lf, uint64_t ll, const i
                 pos = next_busy;
         }
         for (uint32_t i = 0; i < t->n_parts && n < max; i++) {
-                const img_gpt_part *p = &t->parts[i];
+                const mb_posix_gpt_part *p = &t->parts[i];
                 bool kept = false;
 
                 if (p->role != MB_ROLE_LDM_DATA)
@@ -392,7 +393,7 @@ static int data_part_edits(const img_table *t, uint64_t lf, uint64_t ll, const i
                         kept |= keep[k].first_lba == p->first_lba && keep[k].last_lba == p->last_lba;
                 if (!kept) {
                         memset(&e[n], 0, sizeof(e[n]));
-                        e[n].kind = IMG_GPT_EDIT_DELETE;
+                        e[n].kind = MB_POSIX_GPT_EDIT_DELETE;
                         e[n++].number = p->number;
                 }
         }
@@ -406,7 +407,7 @@ static int data_part_edits(const img_table *t, uint64_t lf, uint64_t ll, const i
                 if (have)
                         continue;
                 memset(&e[n], 0, sizeof(e[n]));
-                e[n].kind = IMG_GPT_EDIT_CREATE;
+                e[n].kind = MB_POSIX_GPT_EDIT_CREATE;
                 e[n].first_lba = gaps[g].first;
                 e[n].last_lba = gaps[g].last;
                 snprintf(e[n].type_guid, sizeof(e[n].type_guid), "%s", ldm_data_type);
@@ -416,7 +417,7 @@ static int data_part_edits(const img_table *t, uint64_t lf, uint64_t ll, const i
         return n;
 }
 
-static img_disk *disk_of(img_platform *ip, uint32_t n, mb_error *err)
+static mb_posix_disk *disk_of(mb_posix_machine *ip, uint32_t n, mb_error *err)
 {
         if (n >= ip->n_disks) {
                 mb_error_set(err, MB_EINVAL, "image target: there is no disk %u (%u image(s))", n,
@@ -427,12 +428,12 @@ static img_disk *disk_of(img_platform *ip, uint32_t n, mb_error *err)
 }
 
 /* Every present member of db must be writable; returns the mask to open. */
-static int members_writable(img_platform *ip, const mb_ldm_db *db, int also, bool *mask,
+static int members_writable(mb_posix_machine *ip, const mb_ldm_db *db, int also, bool *mask,
                             mb_error *err)
 {
         memset(mask, 0, ip->n_disks * sizeof(*mask));
         for (size_t i = 0; db && i < db->n_devs; i++) {
-                img_disk *d = &ip->disks[db->devs[i].dev_index];
+                mb_posix_disk *d = &ip->disks[db->devs[i].dev_index];
 
                 if (!d->allowed)
                         return mb_error_set(err, MB_EUNSAFE,
@@ -449,7 +450,7 @@ static int members_writable(img_platform *ip, const mb_ldm_db *db, int also, boo
 
 /* Zeroes sectors [first, first+count) of d (hole-punched where the file
  * system allows, written otherwise). */
-static int zero_range(img_disk *d, uint64_t first, uint64_t count, mb_error *err)
+static int zero_range(mb_posix_disk *d, uint64_t first, uint64_t count, mb_error *err)
 {
         static const uint8_t zero[LDM_META_SECTORS * 512];     /* the range in one write */
         uint64_t off = first * 512, end = (first + count) * 512;
@@ -490,16 +491,16 @@ static int zero_range(img_disk *d, uint64_t first, uint64_t count, mb_error *err
         return 0;
 }
 
-static int op_convert(img_platform *ip, const mb_op *op, mb_error *err)
+static int op_convert(mb_posix_machine *ip, const mb_op *op, mb_error *err)
 {
-        img_disk *d = disk_of(ip, op->disk, err);
-        img_gpt_edit edits[40];
+        mb_posix_disk *d = disk_of(ip, op->disk, err);
+        mb_posix_gpt_edit edits[40];
         mb_blockdev **devs = NULL;
         img_bdev *b = NULL;
         mb_ldm_db *db = NULL;
-        img_gpt_part *msr, *meta;
+        mb_posix_gpt_part *msr, *meta;
         uint64_t meta_first = 0, lf, ll, disk_id;
-        img_table t = { 0 };
+        mb_posix_table t = { 0 };
         bool *mask = NULL, resume = false;
         char staged_group[65] = "";
         mb_guid staged_guid;
@@ -554,7 +555,7 @@ static int op_convert(img_platform *ip, const mb_op *op, mb_error *err)
         ll = t.last_usable;
         /* every basic data entry becomes a simple volume in place */
         for (uint32_t i = 0; i < t.n_parts; i++) {
-                const img_gpt_part *q = &t.parts[i];
+                const mb_posix_gpt_part *q = &t.parts[i];
 
                 if (q->role != MB_ROLE_OS)
                         continue;
@@ -589,7 +590,7 @@ static int op_convert(img_platform *ip, const mb_op *op, mb_error *err)
         if (rc == 0 && !resume)
                 rc = mb_ldm_stage_dev(db, (int)d->number, err);
         for (uint32_t i = 0; i < t.n_parts && rc == 0; i++) {
-                const img_gpt_part *q = &t.parts[i];
+                const mb_posix_gpt_part *q = &t.parts[i];
 
                 if (q->role == MB_ROLE_OS)
                         rc = mb_ldm_add_simple_volume(db, disk_id, q->first_lba - lf,
@@ -602,11 +603,11 @@ static int op_convert(img_platform *ip, const mb_op *op, mb_error *err)
         /* GPT in one write: MSR shrinks, metadata and data partitions appear */
         memset(edits, 0, sizeof(edits));
         if (!resume) {
-        edits[n].kind = IMG_GPT_EDIT_RANGE;
+        edits[n].kind = MB_POSIX_GPT_EDIT_RANGE;
         edits[n].number = msr->number;
         edits[n].first_lba = meta_first + LDM_META_SECTORS;
         edits[n++].last_lba = msr->last_lba;
-        edits[n].kind = IMG_GPT_EDIT_CREATE;
+        edits[n].kind = MB_POSIX_GPT_EDIT_CREATE;
         edits[n].first_lba = meta_first;
         edits[n].last_lba = meta_first + LDM_META_SECTORS - 1;
         snprintf(edits[n].type_guid, sizeof(edits[n].type_guid), "%s", ldm_meta_type);
@@ -616,7 +617,7 @@ static int op_convert(img_platform *ip, const mb_op *op, mb_error *err)
         /* ... and the basic data entries are retyped LDM data: the volumes
          * are described by the database, not by the partition array */
         for (uint32_t i = 0; i < t.n_parts; i++) {
-                const img_gpt_part *q = &t.parts[i];
+                const mb_posix_gpt_part *q = &t.parts[i];
 
                 if (q->role != MB_ROLE_OS)
                         continue;
@@ -626,7 +627,7 @@ static int op_convert(img_platform *ip, const mb_op *op, mb_error *err)
                                           d->path, d->number);
                         goto out;
                 }
-                edits[n].kind = IMG_GPT_EDIT_TYPE;
+                edits[n].kind = MB_POSIX_GPT_EDIT_TYPE;
                 edits[n].number = q->number;
                 edits[n].first_lba = q->first_lba;
                 edits[n].last_lba = q->last_lba;
@@ -681,39 +682,9 @@ out:
 
 /* ---- mirror ---- */
 
-/* The BCD facts of the system ESP, or NULL when there is no store. */
-static mb_facts *bcd_facts(img_platform *ip)
-{
-        mb_facts *f = calloc(1, sizeof(*f));
-        mb_error e = { 0 };
-
-        if (!f)
-                return NULL;
-        if (img_bcd_facts(ip, f, &e) < 0 || !f->bcd) {
-                mb_facts_free(f);
-                return NULL;
-        }
-        return f;
-}
-
-/* The description of the default OS loader (first in {bootmgr}'s display
- * order, as the snapshot model takes it), "" when there is none. */
-static void default_loader_description(const mb_facts *f, char *buf, size_t len)
-{
-        mb_bcd_object_fact *bm = mb_facts_bcd_object(f, "{bootmgr}");
-
-        buf[0] = '\0';
-        if (bm && bm->n_displayorder) {
-                mb_bcd_object_fact *o = mb_facts_bcd_object(f, bm->displayorder[0]);
-
-                if (o && o->description)
-                        snprintf(buf, len, "%s", o->description);
-        }
-}
-
 /* The volume with an extent on disk `src` starting at absolute LBA `first`,
  * and the LDM disk record of `dst`. */
-static int find_mirror_parts(img_platform *ip, mb_ldm_db *db, const mb_op *op, mb_ldm_vol **ret_vol,
+static int find_mirror_parts(mb_posix_machine *ip, mb_ldm_db *db, const mb_op *op, mb_ldm_vol **ret_vol,
                              const mb_ldm_disk **ret_dst, const mb_ldm_dev **ret_dst_dev,
                              mb_error *err)
 {
@@ -743,10 +714,10 @@ static int find_mirror_parts(img_platform *ip, mb_ldm_db *db, const mb_op *op, m
 }
 
 /* Copies the extent of the source plex onto the target extent, holes kept. */
-static int sync_plex(img_platform *ip, uint32_t src, uint64_t src_lba, uint32_t dst, uint64_t dst_lba,
+static int sync_plex(mb_posix_machine *ip, uint32_t src, uint64_t src_lba, uint32_t dst, uint64_t dst_lba,
                      uint64_t sectors, mb_progress *progress, mb_error *err)
 {
-        img_disk *dd = &ip->disks[dst];
+        mb_posix_disk *dd = &ip->disks[dst];
         char what[64];
         int fd, rc;
 
@@ -767,7 +738,7 @@ static int sync_plex(img_platform *ip, uint32_t src, uint64_t src_lba, uint32_t 
 
 /* Reads the group of disk `member` from every image; MB_ESTATE when that
  * disk is not dynamic. */
-static int read_db(img_platform *ip, uint32_t member, mb_ldm_db **ret_db, mb_error *err)
+static int read_db(mb_posix_machine *ip, uint32_t member, mb_ldm_db **ret_db, mb_error *err)
 {
         mb_blockdev **devs = NULL;
         img_bdev *b = NULL;
@@ -785,7 +756,7 @@ static int read_db(img_platform *ip, uint32_t member, mb_ldm_db **ret_db, mb_err
 }
 
 /* Commits db to every present member (all must be selected for writing). */
-static int write_db(img_platform *ip, mb_ldm_db *db, mb_error *err)
+static int write_db(mb_posix_machine *ip, mb_ldm_db *db, mb_error *err)
 {
         bool *mask = calloc(ip->n_disks, sizeof(*mask));
         mb_blockdev **devs = NULL;
@@ -813,19 +784,19 @@ static int write_db(img_platform *ip, mb_ldm_db *db, mb_error *err)
  * the database with the new component and extent on every member, then the
  * target's GPT (the plex's LDM data entry, LDM data partitions around it;
  * op's type is not used: Windows types a dynamic volume's extent LDM data
- * whatever the source's type was), then the
- * "<loader> - secondary plex" BCD entry Windows adds for a boot volume.
+ * whatever the source's type was). The "<loader> - secondary plex" BCD
+ * entry Windows adds for a boot volume is the caller's (execute.c): the LDM
+ * code writes LDM and the GPT only.
  */
-static int op_mirror_add(img_platform *ip, const mb_op *op, mb_progress *progress, mb_error *err)
+static int op_mirror_add(mb_posix_machine *ip, const mb_op *op, mb_progress *progress, mb_error *err)
 {
-        img_disk *t = disk_of(ip, op->disk, err), *s;
-        img_gpt_edit edits[40], keep[16];
+        mb_posix_disk *t = disk_of(ip, op->disk, err), *s;
+        mb_posix_gpt_edit edits[40], keep[16];
         const mb_ldm_disk *tk = NULL;
         const mb_ldm_dev *tdev = NULL;
         mb_ldm_vol *vol = NULL;
         mb_ldm_db *db = NULL;
-        img_table tt = { 0 };
-        mb_facts *bf;
+        mb_posix_table tt = { 0 };
         uint64_t lf, ll, src_first;
         bool resume = false, exact = false;
         int rc, n = 0, n_keep = 1;
@@ -876,10 +847,10 @@ static int op_mirror_add(img_platform *ip, const mb_op *op, mb_progress *progres
                     tt.parts[i].last_lba == op->first_lba + vol->size - 1 &&
                     (tt.parts[i].role == MB_ROLE_LDM_DATA || tt.parts[i].role == MB_ROLE_OS)) {
                         rc = 0; /* complete already: entry present */
-                        goto bcd;
+                        goto out;
                 }
         for (uint32_t i = 0; i < tt.n_parts; i++) {
-                const img_gpt_part *q = &tt.parts[i];
+                const mb_posix_gpt_part *q = &tt.parts[i];
 
                 if (q->role != MB_ROLE_LDM_DATA && q->first_lba <= op->first_lba + vol->size - 1 &&
                     op->first_lba <= q->last_lba) {
@@ -906,7 +877,7 @@ static int op_mirror_add(img_platform *ip, const mb_op *op, mb_progress *progres
         /* the plex's entry, and every other extent of a dynamic volume on
          * this disk, stay LDM data entries of their own */
         memset(keep, 0, sizeof(keep));
-        keep[0].kind = IMG_GPT_EDIT_CREATE;
+        keep[0].kind = MB_POSIX_GPT_EDIT_CREATE;
         keep[0].first_lba = op->first_lba;
         keep[0].last_lba = op->first_lba + vol->size - 1;
         snprintf(keep[0].type_guid, sizeof(keep[0].type_guid), "%s", ldm_data_type);
@@ -929,46 +900,6 @@ static int op_mirror_add(img_platform *ip, const mb_op *op, mb_progress *progres
                 goto out;
         }
 
-bcd:
-        bf = bcd_facts(ip);
-        if (bf) {
-                char desc[160], base[128];
-                mb_op lop;
-
-                default_loader_description(bf, base, sizeof(base));
-                snprintf(desc, sizeof(desc), "%s - secondary plex", base);
-                if (base[0] && !mb_facts_bcd_by_description(bf, "os-loader", desc)) {
-                        memset(&lop, 0, sizeof(lop));
-                        lop.kind = MB_OP_BCD_CREATE_LOADER;
-                        lop.disk = op->disk;
-                        lop.role = MB_ROLE_OS;
-                        snprintf(lop.description, sizeof(lop.description), "%s", desc);
-                        rc = img_bcd_execute(ip, &lop, err);
-                        if (rc < 0)
-                                mb_error_prefix(err, "BCD entry \"%s\"", desc);
-                }
-                mb_facts_free(bf);
-                /* ... and Windows lists it in the boot menu */
-                if (rc == 0 && base[0] && (bf = bcd_facts(ip))) {
-                        mb_bcd_object_fact *o = mb_facts_bcd_by_description(bf, "os-loader", desc);
-                        mb_bcd_object_fact *bm = mb_facts_bcd_object(bf, "{bootmgr}");
-                        bool listed = false;
-
-                        for (uint32_t i = 0; o && bm && i < bm->n_displayorder; i++)
-                                listed |= strcasecmp(bm->displayorder[i], o->id) == 0;
-                        if (o && bm && !listed) {
-                                memset(&lop, 0, sizeof(lop));
-                                lop.kind = MB_OP_BCD_DISPLAYORDER;
-                                lop.disk = op->disk;
-                                lop.position = MB_POS_LAST;
-                                snprintf(lop.object, sizeof(lop.object), "%s", o->id);
-                                rc = img_bcd_execute(ip, &lop, err);
-                                if (rc < 0)
-                                        mb_error_prefix(err, "BCD entry \"%s\" in the boot menu", desc);
-                        }
-                        mb_facts_free(bf);
-                }
-        }
 out:
         img_table_clear(&tt);
         mb_ldm_db_free(db);
@@ -977,7 +908,7 @@ out:
 
 /* MIRROR_REMOVE_MISSING: drops the missing LDM disk ldm_disk with its
  * extents and components (a mirror left with one plex becomes simple). */
-static int op_remove_missing(img_platform *ip, const mb_op *op, mb_error *err)
+static int op_remove_missing(mb_posix_machine *ip, const mb_op *op, mb_error *err)
 {
         mb_ldm_db *db = NULL;
         mb_ldm_disk *k;
@@ -1008,7 +939,7 @@ static int op_remove_missing(img_platform *ip, const mb_op *op, mb_error *err)
  * TOCBLOCK, a database unlike the group's at the same sequence) from the
  * intact ones, writing to disk alone and changing no sequence
  * (mb_ldm_repair). Nothing damaged any more: nothing to do. */
-static int op_ldm_repair(img_platform *ip, const mb_op *op, mb_error *err)
+static int op_ldm_repair(mb_posix_machine *ip, const mb_op *op, mb_error *err)
 {
         mb_blockdev **devs = NULL;
         img_bdev *b = NULL;
@@ -1050,7 +981,7 @@ static int op_ldm_repair(img_platform *ip, const mb_op *op, mb_error *err)
 
 /* MIRROR_RESYNC: copies every plex of the volumes with an extent on disk
  * from the healthy plex on disk2 again, then marks its component ACTIVE. */
-static int op_resync(img_platform *ip, const mb_op *op, mb_progress *progress, mb_error *err)
+static int op_resync(mb_posix_machine *ip, const mb_op *op, mb_progress *progress, mb_error *err)
 {
         mb_ldm_db *db = NULL;
         const mb_ldm_disk *tk, *sk;
@@ -1104,7 +1035,7 @@ out:
  * date when every member is selected for writing, so no such split outlives
  * the next apply that changes anything.
  */
-int img_dynamic_catch_up(img_platform *ip, mb_error *err)
+int img_dynamic_catch_up(mb_posix_machine *ip, mb_error *err)
 {
         mb_blockdev **devs = NULL;
         img_bdev *b = NULL;
@@ -1139,7 +1070,7 @@ int img_dynamic_catch_up(img_platform *ip, mb_error *err)
         return rc;
 }
 
-int img_dynamic_execute(img_platform *ip, const mb_op *op, mb_progress *progress, mb_error *err)
+int img_dynamic_execute(mb_posix_machine *ip, const mb_op *op, mb_progress *progress, mb_error *err)
 {
         switch (op->kind) {
         case MB_OP_CONVERT_DYNAMIC:
@@ -1160,7 +1091,7 @@ int img_dynamic_execute(img_platform *ip, const mb_op *op, mb_progress *progress
 
 /* The entry of t (disk `disk`) that is exactly an extent of the os volume of
  * the disk's group; *ret NULL when the disk is not dynamic or has none. */
-static int os_entry(img_platform *ip, uint32_t disk, img_table *t, img_gpt_part **ret, mb_error *err)
+static int os_entry(mb_posix_machine *ip, uint32_t disk, mb_posix_table *t, mb_posix_gpt_part **ret, mb_error *err)
 {
         mb_blockdev **devs = NULL;
         img_bdev *b = NULL;
@@ -1197,10 +1128,10 @@ static int os_entry(img_platform *ip, uint32_t disk, img_table *t, img_gpt_part 
         return 0;
 }
 
-int img_role_part(img_platform *ip, uint32_t disk, mb_role role, img_table *t,
-                  img_gpt_part **ret, mb_error *err)
+int img_role_part(mb_posix_machine *ip, uint32_t disk, mb_role role, mb_posix_table *t,
+                  mb_posix_gpt_part **ret, mb_error *err)
 {
-        img_disk *d = disk_of(ip, disk, err);
+        mb_posix_disk *d = disk_of(ip, disk, err);
         int rc;
 
         if (!d)

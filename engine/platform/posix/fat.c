@@ -1,5 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-#include "image.h"
+/*
+ * FAT file systems inside a wing disk, reached through mtools at a byte
+ * offset of the file (no loop device, no mount): listing with hashes (two
+ * process starts whatever the file count), copying files in and out, making
+ * one FAT file-identical to another, and formatting (mkfs.fat, and mkntfs
+ * on a sparse temporary file spliced into the partition).
+ */
+#include "platform/posix/fat.h"
+#include "platform/posix/bootchain.h"
+#include "platform/posix/sparse.h"
+#include "platform/posix/tools.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,7 +47,7 @@ static char *mpath(const char *p)
         return s;
 }
 
-void img_files_free(img_file *f, uint32_t n)
+void img_files_free(mb_posix_file *f, uint32_t n)
 {
         for (uint32_t i = 0; f && i < n; i++) {
                 free(f[i].path);
@@ -55,7 +65,7 @@ void img_strv_free(char **v, uint32_t n)
 
 static int file_cmp(const void *a, const void *b)
 {
-        return strcmp(((const img_file *)a)->path, ((const img_file *)b)->path);
+        return strcmp(((const mb_posix_file *)a)->path, ((const mb_posix_file *)b)->path);
 }
 
 static int str_cmp(const void *a, const void *b)
@@ -96,7 +106,7 @@ static void rm_tree(const char *dir)
 /* Copies the whole FAT at spec into dir with one `mcopy -s` and hashes each of
  * files[0..n) from there, in process: two process starts per listing however
  * many files the ESP holds. */
-static int hash_files(const char *spec, const char *dir, img_file *files, uint32_t n,
+static int hash_files(const char *spec, const char *dir, mb_posix_file *files, uint32_t n,
                       mb_error *err)
 {
         const char *argv[] = { "mcopy", "-s", "-n", "-i", spec, "::", dir, NULL };
@@ -134,11 +144,11 @@ static int hash_files(const char *spec, const char *dir, img_file *files, uint32
         return rc;
 }
 
-int img_fat_list(const char *path, uint64_t off, img_file **ret_files, uint32_t *ret_n,
+int img_fat_list(const char *path, uint64_t off, mb_posix_file **ret_files, uint32_t *ret_n,
                  char ***ret_dirs, uint32_t *ret_ndirs, mb_error *err)
 {
         char *spec = mspec(path, off), *out = NULL, *line, *save = NULL;
-        img_file *files = NULL;
+        mb_posix_file *files = NULL;
         char **dirs = NULL;
         uint32_t n = 0, nd = 0;
         int rc;
@@ -186,7 +196,7 @@ int img_fat_list(const char *path, uint64_t off, img_file **ret_files, uint32_t 
                         dirs = nd2;
                         nd++;
                 } else {
-                        img_file *nf = mb_reallocarray(files, n + 1, sizeof(*files));
+                        mb_posix_file *nf = mb_reallocarray(files, n + 1, sizeof(*files));
 
                         if (!nf) {
                                 rc = mb_error_set(err, MB_ENOMEM, "out of memory");
@@ -297,7 +307,7 @@ static int run_m(const char *tool, const char *spec, const char *p, const char *
         return rc;
 }
 
-static const img_file *find_file(const img_file *f, uint32_t n, const char *p, bool nocase)
+static const mb_posix_file *find_file(const mb_posix_file *f, uint32_t n, const char *p, bool nocase)
 {
         for (uint32_t i = 0; i < n; i++)
                 if ((nocase ? strcasecmp : strcmp)(f[i].path, p) == 0)
@@ -316,7 +326,7 @@ static bool has_dir(char **d, uint32_t n, const char *p, bool nocase)
 int img_fat_sync(const char *dpath, uint64_t doff, const char *spath, uint64_t soff,
                  mb_error *err)
 {
-        img_file *sf = NULL, *df = NULL;
+        mb_posix_file *sf = NULL, *df = NULL;
         char **sd = NULL, **dd = NULL, *dspec = mspec(dpath, doff), *tmp = NULL;
         uint32_t nsf = 0, ndf = 0, nsd = 0, ndd = 0;
         int rc, fd = -1;
@@ -332,7 +342,7 @@ int img_fat_sync(const char *dpath, uint64_t doff, const char *spath, uint64_t s
 
         /* extra files and files whose name differs only in case: delete */
         for (uint32_t i = 0; i < ndf; i++) {
-                const img_file *s = find_file(sf, nsf, df[i].path, false);
+                const mb_posix_file *s = find_file(sf, nsf, df[i].path, false);
 
                 if (s)
                         continue;
@@ -361,7 +371,7 @@ int img_fat_sync(const char *dpath, uint64_t doff, const char *spath, uint64_t s
                 goto out;
         close(fd);
         for (uint32_t i = 0; i < nsf; i++) {
-                const img_file *d = find_file(df, ndf, sf[i].path, false);
+                const mb_posix_file *d = find_file(df, ndf, sf[i].path, false);
 
                 if (d && d->size == sf[i].size && strcmp(d->sha256, sf[i].sha256) == 0)
                         continue;

@@ -1,9 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-#include "image.h"
+/*
+ * Running the external tools of the wing (mtools, mkfs.fat, mkntfs) with
+ * posix_spawn, no shell: stdin from /dev/null, a fixed locale, stdout to a
+ * descriptor or into memory, stderr kept for the error message.
+ */
+#include "platform/posix/tools.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>

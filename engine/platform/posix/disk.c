@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
+ * The wing's disks: a disk is a file descriptor on an image file or a block
+ * device. This file opens one (read-only, with its kind, read-only state
+ * and sector sizes), opens it for writing once the target allowed it, keeps
+ * the machine's set of disks, and refuses a disk another process is using.
+ *
  * Images in use by another process. QEMU, while it has an image open for
  * writing, holds open-file-description (OFD) read locks on bytes 100-101
  * (the permissions it holds: consistent read, write) and 201 (the write
@@ -11,7 +16,7 @@
  * 'Failed to get "write" lock'. A block device is probed with O_EXCL, which
  * fails with EBUSY while it is mounted or held open exclusively.
  */
-#include "image.h"
+#include "platform/posix/disk.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -21,6 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 /* "qemu-system-x86_64 (pid 123)" for the process whose fd names the file (a
@@ -119,7 +126,7 @@ int img_claim_file(const char *path, const char *what, mb_error *err)
         return 0;
 }
 
-int img_claim_disk(img_disk *d, mb_error *err)
+int img_claim_disk(mb_posix_disk *d, mb_error *err)
 {
         char what[32];
         struct stat st;
@@ -169,5 +176,110 @@ int img_claim_disk(img_disk *d, mb_error *err)
                 }
         }
         d->lock_fd = fd;
+        return 0;
+}
+
+/* ---- the machine's disks ---- */
+
+#define SECTOR 512u
+
+mb_posix_disk *mb_posix_machine_disk(mb_posix_machine *m, uint32_t n, mb_error *err)
+{
+        if (n >= m->n_disks) {
+                mb_error_set(err, MB_EINVAL, "image target: there is no disk %u (%u image(s))", n,
+                             m->n_disks);
+                return NULL;
+        }
+        return &m->disks[n];
+}
+
+void mb_posix_machine_clear(mb_posix_machine *m)
+{
+        for (uint32_t i = 0; i < m->n_disks; i++) {
+                if (m->disks[i].fd >= 0)
+                        close(m->disks[i].fd);
+                if (m->disks[i].lock_fd >= 0)
+                        close(m->disks[i].lock_fd);
+                free(m->disks[i].path);
+                free(m->disks[i].abspath);
+        }
+        free(m->disks);
+        free(m->nvram);
+        free(m->booted);
+        m->disks = NULL;
+        m->n_disks = 0;
+        m->nvram = m->booted = NULL;
+}
+
+int mb_posix_disk_open(mb_posix_disk *d, struct stat *st, mb_error *err)
+{
+        d->fd = open(d->path, O_RDONLY | O_CLOEXEC);
+        if (d->fd < 0)
+                return mb_error_errno(err, errno == ENOENT ? MB_ENOENT : MB_EIO, errno,
+                                      "image target: cannot open disk %u image '%s'", d->number,
+                                      d->path);
+        if (fstat(d->fd, st) < 0)
+                return mb_error_errno(err, MB_EIO, errno, "image target: cannot stat '%s'", d->path);
+        return 0;
+}
+
+int mb_posix_disk_probe(mb_posix_disk *d, const struct stat *st, mb_error *err)
+{
+        d->st_dev = st->st_dev;
+        d->st_ino = st->st_ino;
+        /* root passes access(W_OK) on any file: a file whose mode has no
+         * write bit at all is read-only to mbstate too, as the README says */
+        d->read_only = access(d->path, W_OK) != 0 ||
+                       (!S_ISBLK(st->st_mode) && (st->st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)) == 0);
+        d->is_block = S_ISBLK(st->st_mode);
+        if (d->is_block && !d->read_only) {
+                int ro = 0;
+
+                /* root passes access(); a write-protected device says so here */
+                if (ioctl(d->fd, BLKROGET, &ro) == 0 && ro)
+                        d->read_only = true;
+        }
+        d->physical_sector = SECTOR;
+        if (d->is_block) {
+                unsigned int pss = 0;
+                int lss = 0;
+
+                /* the device's own sector sizes: the wing reads and writes
+                 * 512-byte sectors, so any other logical size is refused
+                 * before anything is read or written (a 512e disk, 4096
+                 * physical and 512 logical, is a 512-byte disk) */
+                if (ioctl(d->fd, BLKSSZGET, &lss) < 0)
+                        return mb_error_errno(err, MB_EIO, errno,
+                                              "image target: cannot read the sector size of '%s' (BLKSSZGET)",
+                                              d->path);
+                if (lss != (int)SECTOR)
+                        return mb_error_set(err, MB_ENOTSUP,
+                                            "image target: '%s' has %d-byte logical sectors; the image target reads and writes 512-byte sectors only (512n and 512e disks); refusing before any read or write",
+                                            d->path, lss);
+                if (ioctl(d->fd, BLKPBSZGET, &pss) == 0 && pss >= SECTOR)
+                        d->physical_sector = pss;
+        }
+        return 0;
+}
+
+int img_open_rw(mb_posix_disk *d, int *ret_fd, mb_error *err)
+{
+        struct stat st;
+        int fd;
+
+        if (!d->allowed)
+                return mb_error_set(err, MB_EUNSAFE,
+                                    "%s (disk %u): refusing to write: the disk is not selected for writing",
+                                    d->path, d->number);
+        fd = open(d->path, O_RDWR | O_CLOEXEC);
+        if (fd < 0)
+                return mb_error_errno(err, MB_EIO, errno, "%s: cannot open for writing (open)",
+                                      d->path);
+        if (fstat(fd, &st) < 0 || st.st_dev != d->st_dev || st.st_ino != d->st_ino) {
+                close(fd);
+                return mb_error_set(err, MB_EUNSAFE, "%s: the file was replaced since it was opened",
+                                    d->path);
+        }
+        *ret_fd = fd;
         return 0;
 }

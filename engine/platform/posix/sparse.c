@@ -1,5 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-#include "image.h"
+/*
+ * Sparse-aware copies and hashes of byte ranges of file descriptors: data
+ * extents found with SEEK_DATA/SEEK_HOLE are copied (copy_file_range, else
+ * read/write) and holes punched only where the destination holds data;
+ * hashes read only the data extents and hash holes as zeros. Also the
+ * layout fingerprint that tells an unchanged range cheaply, and temporary
+ * sparse files.
+ */
+#include "platform/posix/sparse.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -234,21 +242,21 @@ static void hasher_abort(hasher *h)
         (void)h;
 }
 
-img_hasher *img_hasher_new(void)
+mb_posix_hasher *img_hasher_new(void)
 {
         hasher *h = malloc(sizeof(*h));
 
         if (h)
                 hasher_init(h);
-        return (img_hasher *)h;
+        return (mb_posix_hasher *)h;
 }
 
-void img_hasher_update(img_hasher *h, const void *p, size_t n)
+void img_hasher_update(mb_posix_hasher *h, const void *p, size_t n)
 {
         hasher_update((hasher *)h, p, n);
 }
 
-void img_hasher_final(img_hasher *h, char hex[65])
+void img_hasher_final(mb_posix_hasher *h, char hex[65])
 {
         if (hex)
                 hasher_final((hasher *)h, hex);

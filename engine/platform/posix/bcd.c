@@ -1,5 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-#include "image.h"
+/*
+ * The BCD store of the machine: the registry hive \EFI\Microsoft\Boot\BCD
+ * on the system disk's ESP (disk 0), copied out of the FAT with mtools,
+ * read or edited in a temporary file through engine/format/bcd, and put
+ * back whole. Facts are the store's objects; the BCD_* operations edit it
+ * as bcdedit would. Built without the bcd library, the store reads as
+ * absent and every BCD operation is MB_ENOTSUP.
+ */
+#include "platform/posix/bcd.h"
+#include "platform/posix/fat.h"
+#include "platform/posix/gpt.h"
+#include "platform/posix/ntfs.h"
+#include "platform/posix/sparse.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,11 +28,11 @@
 
 /* Where the system store lives: disk 0's ESP (byte offset). MB_ENOENT
  * when there is no ESP. */
-static int locate_store(img_platform *ip, uint64_t *ret_off, char **ret_fat_path, mb_error *err)
+static int locate_store(mb_posix_machine *ip, uint64_t *ret_off, char **ret_fat_path, mb_error *err)
 {
-        img_disk *d = &ip->disks[0];
-        img_gpt_part *esp;
-        img_table t;
+        mb_posix_disk *d = &ip->disks[0];
+        mb_posix_gpt_part *esp;
+        mb_posix_table t;
         int rc;
 
         rc = img_table_read(d, &t, err);
@@ -39,10 +51,10 @@ static int locate_store(img_platform *ip, uint64_t *ret_off, char **ret_fat_path
 }
 
 /* Copies the store out to a temporary file and opens it. */
-static int store_open(img_platform *ip, int writable, mb_bcd **ret_bcd, char **ret_tmp,
+static int store_open(mb_posix_machine *ip, int writable, mb_bcd **ret_bcd, char **ret_tmp,
                       uint64_t *ret_off, char **ret_fat_path, mb_error *err)
 {
-        img_disk *d = &ip->disks[0];
+        mb_posix_disk *d = &ip->disks[0];
         char *tmp = NULL, *fat_path = NULL;
         uint64_t off = 0;
         int rc, fd;
@@ -84,7 +96,7 @@ static int store_open(img_platform *ip, int writable, mb_bcd **ret_bcd, char **r
         return 0;
 }
 
-int img_bcd_facts(img_platform *ip, mb_facts *f, mb_error *err)
+int img_bcd_facts(mb_posix_machine *ip, mb_facts *f, mb_error *err)
 {
         mb_bcd_object *objs = NULL;
         size_t n = 0;
@@ -110,12 +122,12 @@ int img_bcd_facts(img_platform *ip, mb_facts *f, mb_error *err)
                 return mb_error_prefix(err, "%s: BCD store", ip->disks[0].path);
         }
         {
-                img_table t;
+                mb_posix_table t;
                 uint32_t number = 0;
                 char *where = NULL;
 
                 if (img_table_read(&ip->disks[0], &t, err) == 0) {
-                        img_gpt_part *esp = img_table_role(&t, MB_ROLE_EFI);
+                        mb_posix_gpt_part *esp = img_table_role(&t, MB_ROLE_EFI);
 
                         number = esp ? esp->number : 0;
                         img_table_clear(&t);
@@ -135,16 +147,16 @@ int img_bcd_facts(img_platform *ip, mb_facts *f, mb_error *err)
 }
 
 /* The BCD device naming (disk, role): partition and disk GUIDs as on disk now. */
-static int role_device(img_platform *ip, uint32_t disk, mb_role role, mb_bcd_device *ret,
-                       mb_error *err)
+static int role_device(mb_posix_machine *ip, mb_posix_role_part_fn role_part, uint32_t disk,
+                       mb_role role, mb_bcd_device *ret, mb_error *err)
 {
-        img_gpt_part *p;
-        img_table t;
+        mb_posix_gpt_part *p;
+        mb_posix_table t;
         int rc;
 
         if (disk >= ip->n_disks)
                 return mb_error_set(err, MB_EINVAL, "image target: there is no disk %u", disk);
-        rc = img_role_part(ip, disk, role, &t, &p, err);
+        rc = role_part(ip, disk, role, &t, &p, err);
         if (rc < 0)
                 return mb_error_prefix(err, "the BCD device");
         memset(ret, 0, sizeof(*ret));
@@ -223,7 +235,8 @@ static int set_devices(mb_bcd *b, const mb_guid *id, uint32_t type, const mb_bcd
         return rc;
 }
 
-static int edit(img_platform *ip, mb_bcd *b, const mb_op *op, mb_error *err)
+static int edit(mb_posix_machine *ip, mb_posix_role_part_fn role_part, mb_bcd *b, const mb_op *op,
+                mb_error *err)
 {
         mb_bcd_object *objs = NULL;
         const mb_bcd_object *o;
@@ -241,7 +254,7 @@ static int edit(img_platform *ip, mb_bcd *b, const mb_op *op, mb_error *err)
                 bool loader = op->kind == MB_OP_BCD_CREATE_LOADER;
                 uint32_t type = loader ? MB_BCD_TYPE_OSLOADER : MB_BCD_TYPE_BOOTMGR;
 
-                rc = role_device(ip, op->disk, op->role, &dev, err);
+                rc = role_device(ip, role_part, op->disk, op->role, &dev, err);
                 if (rc < 0)
                         break;
                 if (!op->description[0]) {
@@ -291,7 +304,7 @@ static int edit(img_platform *ip, mb_bcd *b, const mb_op *op, mb_error *err)
                         rc = mb_error_set(err, MB_ENOENT, "BCD object %s does not exist", op->object);
                         break;
                 }
-                rc = role_device(ip, op->disk, op->role, &dev, err);
+                rc = role_device(ip, role_part, op->disk, op->role, &dev, err);
                 if (rc == 0)
                         rc = set_devices(b, &id, o->type, &dev, err);
                 break;
@@ -332,9 +345,10 @@ static int edit(img_platform *ip, mb_bcd *b, const mb_op *op, mb_error *err)
         return rc;
 }
 
-int img_bcd_execute(img_platform *ip, const mb_op *op, mb_error *err)
+int img_bcd_execute(mb_posix_machine *ip, const mb_op *op, mb_posix_role_part_fn role_part,
+                    mb_error *err)
 {
-        img_disk *d = &ip->disks[0];
+        mb_posix_disk *d = &ip->disks[0];
         char *tmp = NULL, *fat_path = NULL;
         uint64_t off = 0;
         mb_bcd *b = NULL;
@@ -347,7 +361,7 @@ int img_bcd_execute(img_platform *ip, const mb_op *op, mb_error *err)
         rc = store_open(ip, 1, &b, &tmp, &off, &fat_path, err);
         if (rc < 0)
                 return rc;
-        rc = edit(ip, b, op, err);
+        rc = edit(ip, role_part, b, op, err);
         if (rc == 0)
                 rc = mb_bcd_commit(b, err);
         mb_bcd_close(b);
@@ -363,23 +377,38 @@ int img_bcd_execute(img_platform *ip, const mb_op *op, mb_error *err)
 
 #else
 
-int img_bcd_facts(img_platform *ip, mb_facts *f, mb_error *err)
+int img_bcd_facts(mb_posix_machine *ip, mb_facts *f, mb_error *err)
 {
         (void)ip, (void)f, (void)err;
         return 0;
 }
 
-int img_bcd_execute(img_platform *ip, const mb_op *op, mb_error *err)
+int img_bcd_execute(mb_posix_machine *ip, const mb_op *op, mb_posix_role_part_fn role_part,
+                    mb_error *err)
 {
-        (void)ip, (void)op;
+        (void)ip, (void)op, (void)role_part;
         return mb_error_set(err, MB_ENOTSUP,
                             "image target: BCD operations need the bcd format library, which was not built");
 }
 
 #endif
 
+mb_facts *img_bcd_read(mb_posix_machine *ip)
+{
+        mb_facts *f = calloc(1, sizeof(*f));
+        mb_error e = { 0 };
+
+        if (!f)
+                return NULL;
+        if (img_bcd_facts(ip, f, &e) < 0 || !f->bcd) {
+                mb_facts_free(f);
+                return NULL;
+        }
+        return f;
+}
+
 /* The loader's partition by its GUID: the image holding it and the byte span. */
-static img_disk *loader_volume(img_platform *ip, const mb_facts *f, const char *guid,
+static mb_posix_disk *loader_volume(mb_posix_machine *ip, const mb_facts *f, const char *guid,
                                const mb_part_fact **ret_part, const mb_disk_fact **ret_disk)
 {
         mb_disk_fact *df = NULL;
@@ -396,13 +425,13 @@ static img_disk *loader_volume(img_platform *ip, const mb_facts *f, const char *
         return NULL;
 }
 
-int img_bcd_path_facts(img_platform *ip, mb_facts *f, mb_error *err)
+int img_bcd_path_facts(mb_posix_machine *ip, mb_facts *f, mb_error *err)
 {
         for (uint32_t i = 0; f->bcd && i < f->bcd->n_objects; i++) {
                 mb_bcd_object_fact *o = &f->bcd->objects[i];
                 const mb_part_fact *p = NULL;
                 const mb_disk_fact *df = NULL;
-                img_disk *d;
+                mb_posix_disk *d;
                 uint64_t ss;
                 bool exists = false;
                 int rc;

@@ -1,5 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-#include "image.h"
+/*
+ * The partition table of a wing disk: both GPT copies checked raw (header
+ * and entry-array CRCs, where the backup must be for the file's size),
+ * then read and written through libfdisk, with every write checked after
+ * (libfdisk must not have aligned or moved a range). A damaged copy is
+ * rewritten from the intact one only by GPT_REPAIR.
+ */
+#include "platform/posix/gpt.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -37,7 +44,7 @@ static uint32_t crc32(const void *data, size_t len)
         return c ^ 0xffffffffu;
 }
 
-static int read_at(img_disk *d, uint64_t off, void *buf, size_t len, mb_error *err)
+static int read_at(mb_posix_disk *d, uint64_t off, void *buf, size_t len, mb_error *err)
 {
         uint8_t *p = buf;
 
@@ -67,7 +74,7 @@ struct hdr_check {
         char why[200];
 };
 
-static void check_header(img_disk *d, uint64_t lba, uint64_t sectors, struct hdr_check *h)
+static void check_header(mb_posix_disk *d, uint64_t lba, uint64_t sectors, struct hdr_check *h)
 {
         uint8_t hdr[SECTOR];
         uint32_t hsize, want, got;
@@ -170,13 +177,13 @@ static void lower(char *s)
                 *s = (char)tolower((unsigned char)*s);
 }
 
-void img_table_clear(img_table *t)
+void img_table_clear(mb_posix_table *t)
 {
         free(t->parts);
         memset(t, 0, sizeof(*t));
 }
 
-img_gpt_part *img_table_role(img_table *t, mb_role r)
+mb_posix_gpt_part *img_table_role(mb_posix_table *t, mb_role r)
 {
         for (uint32_t i = 0; i < t->n_parts; i++)
                 if (t->parts[i].role == r)
@@ -186,18 +193,18 @@ img_gpt_part *img_table_role(img_table *t, mb_role r)
 
 static int part_cmp(const void *a, const void *b)
 {
-        const img_gpt_part *x = a, *y = b;
+        const mb_posix_gpt_part *x = a, *y = b;
 
         return x->first_lba < y->first_lba ? -1 : x->first_lba > y->first_lba;
 }
 
-static int fdisk_err(mb_error *err, img_disk *d, int rc, const char *what, const char *call)
+static int fdisk_err(mb_error *err, mb_posix_disk *d, int rc, const char *what, const char *call)
 {
         return mb_error_errno(err, MB_EIO, rc < 0 ? -rc : EIO, "%s: %s (%s)", d->path, what, call);
 }
 
 /* Fills t's partitions from a libfdisk context holding a GPT or MBR. */
-static int read_parts(img_disk *d, struct fdisk_context *cxt, img_table *t, mb_error *err)
+static int read_parts(mb_posix_disk *d, struct fdisk_context *cxt, mb_posix_table *t, mb_error *err)
 {
         struct fdisk_table *tb = NULL;
         struct fdisk_iter *it = NULL;
@@ -214,7 +221,7 @@ static int read_parts(img_disk *d, struct fdisk_context *cxt, img_table *t, mb_e
                 return mb_error_set(err, MB_ENOMEM, "out of memory");
         }
         while (fdisk_table_next_partition(tb, it, &pa) == 0) {
-                img_gpt_part *n = mb_reallocarray(t->parts, t->n_parts + 1, sizeof(*n)), *p;
+                mb_posix_gpt_part *n = mb_reallocarray(t->parts, t->n_parts + 1, sizeof(*n)), *p;
                 struct fdisk_parttype *type;
                 const char *s;
                 size_t partno;
@@ -259,12 +266,12 @@ static int read_parts(img_disk *d, struct fdisk_context *cxt, img_table *t, mb_e
         return 0;
 }
 
-int img_table_read(img_disk *d, img_table *ret, mb_error *err)
+int img_table_read(mb_posix_disk *d, mb_posix_table *ret, mb_error *err)
 {
         struct hdr_check pri, bak;
         struct fdisk_context *cxt = NULL;
         uint8_t mbr[SECTOR];
-        img_table t = { 0 };
+        mb_posix_table t = { 0 };
         struct stat st;
         bool pmbr;
         int rc;
@@ -373,7 +380,7 @@ out:
 }
 
 /* A writable libfdisk context on d's GPT. */
-static int open_write(img_disk *d, struct fdisk_context **ret, mb_error *err)
+static int open_write(mb_posix_disk *d, struct fdisk_context **ret, mb_error *err)
 {
         struct fdisk_context *cxt;
         int rc, fd;
@@ -394,7 +401,7 @@ static int open_write(img_disk *d, struct fdisk_context **ret, mb_error *err)
         return 0;
 }
 
-static int write_close(img_disk *d, struct fdisk_context *cxt, mb_error *err)
+static int write_close(mb_posix_disk *d, struct fdisk_context *cxt, mb_error *err)
 {
         int rc;
 
@@ -417,9 +424,9 @@ static int write_close(img_disk *d, struct fdisk_context *cxt, mb_error *err)
 
 /* Refuses to write a GPT one of whose copies is damaged: the plan's
  * gpt-repair comes first. */
-static int ensure_sound(img_disk *d, mb_error *err)
+static int ensure_sound(mb_posix_disk *d, mb_error *err)
 {
-        img_table t;
+        mb_posix_table t;
         int rc = img_table_read(d, &t, err);
 
         if (rc < 0)
@@ -432,10 +439,10 @@ static int ensure_sound(img_disk *d, mb_error *err)
         return 0;
 }
 
-int img_gpt_repair(img_disk *d, mb_error *err)
+int img_gpt_repair(mb_posix_disk *d, mb_error *err)
 {
         struct fdisk_context *cxt;
-        img_table t;
+        mb_posix_table t;
         int rc = open_write(d, &cxt, err);
 
         if (rc < 0)
@@ -457,12 +464,12 @@ int img_gpt_repair(img_disk *d, mb_error *err)
         return 0;
 }
 
-int img_gpt_init(img_disk *d, mb_error *err)
+int img_gpt_init(mb_posix_disk *d, mb_error *err)
 {
         static const uint8_t zeros[34 * SECTOR];
         struct fdisk_context *cxt = NULL;
         struct fdisk_script *sc = NULL;
-        img_table t;
+        mb_posix_table t;
         int rc, fd;
 
         rc = img_table_read(d, &t, err);
@@ -532,7 +539,7 @@ int img_gpt_init(img_disk *d, mb_error *err)
         return rc;
 }
 
-static int find_partno(img_disk *d, struct fdisk_context *cxt, uint32_t number, mb_error *err)
+static int find_partno(mb_posix_disk *d, struct fdisk_context *cxt, uint32_t number, mb_error *err)
 {
         struct fdisk_partition *pa = NULL;
         int rc;
@@ -547,7 +554,7 @@ static int find_partno(img_disk *d, struct fdisk_context *cxt, uint32_t number, 
         return 0;
 }
 
-int img_gpt_create(img_disk *d, uint64_t first, uint64_t last, const char *type_guid,
+int img_gpt_create(mb_posix_disk *d, uint64_t first, uint64_t last, const char *type_guid,
                    const char *name, uint64_t attributes, uint32_t *ret_number,
                    mb_error *err)
 {
@@ -556,7 +563,7 @@ int img_gpt_create(img_disk *d, uint64_t first, uint64_t last, const char *type_
         struct fdisk_parttype *type = NULL;
         char guid[MB_GUID_STR_LEN];
         mb_guid g;
-        img_table t;
+        mb_posix_table t;
         size_t partno = 0;
         int rc;
 
@@ -669,7 +676,7 @@ out:
 
 enum set_what { SET_TYPE, SET_ATTRS, SET_NAME };
 
-static int set_field(img_disk *d, uint32_t number, enum set_what what, const char *s,
+static int set_field(mb_posix_disk *d, uint32_t number, enum set_what what, const char *s,
                      uint64_t v, mb_error *err)
 {
         struct fdisk_context *cxt = NULL;
@@ -739,23 +746,23 @@ out:
         return rc;
 }
 
-int img_gpt_set_type(img_disk *d, uint32_t number, const char *type_guid, mb_error *err)
+int img_gpt_set_type(mb_posix_disk *d, uint32_t number, const char *type_guid, mb_error *err)
 {
         return set_field(d, number, SET_TYPE, type_guid, 0, err);
 }
 
-int img_gpt_set_attrs(img_disk *d, uint32_t number, uint64_t attributes, mb_error *err)
+int img_gpt_set_attrs(mb_posix_disk *d, uint32_t number, uint64_t attributes, mb_error *err)
 {
         return set_field(d, number, SET_ATTRS, NULL, attributes, err);
 }
 
-int img_gpt_set_name(img_disk *d, uint32_t number, const char *name, mb_error *err)
+int img_gpt_set_name(mb_posix_disk *d, uint32_t number, const char *name, mb_error *err)
 {
         return set_field(d, number, SET_NAME, name, 0, err);
 }
 
 /* Applies one edit to the in-memory table of cxt. */
-static int apply_edit(img_disk *d, struct fdisk_context *cxt, const img_gpt_edit *e,
+static int apply_edit(mb_posix_disk *d, struct fdisk_context *cxt, const mb_posix_gpt_edit *e,
                       mb_error *err)
 {
         struct fdisk_partition *pa = NULL;
@@ -766,7 +773,7 @@ static int apply_edit(img_disk *d, struct fdisk_context *cxt, const img_gpt_edit
         int rc;
 
         switch (e->kind) {
-        case IMG_GPT_EDIT_DELETE:
+        case MB_POSIX_GPT_EDIT_DELETE:
                 rc = find_partno(d, cxt, e->number, err);
                 if (rc < 0)
                         return rc;
@@ -775,7 +782,7 @@ static int apply_edit(img_disk *d, struct fdisk_context *cxt, const img_gpt_edit
                         return fdisk_err(err, d, rc, "cannot delete partition",
                                          "fdisk_delete_partition");
                 return 0;
-        case IMG_GPT_EDIT_TYPE:
+        case MB_POSIX_GPT_EDIT_TYPE:
                 rc = find_partno(d, cxt, e->number, err);
                 if (rc < 0)
                         return rc;
@@ -789,7 +796,7 @@ static int apply_edit(img_disk *d, struct fdisk_context *cxt, const img_gpt_edit
                         return fdisk_err(err, d, rc, "cannot change the partition type",
                                          "fdisk_set_partition_type");
                 return 0;
-        case IMG_GPT_EDIT_RANGE:
+        case MB_POSIX_GPT_EDIT_RANGE:
                 rc = find_partno(d, cxt, e->number, err);
                 if (rc < 0)
                         return rc;
@@ -804,7 +811,7 @@ static int apply_edit(img_disk *d, struct fdisk_context *cxt, const img_gpt_edit
                         return fdisk_err(err, d, rc, "cannot move or resize partition",
                                          "fdisk_set_partition");
                 return 0;
-        case IMG_GPT_EDIT_CREATE:
+        case MB_POSIX_GPT_EDIT_CREATE:
                 if (mb_guid_random(&g) < 0)
                         return mb_error_set(err, MB_EIO, "cannot make a random GUID");
                 mb_guid_format(&g, guid);
@@ -838,10 +845,10 @@ static int apply_edit(img_disk *d, struct fdisk_context *cxt, const img_gpt_edit
         return mb_error_set(err, MB_EINVAL, "unknown GPT edit %d", (int)e->kind);
 }
 
-int img_gpt_edit_batch(img_disk *d, const img_gpt_edit *edits, size_t n, mb_error *err)
+int img_gpt_edit_batch(mb_posix_disk *d, const mb_posix_gpt_edit *edits, size_t n, mb_error *err)
 {
         struct fdisk_context *cxt = NULL;
-        img_table t;
+        mb_posix_table t;
         int rc;
 
         rc = ensure_sound(d, err);
@@ -869,10 +876,10 @@ int img_gpt_edit_batch(img_disk *d, const img_gpt_edit *edits, size_t n, mb_erro
         if (rc < 0)
                 return mb_error_prefix(err, "after writing GPT");
         for (size_t i = 0; i < n && rc == 0; i++) {
-                const img_gpt_edit *e = &edits[i];
+                const mb_posix_gpt_edit *e = &edits[i];
                 bool found = false;
 
-                if (e->kind == IMG_GPT_EDIT_DELETE)
+                if (e->kind == MB_POSIX_GPT_EDIT_DELETE)
                         continue;
                 for (uint32_t j = 0; j < t.n_parts; j++)
                         found |= t.parts[j].first_lba == e->first_lba &&
