@@ -707,13 +707,37 @@ static int write_build(mb_ldm_db *db, wtx *w, mb_error *err)
         return rc < 0 ? rc : 1;
 }
 
+/* w->kl: the two KLOG pages, the first with the entry committed_seq ->
+ * w->pending (state 3, commit) ahead of the group's previous entries (19 at
+ * most), the page sequence one past the group's. */
+static void serialize_klog(const mb_ldm_db *db, wtx *w)
+{
+        for (int p = 0; p < 2; p++) {
+                memset(w->kl[p], 0, LDM_SECTOR);
+                memcpy(w->kl[p], "KLOG", 4);
+                mb_put_be64(w->kl[p] + 4, db->klog_txn);
+                mb_put_be32(w->kl[p] + 0x0C, p == 0 ? db->klog_seq + 1 : 0);
+                mb_put_be32(w->kl[p] + 0x10, 2);
+                mb_put_be32(w->kl[p] + 0x14, (uint32_t)p);
+        }
+        w->kl[0][0x18] = 3;
+        mb_put_be64(w->kl[0] + 0x19, db->committed_seq);
+        mb_put_be64(w->kl[0] + 0x21, w->pending);
+        for (size_t i = 0; i < db->n_klog && i < 19; i++) {
+                uint8_t *e = w->kl[0] + 0x18 + 24 * (i + 1);
+
+                e[0] = db->klog[i].status;
+                mb_put_be64(e + 1, db->klog[i].committed);
+                mb_put_be64(e + 9, db->klog[i].pending);
+                mb_put_be32(e + 17, db->klog[i].recover_seq);
+        }
+}
+
 /*
  * w->img: base with each changed record active in its slots and the slots of
  * replaced or deleted records cleared, its VMDB clean at the new sequence
  * (committed = pending = w->pending, counts of the new objects, modified
- * now: db->last_modified too); w->kl: the two KLOG pages, the first with
- * the entry committed_seq -> pending ahead of the group's previous entries
- * (19 at most).
+ * now: db->last_modified too); w->kl: the KLOG pages (serialize_klog).
  */
 static void write_serialize(mb_ldm_db *db, wtx *w)
 {
@@ -753,25 +777,7 @@ static void write_serialize(mb_ldm_db *db, wtx *w)
         }
         count_types(db, cnt_new);
 
-        for (int p = 0; p < 2; p++) {
-                memset(w->kl[p], 0, LDM_SECTOR);
-                memcpy(w->kl[p], "KLOG", 4);
-                mb_put_be64(w->kl[p] + 4, db->klog_txn);
-                mb_put_be32(w->kl[p] + 0x0C, p == 0 ? db->klog_seq + 1 : 0);
-                mb_put_be32(w->kl[p] + 0x10, 2);
-                mb_put_be32(w->kl[p] + 0x14, (uint32_t)p);
-        }
-        w->kl[0][0x18] = 3;
-        mb_put_be64(w->kl[0] + 0x19, db->committed_seq);
-        mb_put_be64(w->kl[0] + 0x21, w->pending);
-        for (size_t i = 0; i < db->n_klog && i < 19; i++) {
-                uint8_t *e = w->kl[0] + 0x18 + 24 * (i + 1);
-
-                e[0] = db->klog[i].status;
-                mb_put_be64(e + 1, db->klog[i].committed);
-                mb_put_be64(e + 9, db->klog[i].pending);
-                mb_put_be32(e + 17, db->klog[i].recover_seq);
-        }
+        serialize_klog(db, w);
 
         now = ldm_filetime_now();
         vmdb_build(db, w->img, LDM_DB_CLEAN, w->pending, w->pending, cnt_new, cnt_new, now);
