@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * The block devices format code reads and writes (blockdev.h): one backed by
+ * a file (an image, or a device node), one backed by memory for tests, and
+ * the close that releases either.
+ */
 #include "blockdev.h"
 
 #include <errno.h>

@@ -1,4 +1,10 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * Loading site.yaml into an mb_config: the schema pass (yamldoc.c), then the
+ * semantic checks (disk names and selectors, partitions, mirrors and clones,
+ * boot entries) that name FILE:LINE:COLUMN; also size parsing and
+ * formatting ("100MiB", "fill") and the config-file trust check on Windows.
+ */
 #include "config.h"
 #include "plan.h"
 

@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * The error model (error.h): setting, prefixing and formatting an mb_error,
+ * with errno and FILE:LINE:COLUMN variants, and the names of the MB_E* codes.
+ */
 #include "error.h"
 
 #include <stdio.h>

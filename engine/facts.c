@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * The facts model (facts.h): role and type-GUID tables, lookups and
+ * builders of disks, partitions, volumes, plexes and BCD objects, their
+ * release, and loading, printing and saving a facts document (YAML or JSON).
+ */
 #include "facts.h"
 
 #include <stdlib.h>

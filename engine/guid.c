@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * GUIDs in their on-disk mixed-endian form (guid.h): parsing and printing
+ * the 8-4-4-4-12 text, comparison, and random (version 4) GUIDs.
+ */
 #include "guid.h"
 
 #include <ctype.h>

@@ -1,4 +1,12 @@
 /* SPDX-License-Identifier: MIT */
+
+/*
+ * The planner: binds the declared disks to the machine's disks, computes
+ * the wanted partition layout and the mirror's health, and runs every
+ * resource's diff in the registry's order (resources/registry.c) into one
+ * plan of changes. mb_plan_add is the one door a change enters a plan by.
+ * Pure: it reads config and facts and writes nothing but the plan.
+ */
 #include "plan.h"
 
 #include <stdarg.h>

@@ -1,4 +1,11 @@
 /* SPDX-License-Identifier: MIT */
+
+/*
+ * Run control around a plan or an apply: the per-disk locks two runs on
+ * the same machine contend for (keys from the target's lock_keys op), the
+ * run log and its events (a file, syslog or the Windows event log), and
+ * the parsing of durations such as --wait 5m.
+ */
 #include "runctl.h"
 #include "platform/lock_keys.h"
 #include "sha256.h"

@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * SHA-256 as FIPS 180-4 defines it, incremental, with a lower-case hex
+ * digest; used for file hashes in facts and the verification record.
+ */
 #include "sha256.h"
 
 #include <stdio.h>

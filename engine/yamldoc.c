@@ -1,4 +1,11 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * The YAML layer under config and facts loading: a growable output buffer
+ * (mb_buf) with JSON string escaping, bounded file reading (on POSIX also
+ * refusing a file others may modify), libcyaml schema loading, and a node
+ * tree with line and column for errors, refusing aliases, duplicate keys,
+ * tabs and non-UTF-8 input.
+ */
 #include "yamldoc.h"
 #include "trust.h"
 

@@ -152,5 +152,35 @@ with tempfile.TemporaryDirectory() as d:
     else:
         fails += 1
         print("FAIL: include-cycle: a chain flagged: %s" % lc.include_cycles(d))
-print("lint-checks-test: %d snippet(s), %d failed" % (len(BAD) + len(GOOD) + 4, fails))
+# c-header: (expected to pass?, text of a .c file)
+C_FILES = [
+    (True, "/* SPDX-License-Identifier: MIT */\n/* The GPT reader and writer. */\n#include \"gpt.h\"\n"),
+    (True, "/* SPDX-License-Identifier: MIT */\n\n/*\n * Fault injection for tests: counts the points a run\n * passes.\n */\n#include <x.h>\n"),
+    (True, "/* The item syntax of a list (image:A,B). */\nint x;\n"),
+    (False, "/* SPDX-License-Identifier: MIT */\n#include \"gpt.h\"\n/* The GPT reader. */\n"),
+    (False, "/* SPDX-License-Identifier: MIT */\n// The GPT reader and writer.\n"),
+    (False, "/* SPDX-License-Identifier: MIT */\n/* ---- steps ---- */\nint x;\n"),
+    (False, "/* SPDX-License-Identifier: MIT */\n/* GPT reader and writer */\nint x;\n"),
+    (False, "/* SPDX-License-Identifier: MIT */\n/* The GPT reader and writer.\nint x;\n"),
+    (False, "/* SPDX-License-Identifier: MIT */\n"),
+]
+for good, text in C_FILES:
+    got = lc.c_header(text)
+    if (got is None) == good:
+        print("ok: c-header %s: %r" % ("passes" if good else "flags", text[:70]))
+    else:
+        fails += 1
+        print("FAIL: c-header %s: %r (got %r)" % ("should pass" if good else "should flag", text, got))
+with tempfile.TemporaryDirectory() as d:
+    path = os.path.join(d, "x.c")
+    with open(path, "w") as f:
+        f.write(C_FILES[3][1])
+    r = subprocess.run([sys.executable, os.path.join(HERE, "lint-checks.py"), path],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+if r.returncode == 1 and "x.c:2: c-header" in r.stdout:
+    print("ok: the command line exits 1 on a .c file without its opening comment")
+else:
+    fails += 1
+    print("FAIL: command line on a .c file without its comment: exit %d: %s" % (r.returncode, r.stdout))
+print("lint-checks-test: %d snippet(s), %d failed" % (len(BAD) + len(GOOD) + len(C_FILES) + 5, fails))
 sys.exit(1 if fails else 0)

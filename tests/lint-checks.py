@@ -35,6 +35,15 @@ and, run without FILE arguments, over the sources:
                  "platform/posix/NAME.h"): each header's contract must be
                  readable without the ones that include it.
 
+and, in C sources (the .c files under engine/, resources/, schemas/,
+tests/ and examples/ when run without arguments, or a .c FILE given):
+
+  c-header       the file does not open with what it holds: after the SPDX
+                 line (and blank lines), the first lines must be one /* */
+                 comment holding at least one sentence (three words or more
+                 and a full stop, question or exclamation mark followed by a
+                 space or the comment's end).
+
 Prints FILE:LINE: RULE: text for each finding; exit 1 when any.
 """
 import glob
@@ -343,11 +352,61 @@ def include_cycles(folder):
     return cycles
 
 
+C_DIRS = ("engine", "resources", "schemas", "tests", "examples")
+
+
+def c_header(text):
+    """None when text (a .c file) opens with a comment saying what it holds,
+    else (line, why)."""
+    lines = text.split("\n")
+    i = 0
+    if lines and re.match(r"\s*(/\*|//)\s*SPDX-License-Identifier:", lines[0]):
+        i = 1
+    while i < len(lines) and not lines[i].strip():
+        i += 1
+    if i >= len(lines) or not lines[i].lstrip().startswith("/*"):
+        return (i + 1, "the first lines after the SPDX line are not a /* */ comment "
+                       "saying what the file holds")
+    start = i
+    body = []
+    while i < len(lines):
+        body.append(lines[i])
+        if "*/" in lines[i]:
+            break
+        i += 1
+    else:
+        return (start + 1, "the opening comment is not closed")
+    words = " ".join(body)
+    words = words.split("*/", 1)[0].replace("/*", " ", 1)
+    words = re.sub(r"^\s*\*", " ", words)
+    words = " ".join(w for w in words.split() if w != "*")
+    if len(re.findall(r"[A-Za-z]{2,}", words)) < 3 or not re.search(r"[.!?](\s|$)", words):
+        return (start + 1, "the opening comment is not a sentence saying what the file holds: %r"
+                % words[:80])
+    return None
+
+
+def c_files(root):
+    found = []
+    for d in C_DIRS:
+        for dirpath, dirnames, filenames in os.walk(os.path.join(root, d)):
+            dirnames.sort()
+            found += [os.path.join(dirpath, f) for f in sorted(filenames) if f.endswith(".c")]
+    return found
+
+
 def main(argv):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     files = argv[1:] or sorted(glob.glob(os.path.join(root, "tests/e2e/*.sh")) +
                                glob.glob(os.path.join(root, "tests/wine/*.sh")))
+    sources = [f for f in files if f.endswith(".c")] if argv[1:] else c_files(root)
+    files = [f for f in files if not f.endswith(".c")]
     bad = 0
+    for path in sources:
+        found = c_header(open(path, encoding="utf-8", errors="replace").read())
+        if found:
+            bad += 1
+            print("%s:%d: c-header: %s" % (os.path.relpath(path, root), found[0], found[1]))
     for path, text, libs in read_files(files):
         for lineno, rule, what in lint(path, text, libs):
             bad += 1
@@ -359,9 +418,11 @@ def main(argv):
             bad += 1
             print("engine/platform/posix/%s: include-cycle: %s" % (cycle[0], " -> ".join(cycle)))
     if bad:
-        print("lint-checks: %d check(s) that cannot fail, skips that pass, or include cycles" % bad)
+        print("lint-checks: %d finding(s): checks that cannot fail, skips that pass, C "
+              "files that do not say what they hold, or include cycles" % bad)
         return 1
-    print("lint-checks: %d file(s), every check can fail" % len(files))
+    print("lint-checks: %d file(s), every check can fail; %d C file(s), each opens with "
+          "what it holds" % (len(files), len(sources)))
     return 0
 
 

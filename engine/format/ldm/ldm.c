@@ -44,6 +44,8 @@
  *  - VMDB states 2 (change) and 3 (commit), record states 1 (pending
  *    deletion) and 2 (pending activation), and the write order: records,
  *    VMDB "change", KLOG entry, VMDB "commit", activate/delete, VMDB "clean".
+ *    The reader handles each of these states; mbstate's writer uses none of
+ *    the intermediate ones (see mb_ldm_write in ldm.h).
  *  - What the reader does with an interrupted update: "change" keeps the old
  *    records, "commit" rolls forward.
  *  - Meaning of the PRIVHEAD value at 0x163 (kept per group), the KLOG header

@@ -11,8 +11,10 @@
  * copies, TOCBLOCKs, the VMDB header followed by VBLK records ("config"
  * region) and the KLOG ("log" region). The config and log regions are the
  * same on every member. mb_ldm_read gathers them into an mb_ldm_db; the
- * builders edit that in memory; mb_ldm_write commits it to every present
- * member with the pending -> commit -> clean sequence Windows uses.
+ * builders edit that in memory; mb_ldm_write puts it on every present member
+ * as one new committed state: no pending stage is ever written; each
+ * member's config region is replaced in one write that already holds the
+ * records active and the VMDB clean at the new sequence (see mb_ldm_write).
  */
 
 #include <stddef.h>
@@ -239,8 +241,10 @@ int mb_ldm_db_new(const char *group_name, const mb_guid *group_guid, mb_ldm_db *
  * Writer: serializes db to the private region of every present member
  * (db->devs, device devs[dev_index]), bumping committed_seq: per member (new
  * members first) the config region in one write (records active, VMDB clean
- * at the new sequence), the KLOG entry, then TOCBLOCKs and PRIVHEADs where
- * new or changed. devs must be indexed as in the read / builders. Refuses
+ * at the new sequence; only through the last changed sector when the member
+ * held the group's current copy), the KLOG entry, then TOCBLOCKs and
+ * PRIVHEADs (secondary before primary) where new or changed. Writes nothing
+ * and returns 0 when every record, header and copy is already current. devs must be indexed as in the read / builders. Refuses
  * (MB_EUNSAFE) a device whose PRIVHEAD names another disk or group, or that
  * has no LDM partition unless the member is staged. On failure each member
  * holds the previous or the new committed state; db should then be

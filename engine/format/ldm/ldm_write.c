@@ -437,18 +437,55 @@ static int count_types(const mb_ldm_db *db, uint32_t c[4])
         return 0;
 }
 
-int mb_ldm_write(mb_ldm_db *db, mb_blockdev **devs, size_t n_devs, mb_error *err)
+/*
+ * One mb_ldm_write call's working state: the config region the members hold
+ * now (base) and the one they will hold (img), the records of each, and the
+ * KLOG pages. write_validate fills the geometry, write_build the records and
+ * their slots, write_serialize img and the KLOG; write_member puts them on
+ * one member; wtx_free releases what the call allocated.
+ */
+typedef struct {
+        size_t cfg_len;         /* bytes of the config region (whole sectors) */
+        uint32_t first_slot;    /* first VBLK slot after the VMDB header */
+        uint32_t payload;       /* record bytes per VBLK */
+        int all_current;        /* every member holds db->cfg: partial writes suffice */
+        uint8_t *base, *img;    /* cfg_len each */
+        uint8_t *used;          /* n_vblks flags: slot taken in the new image */
+        uint8_t *is_new;        /* n_devs flags: member had no PRIVHEAD image when the write began */
+        ldm_rec *olds;          /* the records of base */
+        size_t n_old;
+        nrec *nr;               /* the new state's records, one per object */
+        size_t n_new, n_changed, n_deleted;
+        int hdr_changed;        /* a PRIVHEAD or TOCBLOCK is new or differs */
+        uint64_t pending;       /* the sequence the write commits */
+        uint8_t kl[2][LDM_SECTOR];
+} wtx;
+
+static void wtx_free(wtx *w)
 {
-        size_t cfg_len, n_new = 0, n_old = 0;
-        uint32_t first_slot, payload, cnt_none[4] = { 0 }, cnt_new[4];
-        uint8_t *base = NULL, *img = NULL, kl[2][LDM_SECTOR];
-        uint8_t *used = NULL, *is_new = NULL;
-        ldm_rec *olds = NULL;
-        nrec *nr = NULL;
-        uint64_t pending, old_committed;
-        size_t n_changed = 0, n_deleted = 0;
-        int rc = 0, all_current = 1, hdr_changed = 0;
-        char what[600];
+        if (w->nr)
+                for (size_t k = 0; k < w->n_new; k++)
+                        free(w->nr[k].slots);
+        free(w->nr);
+        ldm_recs_free(w->olds, w->n_old);
+        free(w->base);
+        free(w->img);
+        free(w->used);
+        free(w->is_new);
+}
+
+/*
+ * Checks that db can be written to devs before anything is allocated or
+ * written: a present member, a possible VMDB geometry, a config image of
+ * that size, objects that refer to existing objects (check_objects), and per
+ * member a device of its own, the same config region as the first member,
+ * and a device that still holds it (check_device). Fills w's geometry and
+ * all_current. MB_EINVAL, MB_ENOTSUP or MB_EUNSAFE naming the group or device.
+ */
+static int write_validate(mb_ldm_db *db, mb_blockdev **devs, size_t n_devs, wtx *w,
+                          mb_error *err)
+{
+        int rc;
 
         if (db->n_devs == 0)
                 return mb_error_set(err, MB_EINVAL, "LDM group %s: no present member to write",
@@ -458,15 +495,16 @@ int mb_ldm_write(mb_ldm_db *db, mb_blockdev **devs, size_t n_devs, mb_error *err
             (uint64_t)db->n_vblks * db->vblk_size > LDM_MAX_CFG_BYTES)
                 return mb_error_set(err, MB_EINVAL, "LDM group %s: impossible VMDB geometry",
                                     db->group_name);
-        cfg_len = ((size_t)db->n_vblks * db->vblk_size + LDM_SECTOR - 1) / LDM_SECTOR * LDM_SECTOR;
-        first_slot = db->vmdb_header_size / db->vblk_size;
-        payload = db->vblk_size - 16;
-        if (db->cfg && db->cfg_len != cfg_len)
+        w->cfg_len = ((size_t)db->n_vblks * db->vblk_size + LDM_SECTOR - 1) / LDM_SECTOR * LDM_SECTOR;
+        w->first_slot = db->vmdb_header_size / db->vblk_size;
+        w->payload = db->vblk_size - 16;
+        if (db->cfg && db->cfg_len != w->cfg_len)
                 return mb_error_set(err, MB_EINVAL, "LDM group %s: config image size mismatch",
                                     db->group_name);
         rc = check_objects(db, err);
         if (rc < 0)
                 return rc;
+        w->all_current = 1;
         for (size_t i = 0; i < db->n_devs; i++) {
                 const mb_ldm_dev *d = &db->devs[i];
 
@@ -488,167 +526,237 @@ int mb_ldm_write(mb_ldm_db *db, mb_blockdev **devs, size_t n_devs, mb_error *err
                 if (rc < 0)
                         return rc;
                 if (!d->cfg_current || !db->cfg)
-                        all_current = 0;
+                        w->all_current = 0;
         }
+        return 0;
+}
 
-        /* the base: what the current members hold */
-        base = calloc(1, cfg_len);
-        img = malloc(cfg_len);
-        used = calloc(db->n_vblks, 1);
-        is_new = calloc(db->n_devs, 1);
-        if (!base || !img || !used || !is_new) {
-                rc = mb_error_set(err, MB_ENOMEM, "LDM: out of memory");
-                goto out;
-        }
+/*
+ * w->base: the config region the members hold (db->cfg), or for a group
+ * never written an empty one (cleared slots, a clean VMDB at the current
+ * sequence); w->olds: its records.
+ */
+static int build_base(const mb_ldm_db *db, wtx *w, mb_error *err)
+{
+        uint32_t cnt_none[4] = { 0 };
+        char what[600];
+
         if (db->cfg) {
-                memcpy(base, db->cfg, cfg_len);
+                memcpy(w->base, db->cfg, w->cfg_len);
         } else {
-                for (uint32_t s = first_slot; s < db->n_vblks; s++)
-                        clear_slot(base, db->vblk_size, s);
-                vmdb_build(db, base, LDM_DB_CLEAN, db->committed_seq, db->committed_seq, cnt_none,
+                for (uint32_t s = w->first_slot; s < db->n_vblks; s++)
+                        clear_slot(w->base, db->vblk_size, s);
+                vmdb_build(db, w->base, LDM_DB_CLEAN, db->committed_seq, db->committed_seq, cnt_none,
                            cnt_none, db->last_modified);
         }
         snprintf(what, sizeof(what), "LDM group %s (writer's base)", db->group_name);
-        rc = ldm_scan_records(base, db->n_vblks, db->vblk_size, first_slot, what, &olds, &n_old, err);
-        if (rc < 0)
-                goto out;
+        return ldm_scan_records(w->base, db->n_vblks, db->vblk_size, w->first_slot, what, &w->olds,
+                                &w->n_old, err);
+}
 
-        /* the new state, serialized */
-        n_new = db->n_vols + db->n_comps + db->n_parts + db->n_disks + (db->dg_id ? 1 : 0);
-        nr = calloc(n_new ? n_new : 1, sizeof(*nr));
-        if (!nr) {
-                rc = mb_error_set(err, MB_ENOMEM, "LDM: out of memory");
-                goto out;
-        }
-        {
-                size_t k = 0;
+/*
+ * w->nr: every object of db serialized (volumes, components, partitions,
+ * disks, then the group), each matched with the same object's record in base
+ * (a pending-add record is no match) and marked changed when its bytes past
+ * the status differ or it is new; counts the changed and the deleted
+ * (base records no object kept) records, and notes a PRIVHEAD or TOCBLOCK
+ * that is new or differs.
+ */
+static int build_records(mb_ldm_db *db, wtx *w, mb_error *err)
+{
+        size_t k = 0;
 
-                for (size_t i = 0; i < db->n_vols; i++, k++)
-                        nr[k] = (nrec){ .type = LDM_REC_VOL, .id = db->vols[i].id, .commit = &db->vols[i].commit_id };
-                for (size_t i = 0; i < db->n_comps; i++, k++)
-                        nr[k] = (nrec){ .type = LDM_REC_COMP, .id = db->comps[i].id, .commit = &db->comps[i].commit_id };
-                for (size_t i = 0; i < db->n_parts; i++, k++)
-                        nr[k] = (nrec){ .type = LDM_REC_PART, .id = db->parts[i].id, .commit = &db->parts[i].commit_id };
-                for (size_t i = 0; i < db->n_disks; i++, k++)
-                        nr[k] = (nrec){ .type = LDM_REC_DISK, .id = db->disks[i].id, .commit = &db->disks[i].commit_id };
-                if (db->dg_id)
-                        nr[k++] = (nrec){ .type = LDM_REC_GROUP, .id = db->dg_id, .commit = &db->dg_commit_id };
-        }
-        for (size_t k = 0; k < n_new; k++) {
-                nrec *r = &nr[k];
+        w->n_new = db->n_vols + db->n_comps + db->n_parts + db->n_disks + (db->dg_id ? 1 : 0);
+        w->nr = calloc(w->n_new ? w->n_new : 1, sizeof(*w->nr));
+        if (!w->nr)
+                return mb_error_set(err, MB_ENOMEM, "LDM: out of memory");
+        for (size_t i = 0; i < db->n_vols; i++, k++)
+                w->nr[k] = (nrec){ .type = LDM_REC_VOL, .id = db->vols[i].id, .commit = &db->vols[i].commit_id };
+        for (size_t i = 0; i < db->n_comps; i++, k++)
+                w->nr[k] = (nrec){ .type = LDM_REC_COMP, .id = db->comps[i].id, .commit = &db->comps[i].commit_id };
+        for (size_t i = 0; i < db->n_parts; i++, k++)
+                w->nr[k] = (nrec){ .type = LDM_REC_PART, .id = db->parts[i].id, .commit = &db->parts[i].commit_id };
+        for (size_t i = 0; i < db->n_disks; i++, k++)
+                w->nr[k] = (nrec){ .type = LDM_REC_DISK, .id = db->disks[i].id, .commit = &db->disks[i].commit_id };
+        if (db->dg_id)
+                w->nr[k++] = (nrec){ .type = LDM_REC_GROUP, .id = db->dg_id, .commit = &db->dg_commit_id };
+        for (k = 0; k < w->n_new; k++) {
+                nrec *r = &w->nr[k];
 
                 r->len = build_one(db, r);
-                if (r->len < 0) {
-                        rc = mb_error_set(err, MB_EINVAL, "LDM group %s: object %llu does not fit a record",
-                                          db->group_name, (unsigned long long)r->id);
-                        goto out;
-                }
-                for (size_t i = 0; i < n_old; i++)
-                        if (olds[i].id == r->id && olds[i].type == r->type &&
-                            olds[i].status != LDM_REC_PENDING_ADD)
-                                r->old = &olds[i];
+                if (r->len < 0)
+                        return mb_error_set(err, MB_EINVAL, "LDM group %s: object %llu does not fit a record",
+                                            db->group_name, (unsigned long long)r->id);
+                for (size_t i = 0; i < w->n_old; i++)
+                        if (w->olds[i].id == r->id && w->olds[i].type == r->type &&
+                            w->olds[i].status != LDM_REC_PENDING_ADD)
+                                r->old = &w->olds[i];
                 r->changed = !r->old || r->old->len != (size_t)r->len ||
                              memcmp(r->old->data + 2, r->data + 2, (size_t)r->len - 2) != 0;
-                n_changed += r->changed;
+                w->n_changed += r->changed;
         }
-        for (size_t i = 0; i < n_old; i++) {
+        for (size_t i = 0; i < w->n_old; i++) {
                 int kept = 0;
 
-                for (size_t k = 0; k < n_new; k++)
-                        kept |= nr[k].old == &olds[i];
-                n_deleted += !kept;
+                for (k = 0; k < w->n_new; k++)
+                        kept |= w->nr[k].old == &w->olds[i];
+                w->n_deleted += !kept;
         }
         for (size_t i = 0; i < db->n_devs; i++) {
                 uint8_t ph[LDM_SECTOR], toc[LDM_SECTOR];
                 mb_ldm_dev *d = &db->devs[i];
 
                 if (!d->have_images) {
-                        hdr_changed = 1;
+                        w->hdr_changed = 1;
                         continue;
                 }
                 ldm_ph_build(d, ph);
                 ldm_toc_build(d, toc);
                 if (memcmp(ph, d->ph_image, LDM_SECTOR) || memcmp(toc, d->toc_image, LDM_SECTOR))
-                        hdr_changed = 1;
+                        w->hdr_changed = 1;
         }
-        if (n_changed == 0 && n_deleted == 0 && all_current && !hdr_changed)
-                goto out;       /* nothing to do */
+        return 0;
+}
 
-        pending = db->committed_seq + n_changed + 1;
-        if (pending < db->next_id)
-                pending = db->next_id;
-        for (size_t k = 0; k < n_new; k++) {
-                if (!nr[k].changed)
+/*
+ * The new sequence (w->pending: the committed one plus the changed records
+ * plus one, at least db->next_id) written into each changed object's commit
+ * id, the record rebuilt with it; then for each changed record a VBLK group
+ * number no base record or earlier changed record uses and free slots
+ * (base records keep theirs). MB_EINVAL when the database is full.
+ */
+static int build_slots(mb_ldm_db *db, wtx *w, mb_error *err)
+{
+        uint32_t next_slot = w->first_slot, next_group = 1;
+
+        w->pending = db->committed_seq + w->n_changed + 1;
+        if (w->pending < db->next_id)
+                w->pending = db->next_id;
+        for (size_t k = 0; k < w->n_new; k++) {
+                if (!w->nr[k].changed)
                         continue;
-                *nr[k].commit = pending;
-                nr[k].len = build_one(db, &nr[k]);
-                if (nr[k].len < 0) {
-                        rc = mb_error_set(err, MB_EINVAL, "LDM: record %llu does not fit",
-                                          (unsigned long long)nr[k].id);
-                        goto out;
+                *w->nr[k].commit = w->pending;
+                w->nr[k].len = build_one(db, &w->nr[k]);
+                if (w->nr[k].len < 0)
+                        return mb_error_set(err, MB_EINVAL, "LDM: record %llu does not fit",
+                                            (unsigned long long)w->nr[k].id);
+        }
+        for (size_t i = 0; i < w->n_old; i++)
+                for (uint16_t f = 0; f < w->olds[i].n_slots; f++)
+                        w->used[w->olds[i].slots[f]] = 1;
+        for (size_t k = 0; k < w->n_new; k++) {
+                nrec *r = &w->nr[k];
+                size_t nf;
+                int taken;
+
+                if (!r->changed)
+                        continue;
+                nf = ((size_t)r->len + w->payload - 1) / w->payload;
+                do {
+                        taken = 0;
+                        for (size_t i = 0; i < w->n_old && !taken; i++)
+                                taken = w->olds[i].group == next_group;
+                        for (size_t j = 0; j < k && !taken; j++)
+                                taken = w->nr[j].changed && w->nr[j].group == next_group;
+                        if (taken)
+                                next_group++;
+                } while (taken);
+                r->group = next_group++;
+                r->slots = calloc(nf, sizeof(uint32_t));
+                if (!r->slots || nf > 0xffff)
+                        return mb_error_set(err, MB_ENOMEM, "LDM: out of memory");
+                for (size_t f = 0; f < nf; f++) {
+                        while (next_slot < db->n_vblks && w->used[next_slot])
+                                next_slot++;
+                        if (next_slot >= db->n_vblks)
+                                return mb_error_set(err, MB_EINVAL,
+                                                    "LDM group %s: the database is full (%u VBLKs)",
+                                                    db->group_name, db->n_vblks);
+                        w->used[next_slot] = 1;
+                        r->slots[r->n_slots++] = next_slot;
                 }
         }
+        return 0;
+}
 
-        /* allocate slots and groups for the changed records */
-        {
-                uint32_t next_slot = first_slot, next_group = 1;
+/*
+ * Builds the new state in memory: allocates w's buffers, the base
+ * (build_base), the records and what changed (build_records), and when
+ * anything must be written the sequence and slots (build_slots). Returns 1
+ * when there is something to write, 0 when every record, header and member
+ * copy is already current (nothing is written then), <0 on error.
+ */
+static int write_build(mb_ldm_db *db, wtx *w, mb_error *err)
+{
+        int rc;
 
-                for (size_t i = 0; i < n_old; i++)
-                        for (uint16_t f = 0; f < olds[i].n_slots; f++)
-                                used[olds[i].slots[f]] = 1;
-                for (size_t k = 0; k < n_new; k++) {
-                        nrec *r = &nr[k];
-                        size_t nf;
-                        int taken;
+        w->base = calloc(1, w->cfg_len);
+        w->img = malloc(w->cfg_len);
+        w->used = calloc(db->n_vblks, 1);
+        w->is_new = calloc(db->n_devs, 1);
+        if (!w->base || !w->img || !w->used || !w->is_new)
+                return mb_error_set(err, MB_ENOMEM, "LDM: out of memory");
+        rc = build_base(db, w, err);
+        if (rc == 0)
+                rc = build_records(db, w, err);
+        if (rc < 0)
+                return rc;
+        if (w->n_changed == 0 && w->n_deleted == 0 && w->all_current && !w->hdr_changed)
+                return 0;
+        rc = build_slots(db, w, err);
+        return rc < 0 ? rc : 1;
+}
 
-                        if (!r->changed)
-                                continue;
-                        nf = ((size_t)r->len + payload - 1) / payload;
-                        do {
-                                taken = 0;
-                                for (size_t i = 0; i < n_old && !taken; i++)
-                                        taken = olds[i].group == next_group;
-                                for (size_t j = 0; j < k && !taken; j++)
-                                        taken = nr[j].changed && nr[j].group == next_group;
-                                if (taken)
-                                        next_group++;
-                        } while (taken);
-                        r->group = next_group++;
-                        r->slots = calloc(nf, sizeof(uint32_t));
-                        if (!r->slots || nf > 0xffff) {
-                                rc = mb_error_set(err, MB_ENOMEM, "LDM: out of memory");
-                                goto out;
-                        }
-                        for (size_t f = 0; f < nf; f++) {
-                                while (next_slot < db->n_vblks && used[next_slot])
-                                        next_slot++;
-                                if (next_slot >= db->n_vblks) {
-                                        rc = mb_error_set(err, MB_EINVAL,
-                                                          "LDM group %s: the database is full (%u VBLKs)",
-                                                          db->group_name, db->n_vblks);
-                                        goto out;
-                                }
-                                used[next_slot] = 1;
-                                r->slots[r->n_slots++] = next_slot;
-                        }
-                }
+/* w->kl: the two KLOG pages, the first with the entry committed_seq ->
+ * w->pending (state 3, commit) ahead of the group's previous entries (19 at
+ * most), the page sequence one past the group's. */
+static void serialize_klog(const mb_ldm_db *db, wtx *w)
+{
+        for (int p = 0; p < 2; p++) {
+                memset(w->kl[p], 0, LDM_SECTOR);
+                memcpy(w->kl[p], "KLOG", 4);
+                mb_put_be64(w->kl[p] + 4, db->klog_txn);
+                mb_put_be32(w->kl[p] + 0x0C, p == 0 ? db->klog_seq + 1 : 0);
+                mb_put_be32(w->kl[p] + 0x10, 2);
+                mb_put_be32(w->kl[p] + 0x14, (uint32_t)p);
         }
+        w->kl[0][0x18] = 3;
+        mb_put_be64(w->kl[0] + 0x19, db->committed_seq);
+        mb_put_be64(w->kl[0] + 0x21, w->pending);
+        for (size_t i = 0; i < db->n_klog && i < 19; i++) {
+                uint8_t *e = w->kl[0] + 0x18 + 24 * (i + 1);
 
-        /* img: the new records (active) in their slots, the replaced or
-         * deleted ones' slots cleared */
-        memcpy(img, base, cfg_len);
-        for (size_t k = 0; k < n_new; k++) {
-                nrec *r = &nr[k];
+                e[0] = db->klog[i].status;
+                mb_put_be64(e + 1, db->klog[i].committed);
+                mb_put_be64(e + 9, db->klog[i].pending);
+                mb_put_be32(e + 17, db->klog[i].recover_seq);
+        }
+}
+
+/*
+ * w->img: base with each changed record active in its slots and the slots of
+ * replaced or deleted records cleared, its VMDB clean at the new sequence
+ * (committed = pending = w->pending, counts of the new objects, modified
+ * now: db->last_modified too); w->kl: the KLOG pages (serialize_klog).
+ */
+static void write_serialize(mb_ldm_db *db, wtx *w)
+{
+        uint32_t cnt_new[4];
+        uint64_t now;
+
+        memcpy(w->img, w->base, w->cfg_len);
+        for (size_t k = 0; k < w->n_new; k++) {
+                nrec *r = &w->nr[k];
 
                 if (!r->changed)
                         continue;
                 mb_put_be16(r->data, LDM_REC_ACTIVE);
                 for (size_t f = 0; f < r->n_slots; f++) {
-                        uint8_t *v = img + (size_t)r->slots[f] * db->vblk_size;
-                        size_t off = f * payload, n = (size_t)r->len - off;
+                        uint8_t *v = w->img + (size_t)r->slots[f] * db->vblk_size;
+                        size_t off = f * w->payload, n = (size_t)r->len - off;
 
-                        if (n > payload)
-                                n = payload;
+                        if (n > w->payload)
+                                n = w->payload;
                         memset(v, 0, db->vblk_size);
                         memcpy(v, "VBLK", 4);
                         mb_put_be32(v + 4, r->slots[f]);
@@ -658,128 +766,132 @@ int mb_ldm_write(mb_ldm_db *db, mb_blockdev **devs, size_t n_devs, mb_error *err
                         memcpy(v + 16, r->data + off, n);
                 }
         }
-        for (size_t i = 0; i < n_old; i++) {
+        for (size_t i = 0; i < w->n_old; i++) {
                 int kept_same = 0;
 
-                for (size_t k = 0; k < n_new; k++)
-                        kept_same |= nr[k].old == &olds[i] && !nr[k].changed;
+                for (size_t k = 0; k < w->n_new; k++)
+                        kept_same |= w->nr[k].old == &w->olds[i] && !w->nr[k].changed;
                 if (!kept_same)
-                        for (uint16_t f = 0; f < olds[i].n_slots; f++)
-                                clear_slot(img, db->vblk_size, olds[i].slots[f]);
+                        for (uint16_t f = 0; f < w->olds[i].n_slots; f++)
+                                clear_slot(w->img, db->vblk_size, w->olds[i].slots[f]);
         }
         count_types(db, cnt_new);
 
-        /* KLOG pages */
-        for (int p = 0; p < 2; p++) {
-                memset(kl[p], 0, LDM_SECTOR);
-                memcpy(kl[p], "KLOG", 4);
-                mb_put_be64(kl[p] + 4, db->klog_txn);
-                mb_put_be32(kl[p] + 0x0C, p == 0 ? db->klog_seq + 1 : 0);
-                mb_put_be32(kl[p] + 0x10, 2);
-                mb_put_be32(kl[p] + 0x14, (uint32_t)p);
-        }
-        kl[0][0x18] = 3;
-        mb_put_be64(kl[0] + 0x19, db->committed_seq);
-        mb_put_be64(kl[0] + 0x21, pending);
-        for (size_t i = 0; i < db->n_klog && i < 19; i++) {
-                uint8_t *e = kl[0] + 0x18 + 24 * (i + 1);
+        serialize_klog(db, w);
 
-                e[0] = db->klog[i].status;
-                mb_put_be64(e + 1, db->klog[i].committed);
-                mb_put_be64(e + 9, db->klog[i].pending);
-                mb_put_be32(e + 17, db->klog[i].recover_seq);
-        }
+        now = ldm_filetime_now();
+        vmdb_build(db, w->img, LDM_DB_CLEAN, w->pending, w->pending, cnt_new, cnt_new, now);
+        db->last_modified = now;
+}
 
-        /*
-         * The new state as each member will hold it: records active, VMDB
-         * clean at the new sequence. A member's config region is replaced in
-         * one write (VMDB first sector, through its last changed sector), so
-         * a process killed between writes leaves each member's copy whole,
-         * old or new: Windows and this reader take the member with the
-         * higher committed sequence, and libldm (which counts every record,
-         * pending or not, and knows no transaction states) reads each copy.
-         * New members come first: a new GPT member is staged (its metadata
-         * partition appears only after this write), so the group is never
-         * named on a disk whose private region is not complete.
-         */
-        {
-                uint64_t now = ldm_filetime_now();
+/*
+ * Puts the new state on member d (device dev): the config region in one
+ * write (VMDB sector through the last sector that differs from base, or all
+ * of it when the member's copy is not current), the first KLOG page (both
+ * when full), then -- only when new or changed -- both TOCBLOCKs and the
+ * PRIVHEADs, secondary before primary (and sector 6 of an MBR member that
+ * had one). A new member gets its timestamp here. On success d's PRIVHEAD
+ * and TOCBLOCK images are the ones written.
+ */
+static int write_member(mb_ldm_db *db, mb_ldm_dev *d, mb_blockdev *dev, const wtx *w,
+                        mb_error *err)
+{
+        uint64_t lba = d->config_start + d->regions[1].start;
+        int full = !d->cfg_current || !db->cfg, rc;
+        uint8_t ph[LDM_SECTOR], toc[LDM_SECTOR];
 
-                vmdb_build(db, img, LDM_DB_CLEAN, pending, pending, cnt_new, cnt_new, now);
-                db->last_modified = now;
-        }
-        for (size_t i = 0; i < db->n_devs; i++)
-                is_new[i] = !db->devs[i].have_images;
-        for (int pass = 0; pass < 2; pass++) {
-                for (size_t i = 0; i < db->n_devs; i++) {
-                        mb_ldm_dev *d = &db->devs[i];
-                        mb_blockdev *dev = devs[d->dev_index];
-                        uint64_t lba = d->config_start + d->regions[1].start;
-                        int full = !d->cfg_current || !db->cfg;
-                        uint8_t ph[LDM_SECTOR], toc[LDM_SECTOR];
+        rc = write_config(dev, d->config_start + d->regions[0].start, w->base, w->img, w->cfg_len,
+                          full, err);
+        if (rc == 0)
+                rc = write_sector(dev, lba, w->kl[0], "the KLOG", err);
+        if (rc == 0 && full)
+                rc = write_sector(dev, lba + 1, w->kl[1], "the KLOG", err);
+        if (rc < 0)
+                return rc;
+        if (!d->have_images && d->timestamp == 0)
+                d->timestamp = ldm_filetime_now();
+        ldm_ph_build(d, ph);
+        ldm_toc_build(d, toc);
+        if (d->have_images && !memcmp(ph, d->ph_image, LDM_SECTOR) &&
+            !memcmp(toc, d->toc_image, LDM_SECTOR))
+                return 0;
+        rc = write_sector(dev, d->config_start + d->toc_primary, toc, "a TOCBLOCK", err);
+        if (rc == 0 && d->toc_secondary != d->toc_primary)
+                rc = write_sector(dev, d->config_start + d->toc_secondary, toc, "a TOCBLOCK", err);
+        if (rc == 0)
+                rc = write_sector(dev, d->config_start + d->ph_secondary, ph, "a PRIVHEAD", err);
+        if (rc == 0)
+                rc = write_sector(dev, d->config_start + d->ph_primary, ph, "a PRIVHEAD", err);
+        if (rc == 0 && d->sector6 && !d->is_gpt)
+                rc = write_sector(dev, 6, ph, "a PRIVHEAD", err);
+        if (rc < 0)
+                return rc;
+        memcpy(d->ph_image, ph, LDM_SECTOR);
+        memcpy(d->toc_image, toc, LDM_SECTOR);
+        d->have_images = 1;
+        return 0;
+}
 
-                        if ((pass == 0) != is_new[i])
-                                continue;
-                        rc = write_config(dev, d->config_start + d->regions[0].start, base, img,
-                                          cfg_len, full, err);
-                        if (rc == 0)
-                                rc = write_sector(dev, lba, kl[0], "the KLOG", err);
-                        if (rc == 0 && full)
-                                rc = write_sector(dev, lba + 1, kl[1], "the KLOG", err);
-                        if (rc < 0)
-                                goto out;
-                        /* TOCBLOCKs, then the PRIVHEADs (primary last), when new or changed */
-                        if (!d->have_images && d->timestamp == 0)
-                                d->timestamp = ldm_filetime_now();
-                        ldm_ph_build(d, ph);
-                        ldm_toc_build(d, toc);
-                        if (d->have_images && !memcmp(ph, d->ph_image, LDM_SECTOR) &&
-                            !memcmp(toc, d->toc_image, LDM_SECTOR))
-                                continue;
-                        rc = write_sector(dev, d->config_start + d->toc_primary, toc, "a TOCBLOCK", err);
-                        if (rc == 0 && d->toc_secondary != d->toc_primary)
-                                rc = write_sector(dev, d->config_start + d->toc_secondary, toc,
-                                                  "a TOCBLOCK", err);
-                        if (rc == 0)
-                                rc = write_sector(dev, d->config_start + d->ph_secondary, ph, "a PRIVHEAD", err);
-                        if (rc == 0)
-                                rc = write_sector(dev, d->config_start + d->ph_primary, ph, "a PRIVHEAD", err);
-                        if (rc == 0 && d->sector6 && !d->is_gpt)
-                                rc = write_sector(dev, 6, ph, "a PRIVHEAD", err);
-                        if (rc < 0)
-                                goto out;
-                        memcpy(d->ph_image, ph, LDM_SECTOR);
-                        memcpy(d->toc_image, toc, LDM_SECTOR);
-                        d->have_images = 1;
-                }
-        }
+/* After every member is written: db describes what is on disk (its config
+ * image is w->img, taken from w; the new sequence; the KLOG entry added). */
+static void write_done(mb_ldm_db *db, wtx *w)
+{
+        uint64_t old_committed = db->committed_seq;
 
-        /* the db now describes what is on disk */
         free(db->cfg);
-        db->cfg = img;
-        db->cfg_len = cfg_len;
-        img = NULL;
-        old_committed = db->committed_seq;
-        db->committed_seq = pending;
-        if (db->next_id <= pending)
-                db->next_id = pending + 1;
+        db->cfg = w->img;
+        db->cfg_len = w->cfg_len;
+        w->img = NULL;
+        db->committed_seq = w->pending;
+        if (db->next_id <= w->pending)
+                db->next_id = w->pending + 1;
         for (size_t i = 0; i < db->n_devs; i++)
                 db->devs[i].cfg_current = 1;
         db->klog_seq++;
         memmove(&db->klog[1], &db->klog[0], sizeof(db->klog[0]) * (db->n_klog < 19 ? db->n_klog : 19));
-        db->klog[0] = (mb_ldm_klog_entry){ 3, old_committed, pending, 0 };
+        db->klog[0] = (mb_ldm_klog_entry){ 3, old_committed, w->pending, 0 };
         if (db->n_klog < 20)
                 db->n_klog++;
+}
+
+int mb_ldm_write(mb_ldm_db *db, mb_blockdev **devs, size_t n_devs, mb_error *err)
+{
+        wtx w = { 0 };
+        int rc;
+
+        rc = write_validate(db, devs, n_devs, &w, err);
+        if (rc < 0)
+                return rc;
+        rc = write_build(db, &w, err);
+        if (rc <= 0)
+                goto out;
+        write_serialize(db, &w);
+
+        /*
+         * A member's config region is replaced in one write (VMDB first
+         * sector, through its last changed sector), so a process killed
+         * between writes leaves each member's copy whole, old or new: Windows
+         * and this reader take the member with the higher committed sequence,
+         * and libldm (which counts every record, pending or not, and knows no
+         * transaction states) reads each copy. New members come first: a new
+         * GPT member is staged (its metadata partition appears only after
+         * this write), so the group is never named on a disk whose private
+         * region is not complete.
+         */
+        for (size_t i = 0; i < db->n_devs; i++)
+                w.is_new[i] = !db->devs[i].have_images;
+        for (int pass = 0; pass < 2; pass++)
+                for (size_t i = 0; i < db->n_devs; i++) {
+                        if ((pass == 0) != w.is_new[i])
+                                continue;
+                        rc = write_member(db, &db->devs[i], devs[db->devs[i].dev_index], &w, err);
+                        if (rc < 0)
+                                goto out;
+                }
+        write_done(db, &w);
+        rc = 0;
 out:
-        if (nr)
-                for (size_t k = 0; k < n_new; k++)
-                        free(nr[k].slots);
-        free(nr);
-        ldm_recs_free(olds, n_old);
-        free(base);
-        free(img);
-        free(used);
-        free(is_new);
+        wtx_free(&w);
         return rc;
 }
 

@@ -1,9 +1,4 @@
 /* SPDX-License-Identifier: MIT */
-#include "windows_internal.h"
-
-#include <stdio.h>
-#include <string.h>
-
 /*
  * bcdedit is run only to change the system store, always as
  * %SystemRoot%\System32\bcdedit.exe (exec.c). Its text is never read for
@@ -11,6 +6,10 @@
  * from its output is the id `bcdedit /copy` prints for the object it made,
  * found as the first "{guid}" whatever the language of the sentence.
  */
+#include "windows_internal.h"
+
+#include <stdio.h>
+#include <string.h>
 
 int mb_win_find_object_id(const char *text, char ret[40])
 {

@@ -1,4 +1,10 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * The Windows target's rendering of an operation as the commands an
+ * administrator would type (diskpart scripts, bcdedit lines, copies): the
+ * steps exec.c runs and `--commands windows` prints, with checks that every
+ * name put on a command line is one the facts hold.
+ */
 #include "windows_internal.h"
 
 #include <stdarg.h>

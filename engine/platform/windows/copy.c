@@ -1,4 +1,10 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * File and block copies on the live Windows system through the call table:
+ * a tree copy that mirrors one volume's files onto another (the live BCD
+ * store and its logs excepted), and a block-for-block volume copy with
+ * progress.
+ */
 #include "windows_internal.h"
 
 #include <stdio.h>

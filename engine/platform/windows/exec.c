@@ -1,4 +1,10 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * The Windows target's execute: each operation kind carried out through the
+ * call table (disk IOCTLs for online, GPT and layout; diskpart, bcdedit and
+ * the copies for the rest), after checking that the disk is still the one
+ * the facts describe.
+ */
 #include "windows_internal.h"
 
 #include <stdio.h>

@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * UEFI firmware facts on Windows: parsing EFI_LOAD_OPTION boot entries read
+ * through the firmware-variable API, and the Secure Boot state and
+ * signature databases.
+ */
 #include "windows_internal.h"
 
 #include <stdio.h>

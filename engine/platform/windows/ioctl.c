@@ -1,4 +1,10 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * Parsers and builders of the Windows disk IOCTL structures: geometry,
+ * device descriptor and id, disk attributes, GPT drive layouts and volume
+ * extents read into facts, and the SET_DISK_ATTRIBUTES, CREATE_DISK and
+ * drive layout buffers the target sends.
+ */
 #include "windows_internal.h"
 
 #include <stdio.h>

@@ -1,4 +1,10 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * The Windows target as an mb_platform: preflight (elevation, UEFI,
+ * hibernation), read facts, allow-write, execute and close over one call
+ * table (the system's, a recording's or a replay's), and the entry points
+ * the engine calls to open it.
+ */
 #include "windows_internal.h"
 #include "win32_record.h"
 

@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * Running a Windows program through the call table: CreateProcessW with its
+ * output captured through a pipe, returning the output and the exit code.
+ */
 #include "windows_internal.h"
 
 #include <stdlib.h>

@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * Reading the live Windows machine's facts through the call table: disks by
+ * their IOCTLs, volumes and their mount points, the dynamic-disk database
+ * and VDS plex states, the BCD stores and the firmware, into one mb_facts.
+ */
 #include "windows_internal.h"
 
 #include <stdio.h>

@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * Windows security checks through the call table: elevation of the running
+ * token, UEFI firmware, and the ACL rule that only trusted principals may
+ * change the config file and the directories above it.
+ */
 #include "windows_internal.h"
 
 #include <stdio.h>

@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * The Virtual Disk Service walk ([MS-VDS]): providers, packs, volumes and
+ * plexes, read through COM in the call table, giving each mirror plex its
+ * disk and state for the facts.
+ */
 #include "vds.h"
 
 #include <stdio.h>

@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * The call table's real side: mb_win32_system, every entry bound to the
+ * Win32 function it stands for (some looked up at run time), and the UTF-16,
+ * GUID and error-text helpers the Windows code shares.
+ */
 #include "win32_table.h"
 
 #include <stdarg.h>
