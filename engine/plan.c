@@ -32,6 +32,7 @@ mb_change *mb_plan_add(mb_plan *p, mb_resource_kind res, const char *subject, bo
         snprintf(n->subject, sizeof(n->subject), "%s", subject);
         n->destructive = destructive;
         n->op = *op;
+        mb_op_record_identity(&n->op, p->facts);
         return n;
 }
 
@@ -595,6 +596,7 @@ int mb_plan_compute(const mb_config *c, const mb_facts *f, mb_plan **ret, mb_err
 
         if (!p)
                 return mb_error_set(err, MB_ENOMEM, "out of memory");
+        p->facts = f;
         r = mb_plan_bind(c, f, &p->binding, err);
         if (!r)
                 r = check_geometry(c, f, &p->binding, err);
@@ -606,6 +608,7 @@ int mb_plan_compute(const mb_config *c, const mb_facts *f, mb_plan **ret, mb_err
                 mb_plan_free(p);
                 return r;
         }
+        p->facts = NULL;
         *ret = p;
         return 0;
 }

@@ -81,8 +81,6 @@ int mb_res_disk_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error
                                                     "disk %s is blank (%s) and needs a GPT, but its 'initialize' is 'never'; set 'initialize: if-blank' to let mbstate initialize it",
                                                     label, mb_style_to_string(d->style));
                         res_op_init(&op, MB_OP_DISK_INIT_GPT, d, MB_ROLE_NONE);
-                        snprintf(op.expect_serial, sizeof(op.expect_serial), "%s", d->serial ? d->serial : "");
-                        op.expect_size = d->size;
                         RES_CHANGE(p, MB_RES_DISK, label, true, &op, "%s, no partitions",
                                    d->style == MB_STYLE_RAW ? "not initialized" : mb_style_to_string(d->style));
                         snprintf(p->changes[p->n_changes - 1].desired, 256, "GPT, no partitions (clean, convert gpt)");

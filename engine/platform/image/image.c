@@ -435,18 +435,60 @@ static int image_allow_write(mb_platform *p, uint32_t disk, mb_error *err)
         return 0;
 }
 
-/* Checks op's expected identity of the disk against the file. */
-static int check_identity(img_disk *d, const mb_op *op, uint64_t size, mb_error *err)
+/*
+ * The image target's identify: what is behind disk's path now, read from
+ * the file system, not from the facts. The serial is the one the facts give
+ * ("IMG-" + sha256 of the resolved path, so a path that now resolves to
+ * another file names another disk); the size is the file's (or the block
+ * device's) now. A path that resolves as before but holds another file than
+ * the one opened (replaced behind the path) is refused: such a disk cannot
+ * be told apart by serial and size.
+ */
+static int image_identify(mb_platform *p, uint32_t disk, mb_disk_identity *ret, mb_error *err)
 {
-        if (op->expect_serial[0] && strcmp(op->expect_serial, d->serial) != 0)
+        img_platform *ip = (img_platform *)p;
+        img_disk *d = get_disk(ip, disk, err);
+        struct stat st;
+        uint64_t size = 0;
+        uint8_t h[32];
+        mb_sha256 s;
+        char *abspath;
+        int fd;
+
+        if (!d)
+                return err->code;
+        fd = open(d->path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return mb_error_errno(err, MB_EIO, errno, "%s (disk %u): cannot open", d->path, disk);
+        if (fstat(fd, &st) < 0 || (S_ISBLK(st.st_mode) && ioctl(fd, BLKGETSIZE64, &size) < 0)) {
+                int e = errno;
+
+                close(fd);
+                return mb_error_errno(err, MB_EIO, e, "%s (disk %u): cannot read its size", d->path,
+                                      disk);
+        }
+        close(fd);
+        if (!S_ISBLK(st.st_mode))
+                size = (uint64_t)st.st_size;
+        abspath = realpath(d->path, NULL);
+        if (!abspath)
+                return mb_error_errno(err, MB_EIO, errno, "%s (disk %u): cannot resolve (realpath)",
+                                      d->path, disk);
+        if (strcmp(abspath, d->abspath) == 0 && (st.st_dev != d->st_dev || st.st_ino != d->st_ino)) {
+                free(abspath);
                 return mb_error_set(err, MB_EUNSAFE,
-                                    "%s (disk %u): serial is %s, the plan expected %s; refusing",
-                                    d->path, d->number, d->serial, op->expect_serial);
-        if (op->expect_size && op->expect_size != size)
-                return mb_error_set(err, MB_EUNSAFE,
-                                    "%s (disk %u): size is %llu bytes, the plan expected %llu; refusing",
-                                    d->path, d->number, (unsigned long long)size,
-                                    (unsigned long long)op->expect_size);
+                                    "%s (disk %u) is another file now (device %llu inode %llu) than the one opened (device %llu inode %llu)",
+                                    d->path, disk, (unsigned long long)st.st_dev,
+                                    (unsigned long long)st.st_ino, (unsigned long long)d->st_dev,
+                                    (unsigned long long)d->st_ino);
+        }
+        mb_sha256_init(&s);
+        mb_sha256_update(&s, abspath, strlen(abspath));
+        mb_sha256_final(&s, h);
+        free(abspath);
+        snprintf(ret->serial, sizeof(ret->serial), "IMG-%02X%02X%02X%02X", h[0], h[1], h[2], h[3]);
+        ret->size = size;
+        snprintf(ret->where, sizeof(ret->where), "%s", d->path);
         return 0;
 }
 
@@ -466,9 +508,6 @@ static int op_init_gpt(img_platform *ip, const mb_op *op, mb_error *err)
         if (!d)
                 return err->code;
         rc = img_table_read(d, &t, err);
-        if (rc < 0)
-                return rc;
-        rc = check_identity(d, op, t.size, err);
         img_table_clear(&t);
         if (rc < 0)
                 return rc;
@@ -544,10 +583,7 @@ static int op_format(img_platform *ip, const mb_op *op, mb_error *err)
         if (rc < 0)
                 return rc;
         first = p->first_lba, last = p->last_lba;
-        rc = check_identity(d, op, t.size, err);
         img_table_clear(&t);
-        if (rc < 0)
-                return rc;
         rc = img_open_rw(d, &fd, err);
         if (rc < 0)
                 return rc;
@@ -617,9 +653,6 @@ static int op_clone(img_platform *ip, const mb_op *op, mb_progress *progress, mb
         int rc, fd;
 
         rc = two_parts(ip, op, &dd, &sd, &doff, &soff, &len, &dsize, err);
-        if (rc < 0)
-                return rc;
-        rc = check_identity(dd, op, dsize, err);
         if (rc < 0)
                 return rc;
         rc = img_open_rw(dd, &fd, err);
@@ -743,6 +776,7 @@ static const mb_platform_ops image_ops = {
         .read_facts = image_read_facts,
         .allow_write = image_allow_write,
         .execute = image_execute,
+        .identify = image_identify,
         .finish = image_finish,
         .close = image_close,
 };
