@@ -16,6 +16,13 @@
 
 #include "fault.h"
 
+void mb_platform_close(mb_platform *p)
+{
+        if (!p)
+                return;
+        p->ops->close(p);
+}
+
 int mb_platform_read_facts(mb_platform *p, mb_facts **ret, mb_error *err)
 {
         int r;
@@ -108,7 +115,7 @@ static int gate_identity(mb_platform *p, const mb_op *op, const mb_op_info *info
         r = p->ops->identify(p, op->disk, &now, err);
         if (r < 0) {
                 mb_error_prefix(err,
-                                "target %s, disk %u: refusing %s: the plan recorded serial \"%s\", %llu bytes; the disk now cannot be confirmed",
+                                "target %s, disk %u: refusing %s: the plan expected serial %s, %llu bytes; the disk now cannot be confirmed",
                                 p->ops->name, op->disk, info->name, op->expect_serial,
                                 (unsigned long long)op->expect_size);
                 err->code = MB_EUNSAFE;
@@ -116,11 +123,12 @@ static int gate_identity(mb_platform *p, const mb_op *op, const mb_op_info *info
         }
         if (strcmp(now.serial, op->expect_serial) != 0 || now.size != op->expect_size)
                 return mb_error_set(err, MB_EUNSAFE,
-                                    "target %s, disk %u%s%s%s: refusing %s: the plan recorded serial \"%s\", %llu bytes; the disk is now serial \"%s\", %llu bytes; nothing was written",
+                                    "target %s, disk %u%s%s%s: refusing %s: not the disk the plan was made for: serial is now \"%s\", the plan expected %s; size is now %llu bytes, the plan expected %llu; nothing was written",
                                     p->ops->name, op->disk, now.where[0] ? " (" : "", now.where,
-                                    now.where[0] ? ")" : "", info->name, op->expect_serial,
-                                    (unsigned long long)op->expect_size, now.serial,
-                                    (unsigned long long)now.size);
+                                    now.where[0] ? ")" : "", info->name, now.serial,
+                                    op->expect_serial[0] ? op->expect_serial : "(none)",
+                                    (unsigned long long)now.size,
+                                    (unsigned long long)op->expect_size);
         return 0;
 }
 

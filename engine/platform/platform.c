@@ -59,10 +59,3 @@ int mb_platform_open(const char *spec, mb_platform **ret, mb_error *err)
         *ret = p;
         return 0;
 }
-
-void mb_platform_close(mb_platform *p)
-{
-        if (!p)
-                return;
-        p->ops->close(p);
-}

@@ -13,8 +13,8 @@
  *
  * exec stands for a plan and its execution: it reads the facts and records
  * the disk's identity in a destructive op as the plan does
- * (mb_op_record_identity) unless expect_serial or expect_size is given, or
- * identity=none (no identity recorded). replace_with=FILE renames FILE over
+ * (mb_op_record_identity); expect_serial and expect_size replace its halves
+ * (a plan made for another disk), identity=none records none. replace_with=FILE renames FILE over
  * the op's disk path after that and before the operation (the disk swapped
  * behind the path between plan and execute). The op goes through the gate,
  * mb_platform_execute.
@@ -26,7 +26,7 @@
 
 #include "platform/platform.h"
 
-static bool identity_given;
+static bool serial_given, size_given, identity_none;
 static const char *replace_with;
 
 static const char *const kinds[MB_OP__COUNT] = {
@@ -152,12 +152,12 @@ static int parse_op(int argc, char **argv, mb_op *op)
                         op->position = !strcmp(v, "first") ? MB_POS_FIRST : !strcmp(v, "last") ? MB_POS_LAST : MB_POS_ABSENT;
                 else if (!strcmp(k, "expect_serial")) {
                         snprintf(op->expect_serial, sizeof(op->expect_serial), "%s", v);
-                        identity_given = true;
+                        serial_given = true;
                 } else if (!strcmp(k, "expect_size")) {
                         op->expect_size = strtoull(v, NULL, 0);
-                        identity_given = true;
+                        size_given = true;
                 } else if (!strcmp(k, "identity") && !strcmp(v, "none"))
-                        identity_given = true;
+                        identity_none = true;
                 else if (!strcmp(k, "replace_with"))
                         replace_with = v;
                 else {
@@ -211,8 +211,15 @@ int main(int argc, char **argv)
                         }
                         rc = mb_platform_read_facts(p, &f, &err);
                 }
-                if (rc == 0 && !identity_given)
-                        mb_op_record_identity(&op, f);
+                if (rc == 0 && !identity_none) {
+                        mb_op planned = op;
+
+                        mb_op_record_identity(&planned, f);
+                        if (!serial_given)
+                                memcpy(op.expect_serial, planned.expect_serial, sizeof(op.expect_serial));
+                        if (!size_given)
+                                op.expect_size = planned.expect_size;
+                }
                 if (rc == 0 && replace_with) {
                         const mb_disk_fact *d = mb_facts_disk(f, op.disk);
 
