@@ -141,6 +141,8 @@ int mb_platform_execute(mb_platform *p, const mb_op *op, mb_progress *progress, 
         if (!info)
                 return mb_error_set(err, MB_EINVAL, "target %s: unknown operation %d", p->ops->name,
                                     (int)op->kind);
+        if (!p->ops->handlers && !p->ops->execute)
+                return mb_error_set(err, MB_ENOTSUP, "target %s cannot change anything", p->ops->name);
         if (p->ops->handlers)
                 h = p->ops->handlers[op->kind];
         if (!h && !p->ops->execute)
