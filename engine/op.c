@@ -8,6 +8,8 @@
 
 #include "op.h"
 
+#include <stdio.h>
+
 static const mb_op_info op_table[MB_OP__COUNT] = {
         [MB_OP_DISK_ONLINE] = { "disk-online", false, MB_WRITES_OP_DISK },
         [MB_OP_DISK_INIT_GPT] = { "disk-init-gpt", true, MB_WRITES_OP_DISK },
@@ -50,4 +52,14 @@ bool mb_op_is_destructive(const mb_op *op)
         const mb_op_info *i = mb_op_info_of(op->kind);
 
         return i && i->destructive;
+}
+
+void mb_op_record_identity(mb_op *op, const mb_facts *f)
+{
+        const mb_disk_fact *d;
+
+        if (!mb_op_is_destructive(op) || !f || !(d = mb_facts_disk(f, op->disk)))
+                return;
+        snprintf(op->expect_serial, sizeof(op->expect_serial), "%s", d->serial ? d->serial : "");
+        op->expect_size = d->size;
 }

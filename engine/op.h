@@ -84,4 +84,10 @@ const mb_op_info *mb_op_info_of(mb_op_kind k);
 const char *mb_op_kind_to_string(mb_op_kind k);
 bool mb_op_is_destructive(const mb_op *op);
 
+/* Records in a destructive op the identity (serial, size) the facts give
+ * its disk op->disk, for the gate to compare right before the step. Other
+ * ops, and a disk the facts do not have, are left as they are (the gate
+ * refuses a destructive op without a recorded identity). */
+void mb_op_record_identity(mb_op *op, const mb_facts *f);
+
 #endif

@@ -38,6 +38,7 @@ int mb_plan_add(mb_plan *p, mb_resource_kind res, const char *subject, bool dest
         n->op = *op;
         snprintf(n->current, sizeof(n->current), "%s", current);
         snprintf(n->desired, sizeof(n->desired), "%s", desired);
+        mb_op_record_identity(&n->op, p->facts);
         return 0;
 }
 
@@ -599,6 +600,7 @@ int mb_plan_compute(const mb_config *c, const mb_facts *f, mb_plan **ret, mb_err
 
         if (!p)
                 return mb_error_set(err, MB_ENOMEM, "out of memory");
+        p->facts = f;
         r = mb_plan_bind(c, f, &p->binding, err);
         if (!r)
                 r = check_geometry(c, f, &p->binding, err);
@@ -610,6 +612,7 @@ int mb_plan_compute(const mb_config *c, const mb_facts *f, mb_plan **ret, mb_err
                 mb_plan_free(p);
                 return r;
         }
+        p->facts = NULL;
         *ret = p;
         return 0;
 }

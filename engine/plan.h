@@ -105,6 +105,9 @@ typedef struct mb_plan {
          * what to do; apply converges the rest and exits 1 */
         char **conflicts;
         size_t n_conflicts;
+        /* the facts the plan is computed from, borrowed while mb_plan_compute
+         * runs (mb_plan_add records disk identities from them); NULL after */
+        const mb_facts *facts;
 } mb_plan;
 
 /*

@@ -90,8 +90,6 @@ int mb_res_disk_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error
                                                     "disk %s is blank (%s) and needs a GPT, but its 'initialize' is 'never'; set 'initialize: if-blank' to let mbstate initialize it",
                                                     label, mb_style_to_string(d->style));
                         res_op_init(&op, MB_OP_DISK_INIT_GPT, d, MB_ROLE_NONE);
-                        snprintf(op.expect_serial, sizeof(op.expect_serial), "%s", d->serial ? d->serial : "");
-                        op.expect_size = d->size;
                         rc = mb_plan_add(p, MB_RES_DISK, label, true, &op,
                                          res_text(cur, "%s, no partitions",
                                                   d->style == MB_STYLE_RAW ? "not initialized"

@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: MIT */
+
+/*
+ * Opening a target by its spelling, and the stand-ins for targets not built
+ * into this mbstate. The generic wrappers, the gate among them, are in
+ * gate.c.
+ */
 #include "platform/platform.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#include "fault.h"
 
 #ifndef MB_HAVE_IMAGE
 int mb_platform_open_image(const char *list, mb_platform **ret, mb_error *err)
@@ -54,53 +58,4 @@ int mb_platform_open(const char *spec, mb_platform **ret, mb_error *err)
                 p->spec = strdup(spec);
         *ret = p;
         return 0;
-}
-
-void mb_platform_close(mb_platform *p)
-{
-        if (!p)
-                return;
-        p->ops->close(p);
-}
-
-int mb_platform_read_facts(mb_platform *p, mb_facts **ret, mb_error *err)
-{
-        int r;
-
-        if (!p->ops->read_facts)
-                return mb_error_set(err, MB_ENOTSUP, "target %s cannot read facts", p->ops->name);
-        r = p->ops->read_facts(p, ret, err);
-        if (!r && !(*ret)->target)
-                (*ret)->target = strdup(p->spec ? p->spec : p->ops->name);
-        return r;
-}
-
-int mb_platform_allow_write(mb_platform *p, uint32_t disk, mb_error *err)
-{
-        if (!p->ops->allow_write)
-                return mb_error_set(err, MB_ENOTSUP, "target %s cannot write", p->ops->name);
-        return p->ops->allow_write(p, disk, err);
-}
-
-int mb_platform_execute(mb_platform *p, const mb_op *op, mb_progress *progress, mb_error *err)
-{
-        const mb_op_info *info = mb_op_info_of(op->kind);
-        mb_op_handler h = NULL;
-
-        if (!info)
-                return mb_error_set(err, MB_EINVAL, "target %s: unknown operation %d", p->ops->name,
-                                    (int)op->kind);
-        if (p->ops->handlers)
-                h = p->ops->handlers[op->kind];
-        if (!h && !p->ops->execute)
-                return mb_error_set(err, MB_ENOTSUP, "target %s cannot perform %s", p->ops->name,
-                                    info->name);
-        if (mb_fault_pointf(err, "operation %s on disk %u", info->name, op->disk) < 0)
-                return MB_EIO;
-        return h ? h(p, op, progress, err) : p->ops->execute(p, op, progress, err);
-}
-
-int mb_platform_finish(mb_platform *p, mb_error *err)
-{
-        return p->ops->finish ? p->ops->finish(p, err) : 0;
 }

@@ -83,11 +83,21 @@ typedef struct mb_verify {
 
 enum { MB_VERIFY_NONE = 0, MB_VERIFY_METADATA, MB_VERIFY_DEEP };
 
+/* Disk numbers the gate can allow (a bit each). */
+#define MB_PLATFORM_MAX_DISKS 64
+
 struct mb_platform {
         const mb_platform_ops *ops;
         char *spec;             /* the target as spelled: "image:a.img,b.img" */
         void *priv;
         mb_verify verify;
+        /* The gate's own record, kept by the generic wrappers, never by a
+         * target: the disks allowed by mb_platform_allow_write (bit n = disk
+         * n), and the system disk as the last mb_platform_read_facts saw it
+         * (the disk whose facts say system: true). */
+        uint64_t allowed;
+        bool system_known;
+        uint32_t system_disk;
 };
 
 /* Opens a target by its spelling: "snapshot:PATH", "image:PATH[,PATH...]", "windows",
@@ -95,9 +105,22 @@ struct mb_platform {
 int mb_platform_open(const char *spec, mb_platform **ret, mb_error *err);
 void mb_platform_close(mb_platform *p);
 
-/* Generic wrappers: check the operation exists before calling (MB_ENOTSUP). */
+/* Generic wrappers: check the operation exists before calling (MB_ENOTSUP).
+ * read_facts also records which disk is the system disk, for the gate. */
 int mb_platform_read_facts(mb_platform *p, mb_facts **ret, mb_error *err);
+/* Lets the target claim the disk (locks, read-only refusal) and, when it
+ * does, records the disk in the gate as allowed. */
 int mb_platform_allow_write(mb_platform *p, uint32_t disk, mb_error *err);
+/*
+ * The gate: the only door for a change. Before the target's handler runs it
+ * refuses (MB_EUNSAFE, nothing written) an op whose write is not allowed,
+ * by the op table's one rule: MB_WRITES_OP_DISK needs op->disk allowed;
+ * MB_WRITES_SYSTEM_ESP needs the system disk (from the facts read) allowed;
+ * MB_WRITES_FIRMWARE needs some disk allowed. A destructive op must carry
+ * the identity the plan recorded (expect_size non-zero) and the target's
+ * identify must report the same serial and size for op->disk now. A kind
+ * the target has no handler for is MB_ENOTSUP naming target and op.
+ */
 int mb_platform_execute(mb_platform *p, const mb_op *op, mb_progress *progress, mb_error *err);
 int mb_platform_finish(mb_platform *p, mb_error *err);
 

@@ -9,7 +9,7 @@ mkgpt() {       # mkgpt IMG SIZE: a GPT disk with one partition
 }
 L=$D
 mkgpt "$D" 64M
-check "a sound GPT image opens" op - DISK_ONLINE disk=0
+check "a sound GPT image opens" op 0 DISK_ONLINE disk=0
 refuse "a missing image is named" "cannot open disk 1 image '$T/missing.img'" \
         "$MBIMG" facts "$D,$T/missing.img"
 refuse "the same image twice is refused (hard link)" "are the same file" \

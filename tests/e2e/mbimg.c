@@ -10,6 +10,14 @@
  * disk disk2 role first last attrs type name fs label object description
  * path position expect_serial expect_size. Prints facts as one line per
  * object; errors go to stderr with exit status 1.
+ *
+ * exec stands for a plan and its execution: it reads the facts and records
+ * the disk's identity in a destructive op as the plan does
+ * (mb_op_record_identity); expect_serial and expect_size replace its halves
+ * (a plan made for another disk), identity=none records none. replace_with=FILE renames FILE over
+ * the op's disk path after that and before the operation (the disk swapped
+ * behind the path between plan and execute). The op goes through the gate,
+ * mb_platform_execute.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -17,6 +25,9 @@
 #include <string.h>
 
 #include "platform/platform.h"
+
+static bool serial_given, size_given, identity_none;
+static const char *replace_with;
 
 static const char *const kinds[MB_OP__COUNT] = {
         [MB_OP_DISK_ONLINE] = "DISK_ONLINE", [MB_OP_DISK_INIT_GPT] = "DISK_INIT_GPT",
@@ -139,10 +150,16 @@ static int parse_op(int argc, char **argv, mb_op *op)
                         snprintf(op->path, sizeof(op->path), "%s", v);
                 else if (!strcmp(k, "position"))
                         op->position = !strcmp(v, "first") ? MB_POS_FIRST : !strcmp(v, "last") ? MB_POS_LAST : MB_POS_ABSENT;
-                else if (!strcmp(k, "expect_serial"))
+                else if (!strcmp(k, "expect_serial")) {
                         snprintf(op->expect_serial, sizeof(op->expect_serial), "%s", v);
-                else if (!strcmp(k, "expect_size"))
+                        serial_given = true;
+                } else if (!strcmp(k, "expect_size")) {
                         op->expect_size = strtoull(v, NULL, 0);
+                        size_given = true;
+                } else if (!strcmp(k, "identity") && !strcmp(v, "none"))
+                        identity_none = true;
+                else if (!strcmp(k, "replace_with"))
+                        replace_with = v;
                 else {
                         fprintf(stderr, "mbimg: unknown key %s\n", k);
                         return -1;
@@ -172,7 +189,7 @@ int main(int argc, char **argv)
         }
         rc = mb_platform_open_image(argv[2], &p, &err);
         if (rc == 0 && !strcmp(argv[1], "facts")) {
-                rc = p->ops->read_facts(p, &f, &err);
+                rc = mb_platform_read_facts(p, &f, &err);
                 if (rc == 0)
                         print_facts(f);
                 mb_facts_free(f);
@@ -185,22 +202,37 @@ int main(int argc, char **argv)
 
                         for (char *t = strtok_r(argv[3], ",", &save); t && rc == 0;
                              t = strtok_r(NULL, ",", &save))
-                                rc = p->ops->allow_write(p, (uint32_t)strtoul(t, NULL, 0), &err);
+                                rc = mb_platform_allow_write(p, (uint32_t)strtoul(t, NULL, 0), &err);
                 }
                 if (rc == 0) {
                         if (parse_op(argc - 4, argv + 4, &op) < 0) {
                                 p->ops->close(p);
                                 return 2;
                         }
-                        /* the target's handler itself, as the gate would call it
-                         * (without the gate's checks: this driver tests the
-                         * handlers) */
-                        if ((unsigned)op.kind >= MB_OP__COUNT || !p->ops->handlers[op.kind])
-                                rc = mb_error_set(&err, MB_EINVAL, "image target: unknown operation %d",
-                                                  (int)op.kind);
-                        else
-                                rc = p->ops->handlers[op.kind](p, &op, &pr, &err);
+                        rc = mb_platform_read_facts(p, &f, &err);
                 }
+                if (rc == 0 && !identity_none) {
+                        mb_op planned = op;
+
+                        mb_op_record_identity(&planned, f);
+                        if (!serial_given)
+                                memcpy(op.expect_serial, planned.expect_serial, sizeof(op.expect_serial));
+                        if (!size_given)
+                                op.expect_size = planned.expect_size;
+                }
+                if (rc == 0 && replace_with) {
+                        const mb_disk_fact *d = mb_facts_disk(f, op.disk);
+
+                        if (!d || rename(replace_with, d->path) < 0) {
+                                fprintf(stderr, "mbimg: cannot rename %s over disk %u\n", replace_with,
+                                        op.disk);
+                                rc = -1;
+                                err.msg[0] = 0;
+                        }
+                }
+                mb_facts_free(f);
+                if (rc == 0)
+                        rc = mb_platform_execute(p, &op, &pr, &err);
         }
         if (p)
                 p->ops->close(p);

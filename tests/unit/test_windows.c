@@ -3036,17 +3036,55 @@ Test(windows_exec, init_gpt_leaves_no_msr)
         cr_assert_eq(fk.sent[2].code, 0x00070140);      /* IOCTL_DISK_UPDATE_PROPERTIES */
 }
 
+/* The windows target as mbstate opens it (preflight through the table),
+ * facts read through the gate, disk 1 allowed. */
+static mb_platform *gate_target(const char *disk1_layout, mb_facts **ret_facts)
+{
+        mb_platform *p = NULL;
+        mb_error err;
+
+        seed_machine(disk1_layout);
+        cr_assert_eq(mb_win_platform_open(&fake_table, &p, &err), 0, "%s", err.msg);
+        ((mb_win_target *)p->priv)->read_opts = no_hash;
+        cr_assert_eq(mb_platform_read_facts(p, ret_facts, &err), 0, "%s", err.msg);
+        cr_assert_eq(mb_platform_allow_write(p, 1, &err), 0, "%s", err.msg);
+        return p;
+}
+
+/* Nothing reached a disk, a volume, a process or the firmware. */
+static void assert_nothing_written(void)
+{
+        cr_assert_eq(fk.n_sent, 0);
+        cr_assert_eq(fk.n_cmd, 0);
+        cr_assert_eq(fk.n_disk_writes[0] + fk.n_disk_writes[1], 0);
+        cr_assert_eq(fk.n_copied, 0);
+        cr_assert_eq(fk.n_fw_set, 0);
+}
+
+/* Disks 0 and 1 trade places: number 1 now answers with disk 0's
+ * documented geometry and descriptor (another serial, another size). */
+static void swap_disks(void)
+{
+        blob g = fk.geometry[1], d = fk.descriptor[1];
+
+        fk.geometry[1] = fk.geometry[0], fk.descriptor[1] = fk.descriptor[0];
+        fk.geometry[0] = g, fk.descriptor[0] = d;
+}
+
 Test(windows_exec, init_gpt_checks_identity)
 {
+        mb_facts *f = NULL;
+        mb_platform *p = gate_target("disk1_layout_raw.hex", &f);
         mb_win_target t = target();
         mb_op op = { .kind = MB_OP_DISK_INIT_GPT, .disk = 1, .expect_size = 32ULL << 30 };
         mb_error err;
 
         snprintf(op.expect_serial, sizeof(op.expect_serial), "someone-else");
-        seed_machine("disk1_layout_raw.hex");
-        cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), MB_EUNSAFE);
+        cr_assert_eq(mb_platform_execute(p, &op, NULL, &err), MB_EUNSAFE);
         cr_assert(strstr(err.msg, "serial"), "%s", err.msg);
         cr_assert_eq(fk.n_sent, 0);
+        mb_platform_close(p);
+        mb_facts_free(f);
 
         /* and never on a disk with partitions */
         op.expect_serial[0] = '\0';
@@ -3054,6 +3092,71 @@ Test(windows_exec, init_gpt_checks_identity)
         cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), MB_EUNSAFE);
         cr_assert(strstr(err.msg, "blank"), "%s", err.msg);
         cr_assert_eq(fk.n_sent, 0);
+}
+
+/* Each destructive kind, planned for disk 1 and executed after another disk
+ * took number 1, is refused at the gate before any call that writes. */
+Test(windows_gate, swapped_disk_refused_for_every_destructive_kind)
+{
+        static const mb_op_kind kinds[] = { MB_OP_DISK_INIT_GPT, MB_OP_FORMAT, MB_OP_CLONE_BLOCKS,
+                                            MB_OP_SYNC_FILES };
+
+        for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+                mb_facts *f = NULL;
+                mb_platform *p = gate_target("disk1_layout_raw.hex", &f);
+                mb_op op = { .kind = kinds[i], .disk = 1, .disk2 = 0, .role = MB_ROLE_EFI,
+                             .fs = MB_FS_FAT32 };
+                mb_error err;
+
+                mb_op_record_identity(&op, f);
+                cr_assert_eq(op.expect_size, 32ULL << 30, "the plan records disk 1's size");
+                swap_disks();
+                cr_assert_eq(mb_platform_execute(p, &op, NULL, &err), MB_EUNSAFE,
+                             "%s: %s", mb_op_kind_to_string(kinds[i]), err.msg);
+                cr_assert(strstr(err.msg, "target windows, disk 1"), "%s", err.msg);
+                cr_assert(strstr(err.msg, "not the disk the plan was made for"), "%s", err.msg);
+                cr_assert(strstr(err.msg, op.expect_serial), "%s", err.msg);
+                cr_log_info("windows gate: %s", err.msg);
+                assert_nothing_written();
+                mb_platform_close(p);
+                mb_facts_free(f);
+        }
+}
+
+Test(windows_gate, destructive_op_without_identity_refused)
+{
+        mb_facts *f = NULL;
+        mb_platform *p = gate_target("disk1_layout_raw.hex", &f);
+        mb_op op = { .kind = MB_OP_DISK_INIT_GPT, .disk = 1 };
+        mb_error err;
+
+        cr_assert_eq(mb_platform_execute(p, &op, NULL, &err), MB_EUNSAFE);
+        cr_assert(strstr(err.msg, "the plan recorded no identity"), "%s", err.msg);
+        cr_log_info("windows gate: %s", err.msg);
+        assert_nothing_written();
+        mb_platform_close(p);
+        mb_facts_free(f);
+}
+
+Test(windows_gate, disk_not_allowed_refused)
+{
+        mb_facts *f = NULL;
+        mb_platform *p = gate_target("disk1_layout_raw.hex", &f);
+        mb_op op = { .kind = MB_OP_PART_SET_NAME, .disk = 0, .role = MB_ROLE_OS };
+        mb_op bcd = { .kind = MB_OP_BCD_DELETE, .disk = 1 };
+        mb_error err;
+
+        cr_assert_eq(mb_platform_execute(p, &op, NULL, &err), MB_EUNSAFE);
+        cr_assert(strstr(err.msg, "target windows: refusing partition-set-name: disk 0 is not selected for writing by the configuration"),
+                  "%s", err.msg);
+        cr_log_info("windows gate: %s", err.msg);
+        /* a BCD edit writes the system disk's ESP: disk 0 here, not allowed */
+        snprintf(bcd.object, sizeof(bcd.object), "{00000000-0000-0000-0000-000000000000}");
+        cr_assert_eq(mb_platform_execute(p, &bcd, NULL, &err), MB_EUNSAFE);
+        cr_assert(strstr(err.msg, "system disk 0 is not selected for writing"), "%s", err.msg);
+        assert_nothing_written();
+        mb_platform_close(p);
+        mb_facts_free(f);
 }
 
 static const uint8_t efi_type_le[16] = { 0x28, 0x73, 0x2a, 0xc1, 0x1f, 0xf8, 0xd2, 0x11,

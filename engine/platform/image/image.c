@@ -13,6 +13,9 @@
 #include "platform/platform.h"
 
 #include <errno.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,18 +73,60 @@ static int image_allow_write(mb_platform *p, uint32_t disk, mb_error *err)
         return 0;
 }
 
-/* Checks op's expected identity of the disk against the file. */
-static int check_identity(mb_posix_disk *d, const mb_op *op, uint64_t size, mb_error *err)
+/*
+ * The image target's identify: what is behind disk's path now, read from
+ * the file system, not from the facts. The serial is the one the facts give
+ * ("IMG-" + sha256 of the resolved path, so a path that now resolves to
+ * another file names another disk); the size is the file's (or the block
+ * device's) now. A path that resolves as before but holds another file than
+ * the one opened (replaced behind the path) is refused: such a disk cannot
+ * be told apart by serial and size.
+ */
+static int image_identify(mb_platform *p, uint32_t disk, mb_disk_identity *ret, mb_error *err)
 {
-        if (op->expect_serial[0] && strcmp(op->expect_serial, d->serial) != 0)
+        img_platform *ip = (img_platform *)p;
+        mb_posix_disk *d = get_disk(ip, disk, err);
+        struct stat st;
+        uint64_t size = 0;
+        uint8_t h[32];
+        mb_sha256 s;
+        char *abspath;
+        int fd;
+
+        if (!d)
+                return err->code;
+        fd = open(d->path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return mb_error_errno(err, MB_EIO, errno, "%s (disk %u): cannot open", d->path, disk);
+        if (fstat(fd, &st) < 0 || (S_ISBLK(st.st_mode) && ioctl(fd, BLKGETSIZE64, &size) < 0)) {
+                int e = errno;
+
+                close(fd);
+                return mb_error_errno(err, MB_EIO, e, "%s (disk %u): cannot read its size", d->path,
+                                      disk);
+        }
+        close(fd);
+        if (!S_ISBLK(st.st_mode))
+                size = (uint64_t)st.st_size;
+        abspath = realpath(d->path, NULL);
+        if (!abspath)
+                return mb_error_errno(err, MB_EIO, errno, "%s (disk %u): cannot resolve (realpath)",
+                                      d->path, disk);
+        if (strcmp(abspath, d->abspath) == 0 && (st.st_dev != d->st_dev || st.st_ino != d->st_ino)) {
+                free(abspath);
                 return mb_error_set(err, MB_EUNSAFE,
-                                    "%s (disk %u): serial is %s, the plan expected %s; refusing",
-                                    d->path, d->number, d->serial, op->expect_serial);
-        if (op->expect_size && op->expect_size != size)
-                return mb_error_set(err, MB_EUNSAFE,
-                                    "%s (disk %u): size is %llu bytes, the plan expected %llu; refusing",
-                                    d->path, d->number, (unsigned long long)size,
-                                    (unsigned long long)op->expect_size);
+                                    "%s (disk %u) is another file now (device %llu inode %llu) than the one opened (device %llu inode %llu)",
+                                    d->path, disk, (unsigned long long)st.st_dev,
+                                    (unsigned long long)st.st_ino, (unsigned long long)d->st_dev,
+                                    (unsigned long long)d->st_ino);
+        }
+        mb_sha256_init(&s);
+        mb_sha256_update(&s, abspath, strlen(abspath));
+        mb_sha256_final(&s, h);
+        free(abspath);
+        snprintf(ret->serial, sizeof(ret->serial), "IMG-%02X%02X%02X%02X", h[0], h[1], h[2], h[3]);
+        ret->size = size;
+        snprintf(ret->where, sizeof(ret->where), "%s", d->path);
         return 0;
 }
 
@@ -107,6 +152,7 @@ static const mb_platform_ops image_ops = {
         .read_facts = image_read_facts,
         .allow_write = image_allow_write,
         .handlers = mb_posix_handlers,
+        .identify = image_identify,
         .finish = image_finish,
         .close = image_close,
         .lock_keys = mb_image_lock_keys,
@@ -220,7 +266,6 @@ int mb_platform_open_image(const char *list, mb_platform **ret, mb_error *err)
         }
         ip->base.ops = &image_ops;
         ip->base.priv = &ip->m;
-        ip->m.check_identity = check_identity;
         save = copy;
         while ((tok = mb_target_list_next(&save))) {
                 mb_posix_disk *n, *d;

@@ -66,12 +66,6 @@ typedef struct mb_posix_machine {
         char *nvram;            /* the UEFI variable store (a file), or NULL */
         char *booted;           /* the unique GUID of the ESP the machine booted from, or NULL */
         bool ldm_caught_up;     /* img_dynamic_catch_up ran (before the first operation) */
-        /* Compares op's expected identity of d (serial, size in bytes) with
-         * d now; set by the target (the identity is the target's). The
-         * handlers of INIT_GPT, FORMAT and CLONE_BLOCKS call it, as the image
-         * target did before the wing; once the gate compares identities for
-         * every destructive op (mb_platform_execute), it and its calls go. */
-        int (*check_identity)(mb_posix_disk *d, const mb_op *op, uint64_t size, mb_error *err);
 } mb_posix_machine;
 
 /* Disk n of m, or NULL with MB_EINVAL in err ("image target: there is no

@@ -45,13 +45,6 @@ int mb_posix_prologue(mb_posix_machine *ip, mb_error *err)
         return 0;
 }
 
-/* The target's check of op's expected identity of d against d now. */
-static int identity(mb_posix_machine *ip, mb_posix_disk *d, const mb_op *op, uint64_t size,
-                    mb_error *err)
-{
-        return ip->check_identity ? ip->check_identity(d, op, size, err) : 0;
-}
-
 
 /* The partition of role on d now; *t is filled and owned by the caller. */
 static int role_part(mb_posix_machine *ip, mb_posix_disk *d, mb_role role, mb_posix_table *t, mb_posix_gpt_part **ret,
@@ -71,10 +64,7 @@ static int op_init_gpt(mb_posix_machine *ip, const mb_op *op, mb_error *err)
         rc = img_table_read(d, &t, err);
         if (rc < 0)
                 return rc;
-        rc = identity(ip, d, op, t.size, err);
         img_table_clear(&t);
-        if (rc < 0)
-                return rc;
         return img_gpt_init(d, err);
 }
 
@@ -147,10 +137,7 @@ static int op_format(mb_posix_machine *ip, const mb_op *op, mb_error *err)
         if (rc < 0)
                 return rc;
         first = p->first_lba, last = p->last_lba;
-        rc = identity(ip, d, op, t.size, err);
         img_table_clear(&t);
-        if (rc < 0)
-                return rc;
         rc = img_open_rw(d, &fd, err);
         if (rc < 0)
                 return rc;
@@ -220,9 +207,6 @@ static int op_clone(mb_posix_machine *ip, const mb_op *op, mb_progress *progress
         int rc, fd;
 
         rc = two_parts(ip, op, &dd, &sd, &doff, &soff, &len, &dsize, err);
-        if (rc < 0)
-                return rc;
-        rc = identity(ip, dd, op, dsize, err);
         if (rc < 0)
                 return rc;
         rc = img_open_rw(dd, &fd, err);

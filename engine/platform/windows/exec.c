@@ -76,23 +76,15 @@ static int ioctl_in(mb_win_target *t, HANDLE h, DWORD code, const char *name, ui
         return 0;
 }
 
-/* Identity check right before a destructive step (DESIGN.md §6). */
-static int check_identity(const mb_facts *f, const mb_op *op, bool must_be_blank, mb_error *err)
+/* DISK_INIT_GPT cleans the disk: only a blank one (the gate has checked
+ * that it is still the disk planned; this is the target's own rule). */
+static int check_blank(const mb_facts *f, const mb_op *op, mb_error *err)
 {
         const mb_disk_fact *d = mb_facts_disk(f, op->disk);
 
         if (!d)
                 return mb_error_set(err, MB_ESTATE, "disk %u is gone", op->disk);
-        if (op->expect_serial[0] && (!d->serial || strcmp(d->serial, op->expect_serial) != 0))
-                return mb_error_set(err, MB_EUNSAFE,
-                                    "disk %u is now serial \"%s\", the plan was made for \"%s\"; stopping",
-                                    op->disk, d->serial ? d->serial : "", op->expect_serial);
-        if (op->expect_size && d->size != op->expect_size)
-                return mb_error_set(err, MB_EUNSAFE,
-                                    "disk %u is now %llu bytes, the plan was made for %llu; stopping",
-                                    op->disk, (unsigned long long)d->size,
-                                    (unsigned long long)op->expect_size);
-        if (must_be_blank && d->n_partitions > 0)
+        if (d->n_partitions > 0)
                 return mb_error_set(err, MB_EUNSAFE,
                                     "disk %u has %u partitions; it is initialized only when blank",
                                     op->disk, d->n_partitions);
@@ -332,7 +324,7 @@ static int run_diskpart(mb_win_target *t, const char *script, mb_error *err)
 {
         char *path = NULL, *cmd;
         WCHAR *wpath = NULL;
-        HANDLE h;
+        HANDLE h = INVALID_HANDLE_VALUE;
         DWORD put = 0, e;
         size_t n;
         int r = create_script(t, &h, &path, &wpath, err);
@@ -506,6 +498,50 @@ static int run_steps(mb_win_target *t, const mb_facts *f, const mb_op *op, mb_wi
         return r;
 }
 
+int mb_win_identify(const mb_win32 *w, uint32_t disk, mb_disk_identity *ret, mb_error *err)
+{
+        STORAGE_PROPERTY_QUERY q;
+        mb_disk_fact d;
+        char path[32], what[64];
+        void *buf = NULL;
+        size_t len = 0;
+        HANDLE h;
+        DWORD e;
+        int r;
+
+        mb_win_disk_path(disk, path);
+        snprintf(what, sizeof(what), "on disk %u ('%s')", disk, path);
+        h = mb_win_open(w, path, GENERIC_READ, 0, &e);
+        if (h == INVALID_HANDLE_VALUE)
+                return mb_w_error(err, MB_EIO, e, "CreateFileW", "cannot open disk %u ('%s')", disk,
+                                  path);
+        memset(&d, 0, sizeof(d));
+        r = mb_win_ioctl(w, h, IOCTL_DISK_GET_DRIVE_GEOMETRY_EX, "IOCTL_DISK_GET_DRIVE_GEOMETRY_EX",
+                         what, NULL, 0, &buf, &len, err);
+        if (r == 0)
+                r = mb_win_parse_geometry(buf, len, &d, err);
+        free(buf);
+        buf = NULL;
+        if (r == 0) {
+                memset(&q, 0, sizeof(q));
+                q.PropertyId = StorageDeviceProperty;
+                q.QueryType = PropertyStandardQuery;
+                r = mb_win_ioctl(w, h, IOCTL_STORAGE_QUERY_PROPERTY, "IOCTL_STORAGE_QUERY_PROPERTY",
+                                 what, &q, sizeof(q), &buf, &len, err);
+                if (r == 0)
+                        r = mb_win_parse_device_descriptor(buf, len, &d, NULL, err);
+                free(buf);
+        }
+        w->CloseHandle(h);
+        if (r == 0) {
+                snprintf(ret->serial, sizeof(ret->serial), "%s", d.serial ? d.serial : "");
+                ret->size = d.size;
+                snprintf(ret->where, sizeof(ret->where), "%s", path);
+        }
+        free(d.serial);
+        return r;
+}
+
 int mb_win_execute(mb_win_target *t, const mb_op *op, mb_progress *progress, mb_error *err)
 {
         mb_facts *f = NULL;
@@ -515,18 +551,6 @@ int mb_win_execute(mb_win_target *t, const mb_op *op, mb_progress *progress, mb_
         mb_win_steps steps = { 0 };
         const mb_disk_fact *d;
         int r;
-
-        switch (op->kind) {
-        case MB_OP_BCD_DELETE: case MB_OP_BCD_DISPLAYORDER: case MB_OP_FW_ENTRY:
-        case MB_OP_FW_DELETE: case MB_OP_BCD_COPY_BOOTMGR: case MB_OP_BCD_CREATE_LOADER:
-        case MB_OP_BCD_SET_DEVICE: case MB_OP_MIRROR_RESYNC:
-                break;
-        default:
-                if (op->disk >= 64 || !t->allowed[op->disk])
-                        return mb_error_set(err, MB_EUNSAFE,
-                                            "disk %u is not selected by the configuration; it is never opened for writing",
-                                            op->disk);
-        }
 
         r = mb_win_read_facts_opts(t->w, &t->read_opts, &f, err);
         if (r < 0)
@@ -550,19 +574,13 @@ int mb_win_execute(mb_win_target *t, const mb_op *op, mb_progress *progress, mb_
                 r = do_online(t, op, err);
                 break;
         case MB_OP_DISK_INIT_GPT:
-                r = check_identity(f, op, true, err);
+                r = check_blank(f, op, err);
                 if (r == 0)
                         r = do_init_gpt(t, op, err);
                 break;
         case MB_OP_PART_CREATE:
         case MB_OP_PART_SET_NAME:
                 r = do_layout(t, op, d && d->sector_size ? d->sector_size : 512, err);
-                break;
-        case MB_OP_FORMAT:
-        case MB_OP_CLONE_BLOCKS:
-                r = check_identity(f, op, false, err);
-                if (r == 0)
-                        r = run_steps(t, f, op, &steps, progress, err);
                 break;
         default:
                 r = run_steps(t, f, op, &steps, progress, err);

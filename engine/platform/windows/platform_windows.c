@@ -80,9 +80,43 @@ static int win_allow_write(mb_platform *p, uint32_t disk, mb_error *err)
         return 0;
 }
 
-static int win_execute(mb_platform *p, const mb_op *op, mb_progress *progress, mb_error *err)
+static int win_perform(mb_platform *p, const mb_op *op, mb_progress *progress, mb_error *err)
 {
         return mb_win_execute(p->priv, op, progress, err);
+}
+
+/* Every kind is performed by exec.c: the IOCTLs for online and the GPT
+ * layout, the rendered diskpart/bcdedit/copy steps for the rest. */
+static const mb_op_handler win_handlers[MB_OP__COUNT] = {
+        [MB_OP_DISK_ONLINE] = win_perform,
+        [MB_OP_DISK_INIT_GPT] = win_perform,
+        [MB_OP_PART_CREATE] = win_perform,
+        [MB_OP_PART_SET_TYPE] = win_perform,
+        [MB_OP_PART_SET_ATTRS] = win_perform,
+        [MB_OP_PART_SET_NAME] = win_perform,
+        [MB_OP_FORMAT] = win_perform,
+        [MB_OP_CONVERT_DYNAMIC] = win_perform,
+        [MB_OP_MIRROR_ADD] = win_perform,
+        [MB_OP_MIRROR_REMOVE_MISSING] = win_perform,
+        [MB_OP_MIRROR_RESYNC] = win_perform,
+        [MB_OP_CLONE_BLOCKS] = win_perform,
+        [MB_OP_SYNC_FILES] = win_perform,
+        [MB_OP_BCD_COPY_BOOTMGR] = win_perform,
+        [MB_OP_BCD_CREATE_LOADER] = win_perform,
+        [MB_OP_BCD_SET_DEVICE] = win_perform,
+        [MB_OP_BCD_DELETE] = win_perform,
+        [MB_OP_BCD_DISPLAYORDER] = win_perform,
+        [MB_OP_FW_ENTRY] = win_perform,
+        [MB_OP_FW_DELETE] = win_perform,
+        [MB_OP_LDM_REPAIR] = win_perform,
+        [MB_OP_GPT_REPAIR] = win_perform,
+};
+
+static int win_identify(mb_platform *p, uint32_t disk, mb_disk_identity *ret, mb_error *err)
+{
+        mb_win_target *t = p->priv;
+
+        return mb_win_identify(t->w, disk, ret, err);
 }
 
 static void win_close(mb_platform *p)
@@ -105,7 +139,8 @@ static const mb_platform_ops win_ops = {
         .name = "windows",
         .read_facts = win_read_facts,
         .allow_write = win_allow_write,
-        .execute = win_execute,
+        .handlers = win_handlers,
+        .identify = win_identify,
         .finish = win_finish,
         .close = win_close,
 };

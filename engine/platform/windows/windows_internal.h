@@ -298,7 +298,13 @@ typedef struct mb_win_target {
         bool rec_replay;        /* rec is a replay */
 } mb_win_target;
 
+/* Performs op through the table (one of the target's handlers; the gate,
+ * mb_platform_execute, has allowed it and re-checked the disk's identity). */
 int mb_win_execute(mb_win_target *t, const mb_op *op, mb_progress *progress, mb_error *err);
+/* The disk's identity now, through the table: serial from
+ * IOCTL_STORAGE_QUERY_PROPERTY(StorageDeviceProperty), size from
+ * IOCTL_DISK_GET_DRIVE_GEOMETRY_EX, on \\.\PhysicalDriveN opened for reading. */
+int mb_win_identify(const mb_win32 *w, uint32_t disk, mb_disk_identity *ret, mb_error *err);
 
 /* ---- platform_windows.c ---- */
 
