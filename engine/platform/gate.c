@@ -135,17 +135,16 @@ static int gate_identity(mb_platform *p, const mb_op *op, const mb_op_info *info
 int mb_platform_execute(mb_platform *p, const mb_op *op, mb_progress *progress, mb_error *err)
 {
         const mb_op_info *info = mb_op_info_of(op->kind);
-        mb_op_handler h = NULL;
+        mb_op_handler h;
         int r;
 
         if (!info)
                 return mb_error_set(err, MB_EINVAL, "target %s: unknown operation %d", p->ops->name,
                                     (int)op->kind);
-        if (!p->ops->handlers && !p->ops->execute)
+        if (!p->ops->handlers)
                 return mb_error_set(err, MB_ENOTSUP, "target %s cannot change anything", p->ops->name);
-        if (p->ops->handlers)
-                h = p->ops->handlers[op->kind];
-        if (!h && !p->ops->execute)
+        h = p->ops->handlers[op->kind];
+        if (!h)
                 return mb_error_set(err, MB_ENOTSUP, "target %s cannot perform %s", p->ops->name,
                                     info->name);
         r = gate_write_rule(p, op, info, err);
@@ -155,7 +154,7 @@ int mb_platform_execute(mb_platform *p, const mb_op *op, mb_progress *progress, 
                 return r;
         if (mb_fault_pointf(err, "operation %s on disk %u", info->name, op->disk) < 0)
                 return MB_EIO;
-        return h ? h(p, op, progress, err) : p->ops->execute(p, op, progress, err);
+        return h(p, op, progress, err);
 }
 
 int mb_platform_finish(mb_platform *p, mb_error *err)

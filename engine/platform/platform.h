@@ -49,9 +49,6 @@ typedef struct mb_platform_ops {
         /* One handler per op kind (MB_OP__COUNT slots, designated
          * initializers); an empty slot is an op this target cannot perform. */
         const mb_op_handler *handlers;
-        /* Transitional: a target without a handler table performs every op
-         * here. Removed once every target has its table. */
-        int (*execute)(mb_platform *p, const mb_op *op, mb_progress *progress, mb_error *err);
         /* The disk's identity now (serial and size), read from the disk, not
          * from cached facts. Required for every target that performs a
          * destructive op: the gate refuses such an op without it. */

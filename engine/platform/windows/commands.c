@@ -16,27 +16,6 @@
 #define EFI_GLOBAL_GUID "{8be4df61-93ca-11d2-aa0d-00e098032b8c}"
 #define BCD_TMP_NAME "BCD.mbstate"
 
-static const char *op_name(mb_op_kind k)
-{
-        static const char *const names[MB_OP__COUNT] = {
-                [MB_OP_DISK_ONLINE] = "disk-online", [MB_OP_DISK_INIT_GPT] = "disk-init-gpt",
-                [MB_OP_PART_CREATE] = "partition-create", [MB_OP_PART_SET_TYPE] = "partition-set-type",
-                [MB_OP_PART_SET_ATTRS] = "partition-set-attributes",
-                [MB_OP_PART_SET_NAME] = "partition-set-name", [MB_OP_FORMAT] = "format",
-                [MB_OP_CONVERT_DYNAMIC] = "convert-dynamic", [MB_OP_MIRROR_ADD] = "mirror-add",
-                [MB_OP_MIRROR_REMOVE_MISSING] = "mirror-remove-missing",
-                [MB_OP_MIRROR_RESYNC] = "mirror-resync", [MB_OP_CLONE_BLOCKS] = "clone-blocks",
-                [MB_OP_SYNC_FILES] = "sync-files", [MB_OP_BCD_COPY_BOOTMGR] = "bcd-copy-bootmgr",
-                [MB_OP_BCD_CREATE_LOADER] = "bcd-create-loader",
-                [MB_OP_BCD_SET_DEVICE] = "bcd-set-device", [MB_OP_BCD_DELETE] = "bcd-delete",
-                [MB_OP_BCD_DISPLAYORDER] = "bcd-displayorder", [MB_OP_FW_ENTRY] = "firmware-entry",
-                [MB_OP_FW_DELETE] = "firmware-delete", [MB_OP_LDM_REPAIR] = "ldm-repair",
-                [MB_OP_GPT_REPAIR] = "gpt-repair",
-        };
-
-        return (unsigned)k < MB_OP__COUNT && names[k] ? names[k] : "unknown";
-}
-
 /* ---- steps ---- */
 
 static int add_step(mb_win_steps *s, mb_win_step_kind kind, char *text, const char *a1,
@@ -127,7 +106,7 @@ static const mb_disk_fact *need_disk(render *r, uint32_t number)
 
         if (!d)
                 mb_error_set(r->err, MB_ENOENT, "%s: disk %u is not in the facts",
-                             op_name(r->op->kind), number);
+                             mb_op_kind_to_string(r->op->kind), number);
         return d;
 }
 
@@ -196,12 +175,12 @@ static bool valid_object(const char *id)
 static int check_description(render *r, const char *s)
 {
         if (!*s)
-                return mb_error_set(r->err, MB_EINVAL, "%s: empty BCD description", op_name(r->op->kind));
+                return mb_error_set(r->err, MB_EINVAL, "%s: empty BCD description", mb_op_kind_to_string(r->op->kind));
         for (const char *p = s; *p; p++)
                 if (*p == '"' || (unsigned char)*p < 0x20)
                         return mb_error_set(r->err, MB_EINVAL,
                                             "%s: BCD description \"%s\" contains a quote or control character",
-                                            op_name(r->op->kind), s);
+                                            mb_op_kind_to_string(r->op->kind), s);
         return 0;
 }
 
@@ -295,10 +274,10 @@ static int render_part_create(render *r, const mb_disk_fact *d, mb_win_steps *s)
 
         if (!type)
                 return mb_error_set(r->err, MB_EINVAL, "%s: no type GUID for role %s",
-                                    op_name(op->kind), mb_role_to_string(op->role));
+                                    mb_op_kind_to_string(op->kind), mb_role_to_string(op->role));
         if (op->last_lba < op->first_lba)
                 return mb_error_set(r->err, MB_EINVAL, "%s: last LBA %llu before first LBA %llu",
-                                    op_name(op->kind), (unsigned long long)op->last_lba,
+                                    mb_op_kind_to_string(op->kind), (unsigned long long)op->last_lba,
                                     (unsigned long long)op->first_lba);
         mb_win_disk_path(d->number, path);
         rc = add_step(s, MB_WIN_STEP_IOCTL,
@@ -325,7 +304,7 @@ static int render_set_name(render *r, const mb_disk_fact *d, mb_win_steps *s)
 
         if (!p)
                 return mb_error_set(r->err, MB_ESTATE, "%s: disk %u has no %s partition",
-                                    op_name(r->op->kind), d->number, mb_role_to_string(r->op->role));
+                                    mb_op_kind_to_string(r->op->kind), d->number, mb_role_to_string(r->op->role));
         mb_win_disk_path(d->number, path);
         return add_step(s, MB_WIN_STEP_IOCTL,
                         fmt("IOCTL_DISK_SET_DRIVE_LAYOUT_EX %s: partition %u Name=\"%s\" (everything else kept)",
@@ -340,11 +319,11 @@ static int render_format(render *r, const mb_disk_fact *d, mb_win_steps *s)
 
         if (!fs)
                 return mb_error_set(r->err, MB_EINVAL, "%s: cannot format as %s",
-                                    op_name(r->op->kind), mb_fs_to_string(r->op->fs));
+                                    mb_op_kind_to_string(r->op->kind), mb_fs_to_string(r->op->fs));
         for (const char *c = r->op->label; *c; c++)
                 if (*c == '"' || (unsigned char)*c < 0x20)
                         return mb_error_set(r->err, MB_EINVAL, "%s: label \"%s\" contains a quote or control character",
-                                            op_name(r->op->kind), r->op->label);
+                                            mb_op_kind_to_string(r->op->kind), r->op->label);
         if (r->op->label[0])
                 snprintf(tail, sizeof(tail), "format fs=%s label=\"%s\" quick", fs, r->op->label);
         else
@@ -362,7 +341,7 @@ static int render_mirror_add(render *r, const mb_disk_fact *d, mb_win_steps *s)
         if (r->op->role != MB_ROLE_OS || !src->system)
                 return mb_error_set(r->err, MB_ENOTSUP,
                                     "%s: the windows target mirrors only the running system's volume (role os on the system disk), not role %s on disk %u",
-                                    op_name(r->op->kind), mb_role_to_string(r->op->role), src->number);
+                                    mb_op_kind_to_string(r->op->kind), mb_role_to_string(r->op->role), src->number);
         return add_step(s, MB_WIN_STEP_DISKPART, fmt("select volume=%c\nadd disk=%u\n", drive, d->number),
                         NULL, NULL, r->err);
 }
@@ -382,11 +361,11 @@ static int render_remove_missing(render *r, mb_win_steps *s)
         bool found = false;
 
         if (!r->op->ldm_disk[0])
-                return mb_error_set(r->err, MB_EINVAL, "%s: no LDM disk name", op_name(r->op->kind));
+                return mb_error_set(r->err, MB_EINVAL, "%s: no LDM disk name", mb_op_kind_to_string(r->op->kind));
         for (const char *c = r->op->ldm_disk; *c; c++)
                 if ((unsigned char)*c < 0x20 || *c == '"')
                         return mb_error_set(r->err, MB_EINVAL, "%s: invalid LDM disk name \"%s\"",
-                                            op_name(r->op->kind), r->op->ldm_disk);
+                                            mb_op_kind_to_string(r->op->kind), r->op->ldm_disk);
         for (uint32_t i = 0; i < r->facts->n_volumes; i++)
                 for (uint32_t j = 0; j < r->facts->volumes[i].n_plexes; j++) {
                         const mb_plex_fact *x = &r->facts->volumes[i].plexes[j];
@@ -402,13 +381,13 @@ static int render_remove_missing(render *r, mb_win_steps *s)
                 }
         if (!found)
                 return mb_error_set(r->err, MB_ESTATE, "%s: LDM disk %s holds no plex of a missing disk",
-                                    op_name(r->op->kind), r->op->ldm_disk);
+                                    mb_op_kind_to_string(r->op->kind), r->op->ldm_disk);
         if (n > 1)
                 return mb_error_set(r->err, MB_ENOTSUP,
                                     "%s: %zu disks of the group are missing (%s, %s%s); diskpart numbers them M0, M1, ... "
                                     "in an order mbstate does not read: remove %s by hand (diskpart: list disk, "
                                     "select disk M<n>, delete disk override) and run again",
-                                    op_name(r->op->kind), n, missing[0], missing[1], n > 2 ? ", ..." : "",
+                                    mb_op_kind_to_string(r->op->kind), n, missing[0], missing[1], n > 2 ? ", ..." : "",
                                     r->op->ldm_disk);
         return add_step(s, MB_WIN_STEP_DISKPART,
                         fmt("rem LDM disk %s, the dynamic disk group's only missing disk\n"
@@ -429,7 +408,7 @@ static int render_clone_blocks(render *r, const mb_disk_fact *d, mb_win_steps *s
         dp = role_part(d, r->op->role);
         if (!sp)
                 return mb_error_set(r->err, MB_ESTATE, "%s: disk %u has no %s partition to copy from",
-                                    op_name(r->op->kind), src->number, mb_role_to_string(r->op->role));
+                                    mb_op_kind_to_string(r->op->kind), src->number, mb_role_to_string(r->op->role));
         return add_step(s, MB_WIN_STEP_COPYBLOCKS,
                         fmt("copy blocks %s -> %s (%s; both volumes locked, the destination dismounted)",
                             volume_path(r, 0, src, sp, r->op->role, false),
@@ -453,7 +432,7 @@ static int render_sync_files(render *r, const mb_disk_fact *d, mb_win_steps *s)
         dp = role_part(d, r->op->role);
         if (!sp)
                 return mb_error_set(r->err, MB_ESTATE, "%s: disk %u has no %s partition to copy from",
-                                    op_name(r->op->kind), src->number, mb_role_to_string(r->op->role));
+                                    mb_op_kind_to_string(r->op->kind), src->number, mb_role_to_string(r->op->role));
         /* The running system's store is held open by the registry: it is
          * exported by bcdedit instead of copied. */
         live_store = r->op->role == MB_ROLE_EFI && src->system;
@@ -586,7 +565,7 @@ static int render_bcd_set_device(render *r, const mb_disk_fact *d, mb_win_steps 
 
         if (!valid_object(r->op->object))
                 return mb_error_set(r->err, MB_EINVAL, "%s: invalid BCD object id \"%s\"",
-                                    op_name(r->op->kind), r->op->object);
+                                    mb_op_kind_to_string(r->op->kind), r->op->object);
         o = mb_facts_bcd_object(r->facts, r->op->object);
         if (o && o->type && strcmp(o->type, "os-loader") == 0 && r->op->role == MB_ROLE_OS)
                 return render_plex_entry(r, d, o, s);
@@ -712,7 +691,7 @@ int mb_win_render_steps(const mb_facts *facts, const mb_op *op, const mb_win_ren
 
                 if (mb_w_guid_parse(op->type_guid, &g) < 0) {
                         rc = mb_error_set(err, MB_EINVAL, "%s: invalid type GUID \"%s\"",
-                                          op_name(op->kind), op->type_guid);
+                                          mb_op_kind_to_string(op->kind), op->type_guid);
                         break;
                 }
                 snprintf(tail, sizeof(tail), "set id=%s override", op->type_guid);
@@ -766,7 +745,7 @@ int mb_win_render_steps(const mb_facts *facts, const mb_op *op, const mb_win_ren
                         ? add_step(&s, MB_WIN_STEP_COMMAND, fmt("bcdedit /delete %s", op->object),
                                    NULL, NULL, err)
                         : mb_error_set(err, MB_EINVAL, "%s: invalid BCD object id \"%s\"",
-                                       op_name(op->kind), op->object);
+                                       mb_op_kind_to_string(op->kind), op->object);
                 break;
         case MB_OP_BCD_DISPLAYORDER:
                 rc = valid_object(op->object)
@@ -775,7 +754,7 @@ int mb_win_render_steps(const mb_facts *facts, const mb_op *op, const mb_win_ren
                                        position_flag(op->position)),
                                    NULL, NULL, err)
                         : mb_error_set(err, MB_EINVAL, "%s: invalid BCD object id \"%s\"",
-                                       op_name(op->kind), op->object);
+                                       mb_op_kind_to_string(op->kind), op->object);
                 break;
         case MB_OP_FW_ENTRY:
                 rc = check_description(&r, op->description);

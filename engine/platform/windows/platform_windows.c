@@ -150,7 +150,7 @@ static const mb_platform_ops replay_ops = {
         .name = "replay",
         .read_facts = win_read_facts,
         .allow_write = win_allow_write,
-        .execute = NULL,
+        .handlers = NULL,       /* a recording changes nothing */
         .finish = NULL,
         .close = win_close,
 };
