@@ -9,7 +9,6 @@
 #include "monitor.h"
 #include "platform/platform.h"
 #include "platform/renderers.h"
-#include "platform/windows/windows_target.h"
 #include "run.h"
 #include "runctl.h"
 
@@ -94,11 +93,6 @@ typedef struct args {
         bool help;
         bool allow_block_devices;
 } args;
-
-/* The image target spelled with the option --allow-block-devices stands
- * for (the option reaches the target in its spec, nothing else); kept for
- * the whole process. */
-static char *image_target_allowing_block;
 
 static int parse(int argc, char **argv, const verb *v, bool wants_file, args *a)
 {
@@ -194,16 +188,6 @@ static int parse(int argc, char **argv, const verb *v, bool wants_file, args *a)
                          mb_renderer_names(names, sizeof(names)), a->commands);
                 return usage_error(v, "%s", msg);
         }
-        if (a->allow_block_devices && a->target && strncmp(a->target, "image:", 6) == 0) {
-                /* --allow-block-devices is the image list's block-devices=allow */
-                size_t n = strlen(a->target) + sizeof(",block-devices=allow");
-
-                free(image_target_allowing_block);
-                if (!(image_target_allowing_block = malloc(n)))
-                        return usage_error(v, "%s", "out of memory");
-                snprintf(image_target_allowing_block, n, "%s,block-devices=allow", a->target);
-                a->target = image_target_allowing_block;
-        }
         return 0;
 }
 
@@ -228,6 +212,7 @@ static int run_verb(int argc, char **argv, const verb *v)
                  : strcmp(v->name, "check") == 0 ? MB_VERB_CHECK : MB_VERB_PLAN;
         o.config_path = a.file;
         o.target = a.target;
+        o.target_options.allow_block_devices = a.allow_block_devices;
         o.json = a.json;
         o.commands = a.commands ? a.commands : "target";
         o.wait = a.wait;
@@ -285,12 +270,10 @@ static int facts_verb(int argc, char **argv, const verb *v)
                 return r < 0 ? 0 : r;
         if ((r = need_target(v, &a)))
                 return r;
-        if (a.record && strcmp(a.target, "windows") != 0)
-                return usage_error(v, "--record records the windows target, not '%s'", a.target);
-        if (a.record)
-                r = mb_windows_open_recording(a.record, &p, &err);
-        else
-                r = mb_platform_open(a.target, &p, &err);
+        r = mb_platform_open_with(a.target,
+                                  &(mb_target_options){ .allow_block_devices = a.allow_block_devices,
+                                                        .record = a.record },
+                                  &p, &err);
         if (!r)
                 r = mb_platform_read_facts(p, &f, &err);
         if (a.record && p) {

@@ -207,7 +207,7 @@ int mb_run(const mb_run_options *o)
         if (!rc)
                 rc = mb_lock_acquire(o->target, o->verb == MB_VERB_APPLY, o->lock_timeout, &lock, &r.err);
         if (!rc)
-                rc = mb_platform_open(o->target, &pl, &r.err);
+                rc = mb_platform_open_with(o->target, &o->target_options, &pl, &r.err);
         if (!rc) {
                 pl->verify.deep = o->deep || o->verb == MB_VERB_APPLY;
                 pl->verify.state_dir = o->state_dir ? o->state_dir : MB_STATE_DIR_DEFAULT;

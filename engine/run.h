@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "plan.h"
+#include "platform/platform.h"
 
 /* Exit codes (DESIGN.md §7). */
 enum {
@@ -22,6 +23,7 @@ typedef struct mb_run_options {
         mb_verb verb;
         const char *config_path;
         const char *target;
+        mb_target_options target_options;       /* what the command line asks of the target */
         bool json;
         const char *commands;   /* NULL, "windows" or "target": which commands to show */
         bool wait;              /* apply: wait for resyncs */

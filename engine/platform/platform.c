@@ -6,7 +6,9 @@
  * gate.c.
  */
 #include "platform/platform.h"
+#include "platform/windows/windows_target.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,15 +37,49 @@ int mb_platform_open_replay(const char *path, mb_platform **ret, mb_error *err)
 }
 #endif
 
+/* The image list with the option item that lets block devices be disks. */
+static int open_image(const char *list, const mb_target_options *o, mb_platform **ret,
+                      mb_error *err)
+{
+        char *with;
+        int r;
+
+        if (!o || !o->allow_block_devices)
+                return mb_platform_open_image(list, ret, err);
+        if (asprintf(&with, "%s,block-devices=allow", list) < 0)
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        r = mb_platform_open_image(with, ret, err);
+        free(with);
+        return r;
+}
+
 int mb_platform_open(const char *spec, mb_platform **ret, mb_error *err)
+{
+        return mb_platform_open_with(spec, NULL, ret, err);
+}
+
+int mb_platform_open_with(const char *spec, const mb_target_options *o, mb_platform **ret,
+                          mb_error *err)
 {
         mb_platform *p = NULL;
         int r;
 
+        if (o && o->record && strcmp(spec, "windows") != 0)
+                return mb_error_set(err, MB_EINVAL, "--record records the windows target, not '%s'",
+                                    spec);
+        if (o && o->allow_block_devices && strncmp(spec, "image:", 6) != 0)
+                return mb_error_set(err, MB_EINVAL,
+                                    "--allow-block-devices is an option of the image target, not of '%s'",
+                                    spec);
+        if (o && o->record) {
+                r = mb_windows_open_recording(o->record, &p, err);
+                goto opened;
+        }
+
         if (strncmp(spec, "snapshot:", 9) == 0 && spec[9])
                 r = mb_platform_open_snapshot(spec + 9, &p, err);
         else if (strncmp(spec, "image:", 6) == 0 && spec[6])
-                r = mb_platform_open_image(spec + 6, &p, err);
+                r = open_image(spec + 6, o, &p, err);
         else if (strcmp(spec, "windows") == 0)
                 r = mb_platform_open_windows(&p, err);
         else if (strncmp(spec, "replay:", 7) == 0 && spec[7])
@@ -52,6 +88,7 @@ int mb_platform_open(const char *spec, mb_platform **ret, mb_error *err)
                 return mb_error_set(err, MB_EINVAL,
                                     "unknown target '%s'; expected snapshot:FACTS.yaml, image:A.img[,B.img...], windows or replay:RECORDING",
                                     spec);
+opened:
         if (r)
                 return r;
         if (!p->spec)

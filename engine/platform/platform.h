@@ -97,6 +97,17 @@ struct mb_platform {
         uint32_t system_disk;
 };
 
+/* What the command line asks of a target beyond its spelling. Targets that
+ * cannot honour an option refuse it when it is set. */
+typedef struct mb_target_options {
+        bool allow_block_devices;       /* disk-as-file targets may open block devices */
+        const char *record;             /* record every call the target makes to this file */
+} mb_target_options;
+
+/* mb_platform_open with options (o may be NULL: none). */
+int mb_platform_open_with(const char *spec, const mb_target_options *o, mb_platform **ret,
+                          mb_error *err);
+
 /* Opens a target by its spelling: "snapshot:PATH", "image:PATH[,PATH...]", "windows",
  * "replay:RECORDING". */
 int mb_platform_open(const char *spec, mb_platform **ret, mb_error *err);
