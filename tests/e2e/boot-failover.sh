@@ -14,6 +14,10 @@
 #
 #   (a) both disks:            "Windows Boot Manager" -> disk0's ESP
 #   (b) disk0 detached:        "Windows Boot Manager Cloned" -> disk1's ESP
+#   (f) the firmware's own entries: a boot with a DVD drive writes the store
+#       back (OVMF adds its entries); check exits 0, apply changes nothing;
+#       disk0 detached: the firmware tries only the Windows entries before
+#       "Windows Boot Manager Cloned" starts from disk1's ESP
 #   (c) the cloned entry gone: `mbstate check` exits 2 naming it and predicts
 #       the fallback; with disk0 detached the firmware falls back to
 #       \EFI\Boot\bootx64.efi
@@ -64,6 +68,8 @@ boot() {
         cp "$vars" "$T/$name.vars.fd"
         args=()
         for d in "$@"; do args+=(-drive "file=$d,format=raw,if=virtio"); done
+        # BOOT_CDROM=1: an empty DVD drive as well (the firmware lists it)
+        [ -n "${BOOT_CDROM:-}" ] && args+=(-drive "if=ide,media=cdrom")
         start=$(date +%s.%N)
         qemu-system-x86_64 -machine q35,smm=on -global driver=cfi.pflash01,property=secure,value=on \
                 -m 256 -display none -monitor none -serial "file:$T/$name.raw" -nic none -no-reboot \
@@ -153,6 +159,94 @@ check "(b) disk0 detached: Boot$N0 fails" grep -a -q "failed to load Boot$N0 \"W
 check "(b) \"Windows Boot Manager Cloned\" is started" grep -a -q "starting Boot$N1 \"Windows Boot Manager Cloned\"" "$T/b.log"
 check "(b) the signed boot manager runs from disk1's ESP ($ESP1)" test "$(marker b bootmgfw "$ESP1")" = 1
 check "(b) not the fallback" test "$(grep -a -c FALLBACK "$T/b.log")" = 0
+
+# ---- (f) the firmware's own entries: one boot writes the store back ----
+# OVMF, at each boot, adds a Boot#### entry for every bootable device it
+# finds (EfiBootManagerRefreshAllBootOption: the DVD drive, each disk as a
+# "UEFI Misc Device", the built-in shell) and appends it to BootOrder. Boot
+# the converged pair once with a DVD drive attached and keep the store the
+# firmware wrote; `check` must not call those entries drift, `apply` must
+# leave them alone, and with disk 0 gone the firmware must reach disk 1's
+# boot manager before any of them.
+# fwvars STORE: "NNNN description" of each active Boot#### variable and the
+# BootOrder, read straight from the firmware volume by a reader that shares
+# no code with mbstate (layout: UEFI PI spec vol. 3, the firmware volume
+# header; EDK II AuthenticatedVariableFormat.h, VARIABLE_STORE_HEADER and
+# AUTHENTICATED_VARIABLE_HEADER; UEFI spec 3.1.3, EFI_LOAD_OPTION).
+fwvars() {
+        python3 - "$1" <<'PY'
+import struct, sys, uuid
+b = open(sys.argv[1], "rb").read()
+assert b[40:44] == b"_FVH", "no firmware volume"
+off = struct.unpack_from("<H", b, 48)[0]
+size = struct.unpack_from("<I", b, off + 16)[0]
+end, p = off + size, off + 28
+glob = uuid.UUID("8be4df61-93ca-11d2-aa0d-00e098032b8c")
+vars_ = {}
+while p + 60 <= end and struct.unpack_from("<H", b, p)[0] == 0x55AA:
+    state = b[p + 2]
+    ns, ds = struct.unpack_from("<II", b, p + 36)
+    guid = uuid.UUID(bytes_le=b[p + 44:p + 60])
+    name = b[p + 60:p + 60 + ns].decode("utf-16-le").rstrip("\0")
+    data = b[p + 60 + ns:p + 60 + ns + ds]
+    if guid == glob and state in (0x3F, 0x3E):   # VAR_ADDED, or its deletion not done
+        if state == 0x3F or name not in vars_:
+            vars_[name] = data
+    p = (p + 60 + ns + ds + 3) & ~3
+for name in sorted(vars_):
+    if len(name) == 8 and name.startswith("Boot") and name[4:] != "Next":
+        try: int(name[4:], 16)
+        except ValueError: continue
+        d = vars_[name]
+        attr, fplen = struct.unpack_from("<IH", d, 0)
+        desc = d[6:].decode("utf-16-le", "replace").split("\0")[0]
+        print("%s %s%s" % (name[4:].upper(), desc, "" if attr & 1 else " (inactive)"))
+order = vars_.get("BootOrder", b"")
+print("BootOrder " + ",".join("%04X" % n for n in struct.unpack("<%dH" % (len(order) // 2), order)))
+PY
+}
+# facts_entries TARGET: the same list from mbstate facts
+facts_entries() {
+        "$MBSTATE" facts --target "$1" --json | python3 -c '
+import json, sys
+fw = json.load(sys.stdin)["firmware"]
+for e in sorted(fw["entries"], key=lambda e: e["number"]):
+    print("%04X %s%s" % (e["number"], e.get("description", ""), "" if e.get("active", True) else " (inactive)"))
+print("BootOrder " + ",".join("%04X" % n for n in fw.get("order", [])))'
+}
+BOOT_CDROM=1 boot f1 "$T/vars.applied.fd" "$D0" "$D1"
+check "(f) both disks and a DVD drive: the boot manager starts from disk0's ESP" test "$(marker f1 bootmgfw "$ESP0")" = 1
+cp "$T/f1.vars.fd" "$T/vars.fw.fd"
+TARGETF="image:$D0,$D1,nvram=$T/vars.fw.fd"
+fwvars "$T/vars.applied.fd" >"$T/fw-before.txt"
+fwvars "$T/vars.fw.fd" >"$T/fw-after.txt"
+facts_entries "$TARGETF" >"$T/facts-after.txt"
+echo "--- firmware entries after one boot with a DVD drive (independent reader of the variable store; -/+ = what the firmware removed/wrote)"
+grep -v -x -F -f "$T/fw-after.txt" "$T/fw-before.txt" | sed 's/^/    - /'
+grep -v -x -F -f "$T/fw-before.txt" "$T/fw-after.txt" | sed 's/^/    + /'
+grep -v -x -F -f "$T/fw-before.txt" "$T/fw-after.txt" | grep -v '^BootOrder ' >"$T/fw-added.txt"
+sed 's/^/    /' "$T/fw-after.txt"
+check "(f) the firmware added entries of its own at that boot" test -s "$T/fw-added.txt"
+check "(f) ... among them the DVD drive" grep -q "DVD" "$T/fw-added.txt"
+check "(f) mbstate facts reads the same entries and BootOrder as the independent reader" \
+        cmp -s "$T/facts-after.txt" "$T/fw-after.txt"
+cmp -s "$T/facts-after.txt" "$T/fw-after.txt" || diff "$T/fw-after.txt" "$T/facts-after.txt" | sed 's/^/    /'
+rc=0; "$MBSTATE" check "$SITE" --target "$TARGETF" >"$T/check-f.out" 2>&1 || rc=$?
+check "(f) check with the store the firmware wrote: in desired state (exit 0)" test $rc -eq 0
+sed 's/^/    /' "$T/check-f.out"
+cp "$T/vars.fw.fd" "$T/vars.fw0.fd"
+rc=0; "$MBSTATE" apply "$SITE" --target "$TARGETF" >"$T/apply-f.out" 2>&1 || rc=$?
+check "(f) apply exits 0 and changes nothing" grep -q "No changes" "$T/apply-f.out"
+check "(f) ... and leaves the firmware's store byte-identical" cmp -s "$T/vars.fw.fd" "$T/vars.fw0.fd"
+BOOT_CDROM=1 boot f2 "$T/vars.fw.fd" "$D1"
+check "(f) disk0 detached, DVD attached: the boot manager runs from disk1's ESP ($ESP1)" test "$(marker f2 bootmgfw "$ESP1")" = 1
+check "(f) ... not the fallback" test "$(grep -a -c FALLBACK "$T/f2.log")" = 0
+# every load the firmware tried before the first start must be a Windows entry
+grep -a -E "BdsDxe: (loading|failed to load|starting) Boot" "$T/f2.log" | sed '/BdsDxe: starting/q' >"$T/f2-tries.txt"
+check "(f) the first program the firmware starts is Boot$N1 \"Windows Boot Manager Cloned\"" \
+        grep -q "^BdsDxe: starting Boot$N1 \"Windows Boot Manager Cloned\"" <(tail -n 1 "$T/f2-tries.txt")
+check "(f) ... and before it the firmware tried only Boot$N0 and Boot$N1 (no DVD, shell or other entry)" \
+        test "$(grep -v -c -E "Boot($N0|$N1) \"Windows Boot Manager( Cloned)?\"" "$T/f2-tries.txt")" = 0
 
 # ---- (n) negative control: an unsigned boot manager on disk 1 ----
 mkdir -p "$T/u"
