@@ -172,9 +172,10 @@ static int firmware_diff(const mb_facts *f, mb_plan *p, const mb_site_boot_entry
         snprintf(op.description, sizeof(op.description), "%s", e->description);
         snprintf(op.path, sizeof(op.path), "%s", path);
         if (!fw)
-                res_text(cur, "no firmware entry");
+                res_text(cur, "no firmware entry; BootOrder %s", order_text(f->firmware, now, sizeof(now)));
         else if (at < 0)
-                res_text(cur, "firmware entry Boot%04X not in the boot order", fw->number);
+                res_text(cur, "firmware entry Boot%04X not in the boot order; BootOrder %s", fw->number,
+                         order_text(f->firmware, now, sizeof(now)));
         else
                 res_text(cur, "firmware entry Boot%04X -> partition %s; BootOrder %s (* names a partition)",
                          fw->number, fw->partition ? fw->partition : "?",

@@ -3376,7 +3376,12 @@ Test(windows_render, seed_steps)
         snprintf(op.description, sizeof(op.description), "Windows Server - secondary plex");
         t = render(f, &op);
         cr_assert_str_eq(t, "bcdedit /set {fwbootmgr} displayorder "
-                            "{063973c4-d0ac-11ed-b884-cfa59b967f58} /addlast\n");
+                            "{063973c4-d0ac-11ed-b884-cfa59b967f58} /addlast\n"
+                            "SetFirmwareEnvironmentVariableW BootOrder {8be4df61-93ca-11d2-aa0d-00e098032b8c} = "
+                            "BootOrder with the Boot#### of \"Windows Server - secondary plex\" on partition "
+                            "0d3e1c2b-0001-4a1b-9c2d-3e4f5a6b7c01 moved directly after the last entry whose "
+                            "load option names a partition (hard drive media path), ahead of the entries "
+                            "that name none\n");
         free(t);
 
         memset(&op, 0, sizeof(op));
