@@ -105,9 +105,13 @@ static const char *wanted_text(const mb_firmware_fact *fw, uint32_t number, mb_p
         uint32_t after = 0, k = 0;      /* ours goes before the k-th other entry, k == after */
         size_t n = 0;
 
-        for (uint32_t i = 0; pos != MB_POS_FIRST && i < fw->n_order; i++)
-                if (fw->order[i] != number && ++k && names_partition(fw, fw->order[i]))
+        for (uint32_t i = 0; pos != MB_POS_FIRST && i < fw->n_order; i++) {
+                if (fw->order[i] == number)
+                        continue;
+                k++;
+                if (names_partition(fw, fw->order[i]))
                         after = k;
+        }
         buf[0] = '\0';
         k = 0;
         for (uint32_t i = 0; i <= fw->n_order && n + 8 < len; i++) {
