@@ -52,25 +52,89 @@ static bool listed(const mb_bcd_object_fact *list_owner, const char *id)
         return false;
 }
 
-/* Does an entry that names a disk partition come after position at in
- * BootOrder? Entries without one (the DVD, removable media, the shell,
- * PXE, a whole disk: what the firmware adds by itself) do not count, so
- * "last" means last of the disk entries and the firmware's own entries
- * never make drift. */
-static bool disk_entry_after(const mb_firmware_fact *fw, int at)
+static bool names_partition(const mb_firmware_fact *fw, uint32_t number)
 {
-        for (uint32_t i = (uint32_t)at + 1; i < fw->n_order; i++)
-                for (uint32_t k = 0; k < fw->n_entries; k++)
-                        if (fw->entries[k].number == fw->order[i] && fw->entries[k].partition)
-                                return true;
+        for (uint32_t k = 0; k < fw->n_entries; k++)
+                if (fw->entries[k].number == number && fw->entries[k].partition)
+                        return true;
         return false;
+}
+
+/*
+ * Is BootOrder position at where "last" wants it: directly after the other
+ * entries that name a disk partition, ahead of every entry that names none?
+ * The entry before it names a partition (or, when no other entry does, it
+ * is first) and no entry after it names one. Entries without a partition
+ * (DVD, removable media, shell, PXE, a whole disk: what the firmware adds by
+ * itself) keep their places among each other and are never drift by
+ * themselves: one the administrator put ahead of the system disk's entry
+ * stays there, since the declared position is relative to the disk entries.
+ */
+static bool last_in_place(const mb_firmware_fact *fw, uint32_t at)
+{
+        bool disk_before = false;
+
+        for (uint32_t i = 0; i < fw->n_order; i++)
+                if (i != at && names_partition(fw, fw->order[i])) {
+                        if (i > at)
+                                return false;
+                        disk_before = true;
+                }
+        return at == 0 ? !disk_before : names_partition(fw, fw->order[at - 1]);
+}
+
+/* BootOrder as text, "0000,0003,0001", the entries that name a partition
+ * starred: what a change shows as the order now. */
+static const char *order_text(const mb_firmware_fact *fw, char *buf, size_t len)
+{
+        size_t n = 0;
+
+        buf[0] = '\0';
+        for (uint32_t i = 0; i < fw->n_order && n + 8 < len; i++)
+                n += (size_t)snprintf(buf + n, len - n, "%s%04X%s", i ? "," : "", fw->order[i],
+                                      names_partition(fw, fw->order[i]) ? "*" : "");
+        return buf;
+}
+
+/* The BootOrder "pos" wants, as order_text() writes it: number (0xffff: an
+ * entry not created yet, shown as "new") first, or directly after the last
+ * other entry that names a partition; the others keep their order. */
+static const char *wanted_text(const mb_firmware_fact *fw, uint32_t number, mb_position pos,
+                               char *buf, size_t len)
+{
+        uint32_t after = 0, k = 0;      /* ours goes before the k-th other entry, k == after */
+        size_t n = 0;
+
+        for (uint32_t i = 0; pos != MB_POS_FIRST && i < fw->n_order; i++) {
+                if (fw->order[i] == number)
+                        continue;
+                k++;
+                if (names_partition(fw, fw->order[i]))
+                        after = k;
+        }
+        buf[0] = '\0';
+        k = 0;
+        for (uint32_t i = 0; i <= fw->n_order && n + 8 < len; i++) {
+                if (k == after && k != UINT32_MAX) {
+                        n += (size_t)(number == 0xffff ? snprintf(buf + n, len - n, "%snew*", n ? "," : "")
+                                                       : snprintf(buf + n, len - n, "%s%04X*", n ? "," : "",
+                                                                  number));
+                        after = UINT32_MAX;
+                }
+                if (i < fw->n_order && fw->order[i] != number) {
+                        n += (size_t)snprintf(buf + n, len - n, "%s%04X%s", n ? "," : "", fw->order[i],
+                                              names_partition(fw, fw->order[i]) ? "*" : "");
+                        k++;
+                }
+        }
+        return buf;
 }
 
 static int firmware_diff(const mb_facts *f, mb_plan *p, const mb_site_boot_entry *e,
                          const mb_disk_fact *t, const mb_part_fact *tpart, const char *subject,
                          mb_error *err)
 {
-        char cur[MB_CHANGE_TEXT], want[MB_CHANGE_TEXT];
+        char cur[MB_CHANGE_TEXT], want[MB_CHANGE_TEXT], now[96], wanted[96];
 
         mb_position pos = e->firmware ? *e->firmware : MB_POS_LAST;
         const char *path = "\\EFI\\Microsoft\\Boot\\bootmgfw.efi";
@@ -104,7 +168,7 @@ static int firmware_diff(const mb_facts *f, mb_plan *p, const mb_site_boot_entry
         if (fw && tpart && fw->partition && tpart->unique_guid &&
             strcasecmp(fw->partition, tpart->unique_guid) == 0 && fw->path &&
             strcasecmp(fw->path, path) == 0 && at >= 0 &&
-            (pos == MB_POS_FIRST ? at == 0 : !disk_entry_after(f->firmware, at)))
+            (pos == MB_POS_FIRST ? at == 0 : last_in_place(f->firmware, (uint32_t)at)))
                 return 0;
         res_op_init(&op, MB_OP_FW_ENTRY, t, MB_ROLE_EFI);
         op.position = pos;
@@ -112,16 +176,21 @@ static int firmware_diff(const mb_facts *f, mb_plan *p, const mb_site_boot_entry
         snprintf(op.description, sizeof(op.description), "%s", e->description);
         snprintf(op.path, sizeof(op.path), "%s", path);
         if (!fw)
-                res_text(cur, "no firmware entry");
+                res_text(cur, "no firmware entry; BootOrder %s", order_text(f->firmware, now, sizeof(now)));
         else if (at < 0)
-                res_text(cur, "firmware entry Boot%04X not in the boot order", fw->number);
+                res_text(cur, "firmware entry Boot%04X not in the boot order; BootOrder %s", fw->number,
+                         order_text(f->firmware, now, sizeof(now)));
         else
-                res_text(cur, "firmware entry Boot%04X -> partition %s, position %d of %u", fw->number,
-                         fw->partition ? fw->partition : "?", at + 1, f->firmware->n_order);
+                res_text(cur, "firmware entry Boot%04X -> partition %s; BootOrder %s (* names a partition)",
+                         fw->number, fw->partition ? fw->partition : "?",
+                         order_text(f->firmware, now, sizeof(now)));
         return mb_plan_add(p, MB_RES_BOOT_ENTRY, subject, false, &op, cur,
-                           res_text(want, "firmware entry -> %s ESP %s, %s in the boot order",
+                           res_text(want, "firmware entry -> %s ESP %s, %s; BootOrder %s",
                                     t->path ? t->path : "disk", path,
-                                    pos == MB_POS_FIRST ? "first" : "after the other disk entries"),
+                                    pos == MB_POS_FIRST ? "first"
+                                                        : "directly after the disk entries, ahead of the others",
+                                    wanted_text(f->firmware, fw ? fw->number : 0xffff, pos,
+                                                wanted, sizeof(wanted))),
                            err);
 }
 

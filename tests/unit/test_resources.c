@@ -467,3 +467,143 @@ Test(resources, plan_add_keeps_current_and_desired)
         cr_assert(p.changes[1].destructive);
         free(p.changes);
 }
+
+/* ---- firmware: last, directly after the disk entries ---- */
+
+/* Replaces BootOrder with order (n numbers). */
+static void set_order(const uint32_t *order, uint32_t n)
+{
+        mb_firmware_fact *fw = facts->firmware;
+        uint32_t *o = realloc(fw->order, n * sizeof(*o));
+
+        cr_assert(o);
+        memcpy(o, order, n * sizeof(*o));
+        fw->order = o;
+        fw->n_order = n;
+}
+
+static void expect_order(const uint32_t *order, uint32_t n)
+{
+        cr_assert_eq(facts->firmware->n_order, n);
+        for (uint32_t i = 0; i < n; i++)
+                cr_assert_eq(facts->firmware->order[i], order[i], "BootOrder[%u] is %04X, wanted %04X", i,
+                             facts->firmware->order[i], order[i]);
+}
+
+/* Applies the plan's only change to the facts, then expects no change. */
+static void apply_one_then_converged(void)
+{
+        mb_plan *p = plan();
+        mb_error err = { 0 };
+
+        cr_assert_eq(p->n_changes, 1, "%zu changes", p->n_changes);
+        cr_assert_eq(mb_model_apply(facts, &p->changes[0].op, &err), 0, "%s", err.msg);
+        mb_plan_free(p);
+        p = plan();
+        cr_assert_eq(p->n_changes, 0, "%zu changes after apply (first: %s)", p->n_changes,
+                     p->n_changes ? p->changes[0].current : "-");
+        mb_plan_free(p);
+}
+
+/* The converged seed has Boot0000 (Windows Boot Manager, disk 0's ESP) and
+ * Boot0001 (Windows Boot Manager Cloned, disk 1's ESP). */
+Test(resources, shell_between_the_windows_entries_is_drift)
+{
+        mb_plan *p;
+
+        cr_assert_eq(facts->firmware->entries[1].number, 1);
+        append_fw_entry(4, "EFI Internal Shell", NULL);
+        set_order((const uint32_t[]){ 0, 4, 1 }, 3);
+        p = plan();
+        cr_assert_eq(p->n_changes, 1, "%zu changes", p->n_changes);
+        cr_assert_eq(p->changes[0].resource, MB_RES_BOOT_ENTRY);
+        cr_assert_eq(p->changes[0].op.kind, MB_OP_FW_ENTRY);
+        cr_assert_eq(p->changes[0].op.position, MB_POS_LAST);
+        cr_assert(strstr(p->changes[0].current, "BootOrder 0000*,0004,0001*"), "%s", p->changes[0].current);
+        cr_assert(strstr(p->changes[0].desired, "BootOrder 0000*,0001*,0004"), "%s", p->changes[0].desired);
+        mb_plan_free(p);
+        apply_one_then_converged();
+        expect_order((const uint32_t[]){ 0, 1, 4 }, 3);
+}
+
+/* BootOrder as tests/e2e/boot-failover.sh (f) reads it after OVMF's first
+ * boot with a DVD drive: 3,4,0,1,2,5,6,7, where Boot0003 and Boot0004 are
+ * the two Windows entries and the others name no partition. Only numbers,
+ * order and partition-or-none matter here; the descriptions are OVMF's
+ * kinds of entry. */
+Test(resources, ovmf_order_after_its_first_boot_is_no_drift)
+{
+        mb_plan *p;
+
+        facts->firmware->entries[0].number = 3;
+        facts->firmware->entries[1].number = 4;
+        append_fw_entry(0, "UiApp", NULL);
+        append_fw_entry(1, "UEFI QEMU DVD-ROM QM00003", NULL);
+        append_fw_entry(2, "UEFI Misc Device", NULL);
+        append_fw_entry(5, "UEFI Misc Device 2", NULL);
+        append_fw_entry(6, "EFI Internal Shell", NULL);
+        append_fw_entry(7, "UEFI PXEv4 (MAC:525400123456)", NULL);
+        set_order((const uint32_t[]){ 3, 4, 0, 1, 2, 5, 6, 7 }, 8);
+        p = plan();
+        cr_assert_eq(p->n_changes, 0, "%zu changes (first: %s)", p->n_changes,
+                     p->n_changes ? p->changes[0].current : "-");
+        mb_plan_free(p);
+}
+
+/* PXE ahead of the system disk's entry (an administrator's choice, or a
+ * server's factory order): the declared position is relative to the disk
+ * entries, so "last" is met by Windows Boot Manager, Cloned; PXE stays
+ * first. "first" wants the Cloned entry ahead of PXE too. */
+Test(resources, pxe_first_then_both_windows_entries_last)
+{
+        mb_plan *p;
+
+        append_fw_entry(7, "UEFI PXEv4 (MAC:525400123456)", NULL);
+        set_order((const uint32_t[]){ 7, 0, 1 }, 3);
+        p = plan();
+        cr_assert_eq(p->n_changes, 0, "%zu changes (first: %s)", p->n_changes,
+                     p->n_changes ? p->changes[0].current : "-");
+        mb_plan_free(p);
+}
+
+Test(resources, pxe_first_then_both_windows_entries_first)
+{
+        static mb_position first = MB_POS_FIRST;
+        mb_site_boot_entry *e = NULL;
+        mb_position *was;
+        mb_plan *p;
+
+        for (uint32_t i = 0; i < cfg->site->n_boot_entries; i++)
+                if (strcmp(cfg->site->boot_entries[i].description, "Windows Boot Manager Cloned") == 0)
+                        e = &cfg->site->boot_entries[i];
+        cr_assert(e);
+        was = e->firmware;
+        e->firmware = &first;
+        append_fw_entry(7, "UEFI PXEv4 (MAC:525400123456)", NULL);
+        set_order((const uint32_t[]){ 7, 0, 1 }, 3);
+        p = plan();
+        cr_assert_eq(p->n_changes, 1, "%zu changes", p->n_changes);
+        cr_assert_eq(p->changes[0].op.kind, MB_OP_FW_ENTRY);
+        cr_assert_eq(p->changes[0].op.position, MB_POS_FIRST);
+        cr_assert(strstr(p->changes[0].current, "BootOrder 0007,0000*,0001*"), "%s", p->changes[0].current);
+        cr_assert(strstr(p->changes[0].desired, "BootOrder 0001*,0007,0000*"), "%s", p->changes[0].desired);
+        mb_plan_free(p);
+        apply_one_then_converged();
+        expect_order((const uint32_t[]){ 1, 7, 0 }, 3);
+        e->firmware = was;
+}
+
+/* No other disk entry: "last" is first, ahead of the firmware's entries. */
+Test(resources, only_disk_entry_goes_ahead_of_the_firmware_entries)
+{
+        mb_plan *p;
+
+        free(facts->firmware->entries[0].partition);
+        facts->firmware->entries[0].partition = NULL;   /* Boot0000 now names no partition */
+        append_fw_entry(7, "UEFI PXEv4 (MAC:525400123456)", NULL);
+        set_order((const uint32_t[]){ 0, 7, 1 }, 3);
+        p = plan();
+        cr_assert_geq(p->n_changes, 1);
+        cr_assert(strstr(p->changes[0].desired, "BootOrder 0001*,0000,0007"), "%s", p->changes[0].desired);
+        mb_plan_free(p);
+}

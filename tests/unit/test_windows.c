@@ -3376,7 +3376,12 @@ Test(windows_render, seed_steps)
         snprintf(op.description, sizeof(op.description), "Windows Server - secondary plex");
         t = render(f, &op);
         cr_assert_str_eq(t, "bcdedit /set {fwbootmgr} displayorder "
-                            "{063973c4-d0ac-11ed-b884-cfa59b967f58} /addlast\n");
+                            "{063973c4-d0ac-11ed-b884-cfa59b967f58} /addlast\n"
+                            "SetFirmwareEnvironmentVariableW BootOrder {8be4df61-93ca-11d2-aa0d-00e098032b8c} = "
+                            "BootOrder with the Boot#### of \"Windows Server - secondary plex\" on partition "
+                            "0d3e1c2b-0001-4a1b-9c2d-3e4f5a6b7c01 moved directly after the last entry whose "
+                            "load option names a partition (hard drive media path), ahead of the entries "
+                            "that name none\n");
         free(t);
 
         memset(&op, 0, sizeof(op));
@@ -6610,4 +6615,265 @@ Test(windows_facts, loader_path_looked_up_on_its_volume)
         cr_assert_eq(mb_win_read_facts_opts(&t, &no_hash, &f, &err), 0, "%s", err.msg);
         cr_assert_null(mb_facts_bcd_object(f, "{" MB_BCD_SEED_LOADER_GUID "}")->path_check);
         mb_facts_free(f);
+}
+
+/* ---- firmware: last, placed directly after the disk entries ----
+ *
+ * `bcdedit /set {fwbootmgr} displayorder {id} /addlast` adds the entry at
+ * the end of the firmware's order (Microsoft's BCDEdit documentation of
+ * /addlast); the windows target then rewrites BootOrder so the entry sits
+ * directly after the last entry whose load option names a partition. The
+ * load options below are built from the UEFI specification's layouts
+ * ("Load Options": EFI_LOAD_OPTION; "Device Path Protocol": the hard drive
+ * media node, type 4 subtype 1, the file path node, type 4 subtype 4, the
+ * ACPI, PCI and MAC address nodes and the end node); Boot0000 is the seed's
+ * boot0000.hex. */
+
+#define CLONED_ENTRY "063973c5-d0ac-11ed-b884-cfa59b967f58"    /* the id the fake bcdedit /copy prints */
+
+static struct {
+        blob boot0001, boot0002;        /* PXE; Windows Boot Manager Cloned on disk 1's ESP */
+        bool bcdedit_adds;              /* the fake bcdedit /addlast appends Boot0002 to BootOrder */
+} fwp;
+
+static size_t lo_put16(uint8_t *b, size_t at, uint16_t v)
+{
+        b[at] = (uint8_t)v;
+        b[at + 1] = (uint8_t)(v >> 8);
+        return at + 2;
+}
+
+/* EFI_LOAD_OPTION: Attributes (LOAD_OPTION_ACTIVE), FilePathListLength,
+ * Description (UCS-2, NUL-terminated), then the device path dp. */
+static blob load_option(const char *description, const uint8_t *dp, size_t dp_len)
+{
+        blob o;
+        size_t at = 0;
+
+        o.data = calloc(1, 6 + 2 * (strlen(description) + 1) + dp_len);
+        cr_assert(o.data);
+        o.data[0] = 1;
+        at = lo_put16(o.data, 4, (uint16_t)dp_len);
+        for (const char *c = description; *c; c++)
+                at = lo_put16(o.data, at, (uint8_t)*c);
+        at = lo_put16(o.data, at, 0);
+        memcpy(o.data + at, dp, dp_len);
+        o.len = at + dp_len;
+        return o;
+}
+
+/* HD(1, GPT, esp, 2048, 204800) / \EFI\Microsoft\Boot\bootmgfw.efi / End */
+static blob disk_option(const char *description, const char *esp)
+{
+        static const char *path = "\\EFI\\Microsoft\\Boot\\bootmgfw.efi";
+        uint8_t dp[256] = { 0 };
+        mb_guid g = G(esp);
+        size_t at, plen = 2 * (strlen(path) + 1);
+
+        dp[0] = 4, dp[1] = 1, lo_put16(dp, 2, 42);
+        dp[4] = 1;                              /* PartitionNumber */
+        lo_put16(dp, 8, 2048);                  /* PartitionStart (LBA) */
+        dp[16] = 0x00, dp[17] = 0x20, dp[18] = 0x03;    /* PartitionSize 204800 sectors */
+        memcpy(dp + 24, g.b, 16);               /* PartitionSignature */
+        dp[40] = 2;                             /* MBRType: GPT */
+        dp[41] = 2;                             /* SignatureType: GUID */
+        at = 42;
+        dp[at] = 4, dp[at + 1] = 4, lo_put16(dp, at + 2, (uint16_t)(4 + plen));
+        at += 4;
+        for (const char *c = path; *c; c++)
+                at = lo_put16(dp, at, (uint8_t)*c);
+        at = lo_put16(dp, at, 0);
+        dp[at] = 0x7f, dp[at + 1] = 0xff, lo_put16(dp, at + 2, 4);
+        return load_option(description, dp, at + 4);
+}
+
+/* PciRoot(0x0)/Pci(0x3,0x0)/MAC(525400123456,0x1)/End: no partition */
+static blob pxe_option(void)
+{
+        uint8_t dp[64] = { 0 };
+        size_t at = 0;
+
+        dp[0] = 2, dp[1] = 1, lo_put16(dp, 2, 12);      /* ACPI: HID PNP0A03, UID 0 */
+        memcpy(dp + 4, (const uint8_t[]){ 0xd0, 0x41, 0x03, 0x0a }, 4);
+        at = 12;
+        dp[at] = 1, dp[at + 1] = 1, lo_put16(dp, at + 2, 6);    /* PCI: function 0, device 3 */
+        dp[at + 5] = 3;
+        at += 6;
+        dp[at] = 3, dp[at + 1] = 11, lo_put16(dp, at + 2, 37); /* MAC address, IfType 1 */
+        memcpy(dp + at + 4, (const uint8_t[]){ 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 }, 6);
+        dp[at + 36] = 1;
+        at += 37;
+        dp[at] = 0x7f, dp[at + 1] = 0xff, lo_put16(dp, at + 2, 4);
+        return load_option("UEFI PXEv4 (MAC:525400123456)", dp, at + 4);
+}
+
+static DWORD WINAPI fwp_GetFirmwareEnvironmentVariableW(LPCWSTR name, LPCWSTR guid, PVOID buf, DWORD len)
+{
+        const char *n = utf8(name);
+        const blob *b = strcmp(n, "Boot0001") == 0 ? &fwp.boot0001
+                        : strcmp(n, "Boot0002") == 0 ? &fwp.boot0002 : NULL;
+
+        if (b && b->len && b->len <= len) {
+                memcpy(buf, b->data, b->len);
+                return (DWORD)b->len;
+        }
+        return f_GetFirmwareEnvironmentVariableW(name, guid, buf, len);
+}
+
+static BOOL WINAPI fwp_CreateProcessW(LPCWSTR app, LPWSTR cmd, LPSECURITY_ATTRIBUTES a,
+                                      LPSECURITY_ATTRIBUTES b, BOOL inh, DWORD fl, LPVOID env,
+                                      LPCWSTR cwd, LPSTARTUPINFOW si, LPPROCESS_INFORMATION pi)
+{
+        if (fwp.bcdedit_adds && strstr(utf8(cmd), "/set {fwbootmgr} displayorder {" CLONED_ENTRY "} /addlast")) {
+                int k = 0;
+
+                /* /addlast: to the end; moved there if it is listed */
+                for (int i = 0; i < fk.n_boot_order; i++)
+                        if (fk.boot_order[2 * i] != 2 || fk.boot_order[2 * i + 1] != 0) {
+                                fk.boot_order[2 * k] = fk.boot_order[2 * i];
+                                fk.boot_order[2 * k + 1] = fk.boot_order[2 * i + 1];
+                                k++;
+                        }
+                fk.boot_order[2 * k] = 2;
+                fk.boot_order[2 * k + 1] = 0;
+                fk.n_boot_order = k + 1;
+        }
+        return f_CreateProcessW(app, cmd, a, b, inh, fl, env, cwd, si, pi);
+}
+
+/* The seed machine with its mirror, its live store holding the copy of
+ * {bootmgr} that `bcdedit /copy {bootmgr} /d "Windows Boot Manager Cloned"`
+ * makes, device = disk 1's ESP; BootOrder = order (n entries). */
+static void fwp_machine(mb_win32 *w, const uint8_t *order, int n)
+{
+        mb_guid bm = G("9dea862c-5cdd-4e70-acc1-f32b344d4795"), id = G(CLONED_ENTRY);
+        mb_bcd_device dev;
+        mb_error err;
+        mb_bcd *b;
+
+        seed_machine("disk1_layout_seed.hex");
+        memset(&dev, 0, sizeof(dev));
+        dev.kind = MB_BCD_DEV_PARTITION;
+        dev.disk_guid = G(DISK1_GUID);
+        dev.partition_guid = G(ESP1_GUID);
+        cr_assert_eq(mb_bcd_open(rg.live, 1, &b, &err), 0, "%s", err.msg);
+        cr_assert_eq(mb_bcd_copy_object(b, &bm, &id, "Windows Boot Manager Cloned", &err), 0, "%s", err.msg);
+        cr_assert_eq(mb_bcd_set_device(b, &id, MB_BCDE_DEVICE, &dev, &err), 0, "%s", err.msg);
+        cr_assert_eq(mb_bcd_commit(b, &err), 0, "%s", err.msg);
+        mb_bcd_close(b);
+        free(fwp.boot0001.data);
+        free(fwp.boot0002.data);
+        fwp.boot0001 = pxe_option();
+        fwp.boot0002 = disk_option("Windows Boot Manager Cloned", ESP1_GUID);
+        fwp.bcdedit_adds = true;
+        memcpy(fk.boot_order, order, (size_t)n * 2);
+        fk.n_boot_order = n;
+        *w = fake_table;
+        w->GetFirmwareEnvironmentVariableW = fwp_GetFirmwareEnvironmentVariableW;
+        w->CreateProcessW = fwp_CreateProcessW;
+}
+
+static mb_op fwp_op(void)
+{
+        mb_op op;
+
+        memset(&op, 0, sizeof(op));
+        op.kind = MB_OP_FW_ENTRY;
+        op.disk = 1;
+        op.role = MB_ROLE_EFI;
+        op.position = MB_POS_LAST;
+        op.number = 0xffff;
+        snprintf(op.description, sizeof(op.description), "Windows Boot Manager Cloned");
+        snprintf(op.path, sizeof(op.path), "\\EFI\\Microsoft\\Boot\\bootmgfw.efi");
+        return op;
+}
+
+static bool ran(const char *command)
+{
+        for (int i = 0; i < fk.n_cmd && i < 8; i++)
+                if (strstr(fk.cmdlines[i], command))
+                        return true;
+        return false;
+}
+
+Test(windows_fw_place, pxe_after_windows_boot_manager)
+{
+        mb_win32 w;
+        mb_win_target t = target();
+        mb_op op = fwp_op();
+        mb_error err;
+
+        fwp_machine(&w, (const uint8_t[]){ 0x00, 0x00, 0x01, 0x00 }, 2);      /* WBM, PXE */
+        t.w = &w;
+        cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), 0, "%s", err.msg);
+        cr_assert(ran("bcdedit.exe\" /set {fwbootmgr} displayorder {" CLONED_ENTRY "} /addlast"));
+        /* one variable written, BootOrder: Windows Boot Manager, Cloned, PXE */
+        cr_assert_eq(fk.n_fw_set, 1, "%d variables written (first %s)", fk.n_fw_set, fk.fw_set[0]);
+        cr_assert_str_eq(fk.fw_set[0], "BootOrder");
+        cr_assert_eq(fk.fw_set_len[0], 6);
+        cr_assert_eq(memcmp(fk.fw_set_data[0], (const uint8_t[]){ 0x00, 0x00, 0x02, 0x00, 0x01, 0x00 }, 6), 0,
+                     "BootOrder %02x%02x,%02x%02x,%02x%02x", fk.fw_set_data[0][1], fk.fw_set_data[0][0],
+                     fk.fw_set_data[0][3], fk.fw_set_data[0][2], fk.fw_set_data[0][5], fk.fw_set_data[0][4]);
+}
+
+Test(windows_fw_place, already_after_the_disk_entries_writes_nothing)
+{
+        mb_win32 w;
+        mb_win_target t = target();
+        mb_op op = fwp_op();
+        mb_error err;
+
+        fwp_machine(&w, (const uint8_t[]){ 0x00, 0x00 }, 1);  /* WBM only: /addlast is the place */
+        t.w = &w;
+        cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), 0, "%s", err.msg);
+        cr_assert(ran("/addlast"));
+        cr_assert_eq(fk.n_fw_set, 0, "wrote %s", fk.fw_set[0]);
+}
+
+Test(windows_fw_place, a_listed_entry_that_is_gone_counts_as_no_disk)
+{
+        mb_win32 w;
+        mb_win_target t = target();
+        mb_op op = fwp_op();
+        mb_error err;
+
+        /* PXE, WBM, Boot0009 (no variable), after bcdedit: ..., Cloned */
+        fwp_machine(&w, (const uint8_t[]){ 0x01, 0x00, 0x00, 0x00, 0x09, 0x00 }, 3);
+        t.w = &w;
+        cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), 0, "%s", err.msg);
+        cr_assert_eq(fk.n_fw_set, 1);
+        cr_assert_eq(fk.fw_set_len[0], 8);
+        cr_assert_eq(memcmp(fk.fw_set_data[0],
+                            (const uint8_t[]){ 0x01, 0x00, 0x00, 0x00, 0x02, 0x00, 0x09, 0x00 }, 8), 0);
+}
+
+Test(windows_fw_place, bcdedit_added_nothing_is_an_error_and_writes_nothing)
+{
+        mb_win32 w;
+        mb_win_target t = target();
+        mb_op op = fwp_op();
+        mb_error err;
+
+        fwp_machine(&w, (const uint8_t[]){ 0x00, 0x00, 0x01, 0x00 }, 2);
+        fwp.bcdedit_adds = false;
+        t.w = &w;
+        cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), MB_ESTATE);
+        cr_assert(strstr(err.msg, "BootOrder has no entry \"Windows Boot Manager Cloned\" naming partition "
+                                  ESP1_GUID), "%s", err.msg);
+        cr_assert_eq(fk.n_fw_set, 0);
+}
+
+Test(windows_fw_place, first_is_bcdedit_addfirst_alone)
+{
+        mb_win32 w;
+        mb_win_target t = target();
+        mb_op op = fwp_op();
+        mb_error err;
+
+        fwp_machine(&w, (const uint8_t[]){ 0x00, 0x00, 0x01, 0x00 }, 2);
+        op.position = MB_POS_FIRST;
+        t.w = &w;
+        cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), 0, "%s", err.msg);
+        cr_assert(ran("displayorder {" CLONED_ENTRY "} /addfirst"));
+        cr_assert_eq(fk.n_fw_set, 0);
 }

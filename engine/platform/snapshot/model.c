@@ -321,7 +321,17 @@ static int fw_op(mb_facts *f, const mb_op *op, mb_error *err)
                 memmove(&order[1], &order[0], fw->n_order * sizeof(*order));
                 order[0] = e->number;
         } else {
-                order[fw->n_order] = e->number;
+                /* "last": directly after the last entry that names a disk
+                 * partition, ahead of the ones that name none (what the
+                 * firmware adds), as the image and windows targets place it */
+                uint32_t at = 0;
+
+                for (uint32_t i = 0; i < fw->n_order; i++)
+                        for (uint32_t k = 0; k < fw->n_entries; k++)
+                                if (fw->entries[k].number == order[i] && fw->entries[k].partition)
+                                        at = i + 1;
+                memmove(&order[at + 1], &order[at], (fw->n_order - at) * sizeof(*order));
+                order[at] = e->number;
         }
         fw->n_order++;
         return 0;

@@ -581,7 +581,15 @@ static const char *position_flag(mb_position p)
 static int render_fw_entry(render *r, mb_win_steps *s)
 {
         const mb_bcd_object_fact *o = NULL;
-        char id[160];
+        const mb_disk_fact *d = mb_facts_disk(r->facts, r->op->disk);
+        const mb_part_fact *esp = role_part(d, MB_ROLE_EFI);
+        char id[160], esp_text[80];
+        int rc;
+
+        if (esp && esp->unique_guid)
+                snprintf(esp_text, sizeof(esp_text), "partition %s", esp->unique_guid);
+        else
+                snprintf(esp_text, sizeof(esp_text), "disk %u's ESP", r->op->disk);
 
         if (r->facts->bcd)
                 for (uint32_t i = 0; i < r->facts->bcd->n_objects; i++) {
@@ -600,10 +608,21 @@ static int render_fw_entry(render *r, mb_win_steps *s)
                 snprintf(id, sizeof(id), "%s", r->ctx->new_object);
         else
                 snprintf(id, sizeof(id), "{<id of the BCD object \"%s\">}", r->op->description);
-        return add_step(s, MB_WIN_STEP_COMMAND,
-                        fmt("bcdedit /set {fwbootmgr} displayorder %s %s", id,
-                            position_flag(r->op->position)),
-                        NULL, NULL, r->err);
+        rc = add_step(s, MB_WIN_STEP_COMMAND,
+                      fmt("bcdedit /set {fwbootmgr} displayorder %s %s", id,
+                          position_flag(r->op->position)),
+                      NULL, NULL, r->err);
+        /* /addlast puts it behind the firmware's own entries (DVD, shell,
+         * PXE); "last" wants it directly after the disk entries */
+        if (rc == 0 && r->op->position == MB_POS_LAST)
+                rc = add_step(s, MB_WIN_STEP_FW_PLACE,
+                              fmt("SetFirmwareEnvironmentVariableW BootOrder " EFI_GLOBAL_GUID
+                                  " = BootOrder with the Boot#### of \"%s\" on %s moved directly after "
+                                  "the last entry whose load option names a partition (hard drive media "
+                                  "path), ahead of the entries that name none",
+                                  r->op->description, esp_text),
+                              "BootOrder", NULL, r->err);
+        return rc;
 }
 
 /* The damaged LDM copies of d, rewritten from the intact ones by raw sector

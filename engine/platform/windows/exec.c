@@ -422,6 +422,107 @@ static int fw_delete(mb_win_target *t, const mb_op *op, mb_error *err)
         return r;
 }
 
+/* Boot#### (number) read and parsed into *ret; *ret_found false when the
+ * variable is absent (BootOrder may name an entry that is gone). */
+static int fw_read_entry(mb_win_target *t, const WCHAR *guid, uint32_t number, mb_fw_entry_fact *ret,
+                         bool *ret_found, mb_error *err)
+{
+        uint8_t opt[4096];
+        char vn[16];
+        WCHAR *name;
+        DWORD len, e;
+
+        memset(ret, 0, sizeof(*ret));
+        *ret_found = false;
+        snprintf(vn, sizeof(vn), "Boot%04X", number & 0xffff);
+        if (!(name = mb_w_from_utf8(vn)))
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        len = t->w->GetFirmwareEnvironmentVariableW(name, guid, opt, sizeof(opt));
+        e = len ? 0 : t->w->GetLastError();
+        free(name);
+        if (len == 0)
+                return e == ERROR_ENVVAR_NOT_FOUND ? 0
+                       : mb_w_error(err, MB_EIO, e, "GetFirmwareEnvironmentVariableW",
+                                    "cannot read the firmware variable %s", vn);
+        *ret_found = true;
+        return mb_win_parse_load_option(opt, len, number, ret, err);
+}
+
+/*
+ * After `bcdedit /set {fwbootmgr} displayorder {id} /addlast` (which puts
+ * the entry at the end of BootOrder, behind the firmware's own entries):
+ * rewrites BootOrder so that the Boot#### whose description is
+ * op->description and whose hard drive media node names esp_guid (any
+ * partition when esp_guid is NULL) sits directly after the last other
+ * entry whose load option names a partition; entries naming none (DVD,
+ * removable media, shell, PXE) keep their order behind it. Writes nothing
+ * when BootOrder is already so; MB_ESTATE when no such entry is in
+ * BootOrder.
+ */
+static int fw_place(mb_win_target *t, const mb_op *op, const char *esp_guid, mb_error *err)
+{
+        uint8_t order[4096], out[4096];
+        WCHAR *guid = mb_w_from_utf8(EFI_GLOBAL_VARIABLE_GUID), *name = mb_w_from_utf8("BootOrder");
+        bool disk[2048];
+        int32_t ours = -1;
+        DWORD len = 0, e, n = 0, at = 0;
+        int r = 0;
+
+        if (!guid || !name) {
+                r = mb_error_set(err, MB_ENOMEM, "out of memory");
+                goto out;
+        }
+        len = t->w->GetFirmwareEnvironmentVariableW(name, guid, order, sizeof(order));
+        if (len == 0 && (e = t->w->GetLastError()) != ERROR_ENVVAR_NOT_FOUND) {
+                r = mb_w_error(err, MB_EIO, e, "GetFirmwareEnvironmentVariableW",
+                               "cannot read the firmware variable BootOrder");
+                goto out;
+        }
+        len &= ~(DWORD)1;
+        for (DWORD i = 0; i < len / 2 && r == 0; i++) {
+                uint32_t number = (uint32_t)(order[2 * i] | order[2 * i + 1] << 8);
+                mb_fw_entry_fact fe;
+                bool found;
+
+                r = fw_read_entry(t, guid, number, &fe, &found, err);
+                disk[i] = r == 0 && found && fe.partition;
+                if (r == 0 && found && fe.description && strcmp(fe.description, op->description) == 0 &&
+                    fe.partition && (!esp_guid || strcasecmp(fe.partition, esp_guid) == 0))
+                        ours = (int32_t)i;
+                free(fe.description);
+                free(fe.partition);
+                free(fe.path);
+        }
+        if (r == 0 && ours < 0)
+                r = mb_error_set(err, MB_ESTATE,
+                                 "BootOrder has no entry \"%s\" naming partition %s after bcdedit added it",
+                                 op->description, esp_guid ? esp_guid : "(any)");
+        if (r < 0)
+                goto out;
+        for (DWORD i = 0, k = 0; i < len / 2; i++)
+                if ((int32_t)i != ours && (k++, disk[i]))
+                        at = k;         /* ours goes before the at-th other entry */
+        for (DWORD i = 0, k = 0; i <= len / 2; i++) {
+                if (k == at && n == 2 * at) {
+                        out[n++] = order[2 * ours];
+                        out[n++] = order[2 * ours + 1];
+                }
+                if (i < len / 2 && (int32_t)i != ours) {
+                        out[n++] = order[2 * i];
+                        out[n++] = order[2 * i + 1];
+                        k++;
+                }
+        }
+        if (n == len && memcmp(out, order, len) != 0 &&
+            !t->w->SetFirmwareEnvironmentVariableW(name, guid, out, n))
+                r = mb_w_error(err, MB_EIO, t->w->GetLastError(), "SetFirmwareEnvironmentVariableW",
+                               "cannot rewrite BootOrder");
+out:
+        free(name);
+        free(guid);
+        return r;
+}
+
 static int run_steps(mb_win_target *t, const mb_facts *f, const mb_op *op, mb_win_steps *s,
                      mb_progress *progress, mb_error *err)
 {
@@ -492,6 +593,14 @@ static int run_steps(mb_win_target *t, const mb_facts *f, const mb_op *op, mb_wi
                         if (i == 0)
                                 r = fw_delete(t, op, err);
                         break;
+                case MB_WIN_STEP_FW_PLACE: {
+                        const mb_part_fact *esp = mb_facts_disk(f, op->disk)
+                                                  ? mb_disk_part_by_role(mb_facts_disk(f, op->disk), MB_ROLE_EFI)
+                                                  : NULL;
+
+                        r = fw_place(t, op, esp ? esp->unique_guid : NULL, err);
+                        break;
+                }
                 }
                 free(text);
         }

@@ -189,6 +189,7 @@ typedef enum mb_win_step_kind {
         MB_WIN_STEP_MOVE,       /* rename arg1 over arg2 */
         MB_WIN_STEP_CHECK,      /* nothing is changed: mb_win_check_plex_entry() on fresh facts */
         MB_WIN_STEP_LDM_REPAIR, /* described for people; exec runs mb_win_repair_ldm() */
+        MB_WIN_STEP_FW_PLACE,   /* BootOrder rewritten: the op's entry directly after the disk entries */
 } mb_win_step_kind;
 
 typedef struct mb_win_step {
