@@ -178,6 +178,7 @@ static int two_parts(mb_posix_machine *ip, const mb_op *op, mb_posix_disk **ret_
         mb_posix_disk *dd = mb_posix_machine_disk(ip, op->disk, err), *sd;
         mb_posix_gpt_part *dp, *sp;
         mb_posix_table dt, st;
+        uint64_t dn, sn;
         int rc;
 
         if (!dd || !(sd = mb_posix_machine_disk(ip, op->disk2, err)))
@@ -193,19 +194,24 @@ static int two_parts(mb_posix_machine *ip, const mb_op *op, mb_posix_disk **ret_
                 img_table_clear(&dt);
                 return rc;
         }
-        if ((dp->last_lba - dp->first_lba + 1) * dd->sector !=
-            (sp->last_lba - sp->first_lba + 1) * sd->sector) {
+        dn = dp->last_lba - dp->first_lba + 1;
+        sn = sp->last_lba - sp->first_lba + 1;
+        if (dd->sector != sd->sector) {
+                /* the plan refuses this first: geometry is copied sector for sector */
                 rc = mb_error_set(err, MB_ESTATE,
-                                  "the %s partitions differ in size: %s has %llu bytes, %s has %llu",
-                                  mb_role_to_string(op->role), dd->path,
-                                  (unsigned long long)((dp->last_lba - dp->first_lba + 1) * dd->sector),
-                                  sd->path,
-                                  (unsigned long long)((sp->last_lba - sp->first_lba + 1) * sd->sector));
+                                  "the %s partitions are on disks of different sector sizes: %s has %u-byte sectors, %s has %u",
+                                  mb_role_to_string(op->role), dd->path, dd->sector, sd->path,
+                                  sd->sector);
+        } else if (dn != sn) {
+                rc = mb_error_set(err, MB_ESTATE,
+                                  "the %s partitions differ in size: %s has %llu sectors, %s has %llu",
+                                  mb_role_to_string(op->role), dd->path, (unsigned long long)dn,
+                                  sd->path, (unsigned long long)sn);
         } else {
                 *ret_dd = dd, *ret_sd = sd;
                 *ret_doff = dp->first_lba * dd->sector;
                 *ret_soff = sp->first_lba * sd->sector;
-                *ret_len = (dp->last_lba - dp->first_lba + 1) * dd->sector;
+                *ret_len = dn * dd->sector;
                 *ret_dsize = dt.size;
         }
         img_table_clear(&dt);
