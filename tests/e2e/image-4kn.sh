@@ -88,6 +88,22 @@ mdir -/ -b -a -i "$D1@@$ESP_OFF" ::/ | sort > "$T/m1"
 check "mdir: disk1's ESP lists what disk0's does" cmp -s "$T/m0" "$T/m1"
 check "mdir: disk1's ESP holds the BCD store" grep -qxF '::/EFI/Microsoft/Boot/BCD' "$T/m1"
 
+# the recovery copy: its files, read by ntfs-3g's tools from the partitions cut
+# out at their 4096-byte LBAs
+dd if="$D0" of="$T/rec0" bs=4096 skip=$REC_LBA count=134144 conv=sparse status=none
+dd if="$D1" of="$T/rec1" bs=4096 skip=$REC_LBA count=134144 conv=sparse status=none
+ntfssums "$T/rec0" > "$T/n0"
+ntfssums "$T/rec1" > "$T/n1"
+check "ntfsls/ntfscat: disk0's recovery holds Winre.wim" grep -q ' Winre.wim$' "$T/n0"
+check "ntfsls/ntfscat: disk1's recovery files equal disk0's" cmp -s "$T/n0" "$T/n1"
+
+# the BCD store on disk1's ESP, read with reglookup: the cloned boot manager
+mcopy -n -i "$D1@@$ESP_OFF" ::/EFI/Microsoft/Boot/BCD "$T/bcd1"
+bcdobjs "$T/bcd1" > "$T/objs"
+echo "--- reglookup: BCD objects of disk1's store"; cat "$T/objs"
+check "reglookup: disk1's store has the Windows Boot Manager Cloned entry" \
+        grep -q 'Windows Boot Manager Cloned' "$T/objs"
+
 # the firmware entry's HD() node, read from the variable store's bytes
 if [ -f "$D/vars.fd" ]; then
         esp1=$(fdisk -b 4096 -l -o Device,UUID "$D1" | awk '/disk1\.img1 / { print $2 }')
