@@ -125,4 +125,27 @@ PY
         check "firmware entry: HD(1,GPT,...,0x100,0x10400): 4096-byte LBA 256, 66560 blocks" \
                 grep -qx "HD(1,GPT,${esp1^^},0x100,0x10400)" "$T/hd"
 fi
+# A FAT32 ESP too small for 4096-byte sectors: 25600 sectors of 4 KiB (100
+# MiB) cannot hold FAT32's 65525 clusters (mkfs.fat only warns and writes a
+# volume the FAT specification reads as FAT16); FORMAT is refused naming
+# the minimum, and nothing is written. (The operation through the test
+# driver: a plan proposes it only for a layout whose source ESP is FAT32.)
+MBIMG=${4:?mbimg}
+B=$T/small
+mkdir -p "$B"
+cp --sparse=always "$D0" "$B/disk0.img"
+truncate -s 4G "$B/disk1.img"
+"$MKSEED" gpt "$B/disk1.img" 4096 <<SF
+label: gpt
+first-lba: 6
+start=256, size=25600, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name="EFI system partition"
+SF
+imgsum "$B/disk1.img" > "$T/before"
+"$MBIMG" exec "$B/disk0.img:4096,$B/disk1.img:4096" 1 FORMAT disk=1 role=efi fs=fat32 label=SYSTEM \
+        >"$T/out" 2>"$T/err"; rc=$?
+check "FORMAT fat32 of a 100 MiB ESP on 4096-byte sectors fails (exit $rc)" test "$rc" != 0
+says "$T/err" 'FAT32 needs at least 65525' "the refusal names FAT32's minimum cluster count"
+says "$T/err" 'needs at least 257 MiB' "the refusal names the minimum ESP size on 4096-byte sectors"
+imgsum "$B/disk1.img" > "$T/after"
+check "byte compare: the disk was not written" cmp -s "$T/before" "$T/after"
 finish

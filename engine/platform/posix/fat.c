@@ -423,6 +423,27 @@ int img_format_fat32(const char *path, uint32_t sector, uint64_t first, uint64_t
         uint64_t sectors = last - first + 1, spt = 63;
         int rc;
 
+        /* FAT32 holds at least 65525 clusters: with fewer the FAT
+         * specification (Microsoft's fatgen103, "FAT type determination")
+         * makes the volume FAT16 whatever its boot sector says, and mkfs.fat
+         * only warns. With one sector a cluster (as here) and mkfs.fat's 32
+         * reserved sectors and two FATs, count the clusters (the FAT size
+         * rounded up, so a few too few at worst) and refuse before writing:
+         * on 4096-byte sectors this is why Microsoft documents a 260 MB
+         * minimum ESP for 4K native drives */
+        {
+                uint64_t fat = ((sectors > 32 ? sectors - 32 : 0) + 2) * 4;
+                uint64_t fat_sectors = (fat + sector - 1) / sector;
+                uint64_t clusters = sectors > 32 + 2 * fat_sectors ? sectors - 32 - 2 * fat_sectors : 0;
+
+                if (clusters < 65525)
+                        return mb_error_set(err, MB_EINVAL,
+                                            "%s: cannot format FAT32 at LBA %llu-%llu: %llu sectors of %u bytes hold %llu clusters, FAT32 needs at least 65525 (an ESP on %u-byte sectors needs at least %llu MiB); not formatted",
+                                            path, (unsigned long long)first, (unsigned long long)last,
+                                            (unsigned long long)sectors, sector,
+                                            (unsigned long long)clusters, sector,
+                                            (unsigned long long)(((65525ull + 32 + 2 * ((65527ull * 4 + sector - 1) / sector)) * sector + (1 << 20) - 1) >> 20));
+        }
         /* mkfs.fat rounds the size down to whole tracks: pick the largest
          * sectors-per-track <= 63 that divides the partition, so the file
          * system fills it as Windows' does */
