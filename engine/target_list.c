@@ -3,6 +3,7 @@
 #include "target_list.h"
 
 #include <stddef.h>
+#include <string.h>
 
 char *mb_target_list_next(char **cursor)
 {
@@ -22,4 +23,23 @@ char *mb_target_list_next(char **cursor)
                         *out++ = *in++;
                 }
         }
+}
+
+unsigned mb_target_item_sector(char *item)
+{
+        static const struct {
+                const char *suffix;
+                unsigned size;
+        } sizes[] = { { ":512", 512 }, { ":4096", 4096 } };
+        size_t len = strlen(item);
+
+        for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+                size_t sl = strlen(sizes[i].suffix);
+
+                if (len > sl && strcmp(item + len - sl, sizes[i].suffix) == 0) {
+                        item[len - sl] = '\0';
+                        return sizes[i].size;
+                }
+        }
+        return 0;
 }

@@ -13,6 +13,10 @@
  *   mkseed ntfsmkdir NTFS DIR
  *       makes the directory DIR ("Windows/System32") and its parents on the
  *       NTFS volume file NTFS (ntfscp copies files, but into folders that exist)
+ *   mkseed gpt IMG SECTOR_SIZE < SCRIPT
+ *       writes the partition table of the sfdisk script on stdin into the
+ *       image file IMG seen with SECTOR_SIZE-byte logical sectors (sgdisk and
+ *       this sfdisk take 512 for a file; libfdisk is told the size)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +32,8 @@
 #ifdef MB_IMAGE_HAVE_BCD
 #include "format/bcd/bcd.h"
 #endif
+
+#include <libfdisk/libfdisk.h>
 
 #include <ntfs-3g/types.h>
 #include <ntfs-3g/attrib.h>
@@ -127,6 +133,33 @@ static int ntfsmkdir(const char *file, const char *dir, mb_error *err)
         return rc;
 }
 
+/* The sfdisk script on stdin applied to img with sector-byte sectors. */
+static int gpt(const char *img, const char *sector, mb_error *err)
+{
+        unsigned long ss = strtoul(sector, NULL, 0);
+        struct fdisk_context *cxt = fdisk_new_context();
+        struct fdisk_script *sc = NULL;
+        int rc;
+
+        if (!cxt)
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        if (ss != 512 && ss != 4096)
+                rc = mb_error_set(err, MB_EINVAL, "sector size must be 512 or 4096, not '%s'", sector);
+        else if ((rc = fdisk_save_user_sector_size(cxt, (unsigned)ss, (unsigned)ss)) < 0 ||
+                 (rc = fdisk_assign_device(cxt, img, 0)) < 0)
+                rc = mb_error_set(err, MB_EIO, "%s: cannot open with libfdisk (%d)", img, rc);
+        else if (!(sc = fdisk_new_script(cxt)) || (rc = fdisk_script_read_file(sc, stdin)) < 0)
+                rc = mb_error_set(err, MB_EINVAL, "cannot read the sfdisk script on stdin (%d)", rc);
+        else if ((rc = fdisk_apply_script(cxt, sc)) < 0 || (rc = fdisk_write_disklabel(cxt)) < 0)
+                rc = mb_error_set(err, MB_EIO, "%s: cannot write the partition table (%d)", img, rc);
+        fdisk_set_script(cxt, NULL);
+        fdisk_unref_script(sc);
+        if (rc == 0 && fdisk_deassign_device(cxt, 0) < 0)
+                rc = mb_error_set(err, MB_EIO, "%s: cannot close", img);
+        fdisk_unref_context(cxt);
+        return rc < 0 ? rc : 0;
+}
+
 int main(int argc, char **argv)
 {
         mb_error err = { 0 };
@@ -161,11 +194,14 @@ int main(int argc, char **argv)
                 rc = nvram(argv[2], argv + 3, &err);
         } else if (argc == 4 && !strcmp(argv[1], "ntfsmkdir")) {
                 rc = ntfsmkdir(argv[2], argv[3], &err);
+        } else if (argc == 4 && !strcmp(argv[1], "gpt")) {
+                rc = gpt(argv[2], argv[3], &err);
         } else {
                 fprintf(stderr, "usage: mkseed bcd STORE DISK_GUID ESP_GUID OS_GUID RECOVERY_GUID\n"
                                 "       mkseed splice SRC DST OFFSET\n"
                                 "       mkseed nvram VARS DESCRIPTION PART_GUID PART_NUMBER FIRST_LBA SECTORS PATH\n"
-                                "       mkseed ntfsmkdir NTFS DIR\n");
+                                "       mkseed ntfsmkdir NTFS DIR\n"
+                                "       mkseed gpt IMG SECTOR_SIZE < SFDISK_SCRIPT\n");
                 return 2;
         }
         if (rc < 0) {

@@ -103,15 +103,19 @@ if LOOP=$(losetup -f --show -r "$T/seed/disk0.img" 2>/dev/null) && [ -b "$LOOP" 
         grep -q "^ *physical_sector_size: $(blockdev --getpbsz "$LOOP")\$" "$T/out" && ok "facts: the loop device's physical sector size (BLKPBSZGET)" ||
                 bad "facts of $LOOP have no physical_sector_size"
         losetup -d "$LOOP"; LOOP=
-        # a 4096-byte-sector device (4Kn): the image target works in 512-byte
-        # sectors, so it is refused before anything is read or written
+        # a 4096-byte-sector device (4Kn): its facts are in 4096-byte sectors
+        # (BLKSSZGET); a size given for it must be its own; a layout across
+        # it and a 512-byte disk is refused in plan before anything is written
         mkdir -p "$T/4k" && cp --sparse=always "$T/seed/disk0.img" "$T/seed/disk1.img" "$T/4k/"
         if LOOP=$(losetup -f --show --sector-size 4096 "$T/4k/disk1.img" 2>/dev/null) && [ -b "$LOOP" ]; then
-                expect 1 "'$LOOP' has 4096-byte logical sectors; the image target reads and writes 512-byte sectors only" \
-                        "facts of a 4096-byte-sector loop device: refused, naming the sector size" \
-                        facts --target "image:$LOOP" --allow-block-devices
-                expect 1 "'$LOOP' has 4096-byte logical sectors" \
-                        "apply with disk 1 on a 4096-byte-sector device: refused" \
+                "$MB" facts --target "image:$LOOP" --allow-block-devices > "$T/out" 2>&1
+                grep -q '^ *sector_size: 4096$' "$T/out" && ok "facts of a 4096-byte-sector loop device: sector_size 4096 (BLKSSZGET)" ||
+                        bad "facts of the 4096-byte-sector $LOOP: $(head -c 400 "$T/out")"
+                expect 1 "'$LOOP' was given as 512-byte sectors but the device has 4096-byte logical sectors" \
+                        "a sector size given for a device that is not its own: refused, naming both" \
+                        facts --target "image:$LOOP:512" --allow-block-devices
+                expect 1 "has 512-byte logical sectors, disk .* 4096-byte" \
+                        "apply with a 512-byte disk 0 and a 4096-byte disk 1: refused in plan" \
                         apply "$SITE" --target "image:$T/4k/disk0.img,$LOOP" --allow-block-devices
                 losetup -d "$LOOP"; LOOP=
                 samebytes "$T/seed/disk1.img" "$T/4k/disk1.img" && samebytes "$T/seed/disk0.img" "$T/4k/disk0.img" &&

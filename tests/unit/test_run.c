@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "platform/lock_keys.h"
+#include "target_list.h"
 #include "platform/renderers.h"
 #include "run.h"
 
@@ -150,6 +151,12 @@ Test(run, lock_keys_of_an_image_spelling)
         cr_assert_str_eq(ids2[0], ids[0]);
         cr_assert(strchr(ids[0], ':'), "device:inode, not %s", ids[0]);
         mb_lock_keys_free(ids2, n2);
+        /* a sector size on the item names the same file */
+        snprintf(other, sizeof(other), "image:%s:4096", a);
+        cr_assert_eq(mb_platform_lock_keys(other, 16, &ids2, &n2, &err), 0, "%s", err.msg);
+        cr_assert_eq(n2, 1);
+        cr_assert_str_eq(ids2[0], ids[0]);
+        mb_lock_keys_free(ids2, n2);
         /* more files than locks */
         cr_assert_eq(mb_platform_lock_keys(spell, 1, &ids2, &n2, &err), MB_EINVAL);
         cr_assert(strstr(err.msg, "more than 1 image files"), "%s", err.msg);
@@ -158,4 +165,31 @@ Test(run, lock_keys_of_an_image_spelling)
         cr_assert_eq(n2, 0);
         mb_lock_keys_free(ids, n);
         unlink(a);
+}
+
+/* An image item's sector size: only a trailing ":512" or ":4096" is one,
+ * cut from the item; anything else is part of the file name. */
+Test(run, image_item_sector_size)
+{
+        static const struct {
+                const char *item, *path;
+                unsigned size;
+        } cases[] = {
+                { "a.img:4096", "a.img", 4096 },
+                { "a.img:512", "a.img", 512 },
+                { "a.img", "a.img", 0 },
+                { "a:b.img", "a:b.img", 0 },
+                { "disk:1024", "disk:1024", 0 },
+                { "x:512:512", "x:512", 512 },
+                { ":4096", ":4096", 0 },        /* no name left: a name */
+                { "d:40960", "d:40960", 0 },
+        };
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                char buf[64];
+
+                snprintf(buf, sizeof(buf), "%s", cases[i].item);
+                cr_assert_eq(mb_target_item_sector(buf), cases[i].size, "%s", cases[i].item);
+                cr_assert_str_eq(buf, cases[i].path, "%s", cases[i].item);
+        }
 }

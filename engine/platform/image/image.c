@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The image target: a machine of the POSIX wing (engine/platform/posix)
- * named by a list of raw disk images, "image:A.img,B.img[,nvram=F]
- * [,booted=GUID][,block-devices=allow]" (a doubled comma is a comma inside a
- * name, engine/target_list.c). What is the image target's own: parsing the
+ * named by a list of raw disk images, "image:A.img[:4096],B.img[:4096]
+ * [,nvram=F][,booted=GUID][,block-devices=allow]" (a doubled comma is a
+ * comma inside a name, a trailing ":512" or ":4096" the disk's logical
+ * sector size, engine/target_list.c). What is the image target's own: parsing the
  * list, the first file is the system disk (disk 0), each disk's identity
  * from its resolved path (the serial "IMG-" and 8 hex digits of its
  * SHA-256), refusing block devices unless the list allows them, and refusing
@@ -303,6 +304,7 @@ int mb_platform_open_image(const char *list, mb_platform **ret, mb_error *err)
                 d->fd = -1;
                 d->lock_fd = -1;
                 d->number = ip->m.n_disks - 1;
+                d->sector = mb_target_item_sector(tok);
                 if (!*tok) {
                         rc = mb_error_set(err, MB_EINVAL, "image target: empty image name in '%s'", list);
                         break;

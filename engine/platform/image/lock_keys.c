@@ -29,6 +29,8 @@ int mb_image_lock_keys(const char *list, size_t max, char ***ret_ids, size_t *re
                 /* options of the list name no file */
                 if (strncmp(tok, "booted=", 7) == 0 || strcmp(tok, "block-devices=allow") == 0)
                         continue;
+                if (path == tok)        /* a disk's ":4096" names no other file */
+                        (void)mb_target_item_sector(tok);
                 if (k == max) {
                         rc = mb_error_set(err, MB_EINVAL,
                                           "the target names more than %zu image files; mbstate locks at most %zu",

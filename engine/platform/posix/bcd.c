@@ -23,7 +23,6 @@
 #include "format/bcd/bcd.h"
 #include "guid.h"
 
-#define SECTOR 512u
 #define BCD_PATH "/EFI/Microsoft/Boot/BCD"
 
 /* Where the system store lives: disk 0's ESP (byte offset). MB_ENOENT
@@ -44,7 +43,7 @@ static int locate_store(mb_posix_machine *ip, uint64_t *ret_off, char **ret_fat_
                 return mb_error_set(err, MB_ENOENT, "%s: the system disk has no EFI system partition",
                                     d->path);
         }
-        *ret_off = esp->first_lba * SECTOR;
+        *ret_off = esp->first_lba * d->sector;
         img_table_clear(&t);
         *ret_fat_path = strdup(BCD_PATH);
         return *ret_fat_path ? 0 : mb_error_set(err, MB_ENOMEM, "out of memory");

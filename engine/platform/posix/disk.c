@@ -181,7 +181,7 @@ int img_claim_disk(mb_posix_disk *d, mb_error *err)
 
 /* ---- the machine's disks ---- */
 
-#define SECTOR 512u
+#define SECTOR_DEFAULT 512u      /* a file's, when the target gives none */
 
 mb_posix_disk *mb_posix_machine_disk(mb_posix_machine *m, uint32_t n, mb_error *err)
 {
@@ -239,26 +239,34 @@ int mb_posix_disk_probe(mb_posix_disk *d, const struct stat *st, mb_error *err)
                 if (ioctl(d->fd, BLKROGET, &ro) == 0 && ro)
                         d->read_only = true;
         }
-        d->physical_sector = SECTOR;
         if (d->is_block) {
                 unsigned int pss = 0;
                 int lss = 0;
 
-                /* the device's own sector sizes: the wing reads and writes
-                 * 512-byte sectors, so any other logical size is refused
-                 * before anything is read or written (a 512e disk, 4096
-                 * physical and 512 logical, is a 512-byte disk) */
+                /* the device's own sector sizes; the unit of its LBAs is
+                 * the logical one (a 512e disk, 4096 physical and 512
+                 * logical, is a 512-byte disk with 1 MiB alignment) */
                 if (ioctl(d->fd, BLKSSZGET, &lss) < 0)
                         return mb_error_errno(err, MB_EIO, errno,
                                               "image target: cannot read the sector size of '%s' (BLKSSZGET)",
                                               d->path);
-                if (lss != (int)SECTOR)
-                        return mb_error_set(err, MB_ENOTSUP,
-                                            "image target: '%s' has %d-byte logical sectors; the image target reads and writes 512-byte sectors only (512n and 512e disks); refusing before any read or write",
-                                            d->path, lss);
-                if (ioctl(d->fd, BLKPBSZGET, &pss) == 0 && pss >= SECTOR)
+                if (d->sector && d->sector != (uint32_t)lss)
+                        return mb_error_set(err, MB_EINVAL,
+                                            "image target: '%s' was given as %u-byte sectors but the device has %d-byte logical sectors; refusing before any read or write",
+                                            d->path, d->sector, lss);
+                d->sector = (uint32_t)lss;
+                d->physical_sector = d->sector;
+                if (ioctl(d->fd, BLKPBSZGET, &pss) == 0 && pss >= d->sector)
                         d->physical_sector = pss;
+        } else {
+                if (!d->sector)
+                        d->sector = SECTOR_DEFAULT;
+                d->physical_sector = d->sector;
         }
+        if (d->sector != 512 && d->sector != 4096)
+                return mb_error_set(err, MB_ENOTSUP,
+                                    "image target: '%s' has %u-byte logical sectors; the image target reads and writes 512- and 4096-byte sectors only; refusing before any read or write",
+                                    d->path, d->sector);
         return 0;
 }
 

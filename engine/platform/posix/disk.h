@@ -37,7 +37,11 @@ typedef struct mb_posix_disk {
         ino_t st_ino;
         bool read_only;         /* the file is not writable by us (or a write-protected device) */
         bool is_block;          /* a block device */
-        uint32_t physical_sector; /* bytes (BLKPBSZGET on a block device; 512 for a file) */
+        uint32_t sector;        /* logical sector size, bytes: the unit of every LBA of the
+                                 * disk (BLKSSZGET on a block device; for a file the size
+                                 * the target gave, 512 by default) */
+        uint32_t physical_sector; /* bytes (BLKPBSZGET on a block device; the logical size
+                                   * for a file) */
         bool allowed;           /* the target allowed writes to it (allow_write) */
         bool gpt_needs_repair;  /* img_table_read found one GPT copy damaged, the other intact */
         char gpt_damaged[8];    /* which: "primary" or "backup" ("" when both are sound) */
@@ -80,8 +84,11 @@ void mb_posix_machine_clear(mb_posix_machine *m);
 int mb_posix_disk_open(mb_posix_disk *d, struct stat *st, mb_error *err);
 /* From an open d and its st: st_dev/st_ino, read_only (no write permission,
  * no write bit at all, or a write-protected device), is_block and the
- * sector sizes (a block device whose logical sectors are not 512 bytes is
- * MB_ENOTSUP, refused before any read or write). */
+ * sector sizes. d->sector on entry is the size the target asked for (0:
+ * none); a block device's own BLKSSZGET size wins, and a different size
+ * asked for it is MB_EINVAL; a file takes the asked size or 512. Sizes
+ * other than 512 and 4096 are MB_ENOTSUP, refused before any read or
+ * write. */
 int mb_posix_disk_probe(mb_posix_disk *d, const struct stat *st, mb_error *err);
 
 /* Opens d for writing (O_RDWR) after checking d->allowed and that the path

@@ -55,7 +55,10 @@
 #include "format/ldm/ldm.h"
 #include "guid.h"
 
-#define SECTOR 512u
+/* The LDM metadata partition: 1 MiB of 512-byte sectors. The wing writes
+ * LDM on 512-byte sectors only (the plan refuses a mirror on other sizes:
+ * what Windows writes on 4096-byte sectors is not documented). */
+#define LDM_SECTOR 512u
 #define LDM_META_SECTORS 2048u
 #define LDM_GROUP_NAME "MBSTATEDg0" /* Windows names the group "<computer name>Dg0" */
 
@@ -150,7 +153,7 @@ static int bdevs_open(mb_posix_machine *ip, const bool *writable, img_bdev **ret
                 }
                 b[i].dev.ctx = &b[i];
                 b[i].dev.name = d->path;
-                b[i].dev.sector_size = SECTOR;
+                b[i].dev.sector_size = d->sector;
                 b[i].dev.read = bdev_read;
                 devs[i] = &b[i].dev;
         }
@@ -452,8 +455,8 @@ static int members_writable(mb_posix_machine *ip, const mb_ldm_db *db, int also,
  * system allows, written otherwise). */
 static int zero_range(mb_posix_disk *d, uint64_t first, uint64_t count, mb_error *err)
 {
-        static const uint8_t zero[LDM_META_SECTORS * 512];     /* the range in one write */
-        uint64_t off = first * 512, end = (first + count) * 512;
+        static const uint8_t zero[LDM_META_SECTORS * LDM_SECTOR];     /* the range in one write */
+        uint64_t off = first * d->sector, end = (first + count) * d->sector;
         int fd, rc;
 
         rc = img_open_rw(d, &fd, err);
@@ -515,6 +518,13 @@ static int op_convert(mb_posix_machine *ip, const mb_op *op, mb_error *err)
         rc = img_table_read(d, &t, err);
         if (rc < 0)
                 return rc;
+        if (d->sector != LDM_SECTOR) {
+                /* the plan refuses this first; kept so no other caller writes it */
+                rc = mb_error_set(err, MB_ENOTSUP,
+                                  "%s (disk %u): convert dynamic on %u-byte sectors: the LDM layout Windows writes on them is not documented; refusing",
+                                  d->path, d->number, d->sector);
+                goto out;
+        }
         if (t.style != MB_STYLE_GPT) {
                 rc = mb_error_set(err, MB_ESTATE, "%s (disk %u): convert dynamic needs a GPT disk (it is %s)",
                                   d->path, d->number, mb_style_to_string(t.style));
@@ -725,8 +735,9 @@ static int sync_plex(mb_posix_machine *ip, uint32_t src, uint64_t src_lba, uint3
         if (rc < 0)
                 return rc;
         snprintf(what, sizeof(what), "mirror resync disk %u -> %u", src, dst);
-        rc = img_copy_sparse(ip->disks[src].fd, src_lba * SECTOR, fd, dst_lba * SECTOR,
-                             sectors * SECTOR, what, progress, err);
+        rc = img_copy_sparse(ip->disks[src].fd, src_lba * ip->disks[src].sector, fd,
+                             dst_lba * dd->sector, sectors * ip->disks[src].sector, what, progress,
+                             err);
         if (rc < 0)
                 mb_error_prefix(err, "synchronizing the plex from %s to %s", ip->disks[src].path,
                                 dd->path);

@@ -27,7 +27,6 @@
 #include "platform/posix/gpt.h"
 #include "platform/posix/sparse.h"
 
-#define SECTOR 512u
 
 int mb_posix_prologue(mb_posix_machine *ip, mb_error *err)
 {
@@ -143,10 +142,10 @@ static int op_format(mb_posix_machine *ip, const mb_op *op, mb_error *err)
                 return rc;
         switch (op->fs) {
         case MB_FS_FAT32:
-                rc = img_format_fat32(d->path, first, last, op->label, err);
+                rc = img_format_fat32(d->path, d->sector, first, last, op->label, err);
                 break;
         case MB_FS_NTFS:
-                rc = img_format_ntfs(d->path, fd, first, last, op->label, err);
+                rc = img_format_ntfs(d->path, fd, d->sector, first, last, op->label, err);
                 break;
         default:
                 rc = mb_error_set(err, MB_ENOTSUP, "image target: cannot format as %s",
@@ -166,6 +165,7 @@ static int two_parts(mb_posix_machine *ip, const mb_op *op, mb_posix_disk **ret_
         mb_posix_disk *dd = mb_posix_machine_disk(ip, op->disk, err), *sd;
         mb_posix_gpt_part *dp, *sp;
         mb_posix_table dt, st;
+        uint64_t dn, sn;
         int rc;
 
         if (!dd || !(sd = mb_posix_machine_disk(ip, op->disk2, err)))
@@ -181,17 +181,24 @@ static int two_parts(mb_posix_machine *ip, const mb_op *op, mb_posix_disk **ret_
                 img_table_clear(&dt);
                 return rc;
         }
-        if (dp->last_lba - dp->first_lba != sp->last_lba - sp->first_lba) {
+        dn = dp->last_lba - dp->first_lba + 1;
+        sn = sp->last_lba - sp->first_lba + 1;
+        if (dd->sector != sd->sector) {
+                /* the plan refuses this first: geometry is copied sector for sector */
+                rc = mb_error_set(err, MB_ESTATE,
+                                  "the %s partitions are on disks of different sector sizes: %s has %u-byte sectors, %s has %u",
+                                  mb_role_to_string(op->role), dd->path, dd->sector, sd->path,
+                                  sd->sector);
+        } else if (dn != sn) {
                 rc = mb_error_set(err, MB_ESTATE,
                                   "the %s partitions differ in size: %s has %llu sectors, %s has %llu",
-                                  mb_role_to_string(op->role), dd->path,
-                                  (unsigned long long)(dp->last_lba - dp->first_lba + 1), sd->path,
-                                  (unsigned long long)(sp->last_lba - sp->first_lba + 1));
+                                  mb_role_to_string(op->role), dd->path, (unsigned long long)dn,
+                                  sd->path, (unsigned long long)sn);
         } else {
                 *ret_dd = dd, *ret_sd = sd;
-                *ret_doff = dp->first_lba * SECTOR;
-                *ret_soff = sp->first_lba * SECTOR;
-                *ret_len = (dp->last_lba - dp->first_lba + 1) * SECTOR;
+                *ret_doff = dp->first_lba * dd->sector;
+                *ret_soff = sp->first_lba * sd->sector;
+                *ret_len = dn * dd->sector;
                 *ret_dsize = dt.size;
         }
         img_table_clear(&dt);

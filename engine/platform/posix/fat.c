@@ -25,7 +25,8 @@
 #include "guid.h"
 #include "sha256.h"
 
-#define SECTOR 512u
+/* The largest logical sector the wing formats. */
+#define SECTOR_MAX 4096u
 
 /* "IMG@@OFFSET" as mtools' -i wants it. */
 static char *mspec(const char *path, uint64_t off)
@@ -415,13 +416,34 @@ out:
         return rc;
 }
 
-int img_format_fat32(const char *path, uint64_t first, uint64_t last, const char *label,
-                     mb_error *err)
+int img_format_fat32(const char *path, uint32_t sector, uint64_t first, uint64_t last,
+                     const char *label, mb_error *err)
 {
-        char off[32], hidden[32], blocks[32], geom[32];
+        char off[32], hidden[32], blocks[32], geom[32], ss[16];
         uint64_t sectors = last - first + 1, spt = 63;
         int rc;
 
+        /* FAT32 holds at least 65525 clusters: with fewer the FAT
+         * specification (Microsoft's fatgen103, "FAT type determination")
+         * makes the volume FAT16 whatever its boot sector says, and mkfs.fat
+         * only warns. With one sector a cluster (as here) and mkfs.fat's 32
+         * reserved sectors and two FATs, count the clusters (the FAT size
+         * rounded up, so a few too few at worst) and refuse before writing:
+         * on 4096-byte sectors this is why Microsoft documents a 260 MB
+         * minimum ESP for 4K native drives */
+        {
+                uint64_t fat = ((sectors > 32 ? sectors - 32 : 0) + 2) * 4;
+                uint64_t fat_sectors = (fat + sector - 1) / sector;
+                uint64_t clusters = sectors > 32 + 2 * fat_sectors ? sectors - 32 - 2 * fat_sectors : 0;
+
+                if (clusters < 65525)
+                        return mb_error_set(err, MB_EINVAL,
+                                            "%s: cannot format FAT32 at LBA %llu-%llu: %llu sectors of %u bytes hold %llu clusters, FAT32 needs at least 65525 (an ESP on %u-byte sectors needs at least %llu MiB); not formatted",
+                                            path, (unsigned long long)first, (unsigned long long)last,
+                                            (unsigned long long)sectors, sector,
+                                            (unsigned long long)clusters, sector,
+                                            (unsigned long long)(((65525ull + 32 + 2 * ((65527ull * 4 + sector - 1) / sector)) * sector + (1 << 20) - 1) >> 20));
+        }
         /* mkfs.fat rounds the size down to whole tracks: pick the largest
          * sectors-per-track <= 63 that divides the partition, so the file
          * system fills it as Windows' does */
@@ -430,13 +452,16 @@ int img_format_fat32(const char *path, uint64_t first, uint64_t last, const char
         snprintf(geom, sizeof(geom), "255/%llu", (unsigned long long)spt);
         snprintf(off, sizeof(off), "--offset=%llu", (unsigned long long)first);
         snprintf(hidden, sizeof(hidden), "%llu", (unsigned long long)first);
-        snprintf(blocks, sizeof(blocks), "%llu", (unsigned long long)(sectors / 2));
+        /* mkfs.fat's --offset and -h are in sectors of -S bytes, its block
+         * count in KiB */
+        snprintf(blocks, sizeof(blocks), "%llu", (unsigned long long)(sectors * sector / 1024));
+        snprintf(ss, sizeof(ss), "%u", sector);
         {
-                const char *argv[] = { "mkfs.fat", "-F", "32", "-S", "512", "-s", "1",
+                const char *argv[] = { "mkfs.fat", "-F", "32", "-S", ss, "-s", "1",
                                        "-g", geom, "-h", hidden, off,
                                        "-n", label && *label ? label : "NO NAME",
                                        path, blocks, NULL };
-                const char *argv_nolabel[] = { "mkfs.fat", "-F", "32", "-S", "512", "-s", "1",
+                const char *argv_nolabel[] = { "mkfs.fat", "-F", "32", "-S", ss, "-s", "1",
                                                "-g", geom, "-h", hidden, off,
                                                path, blocks, NULL };
 
@@ -451,44 +476,46 @@ int img_format_fat32(const char *path, uint64_t first, uint64_t last, const char
 /* mkntfs seeds its volume serial from the clock, so two volumes made in the
  * same second share one: give each a random serial, in the boot sector and in
  * its backup (the sector after the volume's last). */
-static int ntfs_new_serial(int fd, uint64_t len, mb_error *err)
+static int ntfs_new_serial(int fd, uint32_t sector, uint64_t len, mb_error *err)
 {
-        uint8_t bs[SECTOR], serial[8];
+        uint8_t bs[SECTOR_MAX], serial[8];
         mb_guid g;
         uint64_t backup;
 
-        if (pread(fd, bs, SECTOR, 0) != SECTOR || memcmp(bs + 3, "NTFS    ", 8) != 0)
+        if (pread(fd, bs, sector, 0) != (ssize_t)sector || memcmp(bs + 3, "NTFS    ", 8) != 0)
                 return mb_error_set(err, MB_EIO, "mkntfs left no NTFS boot sector");
         if (mb_guid_random(&g) < 0)
                 return mb_error_set(err, MB_EIO, "cannot make a random volume serial");
         memcpy(serial, g.b, sizeof(serial));
-        backup = mb_le64(bs + 0x28) * SECTOR;
+        /* total sectors (0x28) count sectors of the boot sector's own size (0x0B) */
+        backup = mb_le64(bs + 0x28) * mb_le16(bs + 0x0B);
         memcpy(bs + 0x48, serial, sizeof(serial));
-        if (pwrite(fd, bs, SECTOR, 0) != SECTOR)
+        if (pwrite(fd, bs, sector, 0) != (ssize_t)sector)
                 return mb_error_errno(err, MB_EIO, errno, "cannot write the NTFS boot sector");
-        if (backup + SECTOR <= len && pread(fd, bs, SECTOR, (off_t)backup) == SECTOR &&
+        if (backup + sector <= len && pread(fd, bs, sector, (off_t)backup) == (ssize_t)sector &&
             memcmp(bs + 3, "NTFS    ", 8) == 0) {
                 memcpy(bs + 0x48, serial, sizeof(serial));
-                if (pwrite(fd, bs, SECTOR, (off_t)backup) != SECTOR)
+                if (pwrite(fd, bs, sector, (off_t)backup) != (ssize_t)sector)
                         return mb_error_errno(err, MB_EIO, errno,
                                               "cannot write the NTFS backup boot sector");
         }
         return 0;
 }
 
-int img_format_ntfs(const char *path, int fd, uint64_t first, uint64_t last,
+int img_format_ntfs(const char *path, int fd, uint32_t sector, uint64_t first, uint64_t last,
                     const char *label, mb_error *err)
 {
-        uint64_t len = (last - first + 1) * SECTOR;
-        char start[32], *tmp = NULL;
+        uint64_t len = (last - first + 1) * sector;
+        char start[32], ss[16], *tmp = NULL;
         int tfd, rc;
 
         snprintf(start, sizeof(start), "%llu", (unsigned long long)first);
+        snprintf(ss, sizeof(ss), "%u", sector);
         rc = img_temp_file(path, len, &tmp, &tfd, err);
         if (rc < 0)
                 return rc;
         {
-                const char *argv[] = { "mkntfs", "-F", "-Q", "-q", "-s", "512", "-p", start,
+                const char *argv[] = { "mkntfs", "-F", "-Q", "-q", "-s", ss, "-p", start,
                                        "-H", "255", "-S", "63", tmp, NULL, NULL, NULL };
 
                 if (label && *label) {
@@ -502,9 +529,9 @@ int img_format_ntfs(const char *path, int fd, uint64_t first, uint64_t last,
                 mb_error_prefix(err, "%s: cannot format NTFS at LBA %llu-%llu", path,
                                 (unsigned long long)first, (unsigned long long)last);
         if (rc == 0)
-                rc = ntfs_new_serial(tfd, len, err);
+                rc = ntfs_new_serial(tfd, sector, len, err);
         if (rc == 0)
-                rc = img_copy_sparse(tfd, 0, fd, first * SECTOR, len, "format ntfs", NULL, err);
+                rc = img_copy_sparse(tfd, 0, fd, first * sector, len, "format ntfs", NULL, err);
         close(tfd);
         unlink(tmp);
         free(tmp);

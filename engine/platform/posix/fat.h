@@ -38,11 +38,13 @@ int img_fat_put(const char *path, uint64_t off, const char *in, const char *fat_
 /* Makes the FAT at (dpath, doff) file-identical to (spath, soff). */
 int img_fat_sync(const char *dpath, uint64_t doff, const char *spath, uint64_t soff,
                  mb_error *err);
-/* mkfs.fat -F 32 over [first, last] of the image. */
-int img_format_fat32(const char *path, uint64_t first, uint64_t last, const char *label,
+/* mkfs.fat -F 32 over sectors [first, last] (of sector bytes) of the image. */
+int img_format_fat32(const char *path, uint32_t sector, uint64_t first, uint64_t last,
+                     const char *label,
                      mb_error *err);
-/* mkntfs on a sparse temp file, spliced into [first, last] of the image. */
-int img_format_ntfs(const char *path, int fd, uint64_t first, uint64_t last,
+/* mkntfs (sector-byte sectors) on a sparse temp file, spliced into sectors
+ * [first, last] of the image. */
+int img_format_ntfs(const char *path, int fd, uint32_t sector, uint64_t first, uint64_t last,
                     const char *label, mb_error *err);
 
 #endif

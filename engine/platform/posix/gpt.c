@@ -22,7 +22,10 @@
 #include "fault.h"
 #include "guid.h"
 
-#define SECTOR 512u
+/* The largest logical sector the wing reads (the header buffer's size). */
+#define SECTOR_MAX 4096u
+/* The entry array Windows and libfdisk write: 128 entries of 128 bytes. */
+#define ENTRY_ARRAY_BYTES 16384u
 
 static uint32_t crc32_table[256];
 
@@ -76,14 +79,14 @@ struct hdr_check {
 
 static void check_header(mb_posix_disk *d, uint64_t lba, uint64_t sectors, struct hdr_check *h)
 {
-        uint8_t hdr[SECTOR];
-        uint32_t hsize, want, got;
+        uint8_t hdr[SECTOR_MAX];
+        uint32_t ss = d->sector, hsize, want, got;
         uint8_t *ents;
         size_t elen;
         mb_error e;
 
         memset(h, 0, sizeof(*h));
-        if (read_at(d, lba * SECTOR, hdr, SECTOR, &e) < 0) {
+        if (read_at(d, lba * ss, hdr, ss, &e) < 0) {
                 snprintf(h->why, sizeof(h->why), "%s", e.msg);
                 return;
         }
@@ -94,7 +97,7 @@ static void check_header(mb_posix_disk *d, uint64_t lba, uint64_t sectors, struc
         }
         h->present = true;
         hsize = mb_le32(hdr + 12);
-        if (hsize < 92 || hsize > SECTOR) {
+        if (hsize < 92 || hsize > ss) {
                 snprintf(h->why, sizeof(h->why), "header size %u at LBA %llu is invalid", hsize,
                          (unsigned long long)lba);
                 return;
@@ -128,7 +131,7 @@ static void check_header(mb_posix_disk *d, uint64_t lba, uint64_t sectors, struc
         }
         elen = (size_t)h->n_entries * h->entry_size;
         if (h->alt_lba >= sectors || h->last_usable >= sectors ||
-            h->entries_lba + (elen + SECTOR - 1) / SECTOR > sectors) {
+            h->entries_lba + (elen + ss - 1) / ss > sectors) {
                 snprintf(h->why, sizeof(h->why),
                          "the image is smaller than its GPT claims (GPT at LBA %llu names LBA %llu, "
                          "the image has %llu sectors)",
@@ -146,7 +149,7 @@ static void check_header(mb_posix_disk *d, uint64_t lba, uint64_t sectors, struc
                 snprintf(h->why, sizeof(h->why), "out of memory");
                 return;
         }
-        if (read_at(d, h->entries_lba * SECTOR, ents, elen, &e) < 0) {
+        if (read_at(d, h->entries_lba * ss, ents, elen, &e) < 0) {
                 snprintf(h->why, sizeof(h->why), "%s", e.msg);
                 free(ents);
                 return;
@@ -266,11 +269,26 @@ static int read_parts(mb_posix_disk *d, struct fdisk_context *cxt, mb_posix_tabl
         return 0;
 }
 
+/* A libfdisk context that sees d's logical sector size: libfdisk asks a
+ * block device (BLKSSZGET) but takes 512 for a file unless told, and a
+ * 4096-byte image read as 512 shows no GPT. The user sizes are applied by
+ * fdisk_assign_device. */
+static struct fdisk_context *new_context(mb_posix_disk *d)
+{
+        struct fdisk_context *cxt = fdisk_new_context();
+
+        if (cxt && fdisk_save_user_sector_size(cxt, d->physical_sector, d->sector) < 0) {
+                fdisk_unref_context(cxt);
+                return NULL;
+        }
+        return cxt;
+}
+
 int img_table_read(mb_posix_disk *d, mb_posix_table *ret, mb_error *err)
 {
         struct hdr_check pri, bak;
         struct fdisk_context *cxt = NULL;
-        uint8_t mbr[SECTOR];
+        uint8_t mbr[512];
         mb_posix_table t = { 0 };
         struct stat st;
         bool pmbr;
@@ -289,11 +307,11 @@ int img_table_read(mb_posix_disk *d, mb_posix_table *ret, mb_error *err)
         } else {
                 t.size = (uint64_t)st.st_size;
         }
-        t.sectors = t.size / SECTOR;
+        t.sectors = t.size / d->sector;
         if (t.sectors < 68)
                 return mb_error_set(err, MB_EINVAL, "%s: image is too small to be a disk (%llu bytes)",
                                     d->path, (unsigned long long)t.size);
-        rc = read_at(d, 0, mbr, SECTOR, err);
+        rc = read_at(d, 0, mbr, sizeof(mbr), err);
         if (rc < 0)
                 return rc;
         pmbr = mbr[510] == 0x55 && mbr[511] == 0xaa && mbr[446 + 4] == 0xee;
@@ -338,7 +356,7 @@ int img_table_read(mb_posix_disk *d, mb_posix_table *ret, mb_error *err)
                 t.last_usable = pri.ok ? pri.last_usable : bak.last_usable;
         }
 
-        cxt = fdisk_new_context();
+        cxt = new_context(d);
         if (!cxt)
                 return mb_error_set(err, MB_ENOMEM, "out of memory");
         rc = fdisk_assign_device(cxt, d->path, 1);
@@ -389,7 +407,7 @@ static int open_write(mb_posix_disk *d, struct fdisk_context **ret, mb_error *er
         if (rc < 0)
                 return rc;
         close(fd);
-        cxt = fdisk_new_context();
+        cxt = new_context(d);
         if (!cxt)
                 return mb_error_set(err, MB_ENOMEM, "out of memory");
         rc = fdisk_assign_device(cxt, d->path, 0);
@@ -466,8 +484,13 @@ int img_gpt_repair(mb_posix_disk *d, mb_error *err)
 
 int img_gpt_init(mb_posix_disk *d, mb_error *err)
 {
-        static const uint8_t zeros[34 * SECTOR];
+        static const uint8_t zeros[2 * SECTOR_MAX + ENTRY_ARRAY_BYTES];
         struct fdisk_context *cxt = NULL;
+        /* the first usable LBA: protective MBR, header, entry array (34 on
+         * 512-byte sectors, 6 on 4096-byte ones, as Windows lays them out) */
+        uint64_t first_lba = 2 + ENTRY_ARRAY_BYTES / d->sector;
+        size_t clean = (size_t)first_lba * d->sector;
+        char first_text[24];
         struct fdisk_script *sc = NULL;
         mb_posix_table t;
         int rc, fd;
@@ -482,7 +505,8 @@ int img_gpt_init(mb_posix_disk *d, mb_error *err)
                 img_table_clear(&t);
                 return rc;
         }
-        /* clean: the first and last 34 sectors, as diskpart's clean does */
+        /* clean: the first and last 34 sectors (17408 bytes), as diskpart's
+         * clean does; on 4096-byte sectors the same 6 sectors (24576 bytes) */
         rc = img_open_rw(d, &fd, err);
         if (rc < 0) {
                 img_table_clear(&t);
@@ -493,9 +517,8 @@ int img_gpt_init(mb_posix_disk *d, mb_error *err)
                 img_table_clear(&t);
                 return MB_EIO;
         }
-        if (pwrite(fd, zeros, sizeof(zeros), 0) != (ssize_t)sizeof(zeros) ||
-            pwrite(fd, zeros, sizeof(zeros), (off_t)(t.size - sizeof(zeros))) !=
-                    (ssize_t)sizeof(zeros)) {
+        if (pwrite(fd, zeros, clean, 0) != (ssize_t)clean ||
+            pwrite(fd, zeros, clean, (off_t)(t.size - clean)) != (ssize_t)clean) {
                 rc = mb_error_errno(err, MB_EIO, errno, "%s: cannot clean (pwrite)", d->path);
                 close(fd);
                 img_table_clear(&t);
@@ -508,8 +531,9 @@ int img_gpt_init(mb_posix_disk *d, mb_error *err)
         if (rc < 0)
                 return rc;
         sc = fdisk_new_script(cxt);
+        snprintf(first_text, sizeof(first_text), "%llu", (unsigned long long)first_lba);
         if (!sc || fdisk_script_set_header(sc, "label", "gpt") < 0 ||
-            fdisk_script_set_header(sc, "first-lba", "34") < 0) {
+            fdisk_script_set_header(sc, "first-lba", first_text) < 0) {
                 fdisk_unref_script(sc);
                 fdisk_unref_context(cxt);
                 return mb_error_set(err, MB_ENOMEM, "out of memory");
@@ -521,7 +545,7 @@ int img_gpt_init(mb_posix_disk *d, mb_error *err)
         fdisk_unref_script(sc);
         if (rc < 0) {
                 fdisk_unref_context(cxt);
-                return fdisk_err(err, d, rc, "cannot create GPT with first usable LBA 34",
+                return fdisk_err(err, d, rc, "cannot create GPT with its first usable LBA",
                                  "fdisk_apply_script_headers");
         }
         rc = write_close(d, cxt, err);
@@ -530,7 +554,7 @@ int img_gpt_init(mb_posix_disk *d, mb_error *err)
         rc = img_table_read(d, &t, err);
         if (rc < 0)
                 return mb_error_prefix(err, "after writing GPT");
-        if (t.style != MB_STYLE_GPT || t.first_usable != 34) {
+        if (t.style != MB_STYLE_GPT || t.first_usable != first_lba) {
                 rc = mb_error_set(err, MB_EIO, "%s: new GPT reads back as %s with first usable LBA %llu",
                                   d->path, mb_style_to_string(t.style),
                                   (unsigned long long)t.first_usable);

@@ -26,7 +26,6 @@
 #include "platform/posix/sparse.h"
 #include "state.h"
 
-#define SECTOR 512u
 
 static bool env_on(const char *name)
 {
@@ -93,7 +92,7 @@ static bool ts_eq(struct timespec a, struct timespec b)
  * reads the data extents alone: on a sparse image, a few megabytes). */
 static int hash_part(mb_posix_disk *d, uint64_t first, uint64_t last, char hex[65], mb_error *err)
 {
-        uint64_t off = first * SECTOR, len = (last - first + 1) * SECTOR;
+        uint64_t off = first * d->sector, len = (last - first + 1) * d->sector;
         bool same = d->hash_cache.valid && d->hash_cache.first == first && d->hash_cache.last == last;
         char fp[65];
         struct stat st;
@@ -239,7 +238,7 @@ static int disk_facts(mb_posix_disk *d, mb_disk_fact *df, mb_verify *verify, mb_
         df->path = strdup(d->path);
         df->serial = strdup(d->serial);
         df->size = t.size;
-        df->sector_size = SECTOR;
+        df->sector_size = d->sector;
         df->physical_sector_size = d->physical_sector;
         df->online = true;
         df->read_only = d->read_only;
@@ -258,7 +257,7 @@ static int disk_facts(mb_posix_disk *d, mb_disk_fact *df, mb_verify *verify, mb_
         for (uint32_t i = 0; i < t.n_parts; i++) {
                 mb_posix_gpt_part *gp = &t.parts[i];
                 mb_part_fact *p = mb_disk_add_part(df);
-                uint64_t off = gp->first_lba * SECTOR, len = (gp->last_lba - gp->first_lba + 1) * SECTOR;
+                uint64_t off = gp->first_lba * d->sector, len = (gp->last_lba - gp->first_lba + 1) * d->sector;
 
                 if (!p)
                         goto nomem;
