@@ -543,3 +543,12 @@ mb_facts *mb_facts_dup(const mb_facts *f)
         free(text);
         return copy;
 }
+
+uint64_t mb_fat32_clusters(uint64_t sectors, uint32_t sector_size)
+{
+        /* the FAT size rounded up, so a few clusters too few at worst */
+        uint64_t fat = ((sectors > 32 ? sectors - 32 : 0) + 2) * 4;
+        uint64_t fat_sectors = (fat + sector_size - 1) / sector_size;
+
+        return sectors > 32 + 2 * fat_sectors ? sectors - 32 - 2 * fat_sectors : 0;
+}

@@ -274,6 +274,14 @@ void mb_facts_free(mb_facts *f);
 /* A disk's logical sector size (512 when the facts do not say) and the
  * last LBA a GPT leaves usable at its end (backup header and 16 KiB of
  * entries): positions are in the disk's own sectors, sizes in bytes. */
+/* The clusters of a FAT32 file system of `sectors` sectors of sector_size
+ * bytes, one sector a cluster, 32 reserved sectors and two FATs (how
+ * mbstate formats an ESP). FAT32 needs at least MB_FAT32_MIN_CLUSTERS:
+ * with fewer, the FAT specification (fatgen103, "FAT type determination")
+ * makes the volume FAT16 whatever its boot sector says. */
+#define MB_FAT32_MIN_CLUSTERS 65525u
+uint64_t mb_fat32_clusters(uint64_t sectors, uint32_t sector_size);
+
 static inline uint32_t mb_disk_sector(const mb_disk_fact *d)
 {
         return d && d->sector_size ? d->sector_size : 512;

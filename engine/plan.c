@@ -529,6 +529,46 @@ static void plan_health(const mb_config *c, const mb_facts *f, mb_plan *p)
  * a mirror (LDM) is on 512-byte sectors: the LDM layout Windows writes on
  * 4096-byte sectors is not documented and no public reader reads it.
  */
+/* An ESP mbstate would create on a disk must hold a FAT32 file system:
+ * refused in plan (before any partition is written) when its size in the
+ * disk's sectors gives fewer clusters than FAT32 needs (on 4096-byte
+ * sectors Microsoft documents a 260 MB minimum ESP). An ESP that exists
+ * already is what it is and is not judged here. */
+static int check_esp_size(const mb_config *c, const mb_facts *f, const mb_binding *b,
+                          mb_error *err)
+{
+        const mb_site_partitions *sp = c->site->partitions;
+
+        for (uint32_t i = 0; sp && i < sp->n_disks; i++) {
+                int idx = mb_config_disk_index(c, sp->disks[i]);
+                const mb_disk_fact *d = idx >= 0 && b->number[idx] >= 0
+                                                ? mb_facts_disk(f, (uint32_t)b->number[idx]) : NULL;
+                mb_part_want want[16];
+                char label[128];
+                int n;
+
+                if (!d || mb_disk_part_by_role(d, MB_ROLE_EFI))
+                        continue;
+                n = mb_plan_wanted_parts(c, f, b, d, want, 16, err);
+                if (n < 0)
+                        return n;
+                for (int k = 0; k < n; k++) {
+                        uint64_t sectors = want[k].last_lba - want[k].first_lba + 1;
+                        uint32_t ss = mb_disk_sector(d);
+
+                        if (want[k].role != MB_ROLE_EFI ||
+                            mb_fat32_clusters(sectors, ss) >= MB_FAT32_MIN_CLUSTERS)
+                                continue;
+                        mb_plan_disk_label(c, b, idx, label, sizeof(label));
+                        return mb_error_set(err, MB_ESTATE,
+                                            "disk %s: an ESP of %llu MiB on %u-byte sectors holds %llu FAT32 clusters; FAT32 needs at least 65525 (Microsoft documents a 260 MB minimum ESP on 4K native drives); make the efi partition larger",
+                                            label, (unsigned long long)((sectors * ss) >> 20), ss,
+                                            (unsigned long long)mb_fat32_clusters(sectors, ss));
+                }
+        }
+        return 0;
+}
+
 static int check_geometry(const mb_config *c, const mb_facts *f, const mb_binding *b,
                           mb_error *err)
 {
@@ -604,6 +644,8 @@ int mb_plan_compute(const mb_config *c, const mb_facts *f, mb_plan **ret, mb_err
         r = mb_plan_bind(c, f, &p->binding, err);
         if (!r)
                 r = check_geometry(c, f, &p->binding, err);
+        if (!r)
+                r = check_esp_size(c, f, &p->binding, err);
         for (size_t i = 0; !r && i < MB_RES__COUNT; i++)
                 r = mb_resources[i].diff(c, f, p, err);
         if (!r)

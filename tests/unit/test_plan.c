@@ -392,16 +392,95 @@ static void give_source(const char *path, uint32_t ss, const mb_part_want *want,
  * disk's own, 1 MiB aligned (a 100 MiB ESP, not 800 MiB; the recovery
  * partition inside the disk); the simulated apply lays the same out on the
  * blank 4096-byte disk. */
+/* The whole of a file (NUL-terminated), *n its length. */
+static char *read_file(const char *path, size_t *n)
+{
+        FILE *fp = fopen(path, "rb");
+        char *buf = NULL;
+        long len;
+
+        if (!fp)
+                return NULL;
+        if (fseek(fp, 0, SEEK_END) == 0 && (len = ftell(fp)) >= 0 && fseek(fp, 0, SEEK_SET) == 0 &&
+            (buf = malloc((size_t)len + 1)) && fread(buf, 1, (size_t)len, fp) == (size_t)len) {
+                buf[len] = '\0';
+                *n = (size_t)len;
+        } else {
+                free(buf);
+                buf = NULL;
+        }
+        fclose(fp);
+        return buf;
+}
+
+/* The layout site with an ESP of esp (e.g. "260MiB") and a's ESP cloned to
+ * b (b boots on its own only with a copy of a's ESP: check's verdict). */
+static const char *layout_site_esp(const char *esp, char *buf, size_t len)
+{
+        char *text, *at;
+        size_t n;
+
+        layout_site(false, buf, len);
+        text = read_file(buf, &n);
+        cr_assert_not_null(text);
+        at = strstr(text, "size: 100MiB");
+        cr_assert_not_null(at);
+        {
+                FILE *fp = fopen(buf, "w");
+
+                cr_assert_not_null(fp);
+                fprintf(fp, "%.*ssize: %s%s", (int)(at - text), text, esp, at + strlen("size: 100MiB"));
+                fputs("clones:\n  - { role: efi, from: a, to: [b] }\n", fp);
+                fclose(fp);
+        }
+        free(text);
+        return buf;
+}
+
+/* On 4096-byte sectors an ESP of 100 MiB holds 25600 sectors, fewer than
+ * FAT32's 65525 clusters: refused in plan, before any partition is made,
+ * naming the disk and the minimum; the machine is left as it was. */
+Test(plan, esp_too_small_for_fat32_on_4096_byte_sectors, .init = setup, .fini = teardown)
+{
+        char fpath[512], spath[512];
+        mb_config *c = load_config(layout_site_esp("100MiB", spath, sizeof(spath)));
+        mb_facts *f = load_facts(blank_pair(4096, 4096, fpath, sizeof(fpath)));
+        mb_part_want want[8];
+        mb_binding b;
+        mb_plan *p = NULL;
+        mb_error err = { 0 };
+        char *before, *after, *out = NULL;
+        size_t nb, na;
+        int n;
+
+        cr_assert_eq(mb_plan_bind(c, f, &b, &err), 0, "%s", err.msg);
+        n = mb_plan_wanted_parts(c, f, &b, mb_facts_disk(f, 0), want, 8, &err);
+        cr_assert_eq(n, 4, "%s", err.msg);
+        mb_facts_free(f);
+        give_source(fpath, 4096, want, n);
+        f = load_facts(fpath);
+        cr_assert_eq(mb_plan_compute(c, f, &p, &err), MB_ESTATE, "%s", err.msg);
+        cr_assert_null(p);
+        cr_assert_not_null(strstr(err.msg, "disk b"), "%s", err.msg);
+        cr_assert_not_null(strstr(err.msg, "65525"), "%s", err.msg);
+        cr_assert_not_null(strstr(err.msg, "260 MB"), "%s", err.msg);
+        mb_facts_free(f);
+        before = read_file(fpath, &nb);
+        cr_assert_eq(run(MB_VERB_APPLY, spath, fpath, false, false, &out), MB_EXIT_ERROR, "%s", out);
+        free(out);
+        after = read_file(fpath, &na);
+        cr_assert(nb == na && memcmp(before, after, nb) == 0, "the snapshot was written");
+        free(before);
+        free(after);
+        mb_config_free(c);
+}
+
 Test(plan, layout_in_bytes_on_4096_byte_sectors, .init = setup, .fini = teardown)
 {
         char fpath[512], spath[512];
-        FILE *sf = fopen(layout_site(false, spath, sizeof(spath)), "a");
         mb_config *c;
 
-        /* disk b boots on its own only with a copy of a's ESP (check's verdict) */
-        cr_assert_not_null(sf);
-        fputs("clones:\n  - { role: efi, from: a, to: [b] }\n", sf);
-        fclose(sf);
+        layout_site_esp("260MiB", spath, sizeof(spath));
         c = load_config(spath);
         mb_facts *f = load_facts(blank_pair(4096, 4096, fpath, sizeof(fpath)));
         mb_part_want want[8];
@@ -414,7 +493,7 @@ Test(plan, layout_in_bytes_on_4096_byte_sectors, .init = setup, .fini = teardown
         cr_assert_eq(n, 4, "%s", err.msg);
         cr_assert_eq(want[0].role, MB_ROLE_EFI);
         cr_assert_eq(want[0].first_lba, 256, "1 MiB in 4096-byte sectors");
-        cr_assert_eq((want[0].last_lba - want[0].first_lba + 1) * 4096, 100ULL << 20);
+        cr_assert_eq((want[0].last_lba - want[0].first_lba + 1) * 4096, 260ULL << 20);
         cr_assert_eq((want[3].last_lba - want[3].first_lba + 1) * 4096, 524ULL << 20);
         cr_assert_lt(want[3].last_lba, 34359738368ULL / 4096 - 6, "recovery inside the disk");
         for (int i = 0; i < n; i++)
@@ -438,7 +517,7 @@ Test(plan, layout_in_bytes_on_4096_byte_sectors, .init = setup, .fini = teardown
                 cr_assert_eq(d->first_usable_lba, 6, "GPT on 4096-byte sectors: 2 + 16 KiB of entries");
                 cr_assert_not_null(esp);
                 cr_assert_eq(esp->first_lba, 256);
-                cr_assert_eq((esp->last_lba - esp->first_lba + 1) * 4096, 100ULL << 20);
+                cr_assert_eq((esp->last_lba - esp->first_lba + 1) * 4096, 260ULL << 20);
                 cr_assert_not_null(rec);
                 cr_assert_eq(rec->last_lba, want[3].last_lba);
                 cr_assert_leq(rec->last_lba, d->last_usable_lba);

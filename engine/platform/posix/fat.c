@@ -432,11 +432,9 @@ int img_format_fat32(const char *path, uint32_t sector, uint64_t first, uint64_t
          * on 4096-byte sectors this is why Microsoft documents a 260 MB
          * minimum ESP for 4K native drives */
         {
-                uint64_t fat = ((sectors > 32 ? sectors - 32 : 0) + 2) * 4;
-                uint64_t fat_sectors = (fat + sector - 1) / sector;
-                uint64_t clusters = sectors > 32 + 2 * fat_sectors ? sectors - 32 - 2 * fat_sectors : 0;
+                uint64_t clusters = mb_fat32_clusters(sectors, sector);
 
-                if (clusters < 65525)
+                if (clusters < MB_FAT32_MIN_CLUSTERS)
                         return mb_error_set(err, MB_EINVAL,
                                             "%s: cannot format FAT32 at LBA %llu-%llu: %llu sectors of %u bytes hold %llu clusters, FAT32 needs at least 65525 (an ESP on %u-byte sectors needs at least %llu MiB); not formatted",
                                             path, (unsigned long long)first, (unsigned long long)last,
