@@ -442,28 +442,25 @@ typedef struct file_list {
 
 #define BOOT_PROGRAM_MAX (256u << 20)
 
-/* SHA-256 and size of a file; with ret_data (boot programs) its bytes too
- * (malloc'd; NULL when larger than BOOT_PROGRAM_MAX), from the same reads. */
-static int hash_file_keep(const mb_win32 *w, const char *path, uint64_t *ret_size, char ret_hex[65],
-                          uint8_t **ret_data, mb_error *err)
+/* Reads the open h to its end through buf (its size the ReadFile size),
+ * SHA-256 into ret_hex and the byte count into *ret_total; with ret_data its
+ * bytes too (malloc'd; NULL when larger than BOOT_PROGRAM_MAX), from the same
+ * reads. Does not close h; errors name path. */
+static int hash_handle(const mb_win32 *w, HANDLE h, const char *path, uint8_t *buf, DWORD buflen,
+                       uint64_t *ret_total, char ret_hex[65], uint8_t **ret_data, mb_error *err)
 {
-        static uint8_t buf[65536];
         mb_sha256 s;
         uint64_t total = 0;
-        DWORD got, e;
-        HANDLE h = mb_win_open(w, path, GENERIC_READ, 0, &e);
         uint8_t *keep = NULL;
         bool keeping = ret_data != NULL;
+        DWORD got;
 
-        if (ret_data)
-                *ret_data = NULL;
-        if (h == INVALID_HANDLE_VALUE)
-                return mb_w_error(err, MB_EIO, e, "CreateFileW", "cannot open '%s'", path);
         mb_sha256_init(&s);
         for (;;) {
-                if (!w->ReadFile(h, buf, sizeof(buf), &got, NULL)) {
-                        e = w->GetLastError();
-                        w->CloseHandle(h);
+                if (!w->ReadFile(h, buf, buflen, &got, NULL)) {
+                        DWORD e = w->GetLastError();
+
+                        free(keep);
                         return mb_w_error(err, MB_EIO, e, "ReadFile", "cannot read '%s'", path);
                 }
                 if (got == 0)
@@ -474,7 +471,6 @@ static int hash_file_keep(const mb_win32 *w, const char *path, uint64_t *ret_siz
 
                         if (!grown) {
                                 free(keep);
-                                w->CloseHandle(h);
                                 return mb_error_set(err, MB_ENOMEM, "out of memory");
                         }
                         keep = grown;
@@ -486,12 +482,30 @@ static int hash_file_keep(const mb_win32 *w, const char *path, uint64_t *ret_siz
                 }
                 total += got;
         }
-        w->CloseHandle(h);
         mb_sha256_final_hex(&s, ret_hex);
-        *ret_size = total;
+        *ret_total = total;
         if (ret_data)
                 *ret_data = keep;
         return 0;
+}
+
+/* SHA-256 and size of a file; with ret_data (boot programs) its bytes too
+ * (malloc'd; NULL when larger than BOOT_PROGRAM_MAX), from the same reads. */
+static int hash_file_keep(const mb_win32 *w, const char *path, uint64_t *ret_size, char ret_hex[65],
+                          uint8_t **ret_data, mb_error *err)
+{
+        static uint8_t buf[65536];
+        DWORD e;
+        HANDLE h = mb_win_open(w, path, GENERIC_READ, 0, &e);
+        int r;
+
+        if (ret_data)
+                *ret_data = NULL;
+        if (h == INVALID_HANDLE_VALUE)
+                return mb_w_error(err, MB_EIO, e, "CreateFileW", "cannot open '%s'", path);
+        r = hash_handle(w, h, path, buf, sizeof(buf), ret_size, ret_hex, ret_data, err);
+        w->CloseHandle(h);
+        return r;
 }
 
 static int hash_file(const mb_win32 *w, const char *path, uint64_t *ret_size, char ret_hex[65],
@@ -990,23 +1004,13 @@ static int recovery_file(const mb_win32 *w, rec_walk *e, const char *full, const
         if (known) {
                 memcpy(hex, known, 65);
         } else {
-                mb_sha256 s;
-                uint64_t total = 0;
-                DWORD got;
+                uint64_t total;
+                int r = hash_handle(w, h, full, buf, sizeof(buf), &total, hex, NULL, err);
 
-                mb_sha256_init(&s);
-                for (;;) {
-                        if (!w->ReadFile(h, buf, sizeof(buf), &got, NULL)) {
-                                e_ = w->GetLastError();
-                                w->CloseHandle(h);
-                                return mb_w_error(err, MB_EIO, e_, "ReadFile", "cannot read '%s'", full);
-                        }
-                        if (got == 0)
-                                break;
-                        mb_sha256_update(&s, buf, got);
-                        total += got;
+                if (r < 0) {
+                        w->CloseHandle(h);
+                        return r;
                 }
-                mb_sha256_final_hex(&s, hex);
                 if (total != size) {
                         w->CloseHandle(h);
                         return mb_error_set(err, MB_EIO, "'%s' changed while it was read (%llu of %llu bytes)",
