@@ -49,10 +49,18 @@ typedef struct mb_site_partitions {
         uint32_t n_layout;
 } mb_site_partitions;
 
+/* mirrors: boot: -- what the mirror's disks boot */
+typedef enum mb_mirror_boot {
+        MB_MIRROR_BOOT_NONE = 0,        /* nothing beyond boot_entries (the default) */
+        MB_MIRROR_BOOT_EACH_DISK,       /* each disk of an os mirror boots on its own: its own
+                                         * firmware entry, and its ESP's BCD boots its plex first */
+} mb_mirror_boot;
+
 typedef struct mb_site_mirror {
         mb_role role;
         char **disks;
         uint32_t n_disks;
+        mb_mirror_boot boot;
 } mb_site_mirror;
 
 /* clones: from: booted -- the disk whose ESP the machine booted from */

@@ -221,6 +221,7 @@ void mb_part_fact_clear(mb_part_fact *p)
         free(p->name);
         free(p->label);
         free(p->content_sha256);
+        mb_bcd_fact_free(p->bcd);
         for (uint32_t i = 0; i < p->n_files; i++) {
                 free(p->files[i].path);
                 free(p->files[i].sha256);
@@ -285,6 +286,8 @@ void mb_bcd_object_fact_clear(mb_bcd_object_fact *o)
         for (uint32_t j = 0; j < o->n_displayorder; j++)
                 free(o->displayorder[j]);
         free(o->displayorder);
+        free(o->default_id);
+        free(o->recovery);
         memset(o, 0, sizeof(*o));
 }
 

@@ -108,6 +108,10 @@ typedef struct mb_part_fact {
         mb_file_fact *files;    /* FAT file list (ESPs), NTFS file list (recovery, when
                                    content_sha256 is NULL); sorted by path */
         uint32_t n_files;
+        struct mb_bcd_fact *bcd; /* ESPs: the store \EFI\Microsoft\Boot\BCD on this ESP as
+                                   read, when it is not the system store (that one is
+                                   mb_facts.bcd); NULL when it has none or the target
+                                   did not read it */
 } mb_part_fact;
 
 /* A damaged or diverging copy of a dynamic disk's LDM metadata (the disk
@@ -195,6 +199,8 @@ typedef struct mb_bcd_object_fact {
         mb_bcd_path_fact *path_check; /* os-loader on a partition device; NULL when unchecked */
         char **displayorder;    /* ids */
         uint32_t n_displayorder;
+        char *default_id;       /* boot managers: the default element (0x23000003), or NULL */
+        char *recovery;         /* os-loaders: the first of recoverysequence (0x14000008), or NULL */
 } mb_bcd_object_fact;
 
 typedef struct mb_bcd_fact {

@@ -37,6 +37,7 @@ typedef enum mb_op_kind {
         MB_OP_BCD_SET_DEVICE,   /* object's device (and osdevice for loaders) = (disk, role) */
         MB_OP_BCD_DELETE,       /* delete object */
         MB_OP_BCD_DISPLAYORDER, /* object in {bootmgr} displayorder (position) */
+        MB_OP_BCD_SET_DEFAULT,  /* {bootmgr}'s default = object (bcdedit /default) */
         MB_OP_FW_ENTRY,         /* firmware entry description -> (disk, role) path, at position */
         MB_OP_FW_DELETE,        /* delete firmware entry number */
         MB_OP_LDM_REPAIR,       /* rewrite disk's damaged LDM metadata copies from its intact ones */
@@ -55,12 +56,28 @@ typedef struct mb_op {
         char name[72];          /* GPT partition name */
         mb_fs fs;
         char label[33];
-        char object[40];        /* BCD object id "{...}" */
+        /* BCD object id "{...}". Empty in BCD_SET_DEVICE, BCD_DISPLAYORDER and
+         * BCD_SET_DEFAULT: the os-loader whose device and osdevice are
+         * (disk, role) in the store edited, which a plan cannot name by id
+         * when an earlier op of the same run creates it. */
+        char object[40];
         char description[128];
         char path[260];
         char ldm_disk[32];
         uint32_t number;        /* firmware entry number */
         mb_position position;
+        /* BCD ops: which store is edited. false: the system store (the one
+         * bcdedit edits without /store, on the system disk's ESP); true: the
+         * store \EFI\Microsoft\Boot\BCD on the ESP of disk store_disk.
+         * (disk, role) still names the device an object is pointed at, which
+         * may be on another disk than the store. */
+        bool esp_store;
+        uint32_t store_disk;
+        /* SYNC_FILES of an ESP whose disks each keep their own store (mirror
+         * boot: each-disk): the target's \EFI\Microsoft\Boot\BCD (and its
+         * BCD.LOG* files) is left as it is; copied from the source only when
+         * the target has none. */
+        bool keep_store;
         /* Identity of the disk changed, checked again right before a destructive step. */
         char expect_serial[128];
         uint64_t expect_size;
@@ -69,7 +86,8 @@ typedef struct mb_op {
 /* What an op writes, for the gate's "may this be written?" rule. */
 typedef enum mb_op_writes {
         MB_WRITES_OP_DISK = 0,  /* op->disk (its table, partitions, LDM database) */
-        MB_WRITES_SYSTEM_ESP,   /* the BCD store on the system disk's ESP */
+        MB_WRITES_BCD_STORE,    /* a BCD store: the system disk's ESP's, or store_disk's
+                                 * when esp_store */
         MB_WRITES_FIRMWARE,     /* the firmware's boot variables */
 } mb_op_writes;
 

@@ -68,6 +68,49 @@ static const cyaml_schema_value_t file_entry = {
         CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, mb_file_fact, file_fields),
 };
 
+static const cyaml_schema_field_t device_fields[] = {
+        STR("kind", mb_bcd_device_fact, kind),
+        STR("partition", mb_bcd_device_fact, partition),
+        STR("disk", mb_bcd_device_fact, disk),
+        CYAML_FIELD_END
+};
+
+static const cyaml_schema_field_t path_check_fields[] = {
+        STR("volume", mb_bcd_path_fact, volume),
+        CYAML_FIELD_BOOL("exists", CYAML_FLAG_DEFAULT, mb_bcd_path_fact, exists),
+        CYAML_FIELD_END
+};
+
+static const cyaml_schema_value_t id_entry = {
+        CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 1, 64),
+};
+
+static const cyaml_schema_field_t object_fields[] = {
+        CYAML_FIELD_STRING_PTR("id", CYAML_FLAG_POINTER, mb_bcd_object_fact, id, 1, 64),
+        STR("type", mb_bcd_object_fact, type),
+        STR("description", mb_bcd_object_fact, description),
+        CYAML_FIELD_MAPPING_PTR("device", CYAML_FLAG_OPTIONAL, mb_bcd_object_fact, device,
+                                device_fields),
+        CYAML_FIELD_MAPPING_PTR("osdevice", CYAML_FLAG_OPTIONAL, mb_bcd_object_fact, osdevice,
+                                device_fields),
+        STR("path", mb_bcd_object_fact, path),
+        CYAML_FIELD_MAPPING_PTR("path_check", CYAML_FLAG_OPTIONAL, mb_bcd_object_fact, path_check,
+                                path_check_fields),
+        SEQ("displayorder", 0, mb_bcd_object_fact, displayorder, &id_entry, 0, 256),
+        STR("default", mb_bcd_object_fact, default_id),
+        STR("recoverysequence", mb_bcd_object_fact, recovery),
+        CYAML_FIELD_END
+};
+static const cyaml_schema_value_t object_entry = {
+        CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, mb_bcd_object_fact, object_fields),
+};
+
+static const cyaml_schema_field_t bcd_fields[] = {
+        STR("store", mb_bcd_fact, store),
+        SEQ("objects", 0, mb_bcd_fact, objects, &object_entry, 0, 1024),
+        CYAML_FIELD_END
+};
+
 static const cyaml_schema_field_t part_fields[] = {
         CYAML_FIELD_UINT("number", CYAML_FLAG_DEFAULT, mb_part_fact, number),
         CYAML_FIELD_ENUM("role", CYAML_FLAG_STRICT, mb_part_fact, role, role_strings,
@@ -85,6 +128,7 @@ static const cyaml_schema_field_t part_fields[] = {
         STR("label", mb_part_fact, label),
         STR("content_sha256", mb_part_fact, content_sha256),
         SEQ("files", 0, mb_part_fact, files, &file_entry, 0, 100000),
+        CYAML_FIELD_MAPPING_PTR("bcd", CYAML_FLAG_OPTIONAL, mb_part_fact, bcd, bcd_fields),
         CYAML_FIELD_END
 };
 static const cyaml_schema_value_t part_entry = {
@@ -162,47 +206,6 @@ static const cyaml_schema_field_t volume_fields[] = {
 };
 static const cyaml_schema_value_t volume_entry = {
         CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, mb_volume_fact, volume_fields),
-};
-
-static const cyaml_schema_field_t device_fields[] = {
-        STR("kind", mb_bcd_device_fact, kind),
-        STR("partition", mb_bcd_device_fact, partition),
-        STR("disk", mb_bcd_device_fact, disk),
-        CYAML_FIELD_END
-};
-
-static const cyaml_schema_field_t path_check_fields[] = {
-        STR("volume", mb_bcd_path_fact, volume),
-        CYAML_FIELD_BOOL("exists", CYAML_FLAG_DEFAULT, mb_bcd_path_fact, exists),
-        CYAML_FIELD_END
-};
-
-static const cyaml_schema_value_t id_entry = {
-        CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 1, 64),
-};
-
-static const cyaml_schema_field_t object_fields[] = {
-        CYAML_FIELD_STRING_PTR("id", CYAML_FLAG_POINTER, mb_bcd_object_fact, id, 1, 64),
-        STR("type", mb_bcd_object_fact, type),
-        STR("description", mb_bcd_object_fact, description),
-        CYAML_FIELD_MAPPING_PTR("device", CYAML_FLAG_OPTIONAL, mb_bcd_object_fact, device,
-                                device_fields),
-        CYAML_FIELD_MAPPING_PTR("osdevice", CYAML_FLAG_OPTIONAL, mb_bcd_object_fact, osdevice,
-                                device_fields),
-        STR("path", mb_bcd_object_fact, path),
-        CYAML_FIELD_MAPPING_PTR("path_check", CYAML_FLAG_OPTIONAL, mb_bcd_object_fact, path_check,
-                                path_check_fields),
-        SEQ("displayorder", 0, mb_bcd_object_fact, displayorder, &id_entry, 0, 256),
-        CYAML_FIELD_END
-};
-static const cyaml_schema_value_t object_entry = {
-        CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, mb_bcd_object_fact, object_fields),
-};
-
-static const cyaml_schema_field_t bcd_fields[] = {
-        STR("store", mb_bcd_fact, store),
-        SEQ("objects", 0, mb_bcd_fact, objects, &object_entry, 0, 1024),
-        CYAML_FIELD_END
 };
 
 static const cyaml_schema_field_t fw_entry_fields[] = {

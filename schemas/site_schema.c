@@ -19,6 +19,11 @@ static const cyaml_strval_t entry_type_strings[] = {
         { "os-loader", MB_ENTRY_OS_LOADER },
 };
 
+static const cyaml_strval_t mirror_boot_strings[] = {
+        { "none", MB_MIRROR_BOOT_NONE },
+        { "each-disk", MB_MIRROR_BOOT_EACH_DISK },
+};
+
 static const cyaml_strval_t position_strings[] = {
         { "first", MB_POS_FIRST },
         { "last", MB_POS_LAST },
@@ -80,6 +85,8 @@ static const cyaml_schema_field_t mirror_fields[] = {
         CYAML_FIELD_ENUM("role", CYAML_FLAG_STRICT, mb_site_mirror, role, role_strings,
                          CYAML_ARRAY_LEN(role_strings)),
         CYAML_FIELD_SEQUENCE_COUNT("disks", CYAML_FLAG_POINTER, mb_site_mirror, disks, n_disks, &string_entry, 2, 2),
+        CYAML_FIELD_ENUM("boot", CYAML_FLAG_OPTIONAL | CYAML_FLAG_STRICT, mb_site_mirror, boot,
+                         mirror_boot_strings, CYAML_ARRAY_LEN(mirror_boot_strings)),
         CYAML_FIELD_END
 };
 

@@ -79,7 +79,12 @@ static int gate_write_rule(const mb_platform *p, const mb_op *op, const mb_op_in
         switch (info->writes) {
         case MB_WRITES_OP_DISK:
                 return gate_allowed(p, op->disk) ? 0 : refuse_unselected(p, info, op->disk, "disk", err);
-        case MB_WRITES_SYSTEM_ESP:
+        case MB_WRITES_BCD_STORE:
+                if (op->esp_store)
+                        return gate_allowed(p, op->store_disk)
+                                       ? 0
+                                       : refuse_unselected(p, info, op->store_disk,
+                                                           "disk (whose ESP holds the BCD store)", err);
                 if (!p->system_known)
                         return mb_error_set(err, MB_EUNSAFE,
                                             "target %s: refusing %s: the system disk (whose ESP holds the BCD store) is not known; read the facts first; nothing was written",

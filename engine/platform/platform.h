@@ -123,7 +123,8 @@ int mb_platform_allow_write(mb_platform *p, uint32_t disk, mb_error *err);
  * The gate: the only door for a change. Before the target's handler runs it
  * refuses (MB_EUNSAFE, nothing written) an op whose write is not allowed,
  * by the op table's one rule: MB_WRITES_OP_DISK needs op->disk allowed;
- * MB_WRITES_SYSTEM_ESP needs the system disk (from the facts read) allowed;
+ * MB_WRITES_BCD_STORE needs the disk whose ESP holds the store edited allowed:
+ * store_disk for an op with esp_store, else the system disk (from the facts read);
  * MB_WRITES_FIRMWARE needs some disk allowed. A destructive op must carry
  * the identity the plan recorded (expect_size non-zero) and the target's
  * identify must report the same serial and size for op->disk now. A kind

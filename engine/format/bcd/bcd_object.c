@@ -452,6 +452,9 @@ int mb_bcd_objects_to_fact(const mb_bcd_object *objs, size_t n, const char *stor
                 if (nomem || !o->id || !o->type || (objs[i].description && !o->description) ||
                     (objs[i].path && !o->path))
                         goto nomem;
+                if ((objs[i].has_default && !(o->default_id = id_text(&objs[i].default_obj))) ||
+                    (objs[i].has_recovery_seq && !(o->recovery = id_text(&objs[i].recovery_seq))))
+                        goto nomem;
                 if (objs[i].n_displayorder) {
                         o->displayorder = calloc(objs[i].n_displayorder, sizeof(char *));
                         if (!o->displayorder)

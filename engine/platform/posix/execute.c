@@ -444,6 +444,7 @@ const mb_op_handler mb_posix_handlers[MB_OP__COUNT] = {
         [MB_OP_BCD_SET_DEVICE] = h_bcd,
         [MB_OP_BCD_DELETE] = h_bcd,
         [MB_OP_BCD_DISPLAYORDER] = h_bcd,
+        [MB_OP_BCD_SET_DEFAULT] = h_bcd,
         [MB_OP_FW_ENTRY] = h_fw,
         [MB_OP_FW_DELETE] = h_fw,
         [MB_OP_LDM_REPAIR] = h_dynamic,

@@ -71,6 +71,7 @@ static const mb_op_handler snap_handlers[MB_OP__COUNT] = {
         [MB_OP_BCD_SET_DEVICE] = snap_apply,
         [MB_OP_BCD_DELETE] = snap_apply,
         [MB_OP_BCD_DISPLAYORDER] = snap_apply,
+        [MB_OP_BCD_SET_DEFAULT] = snap_apply,
         [MB_OP_FW_ENTRY] = snap_apply,
         [MB_OP_FW_DELETE] = snap_apply,
         [MB_OP_LDM_REPAIR] = snap_apply,

@@ -106,6 +106,7 @@ static const mb_op_handler win_handlers[MB_OP__COUNT] = {
         [MB_OP_BCD_SET_DEVICE] = win_perform,
         [MB_OP_BCD_DELETE] = win_perform,
         [MB_OP_BCD_DISPLAYORDER] = win_perform,
+        [MB_OP_BCD_SET_DEFAULT] = win_perform,
         [MB_OP_FW_ENTRY] = win_perform,
         [MB_OP_FW_DELETE] = win_perform,
         [MB_OP_LDM_REPAIR] = win_perform,
