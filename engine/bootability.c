@@ -110,23 +110,31 @@ static bool is_os_loader(const mb_bcd_object_fact *o)
         return o && o->type && strcmp(o->type, "os-loader") == 0;
 }
 
+static void store_check(const mb_facts *f, const mb_disk_fact *disk, const mb_bcd_fact *s, bool live,
+                        char *why, size_t len);
+
 /* The BCD of the ESP reaches an os-loader on a present disk whose path is
- * not known to be missing, and its default loader (the first of
- * {bootmgr}'s displayorder, as the facts list it) is not known to be
- * broken; "" if so (or when the facts cannot tell: the store read is
- * another ESP's, different). The store read is the one the facts name
- * ("disk 0 partition 1 ..."), or, for the live store, the system disk's. */
+ * not known to be missing, and its default loader (the default element, or
+ * the first of {bootmgr}'s displayorder) is not known to be broken; "" if
+ * so (or when the facts cannot tell: the store read is another ESP's,
+ * different). The store is the ESP's own when the facts carry it (part
+ * bcd), else the system store when the ESP's file has its bytes: the one
+ * the facts name ("disk 0 partition 1 ..."), or, for the live store, the
+ * system disk's. */
 static void bcd_check(const mb_facts *f, const mb_disk_fact *disk, const mb_part_fact *esp,
                       char *why, size_t len)
 {
         const mb_file_fact *bcd = mb_part_file(esp, BCD), *sys = NULL;
-        const mb_bcd_object_fact *bm, *def;
         unsigned dn, pn;
         bool live = false;
 
         why[0] = 0;
         if (!bcd) {
                 snprintf(why, len, "disk %u's ESP has no \\EFI\\Microsoft\\Boot\\BCD", disk->number);
+                return;
+        }
+        if (esp->bcd) {
+                store_check(f, disk, esp->bcd, false, why, len);
                 return;
         }
         if (!f->bcd || !f->bcd->store)
@@ -149,19 +157,38 @@ static void bcd_check(const mb_facts *f, const mb_disk_fact *disk, const mb_part
         }
         if (!sys || !sys->sha256 || !bcd->sha256 || strcmp(sys->sha256, bcd->sha256) != 0)
                 return;
-        bm = mb_facts_bcd_object(f, "{bootmgr}");
+        store_check(f, disk, f->bcd, live, why, len);
+}
+
+/* The rules of bcd_check on one store's objects. */
+static void store_check(const mb_facts *f, const mb_disk_fact *disk, const mb_bcd_fact *s, bool live,
+                        char *why, size_t len)
+{
+        const mb_bcd_object_fact *bm = mb_bcd_store_object(s, "{bootmgr}"), *def;
+
+        why[0] = 0;
         if (!bm)
                 return;
         /* the boot manager starts the default without a prompt: a missing file
-         * there stops an unattended boot at an error screen */
-        def = bm->n_displayorder ? mb_facts_bcd_object(f, bm->displayorder[0]) : NULL;
+         * there, or a device on a disk that is gone, stops an unattended boot
+         * at an error screen */
+        def = mb_bcd_store_object(s, bm->default_id ? bm->default_id
+                                     : bm->n_displayorder ? bm->displayorder[0] : NULL);
         if (is_os_loader(def)) {
                 loader_check(def, why, len);
                 if (why[0])
                         return;
+                if (!live && def->osdevice && def->osdevice->kind &&
+                    strcmp(def->osdevice->kind, "partition") == 0 && def->osdevice->partition &&
+                    !mb_facts_part_by_guid(f, def->osdevice->partition, NULL)) {
+                        snprintf(why, len, "the default loader \"%s\" of the BCD on disk %u's ESP boots partition %s, which is on none of the disks",
+                                 def->description ? def->description : def->id, disk->number,
+                                 def->osdevice->partition);
+                        return;
+                }
         }
         for (uint32_t i = 0; i < bm->n_displayorder; i++) {
-                const mb_bcd_object_fact *o = mb_facts_bcd_object(f, bm->displayorder[i]);
+                const mb_bcd_object_fact *o = mb_bcd_store_object(s, bm->displayorder[i]);
 
                 if (!is_os_loader(o) || !o->osdevice || !o->osdevice->partition ||
                     !mb_facts_part_by_guid(f, o->osdevice->partition, NULL))

@@ -169,11 +169,34 @@ bool mb_disk_role_span(const mb_disk_fact *d, mb_role r, uint64_t *ret_first, ui
         return true;
 }
 
+mb_bcd_object_fact *mb_bcd_store_object(const mb_bcd_fact *b, const char *id)
+{
+        for (uint32_t i = 0; b && id && i < b->n_objects; i++)
+                if (strcasecmp(b->objects[i].id, id) == 0)
+                        return &b->objects[i];
+        return NULL;
+}
+
 mb_bcd_object_fact *mb_facts_bcd_object(const mb_facts *f, const char *id)
 {
-        for (uint32_t i = 0; f->bcd && i < f->bcd->n_objects; i++)
-                if (strcasecmp(f->bcd->objects[i].id, id) == 0)
-                        return &f->bcd->objects[i];
+        return mb_bcd_store_object(f->bcd, id);
+}
+
+bool mb_bcd_device_names(const mb_bcd_device_fact *dev, const mb_part_fact *part)
+{
+        return dev && part && dev->kind && strcmp(dev->kind, "partition") == 0 && dev->partition &&
+               part->unique_guid && strcasecmp(dev->partition, part->unique_guid) == 0;
+}
+
+mb_bcd_object_fact *mb_bcd_store_loader_on(const mb_bcd_fact *b, const mb_part_fact *part)
+{
+        for (uint32_t i = 0; b && part && i < b->n_objects; i++) {
+                mb_bcd_object_fact *o = &b->objects[i];
+
+                if (o->type && strcmp(o->type, "os-loader") == 0 &&
+                    mb_bcd_device_names(o->device, part) && mb_bcd_device_names(o->osdevice, part))
+                        return o;
+        }
         return NULL;
 }
 

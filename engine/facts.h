@@ -310,6 +310,12 @@ mb_part_fact *mb_facts_part_by_guid(const mb_facts *f, const char *unique_guid,
 bool mb_disk_role_span(const mb_disk_fact *d, mb_role r, uint64_t *ret_first,
                        uint64_t *ret_last);
 mb_bcd_object_fact *mb_facts_bcd_object(const mb_facts *f, const char *id);
+/* The object id (or alias "{bootmgr}") of store b; NULL when absent or b NULL. */
+mb_bcd_object_fact *mb_bcd_store_object(const mb_bcd_fact *b, const char *id);
+/* Does dev name partition part (a "partition" device with its unique GUID)? */
+bool mb_bcd_device_names(const mb_bcd_device_fact *dev, const mb_part_fact *part);
+/* The os-loader of store b whose device and osdevice are part, or NULL. */
+mb_bcd_object_fact *mb_bcd_store_loader_on(const mb_bcd_fact *b, const mb_part_fact *part);
 mb_bcd_object_fact *mb_facts_bcd_by_description(const mb_facts *f, const char *type,
                                                 const char *description);
 

@@ -17,6 +17,7 @@ typedef enum mb_resource_kind {
         MB_RES_MIRROR,
         MB_RES_BOOT_ENTRY,
         MB_RES_CLONE,
+        MB_RES_DISK_BOOT,
         MB_RES__COUNT,
 } mb_resource_kind;
 

@@ -15,22 +15,13 @@
 
 static bool device_is(const mb_bcd_device_fact *dev, const mb_part_fact *part)
 {
-        return dev && part && dev->kind && strcmp(dev->kind, "partition") == 0 &&
-               dev->partition && part->unique_guid &&
-               strcasecmp(dev->partition, part->unique_guid) == 0;
+        return mb_bcd_device_names(dev, part);
 }
 
-/* The OS loader whose device and osdevice are part, or NULL. */
+/* The OS loader of the system store whose device and osdevice are part, or NULL. */
 static const mb_bcd_object_fact *loader_on(const mb_facts *f, const mb_part_fact *part)
 {
-        for (uint32_t i = 0; f->bcd && part && i < f->bcd->n_objects; i++) {
-                const mb_bcd_object_fact *o = &f->bcd->objects[i];
-
-                if (o->type && strcmp(o->type, "os-loader") == 0 && device_is(o->device, part) &&
-                    device_is(o->osdevice, part))
-                        return o;
-        }
-        return NULL;
+        return mb_bcd_store_loader_on(f->bcd, part);
 }
 
 static const char *device_text(const mb_bcd_device_fact *dev, char *buf, size_t len)
@@ -70,7 +61,7 @@ static bool names_partition(const mb_firmware_fact *fw, uint32_t number)
  * themselves: one the administrator put ahead of the system disk's entry
  * stays there, since the declared position is relative to the disk entries.
  */
-static bool last_in_place(const mb_firmware_fact *fw, uint32_t at)
+bool res_fw_last_in_place(const mb_firmware_fact *fw, uint32_t at)
 {
         bool disk_before = false;
 
@@ -146,10 +137,25 @@ static int firmware_diff(const mb_facts *f, mb_plan *p, const mb_site_boot_entry
                 mb_plan_note(p, "firmware boot entries: this target has no firmware store; the boot manager entries are checked in the BCD store only");
                 return 0;
         }
-        for (uint32_t i = 0; i < f->firmware->n_entries; i++)
-                if (f->firmware->entries[i].description &&
-                    strcmp(f->firmware->entries[i].description, e->description) == 0)
-                        fw = &f->firmware->entries[i];
+        /* the entry that names this ESP's boot manager; else the one with the
+         * description, unless that one boots another disk that is present
+         * (a survivor's entry is never taken for a new disk's) */
+        for (uint32_t i = 0; tpart && tpart->unique_guid && i < f->firmware->n_entries && !fw; i++) {
+                const mb_fw_entry_fact *x = &f->firmware->entries[i];
+
+                if (x->partition && strcasecmp(x->partition, tpart->unique_guid) == 0 && x->path &&
+                    strcasecmp(x->path, path) == 0 && x->description &&
+                    strcmp(x->description, e->description) == 0)
+                        fw = x;
+        }
+        for (uint32_t i = 0; i < f->firmware->n_entries && !fw; i++) {
+                const mb_fw_entry_fact *x = &f->firmware->entries[i];
+                mb_disk_fact *on = NULL;
+
+                if (x->description && strcmp(x->description, e->description) == 0 &&
+                    !(x->partition && mb_facts_part_by_guid(f, x->partition, &on) && on != t))
+                        fw = x;
+        }
         if (fw)
                 for (uint32_t i = 0; i < f->firmware->n_order; i++)
                         if (f->firmware->order[i] == fw->number)
@@ -168,7 +174,7 @@ static int firmware_diff(const mb_facts *f, mb_plan *p, const mb_site_boot_entry
         if (fw && tpart && fw->partition && tpart->unique_guid &&
             strcasecmp(fw->partition, tpart->unique_guid) == 0 && fw->path &&
             strcasecmp(fw->path, path) == 0 && at >= 0 &&
-            (pos == MB_POS_FIRST ? at == 0 : last_in_place(f->firmware, (uint32_t)at)))
+            (pos == MB_POS_FIRST ? at == 0 : res_fw_last_in_place(f->firmware, (uint32_t)at)))
                 return 0;
         res_op_init(&op, MB_OP_FW_ENTRY, t, MB_ROLE_EFI);
         op.position = pos;
@@ -197,8 +203,10 @@ static int firmware_diff(const mb_facts *f, mb_plan *p, const mb_site_boot_entry
 /* Firmware entries that name a partition no disk has any more (a failed or
  * replaced disk): the firmware skips them at boot, so `check` names them.
  * Not a change: which entries to remove is the administrator's call. */
-static void stale_firmware_notes(const mb_facts *f, mb_plan *p)
+static void stale_firmware_notes(const mb_config *c, const mb_facts *f, mb_plan *p)
 {
+        if (res_each_disk_boot(c))
+                return; /* disk_boot removes them */
         for (uint32_t i = 0; f->firmware && i < f->firmware->n_entries; i++) {
                 const mb_fw_entry_fact *e = &f->firmware->entries[i];
 
@@ -271,7 +279,7 @@ int mb_res_boot_entry_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb
 {
         char cur[MB_CHANGE_TEXT], want[MB_CHANGE_TEXT];
 
-        stale_firmware_notes(f, p);
+        stale_firmware_notes(c, f, p);
         for (uint32_t i = 0; i < c->site->n_boot_entries; i++) {
                 const mb_site_boot_entry *e = &c->site->boot_entries[i];
                 bool manager = e->type == MB_ENTRY_BOOT_MANAGER;
@@ -285,8 +293,8 @@ int mb_res_boot_entry_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb
                 mb_op op;
                 int r;
 
-                if (!t)
-                        continue;
+                if (!t || (!manager && res_each_disk_plex(c, e->plex)))
+                        continue; /* the loader of a plex of boot: each-disk is disk_boot's */
                 snprintf(subject, sizeof(subject), "\"%s\"", e->description);
                 if (!f->bcd)
                         return mb_error_set(err, MB_ESTATE,

@@ -57,25 +57,34 @@ static int version_cmp(const uint16_t a[4], const uint16_t b[4])
  * content: Windows rewrites them whenever a store is opened, the live
  * store's are held open, and the ESP sync does not copy them. The store
  * itself is compared by the fact the target reports for it (on windows a
- * hash of its objects, see engine/platform/windows/read_facts.c). */
-static bool ignored(const char *path)
+ * hash of its objects, see engine/platform/windows/read_facts.c).
+ *
+ * With own_store (the disks of a mirror with boot: each-disk), the store
+ * itself is the target disk's own (resources/disk_boot.c edits it) and is
+ * not compared either, once the target has one. */
+static bool ignored(const char *path, bool own_store)
 {
         static const char logs[] = "/EFI/Microsoft/Boot/BCD.LOG";
 
-        return strncasecmp(path, logs, sizeof(logs) - 1) == 0 && !strchr(path + sizeof(logs) - 1, '/');
+        return (strncasecmp(path, logs, sizeof(logs) - 1) == 0 && !strchr(path + sizeof(logs) - 1, '/')) ||
+               (own_store && strcasecmp(path, "/EFI/Microsoft/Boot/BCD") == 0);
 }
 
-/* Describes how dst's files differ from src's; returns the number of differences. */
-static int files_diff(const mb_part_fact *src, const mb_part_fact *dst, char *buf, size_t len)
+/* Describes how dst's files differ from src's; returns the number of
+ * differences. own_store: dst keeps its own BCD store, when it has one. */
+static int files_diff(const mb_part_fact *src, const mb_part_fact *dst, bool own_store, char *buf,
+                      size_t len)
 {
         int changed = 0, missing = 0, extra = 0;
         size_t off = 0;
         char names[160] = "";
 
+        own_store = own_store && find_file(dst, "/EFI/Microsoft/Boot/BCD");
+
         for (uint32_t i = 0; i < src->n_files; i++) {
                 const mb_file_fact *a = &src->files[i], *b = find_file(dst, a->path);
 
-                if (ignored(a->path))
+                if (ignored(a->path, own_store))
                         continue;
                 if (!b)
                         missing++;
@@ -88,7 +97,7 @@ static int files_diff(const mb_part_fact *src, const mb_part_fact *dst, char *bu
                         snprintf(names, sizeof(names), "%s", a->path);
         }
         for (uint32_t i = 0; dst && i < dst->n_files; i++)
-                if (!ignored(dst->files[i].path) && !find_file(src, dst->files[i].path)) {
+                if (!ignored(dst->files[i].path, own_store) && !find_file(src, dst->files[i].path)) {
                         extra++;
                         if (!names[0])
                                 snprintf(names, sizeof(names), "%s", dst->files[i].path);
@@ -316,13 +325,16 @@ int mb_res_clone_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_erro
                         snprintf(subject, sizeof(subject), "%s of %s on %s", mb_role_to_string(sc->role),
                                  slabel, label);
                         if (sc->role == MB_ROLE_EFI) {
-                                bool pending = bcd_changes_pending(p);
+                                bool own = res_each_disk_plex(c, sc->to[i]) &&
+                                           res_each_disk_plex(c, c->site->disks[from].name);
+                                bool pending = bcd_changes_pending(p) &&
+                                               !(own && mb_part_file(tp, "/EFI/Microsoft/Boot/BCD"));
 
                                 if (!tp)
                                         snprintf(what, sizeof(what), "no ESP yet");
                                 else if (tp->fs != MB_FS_FAT32)
                                         snprintf(what, sizeof(what), "no FAT32 file system yet");
-                                else if (!files_diff(sp, tp, what, sizeof(what)) && !pending)
+                                else if (!files_diff(sp, tp, own, what, sizeof(what)) && !pending)
                                         goto kept;
                                 if (tp && tp->fs == MB_FS_FAT32 && what[0]) {
                                         char why[1200];
@@ -340,9 +352,12 @@ int mb_res_clone_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_erro
                                         snprintf(what, sizeof(what), "identical before this run's BCD changes");
                                 res_op_init(&op, MB_OP_SYNC_FILES, t, sc->role);
                                 op.disk2 = sd->number;
+                                op.keep_store = own;
                                 rc = mb_plan_add(p, MB_RES_CLONE, subject, true, &op, what,
-                                                 res_text(want, "file-identical to %s's ESP (%u files, BCD included)",
-                                                          slabel, sp->n_files),
+                                                 own ? res_text(want, "file-identical to %s's ESP (%u files) but for the BCD store, which is %s's own (copied when it has none)",
+                                                                slabel, sp->n_files, label)
+                                                     : res_text(want, "file-identical to %s's ESP (%u files, BCD included)",
+                                                                slabel, sp->n_files),
                                                  err);
                                 if (rc)
                                         return rc;
@@ -354,7 +369,7 @@ int mb_res_clone_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_erro
                                                             (unsigned long long)(tp->last_lba - tp->first_lba + 1),
                                                             (unsigned long long)(sp->last_lba - sp->first_lba + 1));
                                 if (by_files(sp, tp)) {
-                                        if (!files_diff(sp, tp, what, sizeof(what)))
+                                        if (!files_diff(sp, tp, false, what, sizeof(what)))
                                                 goto kept;
                                 } else if (tp && tp->content_sha256 && sp->content_sha256 &&
                                            strcasecmp(tp->content_sha256, sp->content_sha256) == 0) {

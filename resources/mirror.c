@@ -58,6 +58,9 @@ int mb_res_mirror_check(const mb_config *c, mb_error *err)
                 r = mb_config_check_names(c, mb_ynode_get(mn, "disks"), m->disks, m->n_disks, "mirror disks", err);
                 if (r)
                         return r;
+                if (m->boot == MB_MIRROR_BOOT_EACH_DISK && !mb_config_has_role(c, MB_ROLE_EFI))
+                        return RES_AT(mb_ynode_get(mn, "boot"),
+                                      "boot: each-disk needs an ESP on every mirror disk; expected role efi under 'partitions'");
                 for (uint32_t j = 0; j < m->n_disks; j++)
                         if (!mb_config_in_partition_disks(c, mb_config_disk_index(c, m->disks[j])))
                                 return RES_AT(mb_ynode_at(mb_ynode_get(mn, "disks"), j),

@@ -9,7 +9,8 @@
  * first change of a fresh plan, so a kind's changes come after those of
  * every kind it needs (a partition needs its disk's GPT, a mirror its
  * disks dynamic, a boot entry its partition, a clone the BCD changes the
- * boot entries make); config loading checks them in this order too. A new
+ * boot entries make, a disk's own boot the store the efi clone copies to
+ * its ESP); config loading checks them in this order too. A new
  * kind is one file in resources/, one row here (and its value of
  * mb_resource_kind at the same place), and its schema.
  */
@@ -25,4 +26,5 @@ const mb_resource_row mb_resources[MB_RES__COUNT] = {
                                 .check = mb_res_boot_entry_check, .diff = mb_res_boot_entry_diff },
         [MB_RES_CLONE] = { .kind = MB_RES_CLONE, .name = "clone",
                            .check = mb_res_clone_check, .diff = mb_res_clone_diff },
+        [MB_RES_DISK_BOOT] = { .kind = MB_RES_DISK_BOOT, .name = "disk_boot", .diff = mb_res_disk_boot_diff },
 };

@@ -77,5 +77,14 @@ int mb_res_dynamic_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_er
 int mb_res_mirror_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error *err);
 int mb_res_boot_entry_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error *err);
 int mb_res_clone_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error *err);
+int mb_res_disk_boot_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb_error *err);
+
+/* Does a mirror declare boot: each-disk (resources/disk_boot.c)? Is disk
+ * name in such a mirror? */
+bool res_each_disk_boot(const mb_config *c);
+bool res_each_disk_plex(const mb_config *c, const char *name);
+/* Is BootOrder position at where "last" puts an entry: directly after the
+ * other entries that name a disk partition (resources/boot_entry.c)? */
+bool res_fw_last_in_place(const mb_firmware_fact *fw, uint32_t at);
 
 #endif
