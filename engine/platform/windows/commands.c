@@ -35,6 +35,7 @@ static int add_step(mb_win_steps *s, mb_win_step_kind kind, char *text, const ch
         v[s->n].text = text;
         v[s->n].arg1 = mb_strdup(a1);
         v[s->n].arg2 = mb_strdup(a2);
+        v[s->n].always = false;
         s->n++;
         return 0;
 }
