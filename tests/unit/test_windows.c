@@ -3737,6 +3737,15 @@ Test(windows_render, esp_store_ops)
         t = render(f, &op);
         cr_assert_str_eq(t, ASSIGN_ESP1 STORE1 "/set {bootmgr} device partition=<\\Device\\HarddiskVolumeN of disk 1's efi partition>\n" REMOVE_ESP1);
         free(t);
+        /* the loader of disk 1's plex in disk 1's store is Windows' own
+         * entry: a check of the store as it is, no letter for it */
+        op = store_op(MB_OP_BCD_SET_DEVICE, 1, MB_ROLE_OS, "");
+        t = render(f, &op);
+        cr_assert_str_eq(t, "check: an OS loader whose device and osdevice are the os plex on disk 1, which Windows "
+                            "adds when it adds the plex (diskpart add disk=1); bcdedit names devices by volume and "
+                            "both plexes are one volume, so it cannot point an entry at this disk's plex (bcdedit "
+                            "/copy {default} would boot from disk 0); mbstate makes no such entry\n", "%s", t);
+        free(t);
         /* Windows RE on disk 1's recovery partition: the recoverysequence of
          * the loader booting disk 1's plex, a second letter for partition 4 */
         op = store_op(MB_OP_BCD_SET_DEVICE, 1, MB_ROLE_RECOVERY, "");
@@ -3866,6 +3875,19 @@ Test(windows_exec, empty_object_resolved_from_the_store_as_it_is_when_the_op_run
         cr_assert(strstr(err.msg, "has no OS loader whose device and osdevice are the os partition of disk 1"),
                   "%s", err.msg);
         cr_assert_eq(fk.n_cmd, 0, "nothing runs, no letter is assigned");
+        /* the plex entry's check looks in the store the op names */
+        {
+                mb_op check = store_op(MB_OP_BCD_CREATE_LOADER, 1, MB_ROLE_OS, "");
+
+                snprintf(check.description, sizeof(check.description), "Windows Server - secondary plex");
+                cr_assert_eq(mb_win_execute(&t, &check, NULL, &err), MB_ESTATE);
+                cr_assert(strstr(err.msg, "boot entry \"Windows Server - secondary plex\": the BCD store on disk 1's ESP "
+                                          "has no OS loader whose device and osdevice are the os plex on disk 1"),
+                          "%s", err.msg);
+                check.esp_store = false;        /* the system store has it */
+                cr_assert_eq(mb_win_execute(&t, &check, NULL, &err), 0, "%s", err.msg);
+                cr_assert_eq(fk.n_cmd, 0);
+        }
 
         /* once it is there (made by an earlier op of the same apply), the
          * same op finds it by what it boots */

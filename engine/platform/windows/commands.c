@@ -1079,8 +1079,22 @@ int mb_win_render_steps(const mb_facts *facts, const mb_op *op, const mb_win_ren
         default:
                 rc = mb_error_set(err, MB_EINVAL, "unknown operation %d", (int)op->kind);
         }
-        if (rc == 0 && r.other_store)
-                rc = remove_letter(&r, 0, r.store_d, r.store_esp, &s);
+        if (rc == 0 && r.other_store) {
+                bool used = false;
+
+                for (size_t i = 1; i < s.n; i++)
+                        used |= strstr(s.v[i].text, r.store_arg) != NULL;
+                if (used) {
+                        rc = remove_letter(&r, 0, r.store_d, r.store_esp, &s);
+                } else {
+                        /* only checks: the store needs no letter */
+                        free(s.v[0].text);
+                        free(s.v[0].arg1);
+                        free(s.v[0].arg2);
+                        memmove(&s.v[0], &s.v[1], (s.n - 1) * sizeof(s.v[0]));
+                        s.n--;
+                }
+        }
         if (rc < 0) {
                 mb_win_steps_clear(&s);
                 return rc;

@@ -76,6 +76,8 @@ static const char *ctx_ramdisk_options(void *data, const mb_facts *f, const mb_o
         int r;
 
         mb_win_op_store(f, op, &store, &other);
+        if (!store)
+                return NULL;    /* RegLoadAppKeyW would make a missing file */
         if (other) {
                 const mb_disk_fact *d = mb_facts_disk(f, op->store_disk);
                 const mb_part_fact *esp = d ? mb_disk_part_by_role(d, MB_ROLE_EFI) : NULL;
