@@ -150,6 +150,7 @@ static struct fake {
         char script[4096];
         char scripts[8192];     /* every script written, each followed by "--\n" */
         const char *used_letters; /* drive letters QueryDosDeviceW knows besides C: */
+        char letter_of_vol3;    /* a drive letter of volume 3 (disk 1's ESP in two_esps), or 0 */
         DWORD bcdedit_code;     /* exit code of bcdedit */
         sent sent[16];
         int n_sent;
@@ -664,6 +665,10 @@ static DWORD WINAPI f_QueryDosDeviceW(LPCWSTR dev, LPWSTR target, DWORD len)
                 }
                 put_w(target, len, fk.c_drive_nt);
                 return (DWORD)strlen(fk.c_drive_nt) + 2;
+        }
+        if (strlen(utf8(dev)) == 2 && utf8(dev)[1] == ':' && utf8(dev)[0] == fk.letter_of_vol3) {
+                put_w(target, len, fk.vol_nt[3]);
+                return (DWORD)strlen(fk.vol_nt[3]) + 2;
         }
         if (strlen(utf8(dev)) == 2 && utf8(dev)[1] == ':') {
                 /* another drive letter: a volume when used_letters has it */
@@ -3800,6 +3805,21 @@ Test(windows_render, esp_store_refusals)
         op = store_op(MB_OP_BCD_SET_DEVICE, 1, MB_ROLE_RECOVERY, "{bootmgr}");
         render_fails(f, &op, MB_ESTATE,
                      "the store on disk 1's ESP has no OS loader {bootmgr} to point at disk 1's recovery partition");
+        /* a recovery partition whose files are known and hold no Winre.wim */
+        {
+                mb_part_fact *rec1 = mb_disk_part_by_role(mb_facts_disk(f, 1), MB_ROLE_RECOVERY);
+
+                rec1->files = calloc(1, sizeof(*rec1->files));
+                rec1->files[0].path = mb_strdup("/Recovery/WindowsRE/ReAgent.xml");
+                rec1->n_files = 1;
+                op = store_op(MB_OP_BCD_SET_DEVICE, 1, MB_ROLE_RECOVERY, WINRE);
+                render_fails(f, &op, MB_ESTATE,
+                             "bcd-set-device: disk 1's recovery partition (partition 4) has no \\Recovery\\WindowsRE\\Winre.wim to boot");
+                free(rec1->files[0].path);
+                rec1->files[0].path = mb_strdup("/Recovery/WindowsRE/winre.wim");
+                op = store_op(MB_OP_BCD_SET_DEVICE, 1, MB_ROLE_RECOVERY, WINRE);
+                free(render(f, &op));   /* names compare without case, as NTFS's */
+        }
         /* the store was not read (none, or unreadable) */
         mb_bcd_fact_free(esp_store(f, 1));
         mb_disk_part_by_role(mb_facts_disk(f, 1), MB_ROLE_EFI)->bcd = NULL;
@@ -3846,6 +3866,19 @@ Test(windows_exec, esp_store_edited_through_a_temporary_letter)
         cr_assert(strstr(err.msg, "; then, cleaning up, "), "%s", err.msg);
         cr_assert_eq(fk.n_cmd, 2, "%d: %s | %s | %s", fk.n_cmd, fk.cmdlines[0], fk.cmdlines[1], err.msg);
         cr_assert(!strstr(fk.cmdlines[0], "bcdedit") && !strstr(fk.cmdlines[1], "bcdedit"));
+
+        /* the ESP has a letter already (an administrator's): used as it is,
+         * neither assigned nor removed */
+        fk.n_cmd = 0;
+        fk.scripts[0] = '\0';
+        fk.exit_code = 0;
+        fk.letter_of_vol3 = 'P';
+        cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), 0, "%s", err.msg);
+        cr_assert_eq(fk.n_cmd, 1);
+        cr_assert(strstr(fk.cmdlines[0], "bcdedit.exe\" /store P:\\EFI\\Microsoft\\Boot\\BCD /default {" PLEX_ENTRY "}"),
+                  "%s", fk.cmdlines[0]);
+        cr_assert_str_eq(fk.scripts, "");
+        fk.letter_of_vol3 = 0;
 
         /* no free letter: nothing runs */
         fk.n_cmd = 0;

@@ -106,6 +106,7 @@ typedef struct render {
         bool other_store;
         char store_arg[96];
         char letter[2][40];     /* temporary drive letters: "S", or a placeholder offline */
+        bool had_letter[2];     /* the partition had that letter already: none assigned */
         const mb_disk_fact *store_d;    /* other_store: the disk and ESP holding it */
         const mb_part_fact *store_esp;
 } render;
@@ -642,7 +643,15 @@ static int render_bcd_device(render *r, const char *object, const mb_disk_fact *
 static int assign_letter(render *r, int slot, const mb_disk_fact *d, const mb_part_fact *p,
                          mb_win_steps *s)
 {
-        char c = r->ctx && r->ctx->free_letter ? r->ctx->free_letter(r->ctx->data, slot) : 0;
+        char c = r->ctx && r->ctx->volume_letter ? r->ctx->volume_letter(r->ctx->data, d, p) : 0;
+
+        if (c) {
+                /* a letter the administrator gave it: used, not taken away */
+                snprintf(r->letter[slot], sizeof(r->letter[slot]), "%c", c);
+                r->had_letter[slot] = true;
+                return 0;
+        }
+        c = r->ctx && r->ctx->free_letter ? r->ctx->free_letter(r->ctx->data, slot) : 0;
 
         if (r->ctx && r->ctx->free_letter && !c)
                 return mb_error_set(r->err, MB_ESTATE,
@@ -662,7 +671,11 @@ static int assign_letter(render *r, int slot, const mb_disk_fact *d, const mb_pa
 static int remove_letter(render *r, int slot, const mb_disk_fact *d, const mb_part_fact *p,
                          mb_win_steps *s)
 {
-        int rc = add_step(s, MB_WIN_STEP_DISKPART,
+        int rc;
+
+        if (r->had_letter[slot])
+                return 0;
+        rc = add_step(s, MB_WIN_STEP_DISKPART,
                           fmt("select disk %u\nselect partition %u\nremove letter=%s\n", d->number,
                               p->number, r->letter[slot]),
                           NULL, NULL, r->err);
@@ -717,6 +730,16 @@ static int render_winre_device(render *r, const char *object, const mb_disk_fact
         if (!p)
                 return mb_error_set(r->err, MB_ESTATE, "%s: disk %u has no recovery partition",
                                     mb_op_kind_to_string(r->op->kind), d->number);
+        if (p->n_files > 0) {
+                bool has = false;
+
+                for (uint32_t i = 0; i < p->n_files; i++)
+                        has |= strcasecmp(p->files[i].path, "/Recovery/WindowsRE/Winre.wim") == 0;
+                if (!has)
+                        return mb_error_set(r->err, MB_ESTATE,
+                                            "%s: disk %u's recovery partition (partition %u) has no \\Recovery\\WindowsRE\\Winre.wim to boot",
+                                            mb_op_kind_to_string(r->op->kind), d->number, p->number);
+        }
         if (!o || !is_type(o, "os-loader"))
                 return mb_error_set(r->err, MB_ESTATE,
                                     "%s: %s has no OS loader %s to point at disk %u's recovery partition",
@@ -1079,7 +1102,7 @@ int mb_win_render_steps(const mb_facts *facts, const mb_op *op, const mb_win_ren
         default:
                 rc = mb_error_set(err, MB_EINVAL, "unknown operation %d", (int)op->kind);
         }
-        if (rc == 0 && r.other_store) {
+        if (rc == 0 && r.other_store && !r.had_letter[0]) {
                 bool used = false;
 
                 for (size_t i = 1; i < s.n; i++)

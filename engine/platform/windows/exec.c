@@ -59,6 +59,30 @@ static char ctx_free_letter(void *data, int n)
         return 0;
 }
 
+/* The drive letter whose MS-DOS device name maps to the volume of partition
+ * p (QueryDosDeviceW gives the same \Device\HarddiskVolumeN the volume
+ * enumeration holds), or 0. */
+static char ctx_volume_letter(void *data, const mb_disk_fact *d, const mb_part_fact *p)
+{
+        exec_names *x = data;
+        const mb_win_volume *v = mb_win_volmap_by_part(x->map, d->number, p->unique_guid);
+
+        for (char c = 'C'; v && v->nt[0] && c <= 'Z'; c++) {
+                WCHAR dev[3] = { (WCHAR)c, ':', 0 }, target[512];
+                DWORD n = x->w->QueryDosDeviceW(dev, target, 512);
+                char *t;
+                bool same;
+
+                if (n == 0 || !(t = mb_w_to_utf8_n(target, 512)))
+                        continue;
+                same = strcasecmp(t, v->nt) == 0;
+                free(t);
+                if (same)
+                        return c;
+        }
+        return 0;
+}
+
 /*
  * The ramdisk options object of object's ramdisk device, read now from the
  * op's store: the live one through the registry, another ESP's through
@@ -770,6 +794,7 @@ int mb_win_execute(mb_win_target *t, const mb_op *op, mb_progress *progress, mb_
         ctx.volume_path = ctx_volume_path;
         ctx.nt_device = ctx_nt_device;
         ctx.free_letter = ctx_free_letter;
+        ctx.volume_letter = ctx_volume_letter;
         ctx.ramdisk_options = ctx_ramdisk_options;
         ctx.system_drive = t->system_drive;
         r = mb_win_render_steps(f, op, &ctx, &steps, err);

@@ -175,6 +175,9 @@ typedef struct mb_win_render_ctx {
         /* The n-th (0, 1) drive letter free now, for the temporary letters
          * of a BCD op on another ESP's store; 0 when there is none. */
         char (*free_letter)(void *data, int n);
+        /* The drive letter partition p of d has now, or 0 (then a temporary
+         * one is assigned and removed again). */
+        char (*volume_letter)(void *data, const mb_disk_fact *d, const mb_part_fact *p);
         /* The ramdisk options object ("{guid}") that object's device names,
          * in the store the op edits (esp_store: on disk store_disk's ESP;
          * else the system store), read from the store now; NULL when it is
