@@ -652,7 +652,6 @@ static int assign_letter(render *r, int slot, const mb_disk_fact *d, const mb_pa
                 return 0;
         }
         c = r->ctx && r->ctx->free_letter ? r->ctx->free_letter(r->ctx->data, slot) : 0;
-
         if (r->ctx && r->ctx->free_letter && !c)
                 return mb_error_set(r->err, MB_ESTATE,
                                     "%s: no free drive letter to give disk %u's %s partition for the time of the change",
@@ -676,10 +675,9 @@ static int remove_letter(render *r, int slot, const mb_disk_fact *d, const mb_pa
         if (r->had_letter[slot])
                 return 0;
         rc = add_step(s, MB_WIN_STEP_DISKPART,
-                          fmt("select disk %u\nselect partition %u\nremove letter=%s\n", d->number,
-                              p->number, r->letter[slot]),
-                          NULL, NULL, r->err);
-
+                      fmt("select disk %u\nselect partition %u\nremove letter=%s\n", d->number,
+                          p->number, r->letter[slot]),
+                      NULL, NULL, r->err);
         if (rc == 0)
                 s->v[s->n - 1].always = true;
         return rc;
@@ -711,12 +709,17 @@ static int open_store(render *r, mb_win_steps *s)
 #define WINRE_WIM "\\Recovery\\WindowsRE\\Winre.wim"
 
 /*
- * The Windows RE loader object pointed at disk d's recovery partition, as
- * Microsoft documents the entry (bcdedit, "Windows RE"): device and
- * osdevice ramdisk=[R:]\Recovery\WindowsRE\Winre.wim,{options}, and the
- * ramdisk options' ramdisksdidevice partition=R:, R: a temporary letter of
- * that partition. {options} is the options object the loader's ramdisk
- * already names, read from the store when the op runs.
+ * The Windows RE loader object pointed at disk d's recovery partition:
+ * device and osdevice ramdisk=[R:]\Recovery\WindowsRE\Winre.wim,{options},
+ * and the options object's ramdisksdidevice partition=R:, R: a temporary
+ * letter of that partition. A ramdisk boot is a loader whose device names
+ * the image and a "device options" object by GUID, the options holding
+ * ramdisksdidevice and ramdisksdipath (Microsoft's Windows Deployment
+ * Services technical reference shows both objects in bcdedit's listing;
+ * `bcdedit /enum` of a UEFI install shows Windows RE's as
+ * ramdisk=[D:]\Recovery\WindowsRE\Winre.wim,{guid}). {options} is the
+ * object the loader's ramdisk already names, read from the store when the
+ * op runs; ramdisksdipath is left as it is.
  */
 static int render_winre_device(render *r, const char *object, const mb_disk_fact *d,
                                mb_win_steps *s)
@@ -751,12 +754,12 @@ static int render_winre_device(render *r, const char *object, const mb_disk_fact
                                             "%s: the Windows RE loader %s in %s has no ramdisk device whose options object could be read",
                                             mb_op_kind_to_string(r->op->kind), object, store_name(r));
                 snprintf(opt, sizeof(opt), "%s", opts);
+                if (!valid_object(opt))
+                        return mb_error_set(r->err, MB_EINVAL, "%s: invalid ramdisk options id \"%s\"",
+                                            mb_op_kind_to_string(r->op->kind), opt);
         } else {
                 snprintf(opt, sizeof(opt), "{<ramdisk options %s names>}", object);
         }
-        if (!valid_object(opt) && (r->ctx && r->ctx->ramdisk_options))
-                return mb_error_set(r->err, MB_EINVAL, "%s: invalid ramdisk options id \"%s\"",
-                                    mb_op_kind_to_string(r->op->kind), opt);
         rc = assign_letter(r, 1, d, p, s);
         if (rc == 0)
                 rc = bcdedit(r, s, fmt("/set %s device ramdisk=[%s:]" WINRE_WIM ",%s", object,
