@@ -148,6 +148,10 @@ static struct fake {
         char cmdlines[8][1024];
         int n_cmd;
         char script[4096];
+        char scripts[8192];     /* every script written, each followed by "--\n" */
+        const char *used_letters; /* drive letters QueryDosDeviceW knows besides C: */
+        char letter_of_vol3;    /* a drive letter of volume 3 (disk 1's ESP in two_esps), or 0 */
+        DWORD bcdedit_code;     /* exit code of bcdedit */
         sent sent[16];
         int n_sent;
         bool elevated;
@@ -574,6 +578,13 @@ static BOOL WINAPI f_WriteFile(HANDLE h, LPCVOID buf, DWORD len, LPDWORD put, LP
         cr_assert_lt(len, sizeof(fk.script));
         memcpy(fk.script, buf, len);
         fk.script[len] = '\0';
+        {
+                size_t at = strlen(fk.scripts);
+
+                cr_assert_lt(at + len + 4, sizeof(fk.scripts));
+                memcpy(fk.scripts + at, buf, len);
+                memcpy(fk.scripts + at + len, "--\n", 4);
+        }
         *put = len;
         return TRUE;
 }
@@ -648,10 +659,25 @@ static DWORD WINAPI f_QueryDosDeviceW(LPCWSTR dev, LPWSTR target, DWORD len)
         int i;
 
         if (strcmp(utf8(dev), "C:") == 0) {
-                if (!fk.c_drive_nt)
+                if (!fk.c_drive_nt) {
+                        fk.last_error = ERROR_FILE_NOT_FOUND;
                         return 0;
+                }
                 put_w(target, len, fk.c_drive_nt);
                 return (DWORD)strlen(fk.c_drive_nt) + 2;
+        }
+        if (strlen(utf8(dev)) == 2 && utf8(dev)[1] == ':' && utf8(dev)[0] == fk.letter_of_vol3) {
+                put_w(target, len, fk.vol_nt[3]);
+                return (DWORD)strlen(fk.vol_nt[3]) + 2;
+        }
+        if (strlen(utf8(dev)) == 2 && utf8(dev)[1] == ':') {
+                /* another drive letter: a volume when used_letters has it */
+                if (!fk.used_letters || !strchr(fk.used_letters, utf8(dev)[0])) {
+                        fk.last_error = ERROR_FILE_NOT_FOUND;
+                        return 0;
+                }
+                put_w(target, len, "\\Device\\HarddiskVolume9");
+                return (DWORD)strlen("\\Device\\HarddiskVolume9") + 2;
         }
         i = vol_index(utf8(dev));
 
@@ -1182,7 +1208,8 @@ static BOOL WINAPI f_CreateProcessW(LPCWSTR app, LPWSTR cmd, LPSECURITY_ATTRIBUT
         cr_assert_eq((uintptr_t)si->hStdOutput, HPIPE_W);
         snprintf(fk.cmdlines[fk.n_cmd++ & 7], 1024, "%s", utf8(cmd));
         (void)fl;
-        fk.proc_code = strstr(utf8(cmd), "diskpart.exe") ? fk.exit_code : 0;
+        fk.proc_code = strstr(utf8(cmd), "diskpart.exe") ? fk.exit_code
+                       : strstr(utf8(cmd), "bcdedit.exe") ? fk.bcdedit_code : 0;
         fk.out_now = strstr(utf8(cmd), "/copy") ? "The entry was successfully copied to {063973c5-d0ac-11ed-b884-cfa59b967f58}.\r\n"
                      : "The operation completed successfully.\r\n";
         if (strstr(utf8(cmd), "/export \"")) {
@@ -2519,6 +2546,8 @@ Test(windows_facts, esp_bcd_that_does_not_load_is_hashed_as_bytes)
         cr_assert_str_eq(esp_file(f, 1, "/EFI/Microsoft/Boot/BCD")->sha256, hex);
         cr_assert_eq(esp_file(f, 1, "/EFI/Microsoft/Boot/BCD")->size, 10);
         cr_assert_str_neq(esp_file(f, 0, "/EFI/Microsoft/Boot/BCD")->sha256, hex);
+        /* listed as a file, but no store in the facts: a BCD that is no readable store */
+        cr_assert_null(mb_disk_part_by_role(mb_facts_disk(f, 1), MB_ROLE_EFI)->bcd);
         mb_facts_free(f);
 
         /* a registry hive that is no BCD store (no Objects key): its bytes too */
@@ -2541,6 +2570,7 @@ Test(windows_facts, esp_bcd_that_does_not_load_is_hashed_as_bytes)
                 cr_assert_eq(mb_win_read_facts_opts(&fake_table, &no_hash, &f, &err), 0, "%s", err.msg);
                 mb_sha256_hex(b.data, b.len, hex);
                 cr_assert_str_eq(esp_file(f, 1, "/EFI/Microsoft/Boot/BCD")->sha256, hex);
+                cr_assert_null(mb_disk_part_by_role(mb_facts_disk(f, 1), MB_ROLE_EFI)->bcd);
                 cr_assert_eq(rg.n_open, rg.n_close);
                 mb_facts_free(f);
                 free(b.data);
@@ -3579,6 +3609,427 @@ Test(windows_exec, sync_files_exports_the_live_store)
         cr_assert_str_eq(fs_content(ESP1 BOOT "BCD"), "exported by bcdedit");
         cr_assert_eq(file_find(ESP1 BOOT "BCD.mbstate"), -1);
         cr_assert_str_eq(fs_content(ESP1 BOOT "bootmgfw.efi"), "boot manager 10.0.20348");
+}
+
+/* ---- each ESP's own store ----
+ *
+ * two_esps(): disk 1's ESP holds a copy of the seed's system store as
+ * `bcdedit /export` leaves it there (the transcript's BCD2 renamed BCD):
+ * {bootmgr}, "Windows Server" on disk 0's os partition and "Windows Server -
+ * secondary plex" on disk 1's, both with the seed's Windows RE loader as
+ * their recoverysequence (its ramdisk options {063973c2-...}).
+ */
+
+#define REC1_GUID "1d3e1c2b-0004-4a1b-9c2d-3e4f5a6b7c14"
+#define WINRE "{" MB_BCD_SEED_WINRE_GUID "}"
+#define RAMDISK_OPTS "{" MB_BCD_SEED_RAMDISK_GUID "}"
+
+static const mb_bcd_object_fact *store_obj(const mb_bcd_fact *b, const char *id)
+{
+        for (uint32_t i = 0; b && i < b->n_objects; i++)
+                if (strcmp(b->objects[i].id, id) == 0)
+                        return &b->objects[i];
+        return NULL;
+}
+
+static mb_bcd_fact *esp_store(const mb_facts *f, uint32_t disk)
+{
+        return mb_disk_part_by_role(mb_facts_disk(f, disk), MB_ROLE_EFI)->bcd;
+}
+
+Test(windows_facts, each_esp_store_read_as_data)
+{
+        mb_facts *f = NULL;
+        const mb_bcd_fact *b;
+        const mb_bcd_object_fact *o;
+        mb_error err;
+
+        two_esps();
+        cr_assert_eq(mb_win_read_facts_opts(&fake_table, &no_hash, &f, &err), 0, "%s", err.msg);
+        /* the system ESP's store is the system store (f->bcd), not repeated */
+        cr_assert_null(esp_store(f, 0));
+        b = esp_store(f, 1);
+        cr_assert_not_null(b);
+        cr_assert_str_eq(b->store, "disk 1 partition 1 /EFI/Microsoft/Boot/BCD");
+        cr_assert_eq(b->n_objects, f->bcd->n_objects);
+        o = store_obj(b, "{bootmgr}");
+        cr_assert_not_null(o);
+        cr_assert_str_eq(o->device->partition, ESP0_GUID, "a copy of the system store: its boot manager is still disk 0's ESP");
+        cr_assert_str_eq(o->default_id, "{" MB_BCD_SEED_LOADER_GUID "}");
+        o = store_obj(b, "{" PLEX_ENTRY "}");
+        cr_assert_not_null(o);
+        cr_assert_str_eq(o->osdevice->partition, OS1_GUID);
+        cr_assert_str_eq(o->recovery, WINRE);
+        /* no volume of the fakes is disk 1's os plex: unchecked; the loader
+         * on disk 0's os volume finds its winload.efi there */
+        cr_assert_null(o->path_check);
+        o = store_obj(b, "{" MB_BCD_SEED_LOADER_GUID "}");
+        cr_assert_not_null(o->path_check);
+        cr_assert(o->path_check->exists);
+        cr_assert_str_eq(store_obj(b, WINRE)->device->kind, "ramdisk");
+        /* one RegLoadAppKeyW for the store, giving both its digest and its objects */
+        cr_assert_eq(rg.n_app, 1);
+        cr_assert_eq(rg.n_open, rg.n_close);
+        cr_assert_eq(fk.n_cmd, 0);
+        mb_facts_free(f);
+
+        /* an ESP without a BCD: no store */
+        fs_text(ESP1 BOOT "BCD", NULL);
+        cr_assert_eq(mb_win_read_facts_opts(&fake_table, &no_hash, &f, &err), 0, "%s", err.msg);
+        cr_assert_null(esp_store(f, 1));
+        cr_assert_null(esp_file(f, 1, "/EFI/Microsoft/Boot/BCD"));
+        mb_facts_free(f);
+}
+
+static mb_facts *two_esps_facts(void)
+{
+        mb_facts *f = NULL;
+        mb_error err;
+
+        two_esps();
+        cr_assert_eq(mb_win_read_facts_opts(&fake_table, &no_hash, &f, &err), 0, "%s", err.msg);
+        return f;
+}
+
+static mb_op store_op(mb_op_kind kind, uint32_t disk, mb_role role, const char *object)
+{
+        mb_op op;
+
+        memset(&op, 0, sizeof(op));
+        op.kind = kind;
+        op.disk = disk;
+        op.role = role;
+        op.esp_store = true;
+        op.store_disk = 1;
+        snprintf(op.object, sizeof(op.object), "%s", object);
+        return op;
+}
+
+#define ASSIGN_ESP1 "diskpart /s <<EOF\n  select disk 1\n  select partition 1\n  assign letter=<free drive letter>\nEOF\n"
+#define REMOVE_ESP1 "diskpart /s <<EOF\n  select disk 1\n  select partition 1\n  remove letter=<free drive letter>\nEOF\n"
+#define STORE1 "bcdedit /store <free drive letter>:\\EFI\\Microsoft\\Boot\\BCD "
+
+Test(windows_render, esp_store_ops)
+{
+        mb_facts *f = two_esps_facts();
+        mb_op op;
+        char *t;
+
+        /* {bootmgr} default in disk 1's store = the loader booting disk 1's plex */
+        op = store_op(MB_OP_BCD_SET_DEFAULT, 1, MB_ROLE_OS, "");
+        t = render(f, &op);
+        cr_assert_str_eq(t, ASSIGN_ESP1 STORE1 "/default {" PLEX_ENTRY "}\n" REMOVE_ESP1);
+        free(t);
+        /* the system store: no /store, no letter */
+        op.esp_store = false;
+        t = render(f, &op);
+        cr_assert_str_eq(t, "bcdedit /default {" PLEX_ENTRY "}\n");
+        free(t);
+        /* esp_store on the system disk is the system store */
+        op = store_op(MB_OP_BCD_SET_DEFAULT, 0, MB_ROLE_OS, "");
+        op.store_disk = 0;
+        t = render(f, &op);
+        cr_assert_str_eq(t, "bcdedit /default {" MB_BCD_SEED_LOADER_GUID "}\n");
+        free(t);
+        /* disk 0's loader second in disk 1's boot menu */
+        op = store_op(MB_OP_BCD_DISPLAYORDER, 0, MB_ROLE_OS, "");
+        op.position = MB_POS_LAST;
+        t = render(f, &op);
+        cr_assert_str_eq(t, ASSIGN_ESP1 STORE1 "/displayorder {" MB_BCD_SEED_LOADER_GUID "} /addlast\n" REMOVE_ESP1);
+        free(t);
+        /* {bootmgr} of disk 1's store onto disk 1's ESP */
+        op = store_op(MB_OP_BCD_SET_DEVICE, 1, MB_ROLE_EFI, "{bootmgr}");
+        t = render(f, &op);
+        cr_assert_str_eq(t, ASSIGN_ESP1 STORE1 "/set {bootmgr} device partition=<\\Device\\HarddiskVolumeN of disk 1's efi partition>\n" REMOVE_ESP1);
+        free(t);
+        /* the loader of disk 1's plex in disk 1's store is Windows' own
+         * entry: a check of the store as it is, no letter for it */
+        op = store_op(MB_OP_BCD_SET_DEVICE, 1, MB_ROLE_OS, "");
+        t = render(f, &op);
+        cr_assert_str_eq(t, "check: an OS loader whose device and osdevice are the os plex on disk 1, which Windows "
+                            "adds when it adds the plex (diskpart add disk=1); bcdedit names devices by volume and "
+                            "both plexes are one volume, so it cannot point an entry at this disk's plex (bcdedit "
+                            "/copy {default} would boot from disk 0); mbstate makes no such entry\n", "%s", t);
+        free(t);
+        /* Windows RE on disk 1's recovery partition: the recoverysequence of
+         * the loader booting disk 1's plex, a second letter for partition 4 */
+        op = store_op(MB_OP_BCD_SET_DEVICE, 1, MB_ROLE_RECOVERY, "");
+        t = render(f, &op);
+        cr_assert_str_eq(t, ASSIGN_ESP1
+                         "diskpart /s <<EOF\n  select disk 1\n  select partition 4\n  assign letter=<second free drive letter>\nEOF\n"
+                         STORE1 "/set " WINRE " device ramdisk=[<second free drive letter>:]\\Recovery\\WindowsRE\\Winre.wim,{<ramdisk options " WINRE " names>}\n"
+                         STORE1 "/set " WINRE " osdevice ramdisk=[<second free drive letter>:]\\Recovery\\WindowsRE\\Winre.wim,{<ramdisk options " WINRE " names>}\n"
+                         STORE1 "/set {<ramdisk options " WINRE " names>} ramdisksdidevice partition=<second free drive letter>:\n"
+                         "diskpart /s <<EOF\n  select disk 1\n  select partition 4\n  remove letter=<second free drive letter>\nEOF\n"
+                         REMOVE_ESP1, "%s", t);
+        free(t);
+        /* an explicit id is kept as it is; the copy of {bootmgr} names the store too */
+        op = store_op(MB_OP_BCD_DELETE, 0, MB_ROLE_NONE, "{" MB_BCD_SEED_LOADER_GUID "}");
+        t = render(f, &op);
+        cr_assert_str_eq(t, ASSIGN_ESP1 STORE1 "/delete {" MB_BCD_SEED_LOADER_GUID "}\n" REMOVE_ESP1);
+        free(t);
+        mb_facts_free(f);
+}
+
+static void render_fails(const mb_facts *f, const mb_op *op, int code, const char *want)
+{
+        char *text = NULL;
+        mb_error err;
+
+        mb_error_clear(&err);
+        cr_assert_eq(mb_windows_render_op(f, op, &text, &err), code, "%s", err.msg);
+        cr_assert_null(text);
+        cr_assert(strstr(err.msg, want), "%s", err.msg);
+}
+
+Test(windows_render, esp_store_refusals)
+{
+        mb_facts *f = two_esps_facts();
+        mb_part_fact *os1 = mb_disk_part_by_role(mb_facts_disk(f, 1), MB_ROLE_OS);
+        mb_op op;
+
+        /* no loader boots the partition named */
+        free(os1->unique_guid);
+        os1->unique_guid = mb_strdup("1d3e1c2b-0003-4a1b-9c2d-000000000000");
+        op = store_op(MB_OP_BCD_SET_DEFAULT, 1, MB_ROLE_OS, "");
+        render_fails(f, &op, MB_ESTATE,
+                     "bcd-set-default: the store on disk 1's ESP has no OS loader whose device and osdevice "
+                     "are the os partition of disk 1 (1d3e1c2b-0003-4a1b-9c2d-000000000000)");
+        /* an empty object where a kind needs an id */
+        op = store_op(MB_OP_BCD_DELETE, 1, MB_ROLE_OS, "");
+        render_fails(f, &op, MB_EINVAL, "bcd-delete: no BCD object id");
+        /* an injected id */
+        op = store_op(MB_OP_BCD_SET_DEFAULT, 1, MB_ROLE_OS, "{x} & del");
+        render_fails(f, &op, MB_EINVAL, "invalid BCD object id");
+        /* role recovery on what is no loader */
+        op = store_op(MB_OP_BCD_SET_DEVICE, 1, MB_ROLE_RECOVERY, "{bootmgr}");
+        render_fails(f, &op, MB_ESTATE,
+                     "the store on disk 1's ESP has no OS loader {bootmgr} to point at disk 1's recovery partition");
+        /* a recovery partition whose files are known and hold no Winre.wim */
+        {
+                mb_part_fact *rec1 = mb_disk_part_by_role(mb_facts_disk(f, 1), MB_ROLE_RECOVERY);
+
+                rec1->files = calloc(1, sizeof(*rec1->files));
+                rec1->files[0].path = mb_strdup("/Recovery/WindowsRE/ReAgent.xml");
+                rec1->n_files = 1;
+                op = store_op(MB_OP_BCD_SET_DEVICE, 1, MB_ROLE_RECOVERY, WINRE);
+                render_fails(f, &op, MB_ESTATE,
+                             "bcd-set-device: disk 1's recovery partition (partition 4) has no \\Recovery\\WindowsRE\\Winre.wim to boot");
+                free(rec1->files[0].path);
+                rec1->files[0].path = mb_strdup("/Recovery/WindowsRE/winre.wim");
+                op = store_op(MB_OP_BCD_SET_DEVICE, 1, MB_ROLE_RECOVERY, WINRE);
+                free(render(f, &op));   /* names compare without case, as NTFS's */
+        }
+        /* the store was not read (none, or unreadable) */
+        mb_bcd_fact_free(esp_store(f, 1));
+        mb_disk_part_by_role(mb_facts_disk(f, 1), MB_ROLE_EFI)->bcd = NULL;
+        op = store_op(MB_OP_BCD_DISPLAYORDER, 0, MB_ROLE_OS, "");
+        render_fails(f, &op, MB_ESTATE, "the store on disk 1's ESP was not read");
+        mb_facts_free(f);
+}
+
+Test(windows_exec, esp_store_edited_through_a_temporary_letter)
+{
+        mb_win_target t = target();
+        mb_op op = store_op(MB_OP_BCD_SET_DEFAULT, 1, MB_ROLE_OS, "");
+        mb_error err;
+
+        two_esps();
+        fk.used_letters = "ZD";         /* the first free letter from Z down is Y */
+        cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), 0, "%s", err.msg);
+        cr_assert_eq(fk.n_cmd, 3);
+        cr_assert(strstr(fk.cmdlines[0], "diskpart.exe\" /s "), "%s", fk.cmdlines[0]);
+        cr_assert(strstr(fk.cmdlines[1], "bcdedit.exe\" /store Y:\\EFI\\Microsoft\\Boot\\BCD /default {" PLEX_ENTRY "}"),
+                  "%s", fk.cmdlines[1]);
+        cr_assert(strstr(fk.cmdlines[2], "diskpart.exe\" /s "), "%s", fk.cmdlines[2]);
+        cr_assert_str_eq(fk.scripts, "select disk 1\nselect partition 1\nassign letter=Y\n--\n"
+                                     "select disk 1\nselect partition 1\nremove letter=Y\n--\n");
+
+        /* bcdedit fails: the letter is removed all the same, and the error is bcdedit's */
+        fk.n_cmd = 0;
+        fk.scripts[0] = '\0';
+        fk.bcdedit_code = 1;
+        cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), MB_EIO);
+        cr_assert(strstr(err.msg, "'bcdedit /store Y:\\EFI\\Microsoft\\Boot\\BCD /default {" PLEX_ENTRY "}' failed with exit code 1"),
+                  "%s", err.msg);
+        cr_assert_eq(fk.n_cmd, 3);
+        cr_assert_str_eq(fk.scripts, "select disk 1\nselect partition 1\nassign letter=Y\n--\n"
+                                     "select disk 1\nselect partition 1\nremove letter=Y\n--\n");
+
+        /* the assignment fails: nothing is run on the store, the removal is tried */
+        fk.n_cmd = 0;
+        fk.scripts[0] = '\0';
+        fk.bcdedit_code = 0;
+        fk.exit_code = 2;
+        cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), MB_EIO);
+        cr_assert(strstr(err.msg, "failed with exit code 2"), "%s", err.msg);
+        cr_assert(strstr(err.msg, "; then, cleaning up, "), "%s", err.msg);
+        cr_assert_eq(fk.n_cmd, 2, "%d: %s | %s | %s", fk.n_cmd, fk.cmdlines[0], fk.cmdlines[1], err.msg);
+        cr_assert(!strstr(fk.cmdlines[0], "bcdedit") && !strstr(fk.cmdlines[1], "bcdedit"));
+
+        /* the ESP has a letter already (an administrator's): used as it is,
+         * neither assigned nor removed */
+        fk.n_cmd = 0;
+        fk.scripts[0] = '\0';
+        fk.exit_code = 0;
+        fk.letter_of_vol3 = 'P';
+        cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), 0, "%s", err.msg);
+        cr_assert_eq(fk.n_cmd, 1);
+        cr_assert(strstr(fk.cmdlines[0], "bcdedit.exe\" /store P:\\EFI\\Microsoft\\Boot\\BCD /default {" PLEX_ENTRY "}"),
+                  "%s", fk.cmdlines[0]);
+        cr_assert_str_eq(fk.scripts, "");
+        fk.letter_of_vol3 = 0;
+
+        /* no free letter: nothing runs */
+        fk.n_cmd = 0;
+        fk.exit_code = 0;
+        fk.used_letters = "DEFGHIJKLMNOPQRSTUVWXYZ";
+        cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), MB_ESTATE);
+        cr_assert(strstr(err.msg, "no free drive letter to give disk 1's efi partition"), "%s", err.msg);
+        cr_assert_eq(fk.n_cmd, 0);
+}
+
+Test(windows_exec, empty_object_resolved_from_the_store_as_it_is_when_the_op_runs)
+{
+        mb_win_target t = target();
+        mb_op op = store_op(MB_OP_BCD_SET_DEFAULT, 1, MB_ROLE_OS, "");
+        char path[64];
+        blob without;
+        mb_error err;
+
+        /* disk 1's store before the loader of its plex is there */
+        two_esps();
+        seed_store(path, sizeof(path), false);
+        without = file_bytes(path);
+        unlink(path);
+        fs_put(ESP1 BOOT "BCD", false, without.data, without.len);
+        free(without.data);
+        cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), MB_ESTATE);
+        cr_assert(strstr(err.msg, "has no OS loader whose device and osdevice are the os partition of disk 1"),
+                  "%s", err.msg);
+        cr_assert_eq(fk.n_cmd, 0, "nothing runs, no letter is assigned");
+        /* the plex entry's check looks in the store the op names */
+        {
+                mb_op check = store_op(MB_OP_BCD_CREATE_LOADER, 1, MB_ROLE_OS, "");
+
+                snprintf(check.description, sizeof(check.description), "Windows Server - secondary plex");
+                cr_assert_eq(mb_win_execute(&t, &check, NULL, &err), MB_ESTATE);
+                cr_assert(strstr(err.msg, "boot entry \"Windows Server - secondary plex\": the BCD store on disk 1's ESP "
+                                          "has no OS loader whose device and osdevice are the os plex on disk 1"),
+                          "%s", err.msg);
+                check.esp_store = false;        /* the system store has it */
+                cr_assert_eq(mb_win_execute(&t, &check, NULL, &err), 0, "%s", err.msg);
+                cr_assert_eq(fk.n_cmd, 0);
+        }
+
+        /* once it is there (made by an earlier op of the same apply), the
+         * same op finds it by what it boots */
+        {
+                blob with = rewritten_store(rg.live, false);
+
+                fs_put(ESP1 BOOT "BCD", false, with.data, with.len);
+                free(with.data);
+        }
+        cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), 0, "%s", err.msg);
+        cr_assert(strstr(fk.cmdlines[1], "/store Z:\\EFI\\Microsoft\\Boot\\BCD /default {" PLEX_ENTRY "}"),
+                  "%s", fk.cmdlines[1]);
+}
+
+Test(windows_exec, winre_pointed_at_the_recovery_partition_of_the_stores_disk)
+{
+        mb_win_target t = target();
+        mb_op op = store_op(MB_OP_BCD_SET_DEVICE, 1, MB_ROLE_RECOVERY, "");
+        mb_error err;
+
+        int loads;
+
+        two_esps();
+        loads = rg.n_app;
+        cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), 0, "%s", err.msg);
+        cr_assert_eq(fk.n_cmd, 7);
+        cr_assert(strstr(fk.cmdlines[2], "bcdedit.exe\" /store Z:\\EFI\\Microsoft\\Boot\\BCD /set " WINRE
+                                         " device ramdisk=[Y:]\\Recovery\\WindowsRE\\Winre.wim," RAMDISK_OPTS),
+                  "%s", fk.cmdlines[2]);
+        cr_assert(strstr(fk.cmdlines[3], "/store Z:\\EFI\\Microsoft\\Boot\\BCD /set " WINRE
+                                         " osdevice ramdisk=[Y:]\\Recovery\\WindowsRE\\Winre.wim," RAMDISK_OPTS),
+                  "%s", fk.cmdlines[3]);
+        cr_assert(strstr(fk.cmdlines[4], "/store Z:\\EFI\\Microsoft\\Boot\\BCD /set " RAMDISK_OPTS
+                                         " ramdisksdidevice partition=Y:"),
+                  "%s", fk.cmdlines[4]);
+        cr_assert_str_eq(fk.scripts, "select disk 1\nselect partition 1\nassign letter=Z\n--\n"
+                                     "select disk 1\nselect partition 4\nassign letter=Y\n--\n"
+                                     "select disk 1\nselect partition 4\nremove letter=Y\n--\n"
+                                     "select disk 1\nselect partition 1\nremove letter=Z\n--\n");
+        /* the options id was read from disk 1's store itself (a second load) */
+        cr_assert_eq(rg.n_app - loads, 2, "the facts read and the options read");
+        cr_assert_str_eq(rg.app_path[(rg.n_app - 1) & 3], ESP1 BOOT "BCD");
+        cr_assert_eq(rg.n_open, rg.n_close);
+
+        /* the WinRE loader's device is no ramdisk: refused before anything runs */
+        {
+                char tmp[64] = "/tmp/mbstate-test-bcd4.XXXXXX";
+                blob b = file_blob(ESP1 BOOT "BCD");
+                mb_guid winre = G(MB_BCD_SEED_WINRE_GUID);
+                mb_bcd_device dev;
+                mb_bcd *h;
+                int fd = mkstemp(tmp);
+
+                cr_assert_eq(write(fd, b.data, b.len), (ssize_t)b.len);
+                close(fd);
+                free(b.data);
+                memset(&dev, 0, sizeof(dev));
+                dev.kind = MB_BCD_DEV_PARTITION;
+                dev.disk_guid = G(DISK1_GUID);
+                dev.partition_guid = G(REC1_GUID);
+                cr_assert_eq(mb_bcd_open(tmp, 1, &h, &err), 0, "%s", err.msg);
+                cr_assert_eq(mb_bcd_set_device(h, &winre, MB_BCDE_DEVICE, &dev, &err), 0, "%s", err.msg);
+                cr_assert_eq(mb_bcd_commit(h, &err), 0, "%s", err.msg);
+                mb_bcd_close(h);
+                b = file_bytes(tmp);
+                unlink(tmp);
+                fs_put(ESP1 BOOT "BCD", false, b.data, b.len);
+                free(b.data);
+        }
+        fk.n_cmd = 0;
+        cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), MB_ESTATE);
+        cr_assert(strstr(err.msg, "the Windows RE loader " WINRE " in the store on disk 1's ESP has no ramdisk device"),
+                  "%s", err.msg);
+        cr_assert_eq(fk.n_cmd, 0);
+}
+
+Test(windows_exec, sync_files_keeps_the_targets_own_store)
+{
+        mb_win_target t = target();
+        mb_op op = { .kind = MB_OP_SYNC_FILES, .disk = 1, .disk2 = 0, .role = MB_ROLE_EFI,
+                     .keep_store = true };
+        blob own;
+        char *text = NULL;
+        mb_facts *f;
+        mb_error err;
+
+        two_esps();
+        own = file_blob(ESP1 BOOT "BCD");
+        fs_text(ESP0 BOOT "new.efi", "a file only disk 0 has");
+        f = NULL;
+        cr_assert_eq(mb_win_read_facts_opts(&fake_table, &no_hash, &f, &err), 0, "%s", err.msg);
+        cr_assert_eq(mb_windows_render_op(f, &op, &text, &err), 0, "%s", err.msg);
+        cr_assert_str_eq(text, "copy tree " ESP0 "\\ -> " ESP1 "\\ (copy every file, delete files the source does not have; "
+                               "except \\EFI\\Microsoft\\Boot\\BCD and its BCD.LOG* files: disk 1 keeps its own store)\n");
+        free(text);
+        mb_facts_free(f);
+        cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), 0, "%s", err.msg);
+        cr_assert_eq(fk.n_cmd, 0, "no export");
+        cr_assert(blob_is(ESP1 BOOT "BCD", &own), "disk 1's store is left as it was");
+        cr_assert_str_eq(fs_content(ESP1 BOOT "BCD.LOG1"), "other log");
+        cr_assert_str_eq(fs_content(ESP1 BOOT "new.efi"), "a file only disk 0 has");
+        free(own.data);
+
+        /* a BCD that is no readable store is no store of its own: the export replaces it */
+        fs_text(ESP1 BOOT "BCD", "not a hive");
+        cr_assert_eq(mb_win_execute(&t, &op, NULL, &err), 0, "%s", err.msg);
+        cr_assert(strstr(fk.cmdlines[(fk.n_cmd - 1) & 7], "bcdedit.exe\" /export \"" ESP1 BOOT "BCD.mbstate\""),
+                  "%s", fk.cmdlines[(fk.n_cmd - 1) & 7]);
+        cr_assert_str_eq(fs_content(ESP1 BOOT "BCD"), "exported by bcdedit");
 }
 
 /* ---- block copies ---- */

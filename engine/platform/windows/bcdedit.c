@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bcdedit is run only to change the system store, always as
+ * bcdedit is run only to change a store (the system store, or with /store
+ * the one on another disk's ESP), always as
  * %SystemRoot%\System32\bcdedit.exe (exec.c). Its text is never read for
  * facts: the stores are read as data (bcd_registry.c). The one thing taken
  * from its output is the id `bcdedit /copy` prints for the object it made,

@@ -35,6 +35,7 @@ static int add_step(mb_win_steps *s, mb_win_step_kind kind, char *text, const ch
         v[s->n].text = text;
         v[s->n].arg1 = mb_strdup(a1);
         v[s->n].arg2 = mb_strdup(a2);
+        v[s->n].always = false;
         s->n++;
         return 0;
 }
@@ -98,6 +99,16 @@ typedef struct render {
         const mb_win_render_ctx *ctx;
         mb_error *err;
         char buf[4][320];       /* scratch for names */
+        /* BCD ops: the store edited (mb_win_op_store), and the bcdedit
+         * argument that names it ("/store S:\EFI\Microsoft\Boot\BCD ", or ""
+         * for the system store) */
+        const mb_bcd_fact *store;
+        bool other_store;
+        char store_arg[96];
+        char letter[2][40];     /* temporary drive letters: "S", or a placeholder offline */
+        bool had_letter[2];     /* the partition had that letter already: none assigned */
+        const mb_disk_fact *store_d;    /* other_store: the disk and ESP holding it */
+        const mb_part_fact *store_esp;
 } render;
 
 static const mb_disk_fact *need_disk(render *r, uint32_t number)
@@ -169,6 +180,125 @@ static bool valid_object(const char *id)
                       (id[i] >= 'A' && id[i] <= 'Z') || id[i] == '-'))
                         return false;
         return true;
+}
+
+static const char *position_flag(mb_position p)
+{
+        return p == MB_POS_FIRST ? "/addfirst" : p == MB_POS_LAST ? "/addlast" : "/remove";
+}
+
+/* ---- BCD stores and the objects in them ---- */
+
+static bool is_type(const mb_bcd_object_fact *o, const char *type)
+{
+        return o && o->type && strcmp(o->type, type) == 0;
+}
+
+static bool on_partition(const mb_bcd_device_fact *dev, const char *part)
+{
+        return dev && dev->kind && strcmp(dev->kind, "partition") == 0 && dev->partition &&
+               strcasecmp(dev->partition, part) == 0;
+}
+
+/* The os-loader of store b whose device and osdevice are partition part. */
+static const mb_bcd_object_fact *loader_on(const mb_bcd_fact *b, const char *part)
+{
+        for (uint32_t i = 0; b && part && i < b->n_objects; i++)
+                if (is_type(&b->objects[i], "os-loader") && on_partition(b->objects[i].device, part) &&
+                    on_partition(b->objects[i].osdevice, part))
+                        return &b->objects[i];
+        return NULL;
+}
+
+static const mb_bcd_object_fact *store_object(const mb_bcd_fact *b, const char *id)
+{
+        for (uint32_t i = 0; b && i < b->n_objects; i++)
+                if (b->objects[i].id && strcasecmp(b->objects[i].id, id) == 0)
+                        return &b->objects[i];
+        return NULL;
+}
+
+void mb_win_op_store(const mb_facts *f, const mb_op *op, const mb_bcd_fact **ret, bool *ret_other)
+{
+        const mb_disk_fact *d;
+        const mb_part_fact *esp;
+
+        *ret = f->bcd;
+        *ret_other = false;
+        if (!op->esp_store)
+                return;
+        d = mb_facts_disk(f, op->store_disk);
+        if (d && d->system)
+                return;         /* the system ESP's store is the system store */
+        esp = role_part(d, MB_ROLE_EFI);
+        *ret = esp ? esp->bcd : NULL;
+        *ret_other = true;
+}
+
+/* Where the op's store is, for messages: "the system store" or
+ * "the store on disk 1's ESP". */
+static const char *store_name(render *r)
+{
+        if (!r->other_store)
+                return "the system store";
+        snprintf(r->buf[3], sizeof(r->buf[3]), "the store on disk %u's ESP", r->op->store_disk);
+        return r->buf[3];
+}
+
+/*
+ * The object a BCD op names, into id: op->object as it is, or for an empty
+ * one the os-loader of the op's store whose device and osdevice are the
+ * (disk, role) partition -- found in the facts read right before the op
+ * runs, so a loader an earlier op of the same apply made is found by what
+ * it boots. For BCD_SET_DEVICE with role recovery the empty object is the
+ * Windows RE loader that loader names as its recoverysequence (the one to
+ * point at that disk's recovery partition).
+ */
+static int resolve_object(render *r, char id[40])
+{
+        const mb_op *op = r->op;
+        const mb_disk_fact *d;
+        const mb_part_fact *p;
+        const mb_bcd_object_fact *o;
+        mb_role role = op->kind == MB_OP_BCD_SET_DEVICE && op->role == MB_ROLE_RECOVERY
+                       ? MB_ROLE_OS : op->role;
+
+        if (op->object[0]) {
+                if (!valid_object(op->object))
+                        return mb_error_set(r->err, MB_EINVAL, "%s: invalid BCD object id \"%s\"",
+                                            mb_op_kind_to_string(op->kind), op->object);
+                snprintf(id, 40, "%s", op->object);
+                return 0;
+        }
+        if (op->kind != MB_OP_BCD_SET_DEVICE && op->kind != MB_OP_BCD_DISPLAYORDER &&
+            op->kind != MB_OP_BCD_SET_DEFAULT)
+                return mb_error_set(r->err, MB_EINVAL, "%s: no BCD object id",
+                                    mb_op_kind_to_string(op->kind));
+        if (!(d = need_disk(r, op->disk)))
+                return r->err->code;
+        p = role_part(d, role);
+        if (!p || !p->unique_guid)
+                return mb_error_set(r->err, MB_ESTATE, "%s: disk %u has no %s partition for a loader to boot",
+                                    mb_op_kind_to_string(op->kind), d->number, mb_role_to_string(role));
+        if (!r->store)
+                return mb_error_set(r->err, MB_ESTATE, "%s: %s was not read (there is none, or it is no readable BCD store)",
+                                    mb_op_kind_to_string(op->kind), store_name(r));
+        o = loader_on(r->store, p->unique_guid);
+        if (!o)
+                return mb_error_set(r->err, MB_ESTATE,
+                                    "%s: %s has no OS loader whose device and osdevice are the %s partition of disk %u (%s)",
+                                    mb_op_kind_to_string(op->kind), store_name(r), mb_role_to_string(role),
+                                    d->number, p->unique_guid);
+        if (role != op->role) {
+                if (!o->recovery)
+                        return mb_error_set(r->err, MB_ESTATE,
+                                            "%s: the OS loader %s in %s (the os plex on disk %u) has no recoverysequence",
+                                            mb_op_kind_to_string(op->kind), o->id, store_name(r), d->number);
+                snprintf(id, 40, "%s", o->recovery);
+        } else {
+                snprintf(id, 40, "%s", o->id);
+        }
+        return 0;
 }
 
 /* Description text for a command line: no quotes, no control characters. */
@@ -423,7 +553,7 @@ static int render_sync_files(render *r, const mb_disk_fact *d, mb_win_steps *s)
         const mb_disk_fact *src = need_disk(r, r->op->disk2);
         const mb_part_fact *sp, *dp;
         const char *from, *to;
-        bool live_store;
+        bool live_store, keep;
         int rc;
 
         if (!src)
@@ -434,14 +564,27 @@ static int render_sync_files(render *r, const mb_disk_fact *d, mb_win_steps *s)
                 return mb_error_set(r->err, MB_ESTATE, "%s: disk %u has no %s partition to copy from",
                                     mb_op_kind_to_string(r->op->kind), src->number, mb_role_to_string(r->op->role));
         /* The running system's store is held open by the registry: it is
-         * exported by bcdedit instead of copied. */
-        live_store = r->op->role == MB_ROLE_EFI && src->system;
+         * exported by bcdedit instead of copied. With keep_store a target
+         * with a store of its own keeps it; one without (or whose BCD is no
+         * readable store) gets the source's. */
+        keep = r->op->keep_store && r->op->role == MB_ROLE_EFI && dp && dp->bcd;
+        live_store = r->op->role == MB_ROLE_EFI && src->system && !keep;
         from = volume_path(r, 0, src, sp, r->op->role, true);
         to = volume_path(r, 1, d, dp, r->op->role, true);
+        if (keep)
+                snprintf(r->buf[2], sizeof(r->buf[2]),
+                         "; except \\EFI\\Microsoft\\Boot\\BCD and its BCD.LOG* files: disk %u keeps its own store",
+                         d->number);
+        else if (live_store && r->op->keep_store)
+                snprintf(r->buf[2], sizeof(r->buf[2]),
+                         "; except \\EFI\\Microsoft\\Boot\\BCD and its BCD.LOG* files: disk %u has no readable store of its own and gets the system store's export",
+                         d->number);
+        else
+                snprintf(r->buf[2], sizeof(r->buf[2]), "%s",
+                         live_store ? "; except \\EFI\\Microsoft\\Boot\\BCD and its BCD.LOG* files" : "");
         rc = add_step(s, MB_WIN_STEP_COPYTREE,
                       fmt("copy tree %s -> %s (copy every file, delete files the source does not have%s)",
-                          from, to,
-                          live_store ? "; except \\EFI\\Microsoft\\Boot\\BCD and its BCD.LOG* files" : ""),
+                          from, to, r->buf[2]),
                       from, to, r->err);
         if (rc == 0 && live_store) {
                 snprintf(r->buf[2], sizeof(r->buf[2]), "%sEFI\\Microsoft\\Boot\\" BCD_TMP_NAME, to);
@@ -456,6 +599,29 @@ static int render_sync_files(render *r, const mb_disk_fact *d, mb_win_steps *s)
         return rc;
 }
 
+bool mb_win_sync_skips_bcd(const mb_facts *f, const mb_op *op)
+{
+        const mb_disk_fact *src = mb_facts_disk(f, op->disk2);
+        const mb_part_fact *dp = role_part(mb_facts_disk(f, op->disk), op->role);
+
+        if (op->role != MB_ROLE_EFI)
+                return false;
+        return (op->keep_store && dp && dp->bcd) || (src && src->system);
+}
+
+/* A bcdedit command line on the op's store: "bcdedit [/store X] " + rest
+ * (which is freed). */
+static int bcdedit(render *r, mb_win_steps *s, char *rest)
+{
+        char *line;
+
+        if (!rest)
+                return mb_error_set(r->err, MB_ENOMEM, "out of memory");
+        line = fmt("bcdedit %s%s", r->store_arg, rest);
+        free(rest);
+        return add_step(s, MB_WIN_STEP_COMMAND, line, NULL, NULL, r->err);
+}
+
 static int render_bcd_device(render *r, const char *object, const mb_disk_fact *d,
                              bool osdevice, mb_win_steps *s)
 {
@@ -464,12 +630,147 @@ static int render_bcd_device(render *r, const char *object, const mb_disk_fact *
         int rc;
 
         dev = nt_device(r, 0, d, p, r->op->role);
-        rc = add_step(s, MB_WIN_STEP_COMMAND, fmt("bcdedit /set %s device partition=%s", object, dev),
-                      NULL, NULL, r->err);
+        rc = bcdedit(r, s, fmt("/set %s device partition=%s", object, dev));
         if (rc == 0 && osdevice)
-                rc = add_step(s, MB_WIN_STEP_COMMAND,
-                              fmt("bcdedit /set %s osdevice partition=%s", object, dev), NULL, NULL,
-                              r->err);
+                rc = bcdedit(r, s, fmt("/set %s osdevice partition=%s", object, dev));
+        return rc;
+}
+
+/* A temporary drive letter (slot 0: the op's ESP store, 1: a recovery
+ * partition) for partition p of d: assigned by a diskpart script before the
+ * op's commands, removed by one after them that runs even when they fail
+ * (added by the caller with remove_letter). */
+static int assign_letter(render *r, int slot, const mb_disk_fact *d, const mb_part_fact *p,
+                         mb_win_steps *s)
+{
+        char c = r->ctx && r->ctx->volume_letter ? r->ctx->volume_letter(r->ctx->data, d, p) : 0;
+
+        if (c) {
+                /* a letter the administrator gave it: used, not taken away */
+                snprintf(r->letter[slot], sizeof(r->letter[slot]), "%c", c);
+                r->had_letter[slot] = true;
+                return 0;
+        }
+        c = r->ctx && r->ctx->free_letter ? r->ctx->free_letter(r->ctx->data, slot) : 0;
+        if (r->ctx && r->ctx->free_letter && !c)
+                return mb_error_set(r->err, MB_ESTATE,
+                                    "%s: no free drive letter to give disk %u's %s partition for the time of the change",
+                                    mb_op_kind_to_string(r->op->kind), d->number, mb_role_to_string(p->role));
+        if (c)
+                snprintf(r->letter[slot], sizeof(r->letter[slot]), "%c", c);
+        else
+                snprintf(r->letter[slot], sizeof(r->letter[slot]), "%s",
+                         slot ? "<second free drive letter>" : "<free drive letter>");
+        return add_step(s, MB_WIN_STEP_DISKPART,
+                        fmt("select disk %u\nselect partition %u\nassign letter=%s\n", d->number,
+                            p->number, r->letter[slot]),
+                        NULL, NULL, r->err);
+}
+
+static int remove_letter(render *r, int slot, const mb_disk_fact *d, const mb_part_fact *p,
+                         mb_win_steps *s)
+{
+        int rc;
+
+        if (r->had_letter[slot])
+                return 0;
+        rc = add_step(s, MB_WIN_STEP_DISKPART,
+                      fmt("select disk %u\nselect partition %u\nremove letter=%s\n", d->number,
+                          p->number, r->letter[slot]),
+                      NULL, NULL, r->err);
+        if (rc == 0)
+                s->v[s->n - 1].always = true;
+        return rc;
+}
+
+/*
+ * The op edits the store on another disk's ESP (other_store): that ESP gets
+ * a temporary drive letter and bcdedit names the store by it (bcdedit
+ * /store; the seed transcript reaches disk 1's ESP by a letter diskpart
+ * assigned). The letter is removed after the op's commands, even when one
+ * of them fails.
+ */
+static int open_store(render *r, mb_win_steps *s)
+{
+        r->store_d = need_disk(r, r->op->store_disk);
+        if (!r->store_d)
+                return r->err->code;
+        r->store_esp = role_part(r->store_d, MB_ROLE_EFI);
+        if (!r->store_esp)
+                return mb_error_set(r->err, MB_ESTATE, "%s: disk %u has no ESP whose BCD store to edit",
+                                    mb_op_kind_to_string(r->op->kind), r->store_d->number);
+        if (assign_letter(r, 0, r->store_d, r->store_esp, s) < 0)
+                return r->err->code;
+        snprintf(r->store_arg, sizeof(r->store_arg), "/store %s:\\EFI\\Microsoft\\Boot\\BCD ",
+                 r->letter[0]);
+        return 0;
+}
+
+#define WINRE_WIM "\\Recovery\\WindowsRE\\Winre.wim"
+
+/*
+ * The Windows RE loader object pointed at disk d's recovery partition:
+ * device and osdevice ramdisk=[R:]\Recovery\WindowsRE\Winre.wim,{options},
+ * and the options object's ramdisksdidevice partition=R:, R: a temporary
+ * letter of that partition. A ramdisk boot is a loader whose device names
+ * the image and a "device options" object by GUID, the options holding
+ * ramdisksdidevice and ramdisksdipath (Microsoft's Windows Deployment
+ * Services technical reference shows both objects in bcdedit's listing;
+ * `bcdedit /enum` of a UEFI install shows Windows RE's as
+ * ramdisk=[D:]\Recovery\WindowsRE\Winre.wim,{guid}). {options} is the
+ * object the loader's ramdisk already names, read from the store when the
+ * op runs; ramdisksdipath is left as it is.
+ */
+static int render_winre_device(render *r, const char *object, const mb_disk_fact *d,
+                               mb_win_steps *s)
+{
+        const mb_part_fact *p = role_part(d, MB_ROLE_RECOVERY);
+        const mb_bcd_object_fact *o = store_object(r->store, object);
+        const char *opts = NULL;
+        char opt[80];
+        int rc;
+
+        if (!p)
+                return mb_error_set(r->err, MB_ESTATE, "%s: disk %u has no recovery partition",
+                                    mb_op_kind_to_string(r->op->kind), d->number);
+        if (p->n_files > 0) {
+                bool has = false;
+
+                for (uint32_t i = 0; i < p->n_files; i++)
+                        has |= strcasecmp(p->files[i].path, "/Recovery/WindowsRE/Winre.wim") == 0;
+                if (!has)
+                        return mb_error_set(r->err, MB_ESTATE,
+                                            "%s: disk %u's recovery partition (partition %u) has no \\Recovery\\WindowsRE\\Winre.wim to boot",
+                                            mb_op_kind_to_string(r->op->kind), d->number, p->number);
+        }
+        if (!o || !is_type(o, "os-loader"))
+                return mb_error_set(r->err, MB_ESTATE,
+                                    "%s: %s has no OS loader %s to point at disk %u's recovery partition",
+                                    mb_op_kind_to_string(r->op->kind), store_name(r), object, d->number);
+        if (r->ctx && r->ctx->ramdisk_options) {
+                opts = r->ctx->ramdisk_options(r->ctx->data, r->facts, r->op, object);
+                if (!opts)
+                        return mb_error_set(r->err, MB_ESTATE,
+                                            "%s: the Windows RE loader %s in %s has no ramdisk device whose options object could be read",
+                                            mb_op_kind_to_string(r->op->kind), object, store_name(r));
+                snprintf(opt, sizeof(opt), "%s", opts);
+                if (!valid_object(opt))
+                        return mb_error_set(r->err, MB_EINVAL, "%s: invalid ramdisk options id \"%s\"",
+                                            mb_op_kind_to_string(r->op->kind), opt);
+        } else {
+                snprintf(opt, sizeof(opt), "{<ramdisk options %s names>}", object);
+        }
+        rc = assign_letter(r, 1, d, p, s);
+        if (rc == 0)
+                rc = bcdedit(r, s, fmt("/set %s device ramdisk=[%s:]" WINRE_WIM ",%s", object,
+                                       r->letter[1], opt));
+        if (rc == 0)
+                rc = bcdedit(r, s, fmt("/set %s osdevice ramdisk=[%s:]" WINRE_WIM ",%s", object,
+                                       r->letter[1], opt));
+        if (rc == 0)
+                rc = bcdedit(r, s, fmt("/set %s ramdisksdidevice partition=%s:", opt, r->letter[1]));
+        if (rc == 0)
+                rc = remove_letter(r, 1, d, p, s);
         return rc;
 }
 
@@ -518,28 +819,23 @@ int mb_win_check_plex_entry(const mb_facts *f, const mb_op *op, mb_error *err)
 {
         const mb_disk_fact *d = mb_facts_disk(f, op->disk);
         const mb_part_fact *p = d ? role_part(d, MB_ROLE_OS) : NULL;
+        const mb_bcd_fact *store;
+        bool other;
+        char part[64] = "", where[64] = "the BCD store";
 
-        for (uint32_t i = 0; p && p->unique_guid && f->bcd && i < f->bcd->n_objects; i++) {
-                const mb_bcd_object_fact *o = &f->bcd->objects[i];
-
-                if (o->type && strcmp(o->type, "os-loader") == 0 && o->device && o->osdevice &&
-                    o->device->kind && strcmp(o->device->kind, "partition") == 0 &&
-                    o->osdevice->kind && strcmp(o->osdevice->kind, "partition") == 0 &&
-                    o->device->partition && strcasecmp(o->device->partition, p->unique_guid) == 0 &&
-                    o->osdevice->partition &&
-                    strcasecmp(o->osdevice->partition, p->unique_guid) == 0)
-                        return 0;
-        }
-        char part[64] = "";
-
+        mb_win_op_store(f, op, &store, &other);
+        if (p && p->unique_guid && loader_on(store, p->unique_guid))
+                return 0;
         if (p && p->unique_guid)
                 snprintf(part, sizeof(part), " (partition %s)", p->unique_guid);
+        if (other)
+                snprintf(where, sizeof(where), "the BCD store on disk %u's ESP", op->store_disk);
         return mb_error_set(err, MB_ESTATE,
-                            "boot entry \"%s\": the BCD store has no OS loader whose device and osdevice are the os plex on disk %u%s. "
+                            "boot entry \"%s\": %s has no OS loader whose device and osdevice are the os plex on disk %u%s. "
                             "Windows adds that entry when it adds the plex of the boot volume; bcdedit cannot make it "
                             "(it names devices by volume and both plexes are C:, so a copy of {default} would boot from disk 0), "
                             "and mbstate does not fake it",
-                            op->description, op->disk, part);
+                            op->description[0] ? op->description : "(by device)", where, op->disk, part);
 }
 
 static int render_bcd_copy(render *r, const mb_disk_fact *d, mb_win_steps *s, bool loader)
@@ -550,10 +846,8 @@ static int render_bcd_copy(render *r, const mb_disk_fact *d, mb_win_steps *s, bo
                 return rc;
         if (loader && r->op->role == MB_ROLE_OS)
                 return render_plex_entry(r, d, NULL, s);
-        rc = add_step(s, MB_WIN_STEP_COMMAND,
-                      fmt("bcdedit /copy %s /d \"%s\"", loader ? "{default}" : "{bootmgr}",
-                          r->op->description),
-                      NULL, NULL, r->err);
+        rc = bcdedit(r, s, fmt("/copy %s /d \"%s\"", loader ? "{default}" : "{bootmgr}",
+                               r->op->description));
         if (rc < 0)
                 return rc;
         return render_bcd_device(r, new_object(r), d, loader, s);
@@ -562,20 +856,39 @@ static int render_bcd_copy(render *r, const mb_disk_fact *d, mb_win_steps *s, bo
 static int render_bcd_set_device(render *r, const mb_disk_fact *d, mb_win_steps *s)
 {
         const mb_bcd_object_fact *o;
+        const mb_part_fact *os;
+        char id[40];
+        int rc = resolve_object(r, id);
 
-        if (!valid_object(r->op->object))
-                return mb_error_set(r->err, MB_EINVAL, "%s: invalid BCD object id \"%s\"",
-                                    mb_op_kind_to_string(r->op->kind), r->op->object);
-        o = mb_facts_bcd_object(r->facts, r->op->object);
-        if (o && o->type && strcmp(o->type, "os-loader") == 0 && r->op->role == MB_ROLE_OS)
-                return render_plex_entry(r, d, o, s);
-        return render_bcd_device(r, r->op->object, d, o && o->type && strcmp(o->type, "os-loader") == 0,
-                                 s);
+        if (rc < 0)
+                return rc;
+        if (r->op->role == MB_ROLE_RECOVERY)
+                return render_winre_device(r, id, d, s);
+        o = store_object(r->store, id);
+        if (is_type(o, "os-loader") && r->op->role == MB_ROLE_OS) {
+                os = role_part(d, MB_ROLE_OS);
+                return render_plex_entry(r, d, os && os->unique_guid && loader_on(r->store, os->unique_guid) == o
+                                                       ? NULL : o, s);
+        }
+        return render_bcd_device(r, id, d, is_type(o, "os-loader"), s);
 }
 
-static const char *position_flag(mb_position p)
+/* BCD_DISPLAYORDER, BCD_SET_DEFAULT and BCD_DELETE of the op's object. */
+static int render_bcd_object_op(render *r, mb_win_steps *s)
 {
-        return p == MB_POS_FIRST ? "/addfirst" : p == MB_POS_LAST ? "/addlast" : "/remove";
+        char id[40];
+        int rc = resolve_object(r, id);
+
+        if (rc < 0)
+                return rc;
+        switch (r->op->kind) {
+        case MB_OP_BCD_DISPLAYORDER:
+                return bcdedit(r, s, fmt("/displayorder %s %s", id, position_flag(r->op->position)));
+        case MB_OP_BCD_SET_DEFAULT:
+                return bcdedit(r, s, fmt("/default %s", id));
+        default:
+                return bcdedit(r, s, fmt("/delete %s", id));
+        }
 }
 
 static int render_fw_entry(render *r, mb_win_steps *s)
@@ -686,13 +999,20 @@ int mb_win_render_steps(const mb_facts *facts, const mb_op *op, const mb_win_ren
         int rc;
 
         switch (op->kind) {
-        case MB_OP_BCD_DELETE: case MB_OP_BCD_DISPLAYORDER: case MB_OP_FW_ENTRY:
-        case MB_OP_FW_DELETE:
+        case MB_OP_BCD_DELETE: case MB_OP_BCD_DISPLAYORDER: case MB_OP_BCD_SET_DEFAULT:
+        case MB_OP_FW_ENTRY: case MB_OP_FW_DELETE:
                 break;
         default:
                 d = need_disk(&r, op->disk);
                 if (!d)
                         return err->code;
+        }
+        if (mb_op_info_of(op->kind)->writes == MB_WRITES_BCD_STORE) {
+                mb_win_op_store(facts, op, &r.store, &r.other_store);
+                if (r.other_store && (rc = open_store(&r, &s)) < 0) {
+                        mb_win_steps_clear(&s);
+                        return rc;
+                }
         }
 
         switch (op->kind) {
@@ -760,20 +1080,9 @@ int mb_win_render_steps(const mb_facts *facts, const mb_op *op, const mb_win_ren
                 rc = render_bcd_set_device(&r, d, &s);
                 break;
         case MB_OP_BCD_DELETE:
-                rc = valid_object(op->object)
-                        ? add_step(&s, MB_WIN_STEP_COMMAND, fmt("bcdedit /delete %s", op->object),
-                                   NULL, NULL, err)
-                        : mb_error_set(err, MB_EINVAL, "%s: invalid BCD object id \"%s\"",
-                                       mb_op_kind_to_string(op->kind), op->object);
-                break;
         case MB_OP_BCD_DISPLAYORDER:
-                rc = valid_object(op->object)
-                        ? add_step(&s, MB_WIN_STEP_COMMAND,
-                                   fmt("bcdedit /displayorder %s %s", op->object,
-                                       position_flag(op->position)),
-                                   NULL, NULL, err)
-                        : mb_error_set(err, MB_EINVAL, "%s: invalid BCD object id \"%s\"",
-                                       mb_op_kind_to_string(op->kind), op->object);
+        case MB_OP_BCD_SET_DEFAULT:
+                rc = render_bcd_object_op(&r, &s);
                 break;
         case MB_OP_FW_ENTRY:
                 rc = check_description(&r, op->description);
@@ -795,6 +1104,22 @@ int mb_win_render_steps(const mb_facts *facts, const mb_op *op, const mb_win_ren
                 break;
         default:
                 rc = mb_error_set(err, MB_EINVAL, "unknown operation %d", (int)op->kind);
+        }
+        if (rc == 0 && r.other_store && !r.had_letter[0]) {
+                bool used = false;
+
+                for (size_t i = 1; i < s.n; i++)
+                        used |= strstr(s.v[i].text, r.store_arg) != NULL;
+                if (used) {
+                        rc = remove_letter(&r, 0, r.store_d, r.store_esp, &s);
+                } else {
+                        /* only checks: the store needs no letter */
+                        free(s.v[0].text);
+                        free(s.v[0].arg1);
+                        free(s.v[0].arg2);
+                        memmove(&s.v[0], &s.v[1], (s.n - 1) * sizeof(s.v[0]));
+                        s.n--;
+                }
         }
         if (rc < 0) {
                 mb_win_steps_clear(&s);

@@ -19,6 +19,8 @@
 /* The render context of a run: names taken from the volume enumeration. */
 typedef struct exec_names {
         const mb_win_volmap *map;
+        const mb_win32 *w;
+        char options[40];       /* ctx_ramdisk_options' answer */
 } exec_names;
 
 static const char *ctx_volume_path(void *data, const mb_disk_fact *d, const mb_part_fact *p)
@@ -35,6 +37,100 @@ static const char *ctx_nt_device(void *data, const mb_disk_fact *d, const mb_par
                                                        p->unique_guid);
 
         return v && v->nt[0] ? v->nt : NULL;
+}
+
+/*
+ * The n-th drive letter from Z down to D that names no device now:
+ * QueryDosDeviceW of "X:" fails with ERROR_FILE_NOT_FOUND for a letter
+ * nothing uses (Microsoft, QueryDosDevice: the MS-DOS device names are the
+ * drive letters and the other symbolic links). 0 when there are not so many.
+ */
+static char ctx_free_letter(void *data, int n)
+{
+        const mb_win32 *w = ((exec_names *)data)->w;
+
+        for (char c = 'Z'; c >= 'D'; c--) {
+                WCHAR dev[3] = { (WCHAR)c, ':', 0 }, target[512];
+
+                if (w->QueryDosDeviceW(dev, target, 512) == 0 &&
+                    w->GetLastError() == ERROR_FILE_NOT_FOUND && n-- == 0)
+                        return c;
+        }
+        return 0;
+}
+
+/* The drive letter whose MS-DOS device name maps to the volume of partition
+ * p (QueryDosDeviceW gives the same \Device\HarddiskVolumeN the volume
+ * enumeration holds), or 0. */
+static char ctx_volume_letter(void *data, const mb_disk_fact *d, const mb_part_fact *p)
+{
+        exec_names *x = data;
+        const mb_win_volume *v = mb_win_volmap_by_part(x->map, d->number, p->unique_guid);
+
+        for (char c = 'C'; v && v->nt[0] && c <= 'Z'; c++) {
+                WCHAR dev[3] = { (WCHAR)c, ':', 0 }, target[512];
+                DWORD n = x->w->QueryDosDeviceW(dev, target, 512);
+                char *t;
+                bool same;
+
+                if (n == 0 || !(t = mb_w_to_utf8_n(target, 512)))
+                        continue;
+                same = strcasecmp(t, v->nt) == 0;
+                free(t);
+                if (same)
+                        return c;
+        }
+        return 0;
+}
+
+/*
+ * The ramdisk options object of object's ramdisk device, read now from the
+ * op's store: the live one through the registry, another ESP's through
+ * RegLoadAppKeyW on its volume GUID path (as facts read it).
+ */
+static const char *ctx_ramdisk_options(void *data, const mb_facts *f, const mb_op *op,
+                                       const char *object)
+{
+        exec_names *x = data;
+        const mb_bcd_fact *store;
+        mb_bcd_object *objs = NULL;
+        size_t n = 0;
+        bool other;
+        mb_error err;
+        int r;
+
+        mb_win_op_store(f, op, &store, &other);
+        if (!store)
+                return NULL;    /* RegLoadAppKeyW would make a missing file */
+        if (other) {
+                const mb_disk_fact *d = mb_facts_disk(f, op->store_disk);
+                const mb_part_fact *esp = d ? mb_disk_part_by_role(d, MB_ROLE_EFI) : NULL;
+                const mb_win_volume *v = esp ? mb_win_volmap_by_part(x->map, d->number, esp->unique_guid)
+                                             : NULL;
+                char path[160];
+                DWORD load_error;
+
+                if (!v)
+                        return NULL;
+                snprintf(path, sizeof(path), "%sEFI\\Microsoft\\Boot\\BCD", v->name);
+                r = mb_win_bcd_read_file(x->w, path, &objs, &n, &load_error, &err);
+        } else {
+                r = mb_win_bcd_read_live(x->w, &objs, &n, &err);
+        }
+        if (r < 0)
+                return NULL;
+        x->options[0] = '\0';
+        for (size_t i = 0; i < n; i++) {
+                char id[MB_GUID_STR_LEN], text[40];
+
+                snprintf(text, sizeof(text), "{%s}", mb_guid_format(&objs[i].id, id));
+                if ((strcasecmp(text, object) == 0 || (objs[i].alias[0] && strcasecmp(objs[i].alias, object) == 0)) &&
+                    objs[i].device.kind == MB_BCD_DEV_RAMDISK)
+                        snprintf(x->options, sizeof(x->options), "{%s}",
+                                 mb_guid_format(&objs[i].device.options_id, id));
+        }
+        mb_bcd_objects_free(objs, n);
+        return x->options[0] ? x->options : NULL;
 }
 
 static int guid_new(GUID *ret, mb_error *err)
@@ -527,20 +623,32 @@ static int run_steps(mb_win_target *t, const mb_facts *f, const mb_op *op, mb_wi
                      mb_progress *progress, mb_error *err)
 {
         char new_id[40] = "";
-        int r = 0;
+        mb_error first;
+        int r = 0, failed = 0;
 
-        for (size_t i = 0; i < s->n && r == 0; i++) {
+        for (size_t i = 0; i < s->n; i++) {
                 mb_win_step *st = &s->v[i];
-                char *text = new_id[0] ? substitute(st->text, new_id) : mb_strdup(st->text);
+                char *text;
 
-                if (!text)
-                        return mb_error_set(err, MB_ENOMEM, "out of memory");
+                if (failed && !st->always)
+                        continue;
+                r = 0;
+                if (failed) {
+                        /* a cleanup after a failure: the first error is kept */
+                        first = *err;
+                        mb_error_clear(err);
+                }
+                text = new_id[0] ? substitute(st->text, new_id) : mb_strdup(st->text);
+                if (!text) {
+                        r = mb_error_set(err, MB_ENOMEM, "out of memory");
+                        goto next;
+                }
                 if (strstr(text, "<")  && st->kind != MB_WIN_STEP_IOCTL && st->kind != MB_WIN_STEP_LDM_REPAIR &&
                     st->kind != MB_WIN_STEP_WAIT && st->kind != MB_WIN_STEP_CHECK) {
                         r = mb_error_set(err, MB_ESTATE, "cannot run '%s': a name it needs is not known yet",
                                          text);
                         free(text);
-                        break;
+                        goto next;
                 }
                 switch (st->kind) {
                 case MB_WIN_STEP_IOCTL:
@@ -552,7 +660,7 @@ static int run_steps(mb_win_target *t, const mb_facts *f, const mb_op *op, mb_wi
                         char *out = NULL;
 
                         r = run_checked(t, text, &out, err);
-                        if (r == 0 && strncmp(text, "bcdedit /copy ", 14) == 0 &&
+                        if (r == 0 && strncmp(text, "bcdedit ", 8) == 0 && strstr(text, " /copy ") &&
                             mb_win_find_object_id(out ? out : "", new_id) < 0)
                                 r = mb_error_set(err, MB_EIO,
                                                  "'%s' did not print the id of the new object: %.300s",
@@ -562,9 +670,7 @@ static int run_steps(mb_win_target *t, const mb_facts *f, const mb_op *op, mb_wi
                 }
                 case MB_WIN_STEP_COPYTREE:
                         r = mb_win_copy_tree(t->w, st->arg1, st->arg2,
-                                             op->role == MB_ROLE_EFI &&
-                                             mb_facts_disk(f, op->disk2) &&
-                                             mb_facts_disk(f, op->disk2)->system, err);
+                                             mb_win_sync_skips_bcd(f, op), err);
                         break;
                 case MB_WIN_STEP_MOVE: {
                         WCHAR *a = mb_w_from_utf8(st->arg1), *b = mb_w_from_utf8(st->arg2);
@@ -603,8 +709,21 @@ static int run_steps(mb_win_target *t, const mb_facts *f, const mb_op *op, mb_wi
                 }
                 }
                 free(text);
+next:
+                if (failed) {
+                        if (r < 0) {
+                                size_t n = strlen(first.msg);
+
+                                snprintf(first.msg + n, sizeof(first.msg) - n,
+                                         "; then, cleaning up, %s", err->msg);
+                        }
+                        *err = first;
+                        r = failed;
+                } else if (r < 0) {
+                        failed = r;
+                }
         }
-        return r;
+        return failed ? failed : r;
 }
 
 int mb_win_identify(const mb_win32 *w, uint32_t disk, mb_disk_identity *ret, mb_error *err)
@@ -667,11 +786,16 @@ int mb_win_execute(mb_win_target *t, const mb_op *op, mb_progress *progress, mb_
         r = mb_win_volmap_read(t->w, f, &map, err);
         if (r < 0)
                 goto out;
+        memset(&names, 0, sizeof(names));
         names.map = &map;
+        names.w = t->w;
         memset(&ctx, 0, sizeof(ctx));
         ctx.data = &names;
         ctx.volume_path = ctx_volume_path;
         ctx.nt_device = ctx_nt_device;
+        ctx.free_letter = ctx_free_letter;
+        ctx.volume_letter = ctx_volume_letter;
+        ctx.ramdisk_options = ctx_ramdisk_options;
         ctx.system_drive = t->system_drive;
         r = mb_win_render_steps(f, op, &ctx, &steps, err);
         if (r < 0)

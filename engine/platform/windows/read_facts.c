@@ -527,6 +527,8 @@ typedef struct esp_walk {
         bool system;                    /* the running system's ESP (its BCD is the live store) */
         const char *system_digest;      /* mb_bcd_objects_digest of the live store, or NULL */
         uint64_t system_digest_size;
+        const char *store;              /* the store's name in its fact ("disk 1 partition 1 ...") */
+        mb_bcd_fact **ret_bcd;          /* where the store read is put (not the system ESP's) */
 } esp_walk;
 
 #define BOOT_DIR "EFI/Microsoft/Boot/"
@@ -545,9 +547,12 @@ static bool is_bcd_log(const char *rel)
  * its `bcdedit /export` copy on the other ESP compare equal exactly when
  * they hold the same objects and elements. The live store's file is held
  * open by the registry: the system ESP's BCD is the store read from
- * HKLM\BCD00000000. Another ESP's store is loaded with RegLoadAppKeyW; one
- * that cannot be loaded, or is no BCD store, is hashed as bytes (it then
- * differs, and the next ESP sync replaces it).
+ * HKLM\BCD00000000. Another ESP's store is loaded with RegLoadAppKeyW
+ * (through its volume GUID path, no drive letter) and its objects become
+ * that partition's bcd fact (*e->ret_bcd); one that cannot be loaded, or is
+ * no BCD store, is hashed as bytes and leaves the fact NULL: the file is
+ * listed while the partition has no store, which is how facts say "a BCD
+ * that is no readable store" (it differs, and the next ESP sync replaces it).
  */
 static int bcd_fact(const mb_win32 *w, const esp_walk *e, const char *full, uint64_t *ret_size,
                     char ret_hex[65], mb_error *err);
@@ -660,6 +665,11 @@ static int bcd_fact(const mb_win32 *w, const esp_walk *e, const char *full, uint
         }
         if (r == 0)
                 r = mb_bcd_objects_digest(objs, n, ret_size, ret_hex, err);
+        if (r == 0 && e->ret_bcd) {
+                mb_bcd_fact_free(*e->ret_bcd);
+                *e->ret_bcd = NULL;
+                r = mb_bcd_objects_to_fact(objs, n, e->store, e->ret_bcd, err);
+        }
         mb_bcd_objects_free(objs, n);
         return r;
 }
@@ -684,11 +694,16 @@ static int read_esp_files(const mb_win32 *w, mb_facts *f, const mb_win_volmap *m
                             !(v = mb_win_volmap_by_part(m, f->disks[i].number, p->unique_guid)))
                                 continue;
                         {
+                                char store[96];
                                 esp_walk e = { .root = v->name, .system_digest = system_digest,
-                                               .system_digest_size = system_digest_size };
+                                               .system_digest_size = system_digest_size,
+                                               .store = store };
 
+                                snprintf(store, sizeof(store), "disk %u partition %u /" BOOT_DIR "BCD",
+                                         f->disks[i].number, p->number);
                                 e.system = system_esp_nt && v->nt[0] &&
                                            strcasecmp(v->nt, system_esp_nt) == 0;
+                                e.ret_bcd = e.system ? NULL : &p->bcd;
                                 r = walk(w, &e, "", &l, 0, err);
                         }
                         if (r < 0) {
@@ -746,8 +761,9 @@ static const mb_win_volume *volume_of_part(const mb_win_volmap *m, const mb_disk
 }
 
 /*
- * Each os-loader's path looked up on the volume its device names: the
- * volume's GUID path joined with the loader's path
+ * Each os-loader of store b (the live one or another ESP's): its path
+ * looked up on the volume its device names: the volume's GUID path joined
+ * with the loader's path
  * ("\\?\Volume{...}\Windows\system32\winload.efi"; Microsoft, "Naming a
  * Volume": a volume GUID path stands where a drive letter's root would)
  * given to GetFileAttributesW, which compares names without case as the
@@ -758,11 +774,11 @@ static const mb_win_volume *volume_of_part(const mb_win_volmap *m, const mb_disk
  * volume, not one plex. A ramdisk (WinRE) loads its path from inside its
  * WIM image, which is not looked into.
  */
-static int read_loader_paths(const mb_win32 *w, mb_facts *f, const mb_win_volmap *m,
-                             mb_error *err)
+static int read_loader_paths(const mb_win32 *w, mb_facts *f, mb_bcd_fact *b,
+                             const mb_win_volmap *m, mb_error *err)
 {
-        for (uint32_t i = 0; f->bcd && i < f->bcd->n_objects; i++) {
-                mb_bcd_object_fact *o = &f->bcd->objects[i];
+        for (uint32_t i = 0; b && i < b->n_objects; i++) {
+                mb_bcd_object_fact *o = &b->objects[i];
                 mb_disk_fact *df = NULL;
                 const mb_part_fact *p;
                 const mb_win_volume *v;
@@ -1320,9 +1336,13 @@ int mb_win_read_facts_opts(const mb_win32 *w, const mb_win_read_opts *o, mb_fact
         }
         r = read_bcd(w, f, &digest_size, digest, err);
         if (r == 0)
-                r = read_loader_paths(w, f, &m, err);
+                r = read_loader_paths(w, f, f->bcd, &m, err);
         if (r == 0)
                 r = read_esp_files(w, f, &m, system_nt, digest, digest_size, err);
+        /* the stores on the other ESPs: their loaders' paths as the live one's */
+        for (uint32_t i = 0; r == 0 && i < f->n_disks; i++)
+                for (uint32_t j = 0; r == 0 && j < f->disks[i].n_partitions; j++)
+                        r = read_loader_paths(w, f, f->disks[i].partitions[j].bcd, &m, err);
         if (r == 0)
                 r = read_firmware(w, f, err);
         if (r < 0)

@@ -172,6 +172,18 @@ typedef struct mb_win_render_ctx {
         const char *new_object;
         /* Drive letter of the running system's volume ('C'), 0 = unknown. */
         char system_drive;
+        /* The n-th (0, 1) drive letter free now, for the temporary letters
+         * of a BCD op on another ESP's store; 0 when there is none. */
+        char (*free_letter)(void *data, int n);
+        /* The drive letter partition p of d has now, or 0 (then a temporary
+         * one is assigned and removed again). */
+        char (*volume_letter)(void *data, const mb_disk_fact *d, const mb_part_fact *p);
+        /* The ramdisk options object ("{guid}") that object's device names,
+         * in the store the op edits (esp_store: on disk store_disk's ESP;
+         * else the system store), read from the store now; NULL when it is
+         * not a ramdisk or the store cannot be read. */
+        const char *(*ramdisk_options)(void *data, const mb_facts *f, const mb_op *op,
+                                       const char *object);
 } mb_win_render_ctx;
 
 /* Stands for the id `bcdedit /copy` prints, until the executor knows it. */
@@ -196,6 +208,8 @@ typedef struct mb_win_step {
         mb_win_step_kind kind;
         char *text;
         char *arg1, *arg2;
+        bool always;            /* runs after an earlier step failed too (a temporary
+                                 * drive letter's removal) */
 } mb_win_step;
 
 typedef struct mb_win_steps {
@@ -206,10 +220,25 @@ typedef struct mb_win_steps {
 int mb_win_render_steps(const mb_facts *facts, const mb_op *op, const mb_win_render_ctx *ctx,
                         mb_win_steps *ret, mb_error *err);
 void mb_win_steps_clear(mb_win_steps *s);
-/* 0 when the facts hold the loader entry of the os plex on op->disk (an
- * os-loader whose device and osdevice are that partition, whatever its
- * description); MB_ESTATE saying why mbstate does not make one otherwise. */
+/* 0 when the store op edits (mb_win_op_store) holds the loader entry of the
+ * os plex on op->disk (an os-loader whose device and osdevice are that
+ * partition, whatever its description); MB_ESTATE saying why mbstate does
+ * not make one otherwise. */
 int mb_win_check_plex_entry(const mb_facts *f, const mb_op *op, mb_error *err);
+/*
+ * The store a BCD op edits, as the facts hold it: with op->esp_store the
+ * store on disk store_disk's ESP (its part bcd), except when that ESP is
+ * the system disk's, whose store is the system store (f->bcd, edited
+ * without /store); else the system store. *ret_other is true when it is
+ * another ESP's store (edited through bcdedit /store), *ret the store or
+ * NULL when the facts have none there.
+ */
+void mb_win_op_store(const mb_facts *f, const mb_op *op, const mb_bcd_fact **ret,
+                     bool *ret_other);
+/* SYNC_FILES: whether the tree copy leaves \EFI\Microsoft\Boot\BCD and its
+ * logs alone on both sides: the source is the live store (exported
+ * instead), or keep_store and the target has a readable store of its own. */
+bool mb_win_sync_skips_bcd(const mb_facts *f, const mb_op *op);
 /* The steps as one text, the form `plan --commands windows` prints. */
 int mb_win_steps_to_text(const mb_win_steps *s, char **ret, mb_error *err);
 
