@@ -110,6 +110,18 @@ static void print_facts(const mb_facts *f)
                                        p->files[k].path, p->files[k].size, p->files[k].sha256);
                 }
         }
+        if (f->firmware) {
+                printf("fworder");
+                for (uint32_t i = 0; i < f->firmware->n_order; i++)
+                        printf(" %04X", f->firmware->order[i]);
+                printf("\n");
+                for (uint32_t i = 0; i < f->firmware->n_entries; i++) {
+                        const mb_fw_entry_fact *e = &f->firmware->entries[i];
+
+                        printf("fw %04X partition=%s path=%s description=%s\n", e->number,
+                               s(e->partition), s(e->path), s(e->description));
+                }
+        }
         if (f->bcd)
                 print_store("", f->bcd);
         for (uint32_t i = 0; i < f->n_disks; i++)
