@@ -317,7 +317,7 @@ static int ramdisk_to(mb_bcd *b, const mb_bcd_object *objs, size_t n, const mb_b
 
         for (size_t k = 0; k < 2 && rc == 0; k++) {
                 const mb_bcd_device *cur = k == 0 ? &o->device : &o->osdevice;
-                mb_bcd_device d;
+                mb_bcd_device d = { 0 };
 
                 if (cur->kind != MB_BCD_DEV_RAMDISK || (k == 1 && o->type != MB_BCD_TYPE_OSLOADER))
                         continue;
@@ -331,7 +331,7 @@ static int ramdisk_to(mb_bcd *b, const mb_bcd_object *objs, size_t n, const mb_b
         opts = find_id(objs, n, &o->device.options_id);
         for (size_t i = 0; rc == 0 && opts && i < opts->n_elements; i++) {
                 const mb_bcd_element *e = &opts->elements[i];
-                mb_bcd_device d;
+                mb_bcd_device d = { 0 };
 
                 if (e->type != MB_BCDE_RAMDISK_SDIDEVICE)
                         continue;
