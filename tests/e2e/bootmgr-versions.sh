@@ -81,8 +81,13 @@ mb 2 "check: drift (exit 2) while the conflict stands" check "$SITE" --target "$
 says "$T/out" "^conflict: .*would downgrade" "check names the conflict"
 
 # ---- from: booted ----
-sed 's/{ role: efi,      from: primary, to: \[secondary\] }/{ role: efi, from: booted, to: [primary, secondary] }/' \
+# Booted from disk 1's ESP, disk 1 is the system disk (its ESP is the system
+# partition), so primary is named by number here: { system: true } would
+# select disk 1, which secondary's { number: 1 } selects too.
+sed -e 's/{ role: efi,      from: primary, to: \[secondary\] }/{ role: efi, from: booted, to: [primary, secondary] }/' \
+    -e 's/match: { system: true } /match: { number: 0 }    /' \
         "$SITE" >"$T/site-booted.yaml"
+check "the from: booted site names primary by number" grep -q "match: { number: 0 }" "$T/site-booted.yaml"
 check "the from: booted site names from: booted" grep -q "from: booted, to: \[primary, secondary\]" "$T/site-booted.yaml"
 mb 0 "validate accepts from: booted" validate "$T/site-booted.yaml"
 sed 's/from: booted, to: \[primary, secondary\]/from: booted, to: [secondary]/' "$T/site-booted.yaml" >"$T/site-booted1.yaml"

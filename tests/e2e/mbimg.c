@@ -8,8 +8,11 @@
  * ALLOW is a comma-separated list of disk numbers passed to allow_write
  * ("-" for none). KIND is an operation name (PART_CREATE, FORMAT, ...). Keys:
  * disk disk2 role first last attrs type name fs label object description
- * path position expect_serial expect_size. Prints facts as one line per
- * object; errors go to stderr with exit status 1.
+ * path position number (hex, a Boot#### number; 0xffff, none, by default)
+ * esp_store store_disk keep_store (1 or true) expect_serial expect_size.
+ * Prints facts as one line per object (the stores of ESPs other than the
+ * system one as "espN bcdstore" and "espN bcd" lines); errors go to stderr
+ * with exit status 1.
  *
  * exec stands for a plan and its execution: it reads the facts and records
  * the disk's identity in a destructive op as the plan does
@@ -56,6 +59,33 @@ static void dev(const char *key, const mb_bcd_device_fact *d)
                 printf(" %s=%s:%s:%s", key, s(d->kind), s(d->partition), s(d->disk));
 }
 
+/* One store: "PREFIXbcdstore WHERE", then "PREFIXbcd ID ..." per object
+ * (PREFIX "" for the system store, "espN " for the store on disk N's ESP). */
+static void print_store(const char *prefix, const mb_bcd_fact *b)
+{
+        printf("%sbcdstore %s\n", prefix, s(b->store));
+        for (uint32_t i = 0; i < b->n_objects; i++) {
+                const mb_bcd_object_fact *o = &b->objects[i];
+
+                printf("%sbcd %s type=%s", prefix, o->id, s(o->type));
+                dev("device", o->device);
+                dev("osdevice", o->osdevice);
+                printf(" path=%s", s(o->path));
+                if (o->path_check)
+                        printf(" path_check=%s:%d", s(o->path_check->volume), o->path_check->exists);
+                if (o->n_displayorder) {
+                        printf(" order=");
+                        for (uint32_t k = 0; k < o->n_displayorder; k++)
+                                printf("%s%s", k ? "," : "", o->displayorder[k]);
+                }
+                if (o->default_id)
+                        printf(" default=%s", o->default_id);
+                if (o->recovery)
+                        printf(" recoverysequence=%s", o->recovery);
+                printf(" description=%s\n", s(o->description));
+        }
+}
+
 static void print_facts(const mb_facts *f)
 {
         for (uint32_t i = 0; i < f->n_disks; i++) {
@@ -80,29 +110,35 @@ static void print_facts(const mb_facts *f)
                                        p->files[k].path, p->files[k].size, p->files[k].sha256);
                 }
         }
-        if (f->bcd) {
-                printf("bcdstore %s\n", s(f->bcd->store));
-                for (uint32_t i = 0; i < f->bcd->n_objects; i++) {
-                        const mb_bcd_object_fact *o = &f->bcd->objects[i];
+        if (f->firmware) {
+                printf("fworder");
+                for (uint32_t i = 0; i < f->firmware->n_order; i++)
+                        printf(" %04X", f->firmware->order[i]);
+                printf("\n");
+                for (uint32_t i = 0; i < f->firmware->n_entries; i++) {
+                        const mb_fw_entry_fact *e = &f->firmware->entries[i];
 
-                        printf("bcd %s type=%s", o->id, s(o->type));
-                        dev("device", o->device);
-                        dev("osdevice", o->osdevice);
-                        printf(" path=%s", s(o->path));
-                        if (o->n_displayorder) {
-                                printf(" order=");
-                                for (uint32_t k = 0; k < o->n_displayorder; k++)
-                                        printf("%s%s", k ? "," : "", o->displayorder[k]);
-                        }
-                        printf(" description=%s\n", s(o->description));
+                        printf("fw %04X partition=%s path=%s description=%s\n", e->number,
+                               s(e->partition), s(e->path), s(e->description));
                 }
         }
+        if (f->bcd)
+                print_store("", f->bcd);
+        for (uint32_t i = 0; i < f->n_disks; i++)
+                for (uint32_t j = 0; j < f->disks[i].n_partitions; j++)
+                        if (f->disks[i].partitions[j].bcd) {
+                                char prefix[32];
+
+                                snprintf(prefix, sizeof(prefix), "esp%u ", f->disks[i].number);
+                                print_store(prefix, f->disks[i].partitions[j].bcd);
+                        }
 }
 
 static int parse_op(int argc, char **argv, mb_op *op)
 {
         memset(op, 0, sizeof(*op));
         op->kind = MB_OP__COUNT;
+        op->number = 0xffff;    /* as a plan says "no entry yet" */
         for (int k = 0; k < MB_OP__COUNT; k++)
                 if (kinds[k] && strcmp(argv[0], kinds[k]) == 0)
                         op->kind = (mb_op_kind)k;
@@ -151,6 +187,14 @@ static int parse_op(int argc, char **argv, mb_op *op)
                         snprintf(op->path, sizeof(op->path), "%s", v);
                 else if (!strcmp(k, "position"))
                         op->position = !strcmp(v, "first") ? MB_POS_FIRST : !strcmp(v, "last") ? MB_POS_LAST : MB_POS_ABSENT;
+                else if (!strcmp(k, "number"))
+                        op->number = (uint32_t)strtoul(v, NULL, 16);
+                else if (!strcmp(k, "esp_store"))
+                        op->esp_store = !strcmp(v, "1") || !strcmp(v, "true");
+                else if (!strcmp(k, "store_disk"))
+                        op->store_disk = (uint32_t)strtoul(v, NULL, 0);
+                else if (!strcmp(k, "keep_store"))
+                        op->keep_store = !strcmp(v, "1") || !strcmp(v, "true");
                 else if (!strcmp(k, "expect_serial")) {
                         snprintf(op->expect_serial, sizeof(op->expect_serial), "%s", v);
                         serial_given = true;

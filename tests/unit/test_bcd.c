@@ -761,6 +761,75 @@ Test(bcd, mbr_partition_device)
         mb_bcd_objects_free(o, 1);
 }
 
+/* Re-pointing a device at another partition changes the two GUIDs of its
+ * partition descriptor and no other stored byte: a ramdisk keeps its image
+ * path and options object, a partition device its options GUID. A device
+ * that names no GPT partition (boot) is refused and left as it was. */
+Test(bcd, device_retarget_keeps_other_bytes)
+{
+        static const char *NEW_PART = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+        static const char *NEW_DISK = "5d4c3b2a-1f0e-4d9c-8b7a-695847362514";
+        mb_bcd_device in = { 0 }, d, back;
+        mb_guid np = G(NEW_PART), nd = G(NEW_DISK);
+        uint8_t *buf;
+        size_t len;
+        mb_error err;
+
+        in.kind = MB_BCD_DEV_RAMDISK;
+        in.partition_guid = G(RE_PART);
+        in.disk_guid = G(OS_DISK);
+        in.options_id = G(MB_BCD_SEED_RAMDISK_GUID);
+        strcpy(in.ramdisk_path, "\\Recovery\\WindowsRE\\Winre.wim");
+        cr_assert_eq(mb_bcd_device_encode(&in, &buf, &len, &err), 0, "%s", err.msg);
+        buf[0x28] = 0x5a;       /* a byte Windows fills at boot: must survive */
+        cr_assert_eq(mb_bcd_device_decode(buf, len, &d, &err), 0);
+        cr_assert_eq(d.kind, MB_BCD_DEV_RAMDISK);
+        cr_assert_eq(mb_bcd_device_retarget(&d, &np, &nd, &err), 0, "%s", err.msg);
+        cr_assert_eq(d.raw_len, len);
+        for (size_t i = 0; i < len; i++)
+                if (!(i >= 0x54 && i < 0x64) && !(i >= 0x6c && i < 0x7c))
+                        cr_assert_eq(d.raw[i], buf[i], "byte 0x%zx changed", i);
+        cr_assert_eq(memcmp(d.raw + 0x54, G(NEW_PART).b, 16), 0);
+        cr_assert_eq(memcmp(d.raw + 0x6c, G(NEW_DISK).b, 16), 0);
+        cr_assert(mb_guid_equal(&d.partition_guid, &np));
+        cr_assert_eq(mb_bcd_device_decode(d.raw, d.raw_len, &back, &err), 0);
+        cr_assert_eq(back.kind, MB_BCD_DEV_RAMDISK);
+        cr_assert_str_eq(back.ramdisk_path, "\\Recovery\\WindowsRE\\Winre.wim");
+        cr_assert(mb_guid_equal(&back.options_id, &in.options_id));
+        cr_assert(mb_guid_equal(&back.partition_guid, &np));
+        cr_assert(mb_guid_equal(&back.disk_guid, &nd));
+        mb_bcd_device_clear(&back);
+        mb_bcd_device_clear(&d);
+        free(buf);
+
+        memset(&in, 0, sizeof(in));
+        in.kind = MB_BCD_DEV_PARTITION;
+        in.partition_guid = G(OS_PART);
+        in.disk_guid = G(OS_DISK);
+        in.options_id = G(MB_BCD_SEED_RAMDISK_GUID);
+        cr_assert_eq(mb_bcd_device_encode(&in, &buf, &len, &err), 0);
+        cr_assert_eq(mb_bcd_device_decode(buf, len, &d, &err), 0);
+        cr_assert_eq(mb_bcd_device_retarget(&d, &np, &nd, &err), 0);
+        cr_assert_eq(memcmp(d.raw, buf, 0x20), 0);
+        cr_assert_eq(memcmp(d.raw + 0x20, G(NEW_PART).b, 16), 0);
+        cr_assert_eq(memcmp(d.raw + 0x30, buf + 0x30, 8), 0);
+        cr_assert_eq(memcmp(d.raw + 0x38, G(NEW_DISK).b, 16), 0);
+        cr_assert_eq(memcmp(d.raw + 0x48, buf + 0x48, 0x10), 0);
+        mb_bcd_device_clear(&d);
+        free(buf);
+
+        /* negative: a boot device names no partition */
+        memset(&in, 0, sizeof(in));
+        in.kind = MB_BCD_DEV_BOOT;
+        cr_assert_eq(mb_bcd_device_encode(&in, &buf, &len, &err), 0);
+        cr_assert_eq(mb_bcd_device_decode(buf, len, &d, &err), 0);
+        cr_assert_eq(mb_bcd_device_retarget(&d, &np, &nd, &err), MB_EINVAL);
+        cr_assert_eq(memcmp(d.raw, buf, len), 0);
+        cr_assert_eq(d.kind, MB_BCD_DEV_BOOT);
+        mb_bcd_device_clear(&d);
+        free(buf);
+}
+
 Test(bcd, object_builder_rejects_bad_key_names)
 {
         mb_bcd_object *o = calloc(1, sizeof(*o));

@@ -201,6 +201,15 @@ int mb_bcd_device_encode(const mb_bcd_device *dev, uint8_t **ret, size_t *ret_le
  * out-of-memory fails. */
 int mb_bcd_device_decode(const uint8_t *data, size_t len, mb_bcd_device *ret, mb_error *err);
 void mb_bcd_device_clear(mb_bcd_device *dev);
+/* Points a decoded device (as mb_bcd_device_decode left it, raw set) at
+ * the GPT partition part of disk: a partition device on a GPT disk, or the
+ * partition holding a ramdisk's image (its path and options object kept).
+ * The two GUIDs are patched in dev->raw and in the fields; every other
+ * stored byte stays, so writing back dev->raw (an MB_BCD_DEV_OTHER device
+ * carrying those bytes) changes nothing else of the element. MB_EINVAL for
+ * any other device (boot, MBR, locate, ...), dev unchanged. */
+int mb_bcd_device_retarget(mb_bcd_device *dev, const mb_guid *part, const mb_guid *disk,
+                           mb_error *err);
 
 /*
  * Building objects from any reader of a store (libhivex here, the Win32

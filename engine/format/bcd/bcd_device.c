@@ -233,3 +233,25 @@ int mb_bcd_device_decode(const uint8_t *data, size_t len, mb_bcd_device *ret, mb
         *ret = d;
         return 0;
 }
+
+int mb_bcd_device_retarget(mb_bcd_device *dev, const mb_guid *part, const mb_guid *disk,
+                           mb_error *err)
+{
+        size_t at;
+
+        if (dev->kind == MB_BCD_DEV_PARTITION && !dev->mbr)
+                at = 0x10;
+        else if (dev->kind == MB_BCD_DEV_RAMDISK)
+                at = 0x44;
+        else
+                return mb_error_set(err, MB_EINVAL,
+                                    "BCD device: only a GPT partition or a ramdisk on one can be pointed at another partition");
+        if (!dev->raw || dev->raw_len < at + DESC_SIZE ||
+            get_partition(dev->raw + at, dev->raw_len - at, &(mb_guid){ 0 }, &(mb_guid){ 0 }) < 0)
+                return mb_error_set(err, MB_EINVAL, "BCD device: its stored bytes hold no GPT partition descriptor");
+        memcpy(dev->raw + at + 0x10, part->b, 16);
+        memcpy(dev->raw + at + 0x28, disk->b, 16);
+        dev->partition_guid = *part;
+        dev->disk_guid = *disk;
+        return 0;
+}

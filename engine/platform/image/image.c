@@ -5,7 +5,8 @@
  * [,nvram=F][,booted=GUID][,block-devices=allow]" (a doubled comma is a
  * comma inside a name, a trailing ":512" or ":4096" the disk's logical
  * sector size, engine/target_list.c). What is the image target's own: parsing the
- * list, the first file is the system disk (disk 0), each disk's identity
+ * list (the system disk is the one whose ESP booted= names, else the first
+ * file, disk 0: the wing's img_system_disk), each disk's identity
  * from its resolved path (the serial "IMG-" and 8 hex digits of its
  * SHA-256), refusing block devices unless the list allows them, and refusing
  * writes to read-only files. Facts and operations are the wing's

@@ -3,9 +3,10 @@
 #define MB_POSIX_BCD_H
 
 /*
- * The BCD store (a registry hive) on the system disk's ESP, read and edited
- * through a copy taken out of the FAT and put back whole. Writes need the
- * system disk (disk 0) allowed.
+ * The BCD stores (registry hives) on the disks' ESPs, read and edited
+ * through a copy taken out of the FAT and put back whole. The system store
+ * is the one on the system disk's ESP (img_system_disk). Writes need the
+ * disk holding the store edited allowed.
  */
 
 #include <stdint.h>
@@ -16,10 +17,13 @@
 #include "platform/posix/disk.h"
 #include "platform/posix/gpt.h"
 
-/* Facts of the BCD store on the ESP of the system disk (f->bcd left NULL
- * when the store does not exist). */
+/* Facts of the BCD stores of every FAT32 ESP of f: the system disk's
+ * in f->bcd, each other one in its ESP's part->bcd ("disk N partition P
+ * /EFI/Microsoft/Boot/BCD"); left NULL when the ESP holds no store. A
+ * store that cannot be read is an error naming its disk's file. */
 int img_bcd_facts(mb_posix_machine *ip, mb_facts *f, mb_error *err);
-/* Sets path_check of every os-loader of f->bcd whose device is a partition
+/* Sets path_check of every os-loader of f->bcd and of every ESP's
+ * part->bcd whose device is a partition
  * of one of the disks holding NTFS: its path looked up on that volume (for
  * the os mirror, on the plex of the disk the device names). */
 int img_bcd_path_facts(mb_posix_machine *ip, mb_facts *f, mb_error *err);
@@ -32,8 +36,14 @@ mb_facts *img_bcd_read(mb_posix_machine *ip);
  * dynamic disk), so that the store needs nothing of LDM. */
 typedef int (*mb_posix_role_part_fn)(mb_posix_machine *ip, uint32_t disk, mb_role role,
                                      mb_posix_table *t, mb_posix_gpt_part **ret, mb_error *err);
-/* Performs a BCD_* operation on the system disk's store; a device (disk,
- * role) is the partition role_part finds. */
+/* Performs a BCD_* operation on the system disk's store, or with
+ * op->esp_store on the store of store_disk's ESP (MB_ENOENT naming the disk
+ * when it has no ESP or no store); a device (disk, role) is the partition
+ * role_part finds. An empty op->object (BCD_SET_DEVICE, BCD_DISPLAYORDER,
+ * BCD_SET_DEFAULT) is the os-loader whose device and osdevice are (disk,
+ * role) in the store edited. BCD_SET_DEVICE of role recovery on a ramdisk
+ * device (WinRE) moves the ramdisk's image partition, and its options
+ * object's ramdisksdidevice, to that partition. */
 int img_bcd_execute(mb_posix_machine *ip, const mb_op *op, mb_posix_role_part_fn role_part,
                     mb_error *err);
 

@@ -5,8 +5,9 @@
 /*
  * The POSIX wing's disk: a disk reached through a file descriptor (a raw
  * image file or a block device), and the machine, the set of such disks a
- * disk-as-file target works on (disk N is the Nth; disk 0 is the system
- * disk). Every function of the wing re-reads what it needs from the bytes;
+ * disk-as-file target works on (disk N is the Nth; the system disk is the
+ * one whose ESP booted= names, else disk 0: gpt.h's img_system_disk).
+ * Every function of the wing re-reads what it needs from the bytes;
  * nothing about a disk's contents is remembered between calls except the
  * whole-partition hash cache below, whose validity rules are stated there.
  *

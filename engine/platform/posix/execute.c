@@ -245,7 +245,7 @@ static int op_sync(mb_posix_machine *ip, const mb_op *op, mb_error *err)
         if (rc < 0)
                 return rc;
         close(fd);
-        return img_fat_sync(dd->path, doff, sd->path, soff, err);
+        return img_fat_sync(dd->path, doff, sd->path, soff, op->keep_store, err);
 }
 
 /* ---- side effects ---- */

@@ -324,12 +324,51 @@ static bool has_dir(char **d, uint32_t n, const char *p, bool nocase)
         return false;
 }
 
+/* The store files of an ESP that keeps its own BCD store. */
+static const char *const store_files[] = {
+        "/EFI/Microsoft/Boot/BCD", "/EFI/Microsoft/Boot/BCD.LOG", "/EFI/Microsoft/Boot/BCD.LOG1",
+        "/EFI/Microsoft/Boot/BCD.LOG2",
+};
+
+static bool is_store_file(const char *p)
+{
+        for (size_t i = 0; i < sizeof(store_files) / sizeof(store_files[0]); i++)
+                if (strcasecmp(p, store_files[i]) == 0)
+                        return true;
+        return false;
+}
+
+/* Whether directory dir holds (at any depth) a kept file of f. */
+static bool holds_kept(const mb_posix_file *f, uint32_t n, const char *dir)
+{
+        size_t len = strlen(dir);
+
+        for (uint32_t i = 0; i < n; i++)
+                if (is_store_file(f[i].path) && strncasecmp(f[i].path, dir, len) == 0 &&
+                    f[i].path[len] == '/')
+                        return true;
+        return false;
+}
+
+/* Files of f but the kept ones, when keep (the list is sorted, so is this). */
+static uint32_t compared(const mb_posix_file *f, uint32_t n, bool keep, const mb_posix_file **ret)
+{
+        uint32_t k = 0;
+
+        for (uint32_t i = 0; i < n; i++)
+                if (!keep || !is_store_file(f[i].path))
+                        ret[k++] = &f[i];
+        return k;
+}
+
 int img_fat_sync(const char *dpath, uint64_t doff, const char *spath, uint64_t soff,
-                 mb_error *err)
+                 bool keep_store, mb_error *err)
 {
         mb_posix_file *sf = NULL, *df = NULL;
+        const mb_posix_file **sv = NULL, **dv = NULL;
         char **sd = NULL, **dd = NULL, *dspec = mspec(dpath, doff), *tmp = NULL;
-        uint32_t nsf = 0, ndf = 0, nsd = 0, ndd = 0;
+        uint32_t nsf = 0, ndf = 0, nsd = 0, ndd = 0, nsv, ndv;
+        bool keep;
         int rc, fd = -1;
 
         if (!dspec)
@@ -340,12 +379,14 @@ int img_fat_sync(const char *dpath, uint64_t doff, const char *spath, uint64_t s
         rc = img_fat_list(dpath, doff, &df, &ndf, &dd, &ndd, err);
         if (rc < 0)
                 goto out;
+        /* the target keeps its own store only when it has one */
+        keep = keep_store && find_file(df, ndf, store_files[0], true);
 
         /* extra files and files whose name differs only in case: delete */
         for (uint32_t i = 0; i < ndf; i++) {
                 const mb_posix_file *s = find_file(sf, nsf, df[i].path, false);
 
-                if (s)
+                if (s || (keep && is_store_file(df[i].path)))
                         continue;
                 rc = run_m("mdel", dspec, df[i].path, dpath, err);
                 if (rc < 0)
@@ -353,7 +394,7 @@ int img_fat_sync(const char *dpath, uint64_t doff, const char *spath, uint64_t s
         }
         /* extra directories (deepest first: the list is sorted, walk back) */
         for (uint32_t i = ndd; i-- > 0; ) {
-                if (has_dir(sd, nsd, dd[i], false))
+                if (has_dir(sd, nsd, dd[i], false) || (keep && holds_kept(df, ndf, dd[i])))
                         continue;
                 rc = run_m("mrd", dspec, dd[i], dpath, err);
                 if (rc < 0)
@@ -374,6 +415,8 @@ int img_fat_sync(const char *dpath, uint64_t doff, const char *spath, uint64_t s
         for (uint32_t i = 0; i < nsf; i++) {
                 const mb_posix_file *d = find_file(df, ndf, sf[i].path, false);
 
+                if (keep && is_store_file(sf[i].path))
+                        continue;
                 if (d && d->size == sf[i].size && strcmp(d->sha256, sf[i].sha256) == 0)
                         continue;
                 rc = img_fat_get(spath, soff, sf[i].path, tmp, err);
@@ -384,23 +427,31 @@ int img_fat_sync(const char *dpath, uint64_t doff, const char *spath, uint64_t s
                         goto out;
         }
 
-        /* verify */
+        /* verify (the kept store files aside) */
         img_files_free(df, ndf);
         img_strv_free(dd, ndd);
         df = NULL, dd = NULL;
         rc = img_fat_list(dpath, doff, &df, &ndf, NULL, NULL, err);
         if (rc < 0)
                 goto out;
-        if (ndf != nsf) {
-                rc = mb_error_set(err, MB_EIO, "%s: after the copy the FAT holds %u files, the source %u",
-                                  dpath, ndf, nsf);
+        sv = calloc(nsf + 1, sizeof(*sv));
+        dv = calloc(ndf + 1, sizeof(*dv));
+        if (!sv || !dv) {
+                rc = mb_error_set(err, MB_ENOMEM, "out of memory");
                 goto out;
         }
-        for (uint32_t i = 0; i < nsf; i++)
-                if (strcmp(sf[i].path, df[i].path) != 0 || sf[i].size != df[i].size ||
-                    strcmp(sf[i].sha256, df[i].sha256) != 0) {
+        nsv = compared(sf, nsf, keep, sv);
+        ndv = compared(df, ndf, keep, dv);
+        if (ndv != nsv) {
+                rc = mb_error_set(err, MB_EIO, "%s: after the copy the FAT holds %u files, the source %u%s",
+                                  dpath, ndv, nsv, keep ? " (its own BCD store files aside)" : "");
+                goto out;
+        }
+        for (uint32_t i = 0; i < nsv; i++)
+                if (strcmp(sv[i]->path, dv[i]->path) != 0 || sv[i]->size != dv[i]->size ||
+                    strcmp(sv[i]->sha256, dv[i]->sha256) != 0) {
                         rc = mb_error_set(err, MB_EIO, "%s: after the copy %s differs from the source",
-                                          dpath, sf[i].path);
+                                          dpath, sv[i]->path);
                         goto out;
                 }
 out:
@@ -408,6 +459,8 @@ out:
                 unlink(tmp);
                 free(tmp);
         }
+        free(sv);
+        free(dv);
         img_files_free(sf, nsf);
         img_files_free(df, ndf);
         img_strv_free(sd, nsd);

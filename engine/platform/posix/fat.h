@@ -8,6 +8,7 @@
  * a disk: callers check that the disk may be written before any write.
  */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -35,9 +36,12 @@ int img_fat_get(const char *path, uint64_t off, const char *fat_path, const char
 /* Writes local file in as fat_path (overwriting). */
 int img_fat_put(const char *path, uint64_t off, const char *in, const char *fat_path,
                 mb_error *err);
-/* Makes the FAT at (dpath, doff) file-identical to (spath, soff). */
+/* Makes the FAT at (dpath, doff) file-identical to (spath, soff). With
+ * keep_store, when the target holds \EFI\Microsoft\Boot\BCD, that file and
+ * its BCD.LOG, BCD.LOG1, BCD.LOG2 are neither overwritten nor deleted (the
+ * ESP keeps its own store); without one there, they are copied too. */
 int img_fat_sync(const char *dpath, uint64_t doff, const char *spath, uint64_t soff,
-                 mb_error *err);
+                 bool keep_store, mb_error *err);
 /* mkfs.fat -F 32 over sectors [first, last] (of sector bytes) of the image. */
 int img_format_fat32(const char *path, uint32_t sector, uint64_t first, uint64_t last,
                      const char *label,

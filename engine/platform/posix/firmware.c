@@ -179,7 +179,13 @@ int img_fw_execute(mb_posix_machine *ip, const mb_op *op, mb_error *err)
                 rc = mb_efivars_boot_order(v, &order, &no, err);
         if (rc < 0)
                 goto out;
-        for (uint32_t i = 0; i < n; i++)
+        /* FW_ENTRY naming an existing entry by number (not 0xffff) rewrites
+         * that entry (a rename keeps its number); else the entry is the
+         * one of the op's description, as for FW_DELETE with one */
+        for (uint32_t i = 0; op->kind == MB_OP_FW_ENTRY && op->number < 0xffff && i < n; i++)
+                if (e[i].number == op->number)
+                        found = &e[i];
+        for (uint32_t i = 0; !found && i < n; i++)
                 if (op->description[0] ? strcmp(e[i].option.description, op->description) == 0
                                        : e[i].number == op->number)
                         found = &e[i];

@@ -18,7 +18,10 @@
 int img_fw_open(mb_posix_machine *ip, const char *path, mb_error *err);
 /* f->firmware from the store (left NULL without one). */
 int img_fw_facts(mb_posix_machine *ip, mb_facts *f, mb_error *err);
-/* MB_OP_FW_ENTRY, MB_OP_FW_DELETE; needs the op's disk allowed. */
+/* MB_OP_FW_ENTRY, MB_OP_FW_DELETE; needs the op's disk allowed. FW_ENTRY
+ * with the number of an existing Boot#### (any but 0xffff) rewrites that
+ * entry to the op's description and device (its number kept); otherwise
+ * it rewrites the entry of the op's description, or adds one. */
 int img_fw_execute(mb_posix_machine *ip, const mb_op *op, mb_error *err);
 
 #endif

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -192,6 +193,42 @@ mb_posix_gpt_part *img_table_role(mb_posix_table *t, mb_role r)
                 if (t->parts[i].role == r)
                         return &t->parts[i];
         return NULL;
+}
+
+uint32_t img_system_disk(mb_posix_machine *ip)
+{
+        for (uint32_t i = 0; ip->booted && i < ip->n_disks; i++) {
+                mb_posix_table t;
+                mb_error e = { 0 };
+                bool found = false;
+
+                if (img_table_read(&ip->disks[i], &t, &e) < 0)
+                        continue;
+                for (uint32_t j = 0; j < t.n_parts; j++)
+                        found |= t.parts[j].role == MB_ROLE_EFI &&
+                                 strcasecmp(t.parts[j].unique_guid, ip->booted) == 0;
+                img_table_clear(&t);
+                if (found)
+                        return i;
+        }
+        return 0;
+}
+
+bool img_part_present(mb_posix_machine *ip, const char *unique_guid)
+{
+        bool found = false;
+
+        for (uint32_t i = 0; unique_guid && !found && i < ip->n_disks; i++) {
+                mb_posix_table t;
+                mb_error e = { 0 };
+
+                if (img_table_read(&ip->disks[i], &t, &e) < 0)
+                        continue;
+                for (uint32_t j = 0; j < t.n_parts; j++)
+                        found |= strcasecmp(t.parts[j].unique_guid, unique_guid) == 0;
+                img_table_clear(&t);
+        }
+        return found;
 }
 
 static int part_cmp(const void *a, const void *b)

@@ -9,6 +9,7 @@
  * disk allowed (img_open_rw).
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,6 +45,13 @@ int img_table_read(mb_posix_disk *d, mb_posix_table *ret, mb_error *err);
 void img_table_clear(mb_posix_table *t);
 /* The partition of role r in t, or NULL. */
 mb_posix_gpt_part *img_table_role(mb_posix_table *t, mb_role r);
+/* The system disk of the machine: the disk whose ESP has the unique GUID
+ * the target was told the machine booted from (ip->booted), else disk 0.
+ * Every part of the wing that needs "the system disk" asks this. */
+uint32_t img_system_disk(mb_posix_machine *ip);
+/* Whether some disk of the machine has a partition of that unique GUID now
+ * (a disk whose table cannot be read counts as having none). */
+bool img_part_present(mb_posix_machine *ip, const char *unique_guid);
 /* Rewrites both GPT copies from the intact one (MB_OP_GPT_REPAIR; needs allow_write). */
 int img_gpt_repair(mb_posix_disk *d, mb_error *err);
 /* Fresh GPT (first usable LBA 34, new disk GUID, no partitions). */

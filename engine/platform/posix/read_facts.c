@@ -4,7 +4,8 @@
  * system of every partition (libblkid), the files of each ESP (mtools) and
  * of each NTFS recovery partition (libntfs-3g, with the verification record
  * of engine/state.h), whole-partition hashes of recovery partitions read as
- * bytes (cached per disk), then the BCD store, the dynamic disks and the
+ * bytes (cached per disk), then the BCD stores (the system disk's, which
+ * img_system_disk names, and every other ESP's), the dynamic disks and the
  * firmware's variable store. Nothing is written to a disk.
  */
 #include "platform/posix/read_facts.h"
@@ -242,7 +243,6 @@ static int disk_facts(mb_posix_disk *d, mb_disk_fact *df, mb_verify *verify, mb_
         df->physical_sector_size = d->physical_sector;
         df->online = true;
         df->read_only = d->read_only;
-        df->system = d->number == 0;
         df->style = t.style;
         df->first_usable_lba = t.first_usable;
         df->last_usable_lba = t.last_usable;
@@ -342,7 +342,7 @@ int mb_posix_read_facts(mb_posix_machine *ip, const char *target, mb_verify *ver
                         mb_facts **ret, mb_error *err)
 {
         mb_facts *f = calloc(1, sizeof(*f));
-        mb_part_fact *esp;
+        uint32_t sys = img_system_disk(ip);
         int rc;
 
         if (!f || !(f->disks = calloc(ip->n_disks, sizeof(*f->disks))) ||
@@ -361,14 +361,14 @@ int mb_posix_read_facts(mb_posix_machine *ip, const char *target, mb_verify *ver
                         return rc;
                 }
         }
-        /* the store first: its default loader tells the dynamic disks' boot volume */
-        esp = mb_disk_part_by_role(&f->disks[0], MB_ROLE_EFI);
-        if (esp && esp->fs == MB_FS_FAT32) {
-                rc = img_bcd_facts(ip, f, err);
-                if (rc < 0) {
-                        mb_facts_free(f);
-                        return rc;
-                }
+        for (uint32_t i = 0; i < f->n_disks; i++)
+                f->disks[i].system = i == sys;
+        /* the stores first: the system store's default loader tells the
+         * dynamic disks' boot volume */
+        rc = img_bcd_facts(ip, f, err);
+        if (rc < 0) {
+                mb_facts_free(f);
+                return rc;
         }
         rc = img_dynamic_facts(ip, f, err);
         if (rc == 0)

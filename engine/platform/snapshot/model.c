@@ -51,12 +51,14 @@ static mb_part_fact *system_esp(mb_facts *f)
         return NULL;
 }
 
-/* The BCD file on the system ESP changes with every BCD edit. */
-static void touch_bcd_file(mb_facts *f)
+/* The BCD file on an ESP changes with every edit of its store (esp NULL:
+ * the system ESP's, whose store is f->bcd). */
+static void touch_bcd_file(mb_facts *f, mb_part_fact *esp)
 {
-        mb_part_fact *esp = system_esp(f);
         char *text = NULL, hex[65];
 
+        if (!esp)
+                esp = system_esp(f);
         if (!esp || mb_facts_to_string(f, false, &text, NULL) != 0)
                 return;
         mb_sha256_hex(text, strlen(text), hex);
@@ -134,38 +136,51 @@ static mb_bcd_device_fact *device_for(const mb_disk_fact *d, const mb_part_fact 
 }
 
 
-static mb_bcd_object_fact *bcd_add_copy(mb_facts *f, const mb_bcd_object_fact *src,
+static mb_bcd_object_fact *store_object(mb_bcd_fact *b, const char *id)
+{
+        for (uint32_t i = 0; b && id && i < b->n_objects; i++)
+                if (strcasecmp(b->objects[i].id, id) == 0)
+                        return &b->objects[i];
+        return NULL;
+}
+
+static mb_bcd_object_fact *bcd_add_copy(mb_bcd_fact *b, const mb_bcd_object_fact *src,
                                         const char *description)
 {
         mb_bcd_object_fact *objs, *o;
         char *guid = new_guid_text(), id[48];
-        size_t src_index = (size_t)(src - f->bcd->objects);
+        size_t src_index = (size_t)(src - b->objects);
 
         if (!guid)
                 return NULL;
         snprintf(id, sizeof(id), "{%s}", guid);
         free(guid);
-        objs = mb_reallocarray(f->bcd->objects, f->bcd->n_objects + 1, sizeof(*objs));
+        objs = mb_reallocarray(b->objects, b->n_objects + 1, sizeof(*objs));
         if (!objs)
                 return NULL;
-        f->bcd->objects = objs;
+        b->objects = objs;
         src = &objs[src_index];
-        o = &objs[f->bcd->n_objects++];
+        o = &objs[b->n_objects++];
         memset(o, 0, sizeof(*o));
         o->id = strdup(id);
         o->type = mb_strdup(src->type);
         o->description = strdup(description);
         o->path = mb_strdup(src->path);
+        o->recovery = mb_strdup(src->recovery);
         return o;
 }
 
-static mb_bcd_object_fact *default_loader(mb_facts *f)
+/* The default OS loader: {bootmgr}'s default, else the first of its
+ * display order (as bcd.c's copy takes it). */
+static mb_bcd_object_fact *default_loader(mb_bcd_fact *b)
 {
-        mb_bcd_object_fact *bm = mb_facts_bcd_object(f, "{bootmgr}");
+        mb_bcd_object_fact *bm = store_object(b, "{bootmgr}"), *o = NULL;
 
-        if (bm && bm->n_displayorder)
-                return mb_facts_bcd_object(f, bm->displayorder[0]);
-        return NULL;
+        if (bm && bm->default_id)
+                o = store_object(b, bm->default_id);
+        if (!o && bm && bm->n_displayorder)
+                o = store_object(b, bm->displayorder[0]);
+        return o;
 }
 
 static int displayorder_add(mb_bcd_object_fact *owner, const char *id, mb_position pos)
@@ -180,6 +195,8 @@ static int displayorder_add(mb_bcd_object_fact *owner, const char *id, mb_positi
                         owner->n_displayorder--;
                         break;
                 }
+        if (pos == MB_POS_ABSENT)
+                return 0;
         n = mb_reallocarray(owner->displayorder, owner->n_displayorder + 1, sizeof(*n));
         if (!n)
                 return MB_ENOMEM;
@@ -194,59 +211,204 @@ static int displayorder_add(mb_bcd_object_fact *owner, const char *id, mb_positi
         return 0;
 }
 
+static bool dev_on(const mb_bcd_device_fact *d, const mb_part_fact *p)
+{
+        return d && d->kind && strcmp(d->kind, "partition") == 0 && d->partition && p->unique_guid &&
+               strcasecmp(d->partition, p->unique_guid) == 0;
+}
+
+/* The os-loader of b whose device and osdevice are both partition p. */
+static mb_bcd_object_fact *loader_on(mb_bcd_fact *b, const mb_part_fact *p)
+{
+        for (uint32_t i = 0; i < b->n_objects; i++) {
+                mb_bcd_object_fact *o = &b->objects[i];
+
+                if (o->type && strcmp(o->type, "os-loader") == 0 && dev_on(o->device, p) &&
+                    dev_on(o->osdevice, p))
+                        return o;
+        }
+        return NULL;
+}
+
+/* The store an op edits: f->bcd, or (esp_store) the store on the ESP of
+ * store_disk (f->bcd when that is the system disk); *ret_esp that ESP
+ * (NULL for the system store). MB_ENOENT naming the disk when none. */
+static mb_bcd_fact *op_store(mb_facts *f, const mb_op *op, mb_part_fact **ret_esp, mb_error *err)
+{
+        mb_disk_fact *d;
+        mb_part_fact *esp;
+
+        *ret_esp = NULL;
+        if (!op->esp_store) {
+                if (!f->bcd)
+                        mb_error_set(err, MB_ESTATE, "no BCD store");
+                return f->bcd;
+        }
+        if (!(d = mb_facts_disk(f, op->store_disk)) || !(esp = mb_disk_part_by_role(d, MB_ROLE_EFI))) {
+                mb_error_set(err, MB_ENOENT, "disk %u has no EFI system partition for a BCD store",
+                             op->store_disk);
+                return NULL;
+        }
+        if (d->system && f->bcd)
+                return f->bcd;
+        if (!esp->bcd)
+                mb_error_set(err, MB_ENOENT,
+                             "disk %u: no BCD store at /EFI/Microsoft/Boot/BCD on its EFI system partition (partition %u)",
+                             op->store_disk, esp->number);
+        *ret_esp = esp;
+        return esp->bcd;
+}
+
+/* The object op names in b: op->object, or when that is empty the
+ * os-loader whose device and osdevice are (op->disk, op->role). */
+static mb_bcd_object_fact *op_object(mb_facts *f, mb_bcd_fact *b, const mb_op *op, mb_error *err)
+{
+        mb_bcd_object_fact *o;
+        mb_part_fact *p;
+
+        if (op->object[0]) {
+                if (!(o = store_object(b, op->object)))
+                        mb_error_set(err, MB_ENOENT, "BCD object %s not found", op->object);
+                return o;
+        }
+        if (!(p = role_part(f, op->disk, op->role, NULL, err)))
+                return NULL;
+        if (!(o = loader_on(b, p)))
+                mb_error_set(err, MB_ENOENT,
+                             "BCD store %s: no os-loader whose device and osdevice are the %s partition of disk %u",
+                             b->store ? b->store : "(system)", mb_role_to_string(op->role), op->disk);
+        return o;
+}
+
+/* BCD_CREATE_LOADER's loader to reuse, as the image target's bcd.c: the
+ * one already on p, else one of the description booting nothing present
+ * (no partition, or one no disk has); never another present disk's. */
+static mb_bcd_object_fact *loader_to_reuse(mb_facts *f, mb_bcd_fact *b, const mb_part_fact *p,
+                                           const char *desc)
+{
+        mb_bcd_object_fact *o = loader_on(b, p);
+
+        for (uint32_t i = 0; !o && i < b->n_objects; i++) {
+                mb_bcd_object_fact *x = &b->objects[i];
+                bool partition = x->device && x->device->kind && strcmp(x->device->kind, "partition") == 0;
+
+                if (x->type && strcmp(x->type, "os-loader") == 0 && x->description &&
+                    strcmp(x->description, desc) == 0 &&
+                    (!partition || !mb_facts_part_by_guid(f, x->device->partition, NULL)))
+                        o = x;
+        }
+        return o;
+}
+
+static int set_dev(mb_bcd_device_fact **slot, const mb_disk_fact *d, const mb_part_fact *p)
+{
+        mb_bcd_device_fact *n = device_for(d, p);
+
+        if (!n)
+                return MB_ENOMEM;
+        mb_bcd_device_fact_free(*slot);
+        *slot = n;
+        return 0;
+}
+
+/* A ramdisk device moved to partition p of d (its kind kept). */
+static int set_ramdisk(mb_bcd_device_fact *dev, const mb_disk_fact *d, const mb_part_fact *p)
+{
+        char *part = mb_strdup(p->unique_guid), *disk = mb_strdup(d->disk_guid);
+
+        if ((p->unique_guid && !part) || (d->disk_guid && !disk)) {
+                free(part), free(disk);
+                return MB_ENOMEM;
+        }
+        free(dev->partition), free(dev->disk);
+        dev->partition = part;
+        dev->disk = disk;
+        return 0;
+}
+
+static bool is_ramdisk(const mb_bcd_device_fact *d)
+{
+        return d && d->kind && strcmp(d->kind, "ramdisk") == 0;
+}
+
 static int bcd_op(mb_facts *f, const mb_op *op, mb_error *err)
 {
         mb_disk_fact *d;
-        mb_part_fact *p;
-        mb_bcd_object_fact *o, *src;
+        mb_part_fact *p, *esp;
+        mb_bcd_object_fact *o, *src, *bm;
+        mb_bcd_fact *b = op_store(f, op, &esp, err);
+        int r = 0;
 
-        if (!f->bcd)
-                return mb_error_set(err, MB_ESTATE, "no BCD store");
+        if (!b)
+                return err->code;
         switch (op->kind) {
         case MB_OP_BCD_COPY_BOOTMGR:
         case MB_OP_BCD_CREATE_LOADER:
                 if (!(p = role_part(f, op->disk, op->role, &d, err)))
                         return err->code;
-                src = op->kind == MB_OP_BCD_COPY_BOOTMGR ? mb_facts_bcd_object(f, "{bootmgr}")
-                                                         : default_loader(f);
+                src = op->kind == MB_OP_BCD_COPY_BOOTMGR ? store_object(b, "{bootmgr}")
+                                                         : default_loader(b);
                 if (!src)
                         return mb_error_set(err, MB_ESTATE, "BCD: no %s object to copy",
                                             op->kind == MB_OP_BCD_COPY_BOOTMGR ? "{bootmgr}" : "default loader");
-                if (!(o = bcd_add_copy(f, src, op->description)))
+                if (op->kind == MB_OP_BCD_CREATE_LOADER &&
+                    (o = loader_to_reuse(f, b, p, op->description))) {
+                        r = set_dev(&o->device, d, p);
+                        if (r == 0)
+                                r = set_dev(&o->osdevice, d, p);
+                        break;
+                }
+                if (!(o = bcd_add_copy(b, src, op->description)))
                         return mb_error_set(err, MB_ENOMEM, "out of memory");
-                o->device = device_for(d, p);
-                if (op->kind == MB_OP_BCD_CREATE_LOADER) {
-                        o->osdevice = device_for(d, p);
-                        displayorder_add(mb_facts_bcd_object(f, "{bootmgr}"), o->id, MB_POS_LAST);
+                r = set_dev(&o->device, d, p);
+                if (r == 0 && op->kind == MB_OP_BCD_CREATE_LOADER) {
+                        r = set_dev(&o->osdevice, d, p);
+                        if (r == 0 && (bm = store_object(b, "{bootmgr}")))
+                                r = displayorder_add(bm, o->id, MB_POS_LAST);
                 }
                 break;
         case MB_OP_BCD_SET_DEVICE:
-                if (!(p = role_part(f, op->disk, op->role, &d, err)))
+                if (!(p = role_part(f, op->disk, op->role, &d, err)) || !(o = op_object(f, b, op, err)))
                         return err->code;
-                if (!(o = mb_facts_bcd_object(f, op->object)))
-                        return mb_error_set(err, MB_ENOENT, "BCD object %s not found", op->object);
-                mb_bcd_device_fact_free(o->device);
-                o->device = device_for(d, p);
-                if (o->type && strcmp(o->type, "os-loader") == 0) {
-                        mb_bcd_device_fact_free(o->osdevice);
-                        o->osdevice = device_for(d, p);
+                if (op->role == MB_ROLE_RECOVERY && is_ramdisk(o->device)) {
+                        r = set_ramdisk(o->device, d, p);
+                        if (r == 0 && is_ramdisk(o->osdevice))
+                                r = set_ramdisk(o->osdevice, d, p);
+                        break;
                 }
+                r = set_dev(&o->device, d, p);
+                if (r == 0 && o->type && strcmp(o->type, "os-loader") == 0)
+                        r = set_dev(&o->osdevice, d, p);
                 break;
         case MB_OP_BCD_DISPLAYORDER:
-                if (!mb_facts_bcd_object(f, op->object))
-                        return mb_error_set(err, MB_ENOENT, "BCD object %s not found", op->object);
-                if (!(o = mb_facts_bcd_object(f, "{bootmgr}")))
+                if (!(o = op_object(f, b, op, err))) {
+                        if (!op->object[0] && op->position == MB_POS_ABSENT && err->code == MB_ENOENT) {
+                                mb_error_clear(err);
+                                break;  /* no such loader: none to take out */
+                        }
+                        return err->code;
+                }
+                if (!(bm = store_object(b, "{bootmgr}")))
                         return mb_error_set(err, MB_ESTATE, "BCD has no {bootmgr}");
-                displayorder_add(o, op->object, op->position);
+                r = displayorder_add(bm, o->id, op->position);
+                break;
+        case MB_OP_BCD_SET_DEFAULT:
+                if (!(o = op_object(f, b, op, err)))
+                        return err->code;
+                if (!(bm = store_object(b, "{bootmgr}")))
+                        return mb_error_set(err, MB_ESTATE, "BCD has no {bootmgr}");
+                free(bm->default_id);
+                if (!(bm->default_id = strdup(o->id)))
+                        r = MB_ENOMEM;
                 break;
         case MB_OP_BCD_DELETE:
-                for (uint32_t i = 0; i < f->bcd->n_objects; i++)
-                        if (strcasecmp(f->bcd->objects[i].id, op->object) == 0) {
-                                mb_bcd_object_fact tmp = f->bcd->objects[i];
+                for (uint32_t i = 0; i < b->n_objects; i++)
+                        if (strcasecmp(b->objects[i].id, op->object) == 0) {
+                                mb_bcd_object_fact tmp = b->objects[i];
 
-                                memmove(&f->bcd->objects[i], &f->bcd->objects[i + 1],
-                                        (f->bcd->n_objects - i - 1) * sizeof(tmp));
-                                f->bcd->n_objects--;
+                                memmove(&b->objects[i], &b->objects[i + 1],
+                                        (b->n_objects - i - 1) * sizeof(tmp));
+                                b->n_objects--;
                                 mb_bcd_object_fact_clear(&tmp);
                                 break;
                         }
@@ -254,8 +416,74 @@ static int bcd_op(mb_facts *f, const mb_op *op, mb_error *err)
         default:
                 break;
         }
-        touch_bcd_file(f);
+        if (r)
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        touch_bcd_file(f, esp);
         return 0;
+}
+
+static mb_bcd_device_fact *dev_dup(const mb_bcd_device_fact *d, bool *nomem)
+{
+        mb_bcd_device_fact *n;
+
+        if (!d)
+                return NULL;
+        if (!(n = calloc(1, sizeof(*n))) || (d->kind && !(n->kind = strdup(d->kind))) ||
+            (d->partition && !(n->partition = strdup(d->partition))) ||
+            (d->disk && !(n->disk = strdup(d->disk))))
+                *nomem = true;
+        return n;
+}
+
+/* A deep copy of store b, its store text replaced by where. */
+static mb_bcd_fact *store_dup(const mb_bcd_fact *b, const char *where)
+{
+        mb_bcd_fact *n = calloc(1, sizeof(*n));
+        bool nomem = !n;
+
+        if (n && !(n->store = strdup(where)))
+                nomem = true;
+        if (n && b->n_objects && !(n->objects = calloc(b->n_objects, sizeof(*n->objects))))
+                nomem = true;
+        for (uint32_t i = 0; !nomem && i < b->n_objects; i++) {
+                const mb_bcd_object_fact *o = &b->objects[i];
+                mb_bcd_object_fact *c = &n->objects[n->n_objects++];
+
+                c->id = mb_strdup(o->id);
+                c->type = mb_strdup(o->type);
+                c->description = mb_strdup(o->description);
+                c->path = mb_strdup(o->path);
+                c->default_id = mb_strdup(o->default_id);
+                c->recovery = mb_strdup(o->recovery);
+                c->device = dev_dup(o->device, &nomem);
+                c->osdevice = dev_dup(o->osdevice, &nomem);
+                if ((o->id && !c->id) || (o->type && !c->type) || (o->description && !c->description) ||
+                    (o->path && !c->path) || (o->default_id && !c->default_id) ||
+                    (o->recovery && !c->recovery))
+                        nomem = true;
+                if (o->path_check) {
+                        if (!(c->path_check = calloc(1, sizeof(*c->path_check))) ||
+                            (o->path_check->volume &&
+                             !(c->path_check->volume = strdup(o->path_check->volume))))
+                                nomem = true;
+                        else
+                                c->path_check->exists = o->path_check->exists;
+                }
+                if (o->n_displayorder && !nomem) {
+                        if (!(c->displayorder = calloc(o->n_displayorder, sizeof(char *))))
+                                nomem = true;
+                        for (uint32_t k = 0; !nomem && k < o->n_displayorder; k++) {
+                                if (!(c->displayorder[k] = strdup(o->displayorder[k])))
+                                        nomem = true;
+                                c->n_displayorder++;
+                        }
+                }
+        }
+        if (nomem) {
+                mb_bcd_fact_free(n);
+                return NULL;
+        }
+        return n;
 }
 
 static int fw_op(mb_facts *f, const mb_op *op, mb_error *err)
@@ -268,7 +496,11 @@ static int fw_op(mb_facts *f, const mb_op *op, mb_error *err)
 
         if (!fw)
                 return mb_error_set(err, MB_ENOTSUP, "this machine has no firmware boot entries");
-        for (uint32_t i = 0; i < fw->n_entries; i++)
+        /* FW_ENTRY with an existing entry's number rewrites (renames) that one */
+        for (uint32_t i = 0; op->kind == MB_OP_FW_ENTRY && op->number < 0xffff && i < fw->n_entries; i++)
+                if (fw->entries[i].number == op->number)
+                        e = &fw->entries[i];
+        for (uint32_t i = 0; !e && i < fw->n_entries; i++)
                 if (fw->entries[i].description && strcmp(fw->entries[i].description, op->description) == 0)
                         e = &fw->entries[i];
         /* drop it from the order; re-added below */
@@ -306,6 +538,10 @@ static int fw_op(mb_facts *f, const mb_op *op, mb_error *err)
                 e = &n[fw->n_entries++];
                 memset(e, 0, sizeof(*e));
                 e->number = number;
+                e->description = strdup(op->description);
+        }
+        if (strcmp(e->description ? e->description : "", op->description) != 0) {
+                free(e->description);
                 e->description = strdup(op->description);
         }
         free(e->partition);
@@ -525,7 +761,7 @@ static int mirror_add(mb_facts *f, const mb_op *op, mb_error *err)
         free(vol->kind);
         vol->kind = strdup("mirror");
         /* Windows adds a loader entry for the secondary plex of a boot volume. */
-        loader = f->bcd ? default_loader(f) : NULL;
+        loader = f->bcd ? default_loader(f->bcd) : NULL;
         if (loader && loader->description) {
                 char desc[160];
                 mb_op lop = { 0 };
@@ -537,6 +773,90 @@ static int mirror_add(mb_facts *f, const mb_op *op, mb_error *err)
                         lop.role = MB_ROLE_OS;
                         snprintf(lop.description, sizeof(lop.description), "%s", desc);
                         return bcd_op(f, &lop, err);
+                }
+        }
+        return 0;
+}
+
+static bool is_store_file(const char *path)
+{
+        static const char *const names[] = {
+                "/EFI/Microsoft/Boot/BCD", "/EFI/Microsoft/Boot/BCD.LOG",
+                "/EFI/Microsoft/Boot/BCD.LOG1", "/EFI/Microsoft/Boot/BCD.LOG2",
+        };
+
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+                if (strcasecmp(path, names[i]) == 0)
+                        return true;
+        return false;
+}
+
+static int file_cmp(const void *a, const void *b)
+{
+        return strcmp(((const mb_file_fact *)a)->path, ((const mb_file_fact *)b)->path);
+}
+
+/* The store on the ESP p of disk d: f->bcd for the system disk's, else p->bcd. */
+static mb_bcd_fact **esp_store_slot(mb_facts *f, mb_disk_fact *d, mb_part_fact *p)
+{
+        return d && d->system ? &f->bcd : &p->bcd;
+}
+
+/* CLONE_BLOCKS and SYNC_FILES: p's files become src's. An ESP that keeps
+ * its own store (SYNC_FILES with keep_store) and has one keeps its BCD and
+ * BCD.LOG* files and its store; otherwise its store becomes a copy of the
+ * source ESP's (none when that has none), as the files are copied. */
+static int copy_files(mb_facts *f, const mb_op *op, mb_part_fact *p, const mb_part_fact *src,
+                      mb_error *err)
+{
+        mb_disk_fact *dd = mb_facts_disk(f, op->disk), *sd = mb_facts_disk(f, op->disk2);
+        bool esp = p->role == MB_ROLE_EFI, keep = false;
+        mb_file_fact *files;
+        uint32_t n = 0;
+
+        for (uint32_t i = 0; esp && op->kind == MB_OP_SYNC_FILES && op->keep_store && i < p->n_files; i++)
+                keep |= strcasecmp(p->files[i].path, "/EFI/Microsoft/Boot/BCD") == 0;
+        files = calloc(src->n_files + p->n_files + 1, sizeof(*files));
+        if (!files)
+                return mb_error_set(err, MB_ENOMEM, "out of memory");
+        for (uint32_t i = 0; i < src->n_files; i++) {
+                if (keep && is_store_file(src->files[i].path))
+                        continue;
+                files[n].path = strdup(src->files[i].path);
+                files[n].size = src->files[i].size;
+                files[n].sha256 = mb_strdup(src->files[i].sha256);
+                files[n++].attributes = src->files[i].attributes;
+        }
+        for (uint32_t i = 0; i < p->n_files; i++) {
+                if (keep && is_store_file(p->files[i].path)) {
+                        files[n++] = p->files[i];       /* moved: kept as it is */
+                        p->files[i].path = NULL;
+                        p->files[i].sha256 = NULL;
+                        p->files[i].image = NULL;
+                        continue;
+                }
+                free(p->files[i].path), free(p->files[i].sha256);
+                mb_image_fact_free(p->files[i].image);
+        }
+        free(p->files);
+        p->files = files;
+        p->n_files = n;
+        qsort(files, n, sizeof(*files), file_cmp);
+        for (uint32_t i = 0; i < n; i++)
+                if (!files[i].path)
+                        return mb_error_set(err, MB_ENOMEM, "out of memory");
+        if (esp && !keep) {
+                mb_bcd_fact **slot = esp_store_slot(f, dd, p), *from = *esp_store_slot(f, sd, (mb_part_fact *)src);
+                mb_bcd_fact *copy = NULL;
+                char where[96];
+
+                snprintf(where, sizeof(where), "disk %u partition %u /EFI/Microsoft/Boot/BCD",
+                         op->disk, p->number);
+                if (from && from != *slot && !(copy = store_dup(from, where)))
+                        return mb_error_set(err, MB_ENOMEM, "out of memory");
+                if (from != *slot) {
+                        mb_bcd_fact_free(*slot);
+                        *slot = copy;
                 }
         }
         return 0;
@@ -686,27 +1006,17 @@ int mb_model_apply(mb_facts *facts, const mb_op *op, mb_error *err)
                         free(p->label);
                         p->label = mb_strdup(src->label);
                 }
-                if (op->kind != MB_OP_CLONE_BLOCKS && p->fs != MB_FS_FAT32) {
+                if (op->kind != MB_OP_CLONE_BLOCKS && p->fs != MB_FS_FAT32)
                         r = mb_error_set(err, MB_ESTATE, "disk %u's ESP has no FAT32 file system", op->disk);
-                } else {
-                        for (uint32_t i = 0; i < p->n_files; i++)
-                                free(p->files[i].path), free(p->files[i].sha256);
-                        free(p->files);
-                        p->files = calloc(src->n_files ? src->n_files : 1, sizeof(*p->files));
-                        p->n_files = src->n_files;
-                        for (uint32_t i = 0; i < src->n_files; i++) {
-                                p->files[i].path = strdup(src->files[i].path);
-                                p->files[i].size = src->files[i].size;
-                                p->files[i].sha256 = strdup(src->files[i].sha256);
-                                p->files[i].attributes = src->files[i].attributes;
-                        }
-                }
+                else
+                        r = copy_files(f, op, p, src, err);
                 break;
         case MB_OP_BCD_COPY_BOOTMGR:
         case MB_OP_BCD_CREATE_LOADER:
         case MB_OP_BCD_SET_DEVICE:
         case MB_OP_BCD_DELETE:
         case MB_OP_BCD_DISPLAYORDER:
+        case MB_OP_BCD_SET_DEFAULT:
                 r = bcd_op(f, op, err);
                 break;
         case MB_OP_FW_ENTRY:
