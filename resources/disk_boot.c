@@ -288,6 +288,17 @@ static bool listed(const mb_bcd_object_fact *bm, const char *id)
         return false;
 }
 
+/* Is description a declared boot-manager entry's (which the boot_entry row
+ * points at its disk's ESP again)? */
+static bool declared_manager(const mb_config *c, const char *description)
+{
+        for (uint32_t i = 0; description && i < c->site->n_boot_entries; i++)
+                if (c->site->boot_entries[i].type == MB_ENTRY_BOOT_MANAGER &&
+                    strcmp(c->site->boot_entries[i].description, description) == 0)
+                        return true;
+        return false;
+}
+
 /* The checks of the store of md->d[k]'s ESP. */
 static int store_diff(const mb_config *c, const mb_facts *f, mb_plan *p, const mirror_disks *md,
                       uint32_t k, mb_error *err)
@@ -299,6 +310,8 @@ static int store_diff(const mb_config *c, const mb_facts *f, mb_plan *p, const m
         const mb_part_fact *rec = mb_disk_part_by_role(t, MB_ROLE_RECOVERY);
         const mb_bcd_object_fact *bm, *ld, *re;
         char cur[MB_CHANGE_TEXT], want[MB_CHANGE_TEXT], sn[64], name[160];
+        char created[8][160];   /* loaders this store gets: a stale one so named is reused, not deleted */
+        uint32_t n_created = 0;
         store_ref r;
         int rc;
 
@@ -321,6 +334,7 @@ static int store_diff(const mb_config *c, const mb_facts *f, mb_plan *p, const m
         ld = mb_bcd_store_loader_on(r.store, own);
         if (!ld) {
                 loader_name(c, r.store, subject, name, sizeof(name));
+                snprintf(created[n_created++], sizeof(created[0]), "%s", name);
                 rc = add_bcd(p, subject, &r, MB_OP_BCD_CREATE_LOADER, NULL, t, MB_ROLE_OS, 0, name,
                              res_text(cur, "%s: no loader boots the os plex on disk %u", sn, t->number),
                              res_text(want, "\"%s\": device and osdevice = the os plex on disk %u", name,
@@ -328,7 +342,9 @@ static int store_diff(const mb_config *c, const mb_facts *f, mb_plan *p, const m
                 if (rc)
                         return rc;
         }
-        if (!ld || !bm->default_id || strcasecmp(bm->default_id, ld->id) != 0) {
+        /* without a default element the boot manager starts the first of the menu */
+        if (!ld || (bm->default_id ? strcasecmp(bm->default_id, ld->id) != 0
+                                   : !bm->n_displayorder || strcasecmp(bm->displayorder[0], ld->id) != 0)) {
                 rc = add_bcd(p, subject, &r, MB_OP_BCD_SET_DEFAULT, ld ? ld->id : "", t, MB_ROLE_OS, 0,
                              NULL, res_text(cur, "%s: default %s", sn, bm->default_id ? bm->default_id : "none"),
                              res_text(want, "default = the loader of the os plex on disk %u", t->number), err);
@@ -353,6 +369,8 @@ static int store_diff(const mb_config *c, const mb_facts *f, mb_plan *p, const m
                         continue;
                 if (!lo) {
                         loader_name(c, r.store, md->name[i], name, sizeof(name));
+                        if (n_created < 8)
+                                snprintf(created[n_created++], sizeof(created[0]), "%s", name);
                         rc = add_bcd(p, subject, &r, MB_OP_BCD_CREATE_LOADER, NULL, md->d[i], MB_ROLE_OS, 0,
                                      name, res_text(cur, "%s: no loader boots the os plex on disk %u", sn,
                                                     md->d[i]->number),
@@ -391,8 +409,14 @@ static int store_diff(const mb_config *c, const mb_facts *f, mb_plan *p, const m
         /* objects that boot a disk that is gone */
         for (uint32_t i = 0; i < r.store->n_objects; i++) {
                 const mb_bcd_object_fact *o = &r.store->objects[i];
+                bool reused = false;
 
-                if (!o->type || strcmp(o->id, "{bootmgr}") == 0 ||
+                for (uint32_t j = 0; j < n_created && o->description && !reused; j++)
+                        reused = strcmp(created[j], o->description) == 0;
+                /* a declared boot manager copy is the boot_entry row's to point again */
+                reused |= o->type && strcmp(o->type, "boot-manager") == 0 &&
+                          declared_manager(c, o->description);
+                if (reused || !o->type || strcmp(o->id, "{bootmgr}") == 0 ||
                     (strcmp(o->type, "os-loader") != 0 && strcmp(o->type, "boot-manager") != 0) ||
                     !(names_gone_disk(f, o->device) || names_gone_disk(f, o->osdevice)))
                         continue;
@@ -406,17 +430,6 @@ static int store_diff(const mb_config *c, const mb_facts *f, mb_plan *p, const m
                         return rc;
         }
         return 0;
-}
-
-/* Is description a declared boot-manager entry's (which the boot_entry row
- * points at its disk's ESP again)? */
-static bool declared_manager(const mb_config *c, const char *description)
-{
-        for (uint32_t i = 0; description && i < c->site->n_boot_entries; i++)
-                if (c->site->boot_entries[i].type == MB_ENTRY_BOOT_MANAGER &&
-                    strcmp(c->site->boot_entries[i].description, description) == 0)
-                        return true;
-        return false;
 }
 
 /* Windows Boot Manager entries naming a partition no disk has, but for a

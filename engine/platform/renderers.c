@@ -61,11 +61,22 @@ static void op_generic(const mb_facts *f, const mb_op *op, mb_buf *b)
         case MB_OP_BCD_SET_DEVICE:
         case MB_OP_BCD_DELETE:
         case MB_OP_BCD_DISPLAYORDER:
-                mb_buf_printf(b, " object %s", op->object);
+        case MB_OP_BCD_SET_DEFAULT:
+                if (op->object[0])
+                        mb_buf_printf(b, " object %s", op->object);
+                else
+                        mb_buf_printf(b, " object (the loader on disk %u %s)", op->disk,
+                                      mb_role_to_string(op->role));
+                if (op->kind == MB_OP_BCD_DISPLAYORDER)
+                        mb_buf_printf(b, " position %s", op->position == MB_POS_FIRST ? "first"
+                                                         : op->position == MB_POS_LAST ? "last" : "absent");
                 break;
         case MB_OP_FW_ENTRY:
                 mb_buf_printf(b, " description \"%s\" path %s position %s", op->description,
-                              op->path, op->position == MB_POS_FIRST ? "first" : "last");
+                              op->path, op->position == MB_POS_FIRST ? "first"
+                                        : op->position == MB_POS_LAST ? "last" : "kept");
+                if (op->number != 0xffff)
+                        mb_buf_printf(b, " Boot%04X", op->number);
                 break;
         case MB_OP_FW_DELETE:
                 mb_buf_printf(b, " Boot%04X", op->number);
@@ -77,6 +88,10 @@ static void op_generic(const mb_facts *f, const mb_op *op, mb_buf *b)
         default:
                 break;
         }
+        if (op->kind >= MB_OP_BCD_COPY_BOOTMGR && op->kind <= MB_OP_BCD_SET_DEFAULT && op->esp_store)
+                mb_buf_printf(b, " store disk %u's ESP", op->store_disk);
+        if (op->kind == MB_OP_SYNC_FILES && op->keep_store)
+                mb_buf_printf(b, " keeping the target's BCD store");
 }
 
 /* The "target" renderer: op_generic's line. */

@@ -116,7 +116,30 @@ Test(plan, seed_plan_has_every_step_in_a_valid_order)
         cr_assert(dyn0 > rec && dyn1 > dyn0, "dynamic after partitions");
         cr_assert(mirror > dyn1, "mirror after dynamic");
         cr_assert(bootmgr > mirror && fw > bootmgr && loader > mirror, "boot entries after mirror");
-        cr_assert(clone_rec > loader && sync > clone_rec, "clones last, ESP copy after BCD edits");
+        cr_assert(sync > clone_rec && loader > sync,
+                  "clones, then each disk's own boot: the ESP copy before the stores are edited");
+        {
+                /* disk 1's own store: {bootmgr} on its ESP, its plex's loader default and first */
+                int own_bm = -1, own_default = -1, own_first = -1;
+
+                for (size_t i = 0; i < p->n_changes; i++) {
+                        const mb_op *o = &p->changes[i].op;
+
+                        if (!o->esp_store)
+                                continue;
+                        cr_assert_eq(o->store_disk, 1, "only disk 1's store is another ESP's");
+                        if (o->kind == MB_OP_BCD_SET_DEVICE && o->role == MB_ROLE_EFI &&
+                            strcmp(o->object, "{bootmgr}") == 0)
+                                own_bm = (int)i;
+                        if (o->kind == MB_OP_BCD_SET_DEFAULT && o->disk == 1 && o->role == MB_ROLE_OS)
+                                own_default = (int)i;
+                        if (o->kind == MB_OP_BCD_DISPLAYORDER && o->disk == 1 && o->position == MB_POS_FIRST)
+                                own_first = (int)i;
+                }
+                cr_assert(own_bm > sync && own_default > own_bm && own_first > own_default,
+                          "disk 1's store after the copy: bootmgr %d, default %d, first %d", own_bm,
+                          own_default, own_first);
+        }
         cr_assert(p->changes[gpt].destructive);
         cr_assert_eq(p->changes[rec].op.attributes, 0x8000000000000001ULL,
                      "recovery attributes copied from the template (the seed got this wrong)");
@@ -184,7 +207,10 @@ Test(plan, check_and_plan_report_drift_with_exit_2)
 
         fixture("tests/data/seed/facts-before.yaml", path, sizeof(path));
         cr_assert_eq(run(MB_VERB_CHECK, "examples/seed/site.yaml", path, false, false, &out), MB_EXIT_DRIFT);
-        cr_assert(strncmp(out, "drift: 14 changes", 17) == 0, "%s", out);
+        /* 13 up to the ESP copy, then disk_boot: the system store's loader of
+         * the new plex and its place in the menu, and disk 1's own store
+         * (boot manager, loader, default, first in the menu) */
+        cr_assert(strncmp(out, "drift: 19 changes", 17) == 0, "%s", out);
         free(out);
         cr_assert_eq(run(MB_VERB_PLAN, "examples/seed/site.yaml", path, true, false, &out), MB_EXIT_DRIFT);
         cr_assert(strstr(out, "\"in_desired_state\": false"));

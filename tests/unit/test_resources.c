@@ -63,15 +63,40 @@ static void expect_one(mb_resource_kind res, mb_op_kind kind)
         mb_plan_free(p);
 }
 
-/* A BCD edit, then the ESP copy that carries it to the secondary. */
-static void expect_bcd_edit(mb_op_kind kind)
+/* A BCD edit of the system store, and no ESP copy after it: with boot:
+ * each-disk the secondary's ESP keeps a store of its own. */
+static void expect_bcd_edit(mb_resource_kind res, mb_op_kind kind)
 {
         mb_plan *p = plan();
 
-        cr_assert_eq(p->n_changes, 2, "%zu changes", p->n_changes);
-        cr_assert_eq(p->changes[0].resource, MB_RES_BOOT_ENTRY);
+        cr_assert_eq(p->n_changes, 1, "%zu changes (last %s)", p->n_changes,
+                     p->n_changes ? mb_op_kind_to_string(p->changes[p->n_changes - 1].op.kind) : "-");
+        cr_assert_eq(p->changes[0].resource, res);
         cr_assert_eq(p->changes[0].op.kind, kind, "got %s", mb_op_kind_to_string(p->changes[0].op.kind));
-        cr_assert_eq(p->changes[1].op.kind, MB_OP_SYNC_FILES);
+        cr_assert_not(p->changes[0].op.esp_store, "the system store");
+        mb_plan_free(p);
+}
+
+/* The store on disk 1's ESP, as the converged seed has it. */
+static mb_bcd_fact *secondary_store(void)
+{
+        mb_part_fact *esp = mb_disk_part_by_role(mb_facts_disk(facts, 1), MB_ROLE_EFI);
+
+        cr_assert_not_null(esp->bcd, "the converged secondary's ESP has its own store");
+        return esp->bcd;
+}
+
+/* The one change of the plan is op kind on disk 1's own store. */
+static void expect_secondary_store_edit(mb_op_kind kind, mb_role role)
+{
+        mb_plan *p = plan();
+
+        cr_assert_eq(p->n_changes, 1, "%zu changes (first %s)", p->n_changes,
+                     p->n_changes ? mb_op_kind_to_string(p->changes[0].op.kind) : "-");
+        cr_assert_eq(p->changes[0].resource, MB_RES_DISK_BOOT);
+        cr_assert_eq(p->changes[0].op.kind, kind, "got %s", mb_op_kind_to_string(p->changes[0].op.kind));
+        cr_assert(p->changes[0].op.esp_store && p->changes[0].op.store_disk == 1, "disk 1's own store");
+        cr_assert_eq(p->changes[0].op.role, role);
         mb_plan_free(p);
 }
 
@@ -213,7 +238,7 @@ Test(resources, boot_entry_wrong_device)
 
         free(o->device->partition);
         o->device->partition = strdup(mb_disk_part_by_role(mb_facts_disk(facts, 0), MB_ROLE_EFI)->unique_guid);
-        expect_bcd_edit(MB_OP_BCD_SET_DEVICE);
+        expect_bcd_edit(MB_RES_BOOT_ENTRY, MB_OP_BCD_SET_DEVICE);
 }
 
 Test(resources, boot_entry_firmware_order)
@@ -272,6 +297,7 @@ Test(resources, firmware_entry_to_no_partition_is_a_note)
         mb_plan *p;
         bool named = false;
 
+        cfg->site->mirrors[0].boot = MB_MIRROR_BOOT_NONE;       /* each-disk removes it instead */
         free(e->partition);
         e->partition = strdup("0badc0de-0000-4000-8000-000000000001");
         p = plan();
@@ -289,7 +315,7 @@ Test(resources, boot_entry_loader_missing_from_menu)
 
         cr_assert_eq(bm->n_displayorder, 2);
         bm->n_displayorder = 1; /* hide the plex loader; the array keeps owning its id */
-        expect_bcd_edit(MB_OP_BCD_DISPLAYORDER);
+        expect_bcd_edit(MB_RES_DISK_BOOT, MB_OP_BCD_DISPLAYORDER);
         bm->n_displayorder = 2;
 }
 
@@ -324,8 +350,91 @@ Test(resources, clone_esp_synced_after_bcd_edit)
         o->description = strdup("something else");
         p = plan();
         cr_assert_eq(p->changes[0].op.kind, MB_OP_BCD_COPY_BOOTMGR);
+        cr_assert_eq(p->n_changes, 1, "each disk keeps its own store: no ESP copy follows");
+        mb_plan_free(p);
+        /* without boot: each-disk the store is part of the ESP copy */
+        cfg->site->mirrors[0].boot = MB_MIRROR_BOOT_NONE;
+        p = plan();
         cr_assert_eq(p->changes[p->n_changes - 1].op.kind, MB_OP_SYNC_FILES,
                      "the ESP copy follows the BCD edit");
+        mb_plan_free(p);
+}
+
+/* ---- each disk boots on its own (mirrors: boot: each-disk) ---- */
+
+Test(resources, each_disk_store_default_on_the_other_plex)
+{
+        mb_bcd_fact *s = secondary_store();
+        mb_bcd_object_fact *bm = mb_bcd_store_object(s, "{bootmgr}");
+        const mb_bcd_object_fact *primary_loader =
+                mb_bcd_store_loader_on(s, mb_disk_part_by_role(mb_facts_disk(facts, 0), MB_ROLE_OS));
+
+        cr_assert_not_null(primary_loader);
+        cr_assert_not_null(bm->default_id);
+        cr_assert_str_neq(bm->default_id, primary_loader->id, "converged: disk 1 boots its own plex");
+        free(bm->default_id);
+        bm->default_id = strdup(primary_loader->id);
+        expect_secondary_store_edit(MB_OP_BCD_SET_DEFAULT, MB_ROLE_OS);
+}
+
+Test(resources, each_disk_store_bootmgr_on_the_other_esp)
+{
+        mb_bcd_object_fact *bm = mb_bcd_store_object(secondary_store(), "{bootmgr}");
+
+        free(bm->device->partition);
+        bm->device->partition = strdup(mb_disk_part_by_role(mb_facts_disk(facts, 0), MB_ROLE_EFI)->unique_guid);
+        expect_secondary_store_edit(MB_OP_BCD_SET_DEVICE, MB_ROLE_EFI);
+}
+
+Test(resources, each_disk_store_winre_on_the_other_recovery)
+{
+        mb_bcd_fact *s = secondary_store();
+        const mb_bcd_object_fact *own =
+                mb_bcd_store_loader_on(s, mb_disk_part_by_role(mb_facts_disk(facts, 1), MB_ROLE_OS));
+        mb_bcd_object_fact *re;
+
+        cr_assert_not_null(own);
+        re = mb_bcd_store_object(s, own->recovery);
+        /* the seed's listing (bcdedit /enum) names WinRE's id, not its device:
+         * give it the ramdisk device of a WinRE on disk 0's recovery partition */
+        cr_assert(re && re->device, "the own loader's recoverysequence is in the store");
+        free(re->device->kind);
+        free(re->device->partition);
+        re->device->kind = strdup("ramdisk");
+        re->device->partition = strdup(mb_disk_part_by_role(mb_facts_disk(facts, 0), MB_ROLE_RECOVERY)->unique_guid);
+        expect_secondary_store_edit(MB_OP_BCD_SET_DEVICE, MB_ROLE_RECOVERY);
+        /* on its own recovery partition it is in place */
+        free(re->device->partition);
+        re->device->partition = strdup(mb_disk_part_by_role(mb_facts_disk(facts, 1), MB_ROLE_RECOVERY)->unique_guid);
+        {
+                mb_plan *p = plan();
+
+                cr_assert_eq(p->n_changes, 0);
+                mb_plan_free(p);
+        }
+}
+
+Test(resources, each_disk_stale_objects_and_firmware_entries_removed)
+{
+        mb_fw_entry_fact *e = &facts->firmware->entries[0];
+        mb_bcd_object_fact *o = mb_bcd_store_object(secondary_store(), "{bootmgr}");
+        mb_plan *p;
+        bool fw_deleted = false, fw_made = false;
+
+        (void)o;
+        /* the system disk's entry now names a partition no disk has */
+        free(e->partition);
+        e->partition = strdup("0badc0de-0000-4000-8000-000000000001");
+        p = plan();
+        for (size_t i = 0; i < p->n_changes; i++) {
+                const mb_op *op = &p->changes[i].op;
+
+                fw_deleted |= op->kind == MB_OP_FW_DELETE && op->number == e->number;
+                fw_made |= op->kind == MB_OP_FW_ENTRY && op->disk == 0 && op->number == 0xffff &&
+                           op->position == MB_POS_FIRST;
+        }
+        cr_assert(fw_deleted, "the entry naming no partition is removed");
+        cr_assert(fw_made, "the system disk gets an entry of its own, first");
         mb_plan_free(p);
 }
 
