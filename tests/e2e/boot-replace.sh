@@ -25,6 +25,9 @@
 #     the boot manager from a partition of its own disk, says it was read
 #     from that disk's os plex (the GPT entry at the plex's offset in
 #     `mbstate facts`) and prints that disk's GPT disk GUID (MBSTATE-LOADER).
+#     A boot or system volume on a GPT dynamic disk keeps an entry in the GUID
+#     partition table (diskpart's `retain`, Microsoft's Windows Commands
+#     reference), which is what makes the plex readable without LDM.
 # What this does not show: that the loader is read through the LDM mirror
 # (GRUB 2.06's ldm module refuses every LDM volume, also those Windows
 # wrote), nor that the boot manager follows the BCD on its ESP (the stand-in
