@@ -43,7 +43,7 @@ OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
 OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
 SEED=examples/seed/site.yaml
 REPL=examples/replacement/site.yaml
-BOOT_LIMIT=${BOOT_LIMIT:-120}   # seconds per boot
+BOOT_LIMIT=${BOOT_LIMIT:-60}    # seconds per boot (one takes about 7 s)
 
 if ! command -v qemu-system-x86_64 >/dev/null || ! command -v grub-mkstandalone >/dev/null ||
         [ ! -r "$OVMF_CODE" ] || [ ! -r "$OVMF_VARS" ] || [ ! -d /usr/lib/grub/x86_64-efi ]; then
@@ -62,7 +62,7 @@ OVMF_VARS=$OVMF_VARS "$MAKE_IMAGES" "$T" "$MKSEED" >/dev/null || { echo "FAIL: m
 
 # boot NAME VARS DISK...: one boot from a copy of VARS; transcript in
 # $T/NAME.log. Stops when the stand-in powers off, when the firmware has
-# nothing left to boot or reaches its shell, or after BOOT_LIMIT seconds.
+# nothing left to boot or reaches its shell or a GRUB prompt, or after BOOT_LIMIT seconds.
 boot() {
         name=$1 vars=$2; shift 2
         cp "$vars" "$T/$name.vars.fd"
@@ -77,7 +77,7 @@ boot() {
         qpid=$!
         for _ in $(seq 1 $((BOOT_LIMIT * 2))); do
                 kill -0 $qpid 2>/dev/null || break
-                grep -a -q -E "No bootable option or device was found|Shell> " "$T/$name.raw" 2>/dev/null && break
+                grep -a -q -E "No bootable option or device was found|Shell> |grub> " "$T/$name.raw" 2>/dev/null && break
                 sleep 0.5
         done
         kill $qpid 2>/dev/null
