@@ -26,7 +26,11 @@ int mb_op_commands(const char *which, const mb_facts *f, const mb_op *op, char *
                 rd = mb_renderer_find(MB_RENDERER_DEFAULT);
         if (rd->render(f, op, ret_text, &err) == 0)
                 return 0;
-        mb_buf_printf(&b, "(cannot render: %s)", err.msg);
+        /* MB_ESTATE: what the commands name is made by an earlier change of
+         * the plan (a new disk's ESP, its plex): they are rendered when the
+         * change runs, from the facts read then */
+        mb_buf_printf(&b, err.code == MB_ESTATE ? "(rendered when it runs, not before: %s)" : "(cannot render: %s)",
+                      err.msg);
         if (b.failed)
                 return MB_ENOMEM;
         *ret_text = b.data;

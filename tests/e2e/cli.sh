@@ -57,7 +57,7 @@ contains "$tmp/out" "disk-init-gpt disk 1" "plan shows operations"
 cmp -s "$tmp/s.yaml" "$tmp/orig.yaml" && ok || bad "plan wrote the snapshot"
 expect 2 "check seed" -- "$mb" check examples/seed/site.yaml --target "snapshot:$tmp/s.yaml" --json
 keep_json
-python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["changed"] is False and d["in_desired_state"] is False and len(d["changes"])==14, d' "$tmp/out" && ok || bad "check --json"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["changed"] is False and d["in_desired_state"] is False and len(d["changes"])==19, d' "$tmp/out" && ok || bad "check --json"
 expect 3 "apply seed" -- "$mb" apply examples/seed/site.yaml --target "snapshot:$tmp/s.yaml" --json
 keep_json
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["changed"] is True and d["in_desired_state"] is True and d["health"]["resyncing"], d' "$tmp/out" && ok || bad "apply --json"
@@ -111,7 +111,7 @@ cp tests/data/seed/facts-before.yaml "$tmp/g.yaml"
 expect 0 "apply --log --wait=10s" -- "$mb" apply examples/seed/site.yaml --target "snapshot:$tmp/g.yaml" --log "$tmp/mb.log" --wait=10s
 contains "$tmp/mb.log" "apply examples/seed/site.yaml --target snapshot:.*: start" "log start"
 contains "$tmp/mb.log" "applied mirror os mirror plex" "log change"
-contains "$tmp/mb.log" "exit 0 (in desired state; 13 changes applied)" "log outcome"
+contains "$tmp/mb.log" "exit 0 (in desired state; 16 changes applied)" "log outcome"
 contains "$tmp/err" "resync 0%" "wait progress (not a terminal: percentages)"
 expect 1 "bad --wait" -- "$mb" apply examples/seed/site.yaml --target "snapshot:$tmp/g.yaml" --wait=soon
 

@@ -6,7 +6,9 @@
 # witness that the file is absent): `check` exits 2 naming the disk, the entry,
 # the path and the volume; the store restored and apply run, `check` exits 0.
 # The lookup ignores case, as NTFS under Windows does; a loader on the mirror's
-# secondary plex is looked up on that plex (disk 1 alone).
+# secondary plex is looked up on that plex (disk 1 alone). With boot:
+# each-disk disk 1's store is its own and a bad path in disk 0's store does
+# not stop it; with one store for both (boot: none) it does.
 . "$(dirname "$0")/image-cli-lib.sh"
 SITE=examples/seed/site.yaml
 D=$T/d
@@ -22,8 +24,8 @@ check "ntfscat: C: holds \\Windows\\System32\\winload.efi" \
 check "ntfscat: C: holds no \\Windows\\System32\\bogus.efi" \
         sh -c "! ntfscat -f '$T/c0' /Windows/System32/bogus.efi >/dev/null 2>&1"
 "$MB" facts --target "$L" --state-dir "$T/state" > "$T/facts" 2>&1
-check "facts: both loaders' paths found (disk 0 partition 3, disk 1 partition 5)" sh -c "
-        grep -A2 '^    path_check:' '$T/facts' | grep -c 'exists: true' | grep -qx 2 &&
+check "facts: both loaders' paths found in each disk's store (disk 0 partition 3, disk 1 partition 5)" sh -c "
+        grep -A2 '^ *path_check:' '$T/facts' | grep -c 'exists: true' | grep -qx 4 &&
         grep -q 'volume: disk 0 partition 3' '$T/facts' && grep -q 'volume: disk 1 partition 5' '$T/facts'"
 
 # setpath STORE DESCRIPTION PATH: the path element (0x12000002) of the object
@@ -48,6 +50,15 @@ mb 2 "check: a loader path that is not on C: is drift" check "$SITE" --target "$
 says "$T/out" '^drift: disk 0 would not boot: the loader "Windows Server" path \\Windows\\system32\\bogus\.efi does not exist on disk 0 partition 3$' \
         "check names disk 0, the entry, the path and the volume"
 echo "    check: $(grep -m1 'would not boot' "$T/out")"
+# each disk boots on its own (boot: each-disk): disk 1's store is its own
+mb 0 "each-disk: apply keeps disk 1's own store, disk 0 stays drift" apply "$SITE" --target "$L"
+mb 2 "each-disk: check" check "$SITE" --target "$L"
+check "each-disk: disk 1 is not named (its own store starts its own loader)" \
+        sh -c "! grep -q 'disk 1 would not boot' '$T/out'"
+# a store shared by both ESPs (boot: none: the efi clone copies the store)
+SHARED=$T/shared.yaml
+sed '/boot: each-disk/d; /# BCD booting its own plex first/d' "$SITE" > "$SHARED"
+SITE=$SHARED
 mb 0 "apply copies the store to disk 1's ESP" apply "$SITE" --target "$L"
 mb 2 "check: still drift (apply does not know the loader's path)" check "$SITE" --target "$L"
 says "$T/out" '^drift: disk 1 would not boot: the loader "Windows Server" path \\Windows\\system32\\bogus\.efi does not exist on disk 0 partition 3$' \
@@ -74,11 +85,18 @@ mb 0 "check: \\WINDOWS\\SYSTEM32\\WINLOAD.EFI names the file (no case on NTFS un
         check "$SITE" --target "$L"
 
 # ---- the secondary plex's loader, looked up on disk 1's plex ----
-cp "$T/BCD.orig" "$T/BCD"
+# each disk boots on its own again: disk 1's store is its own, its default
+# the secondary plex's loader
+SITE=examples/seed/site.yaml
+mcopy -o -i "$(esp "$D0")" "$T/BCD.orig" ::/EFI/Microsoft/Boot/BCD
+mb 0 "each-disk: apply gives disk 1 its own store again" apply "$SITE" --target "$L"
+mcopy -n -i "$(esp "$D1")" ::/EFI/Microsoft/Boot/BCD "$T/BCD1.orig"
+cp "$T/BCD1.orig" "$T/BCD"
 setpath "$T/BCD" "Windows Server - secondary plex" '\Windows\system32\bogus.efi'
-mcopy -o -i "$(esp "$D0")" "$T/BCD" ::/EFI/Microsoft/Boot/BCD
-mb 0 "apply copies the store with the bad secondary-plex path" apply "$SITE" --target "$L"
-mb 0 "check: both disks present, the default loader is sound" check "$SITE" --target "$L"
+mcopy -o -i "$(esp "$D1")" "$T/BCD" ::/EFI/Microsoft/Boot/BCD
+mb 2 "check: disk 1's own default loader names a missing file" check "$SITE" --target "$L"
+says "$T/out" '^drift: disk 1 would not boot: the loader "Windows Server - secondary plex" path \\Windows\\system32\\bogus\.efi does not exist on disk 1 partition 5$' \
+        "check names disk 1, its own loader and its plex"
 # boot1 WANT_BOOTABLE [REASON]: the verdict `facts --json` gives disk1.img alone
 boot1() {
         "$MB" facts --target "image:$D1" --state-dir "$T/state1" --json > "$T/facts1" 2>/dev/null &&
@@ -90,7 +108,7 @@ sys.exit(not (b['bootable'] == (sys.argv[2] == 'true') and b.get('reason', '') =
 }
 check "facts on disk 1 alone: it would not boot, the secondary plex's path is not on its plex (disk 0 partition 5 of that target)" \
         boot1 false 'the loader "Windows Server - secondary plex" path \Windows\system32\bogus.efi does not exist on disk 0 partition 5'
-mcopy -o -i "$(esp "$D0")" "$T/BCD.orig" ::/EFI/Microsoft/Boot/BCD
+mcopy -o -i "$(esp "$D1")" "$T/BCD1.orig" ::/EFI/Microsoft/Boot/BCD
 mb 0 "apply after the store is restored" apply "$SITE" --target "$L"
 check "facts on disk 1 alone: bootable through its plex" boot1 true
 finish

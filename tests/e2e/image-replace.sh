@@ -3,7 +3,9 @@
 # Replacement of a lost primary with a disk of another size (issue 16, cases
 # d, e, f), on images: the seed converged, disk0 lost, the survivor (the old
 # disk1) listed first with examples/replacement/site.yaml.
-#   (f) the survivor alone: a degraded mirror (exit 2), nothing written;
+#   (f) the survivor alone: a degraded mirror (exit 2); apply edits only the
+#       survivor's own BCD store (its plex first, the lost disk's entries
+#       removed), its data byte-identical, and a second apply writes nothing;
 #   (e) a smaller blank disk (30 GiB, under the site's min_size 32GiB) is not
 #       taken: still degraded (exit 2), the disk named among those present,
 #       nothing written to either image; with a selector by number (no
@@ -55,14 +57,24 @@ os_before=$(rangehash "$S" $OS_FIRST $OS_SECTORS)
 rec_before=$(rangehash "$S" $REC_FIRST $REC_SECTORS)
 
 # ---- (f) the survivor alone ----
-sum1=$(imgsum "$S")
 rc=0; mb check "$REPL" --target "image:$S" > "$T/out" 2>&1 || rc=$?
 check "(f) survivor alone: check exits 2 ($rc)" test $rc = 2
 check "(f) survivor alone: degraded, Disk1's plex missing" grep -q "^degraded: os mirror has no plex on secondary (missing: LDM disk Disk1 " "$T/out"
 sed 's/^/    /' "$T/out"
 rc=0; mb apply "$REPL" --target "image:$S" > "$T/out" 2>&1 || rc=$?
 check "(f) survivor alone: apply exits 2 ($rc)" test $rc = 2
-check "(f) survivor alone: nothing written" test "$(imgsum "$S")" = "$sum1"
+sed 's/^/    /' "$T/out"
+# what is safe without the missing disk: the survivor's own store (its plex
+# first, the lost disk's entries removed); its data is not touched
+check "(f) survivor alone: its os plex is byte-identical" test "$(rangehash "$S" $OS_FIRST $OS_SECTORS)" = "$os_before"
+check "(f) survivor alone: its recovery partition is byte-identical" test "$(rangehash "$S" $REC_FIRST $REC_SECTORS)" = "$rec_before"
+sum2=$(imgsum "$S")
+rc=0; mb apply "$REPL" --target "image:$S" > "$T/out" 2>&1 || rc=$?
+check "(f) survivor alone: a second apply exits 2 ($rc)" test $rc = 2
+check "(f) survivor alone: a second apply writes nothing" test "$(imgsum "$S")" = "$sum2"
+rc=0; mb check "$REPL" --target "image:$S" > "$T/out" 2>&1 || rc=$?
+check "(f) survivor alone: still degraded, and it boots alone ($rc)" sh -c "test $rc = 2 && grep -q '^degraded: .*primary boots alone: yes' '$T/out'"
+sed 's/^/    /' "$T/out"
 
 # ---- (e) a smaller disk ----
 N=$T/small.img

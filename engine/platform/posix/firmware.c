@@ -146,7 +146,7 @@ int img_fw_execute(mb_posix_machine *ip, const mb_op *op, mb_error *err)
         mb_efivars *v = NULL;
         uint16_t *order = NULL, *norder = NULL, number = 0;
         uint32_t n = 0, no = 0, nn = 0;
-        bool order_changed = false, changed = false;
+        bool order_changed = false, changed = false, keep = false;
         mb_posix_disk *d;
         struct stat st;
         int rc;
@@ -200,12 +200,17 @@ int img_fw_execute(mb_posix_machine *ip, const mb_op *op, mb_error *err)
                 rc = mb_error_set(err, MB_ENOMEM, "out of memory");
                 goto out;
         }
+        /* position "absent" on FW_ENTRY: an entry already in BootOrder keeps
+         * its place there (a rename); one not in it goes as "last" */
+        for (uint32_t i = 0; op->kind == MB_OP_FW_ENTRY && op->position == MB_POS_ABSENT && found && i < no;
+             i++)
+                keep |= order[i] == number;
         if (op->kind == MB_OP_FW_ENTRY && op->position == MB_POS_FIRST)
                 norder[nn++] = number;
         for (uint32_t i = 0; i < no; i++)
-                if (!(found || op->kind == MB_OP_FW_ENTRY) || order[i] != number)
+                if (keep || !(found || op->kind == MB_OP_FW_ENTRY) || order[i] != number)
                         norder[nn++] = order[i];
-        if (op->kind == MB_OP_FW_ENTRY && op->position != MB_POS_FIRST) {
+        if (op->kind == MB_OP_FW_ENTRY && op->position != MB_POS_FIRST && !keep) {
                 /* "last": directly after the last entry that names a disk
                  * partition, ahead of the entries the firmware adds itself
                  * (DVD, removable media, shell, PXE), which keep their order */

@@ -492,7 +492,7 @@ static int fw_op(mb_facts *f, const mb_op *op, mb_error *err)
         mb_fw_entry_fact *e = NULL;
         mb_disk_fact *d;
         mb_part_fact *p;
-        uint32_t number = 0, *order;
+        uint32_t number = 0, *order, kept_at = UINT32_MAX;
 
         if (!fw)
                 return mb_error_set(err, MB_ENOTSUP, "this machine has no firmware boot entries");
@@ -506,6 +506,8 @@ static int fw_op(mb_facts *f, const mb_op *op, mb_error *err)
         /* drop it from the order; re-added below */
         for (uint32_t i = 0; e && i < fw->n_order; i++)
                 if (fw->order[i] == e->number) {
+                        if (kept_at == UINT32_MAX)
+                                kept_at = (uint32_t)i;
                         memmove(&fw->order[i], &fw->order[i + 1], (fw->n_order - i - 1) * sizeof(uint32_t));
                         fw->n_order--;
                         i--;
@@ -553,7 +555,11 @@ static int fw_op(mb_facts *f, const mb_op *op, mb_error *err)
         if (!order)
                 return mb_error_set(err, MB_ENOMEM, "out of memory");
         fw->order = order;
-        if (op->position == MB_POS_FIRST) {
+        if (op->position == MB_POS_ABSENT && kept_at != UINT32_MAX) {
+                /* a rename: the entry keeps its place */
+                memmove(&order[kept_at + 1], &order[kept_at], (fw->n_order - kept_at) * sizeof(*order));
+                order[kept_at] = e->number;
+        } else if (op->position == MB_POS_FIRST) {
                 memmove(&order[1], &order[0], fw->n_order * sizeof(*order));
                 order[0] = e->number;
         } else {

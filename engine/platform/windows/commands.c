@@ -917,10 +917,20 @@ static int render_fw_entry(render *r, mb_win_steps *s)
                 }
         if (o)
                 snprintf(id, sizeof(id), "%s", o->id);
+        else if (d && d->system)
+                /* the system disk's entry is the system store's own boot
+                 * manager, which Windows keeps in the firmware's list */
+                snprintf(id, sizeof(id), "{bootmgr}");
         else if (r->ctx && r->ctx->new_object)
                 snprintf(id, sizeof(id), "%s", r->ctx->new_object);
         else
                 snprintf(id, sizeof(id), "{<id of the BCD object \"%s\">}", r->op->description);
+        if (r->op->position == MB_POS_ABSENT)
+                /* in place: the description only (a survivor's entry named as
+                 * the system disk's, so the new disk's may carry its name) */
+                return add_step(s, MB_WIN_STEP_COMMAND,
+                                fmt("bcdedit /set %s description \"%s\"", id, r->op->description), NULL,
+                                NULL, r->err);
         rc = add_step(s, MB_WIN_STEP_COMMAND,
                       fmt("bcdedit /set {fwbootmgr} displayorder %s %s", id,
                           position_flag(r->op->position)),
