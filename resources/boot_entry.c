@@ -121,7 +121,7 @@ static const char *wanted_text(const mb_firmware_fact *fw, uint32_t number, mb_p
         return buf;
 }
 
-static int firmware_diff(const mb_facts *f, mb_plan *p, const mb_site_boot_entry *e,
+static int firmware_diff(const mb_config *c, const mb_facts *f, mb_plan *p, const mb_site_boot_entry *e,
                          const mb_disk_fact *t, const mb_part_fact *tpart, const char *subject,
                          mb_error *err)
 {
@@ -148,6 +148,17 @@ static int firmware_diff(const mb_facts *f, mb_plan *p, const mb_site_boot_entry
                     strcmp(x->description, e->description) == 0)
                         fw = x;
         }
+        /* each disk boots on its own: the one Windows Boot Manager entry of
+         * this ESP is this entry, whatever it is called now (it is renamed;
+         * a pair listed the other way round keeps one entry per ESP) */
+        for (uint32_t i = 0; res_each_disk_plex(c, e->esp) && tpart && tpart->unique_guid &&
+                             i < f->firmware->n_entries && !fw; i++) {
+                const mb_fw_entry_fact *x = &f->firmware->entries[i];
+
+                if (x->partition && strcasecmp(x->partition, tpart->unique_guid) == 0 && x->path &&
+                    strcasecmp(x->path, path) == 0)
+                        fw = x;
+        }
         for (uint32_t i = 0; i < f->firmware->n_entries && !fw; i++) {
                 const mb_fw_entry_fact *x = &f->firmware->entries[i];
                 mb_disk_fact *on = NULL;
@@ -171,7 +182,8 @@ static int firmware_diff(const mb_facts *f, mb_plan *p, const mb_site_boot_entry
                 }
                 return 0;
         }
-        if (fw && tpart && fw->partition && tpart->unique_guid &&
+        if (fw && tpart && fw->partition && tpart->unique_guid && fw->description &&
+            strcmp(fw->description, e->description) == 0 &&
             strcasecmp(fw->partition, tpart->unique_guid) == 0 && fw->path &&
             strcasecmp(fw->path, path) == 0 && at >= 0 &&
             (pos == MB_POS_FIRST ? at == 0 : res_fw_last_in_place(f->firmware, (uint32_t)at)))
@@ -187,9 +199,9 @@ static int firmware_diff(const mb_facts *f, mb_plan *p, const mb_site_boot_entry
                 res_text(cur, "firmware entry Boot%04X not in the boot order; BootOrder %s", fw->number,
                          order_text(f->firmware, now, sizeof(now)));
         else
-                res_text(cur, "firmware entry Boot%04X -> partition %s; BootOrder %s (* names a partition)",
-                         fw->number, fw->partition ? fw->partition : "?",
-                         order_text(f->firmware, now, sizeof(now)));
+                res_text(cur, "firmware entry Boot%04X \"%s\" -> partition %s; BootOrder %s (* names a partition)",
+                         fw->number, fw->description ? fw->description : "",
+                         fw->partition ? fw->partition : "?", order_text(f->firmware, now, sizeof(now)));
         return mb_plan_add(p, MB_RES_BOOT_ENTRY, subject, false, &op, cur,
                            res_text(want, "firmware entry -> %s ESP %s, %s; BootOrder %s",
                                     t->path ? t->path : "disk", path,
@@ -356,7 +368,7 @@ int mb_res_boot_entry_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb
                         }
                 }
                 if (manager) {
-                        r = firmware_diff(f, p, e, t, tpart, subject, err);
+                        r = firmware_diff(c, f, p, e, t, tpart, subject, err);
                         if (r)
                                 return r;
                 }

@@ -144,7 +144,10 @@ assert all(d["dynamic"] and d["dynamic_group"] == v[0]["group"] for d in f["disk
 # (the other disk taken out, no replacement yet): plan, check and apply
 # report the degraded mirror with exit 2 (never 1) and what the survivor's
 # BCD loaders reach (BCD_WORDS), JSON health names the missing plex
-# (validated against schemas/report.schema.json), and nothing is written.
+# (validated against schemas/report.schema.json); plan and check write
+# nothing; apply does what is safe without the missing disk (the
+# survivor's own store: the lost disk's entries removed), its os and
+# recovery data byte-identical, and a second apply writes nothing.
 degraded_checks() {
         w=$1 site=$2 S=$3 ldmname=$4 bcdwords=$5
         imghash "$S" > "$T/dh1"
@@ -172,11 +175,22 @@ assert p["primary"]["state"] == "healthy" and p["primary"]["percent"] == 100 and
 import json, sys, jsonschema
 jsonschema.validate(json.load(open(sys.argv[1])), json.load(open("schemas/report.schema.json")))
 ' "$T/deg.json"
+        imghash "$S" > "$T/dh2"
+        check "$w: plan and check wrote nothing to the survivor" cmp -s "$T/dh1" "$T/dh2"
+        os1=$(rangehash "$S" $OS_FIRST $OS_SECTORS) rec1=$(rangehash "$S" $REC_FIRST $REC_SECTORS)
         rc=0; mb apply "$site" --target "image:$S" > "$T/deg.out" 2>&1 || rc=$?
         check "$w: apply exits 2 while the disk is missing ($rc)" test $rc = 2
         check "$w: apply repeats the degraded line" grep -q "^degraded: os mirror has no plex on secondary" "$T/deg.out"
+        check "$w: apply removed the lost disk's loader from the survivor's store" \
+                grep -q "disk_boot  *primary: the system BCD store: .* on a disk that is gone" "$T/deg.out"
+        sed -n 's/^/    /p' "$T/deg.out"
+        check "$w: the survivor's os data is byte-identical" test "$(rangehash "$S" $OS_FIRST $OS_SECTORS)" = "$os1"
+        check "$w: the survivor's recovery partition is byte-identical" \
+                test "$(rangehash "$S" $REC_FIRST $REC_SECTORS)" = "$rec1"
+        imghash "$S" > "$T/dh1"
+        rc=0; mb apply "$site" --target "image:$S" > "$T/deg.out" 2>&1 || rc=$?
         imghash "$S" > "$T/dh2"
-        check "$w: plan, check and apply wrote nothing to the survivor" cmp -s "$T/dh1" "$T/dh2"
+        check "$w: a second apply exits 2 and writes nothing ($rc)" sh -c "test $rc = 2 && cmp -s '$T/dh1' '$T/dh2'"
 }
 
 # ---- the seed scenario ----
@@ -267,8 +281,10 @@ check "replaced secondary: check exits 2 (drift)" test $rc = 2
 check "replaced secondary: check names the missing plex" grep -q "plex on missing disk Disk2" "$T/check.out"
 mb apply "$SEED" --target "image:$L" > "$T/apply.out" 2>&1 || { cat "$T/apply.out" >&2; fail "replaced secondary: apply"; }
 check "replaced secondary: apply removed the missing disk's records" grep -q "missing disk's plex and disk records removed" "$T/apply.out"
-check "replaced secondary: apply re-pointed both boot entries" \
-        test "$(grep -c 'boot_entry .*-> device' "$T/apply.out")" = 2
+check "replaced secondary: apply re-pointed the cloned boot manager entry" \
+        test "$(grep -c 'boot_entry .*-> device' "$T/apply.out")" = 1
+check "replaced secondary: apply gave the new disk's ESP a store of its own" \
+        grep -q "disk_boot  *secondary: the BCD store on disk 1's ESP: {bootmgr} device" "$T/apply.out"
 check "replaced secondary: check exits 0" mb check "$SEED" --target "image:$L"
 converged_checks "replaced secondary" "$D0" "$D1"
 ldm -d "$D0" -d "$D1" show diskgroup "$(group_of -d "$D0" -d "$D1")" > "$T/dg.json"
@@ -281,7 +297,7 @@ assert len(d) == 2 and "Disk2" not in d, d' "$T/dg.json"
 N=$T/new.img
 rm -f "$D0"
 degraded_checks "primary gone" "$REPL" "$D1" Disk1 \
-        '"Windows Server" names a partition on no present disk, "Windows Recovery Environment" names a partition on no present disk, "Windows Server - secondary plex" reaches its os plex'
+        'its BCD: "Windows Server - secondary plex" reaches its os plex, "Windows Server" names a partition on no present disk'
 truncate -s $SIZE "$N"
 os_before=$(rangehash "$D1" $OS_FIRST $OS_SECTORS)
 rec_before=$(rangehash "$D1" $REC_FIRST $REC_SECTORS)
