@@ -145,6 +145,10 @@ converged() {
         rc=0; "$MBSTATE" apply "$site" --target "$target" >"$T/apply-$c.out" 2>&1 || rc=$?
         check "($c) apply $site exits 0 ($rc)" test $rc = 0
         [ $rc = 0 ] || sed 's/^/    /' "$T/apply-$c.out" | tail -n 20
+        # the survivor's own firmware entry is never taken for the new disk:
+        # the system disk never needs an entry made for it
+        check "($c) apply never re-made the system disk's firmware entry" \
+                sh -c "! grep -q 'disk_boot primary: no firmware entry names its ESP' '$T/apply-$c.out'"
         rc=0; "$MBSTATE" check "$site" --target "$target" >"$T/check-$c.out" 2>&1 || rc=$?
         check "($c) check exits 0 ($rc)" test $rc = 0
         [ $rc = 0 ] || sed 's/^/    /' "$T/check-$c.out" | tail -n 20

@@ -297,7 +297,7 @@ assert len(d) == 2 and "Disk2" not in d, d' "$T/dg.json"
 N=$T/new.img
 rm -f "$D0"
 degraded_checks "primary gone" "$REPL" "$D1" Disk1 \
-        'its BCD: "Windows Server - secondary plex" reaches its os plex, "Windows Server" names a partition on no present disk'
+        'its BCD: "Windows Server" names a partition on no present disk, "Windows Server - secondary plex" reaches its os plex'
 truncate -s $SIZE "$N"
 os_before=$(rangehash "$D1" $OS_FIRST $OS_SECTORS)
 rec_before=$(rangehash "$D1" $REC_FIRST $REC_SECTORS)

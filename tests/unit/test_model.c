@@ -277,3 +277,31 @@ Test(model, firmware_entry_rewritten_by_number)
         cr_assert_eq(f->firmware->n_entries, 2);
         cr_assert_str_eq(f->firmware->entries[0].description, "Windows Boot Manager Cloned");
 }
+
+/* A new entry (no number) for disk 1 takes no entry of its description that
+ * boots another disk (a survivor's own "Windows Boot Manager Cloned" after
+ * its primary was replaced): that one keeps booting its disk; run again
+ * with the entry already made, nothing is added. */
+Test(model, new_firmware_entry_never_takes_another_disks_entry)
+{
+        mb_op op;
+
+        memset(&op, 0, sizeof(op));
+        op.kind = MB_OP_FW_ENTRY;
+        op.disk = 0;
+        op.role = MB_ROLE_EFI;
+        op.number = 0;
+        op.position = MB_POS_FIRST;
+        snprintf(op.description, sizeof(op.description), "Windows Boot Manager Cloned");
+        snprintf(op.path, sizeof(op.path), "\\EFI\\Microsoft\\Boot\\bootmgfw.efi");
+        ok(op);                 /* disk 0's entry carries the name */
+        op.disk = 1;
+        op.number = 0xffff;
+        op.position = MB_POS_LAST;
+        ok(op);
+        cr_assert_eq(f->firmware->n_entries, 2, "a second entry, not disk 0's taken");
+        cr_assert_str_neq(f->firmware->entries[0].partition, ESP1, "disk 0's entry still boots disk 0");
+        cr_assert_str_eq(f->firmware->entries[1].partition, ESP1);
+        ok(op);                 /* a killed run's repeat finds its own entry */
+        cr_assert_eq(f->firmware->n_entries, 2);
+}

@@ -185,9 +185,14 @@ int img_fw_execute(mb_posix_machine *ip, const mb_op *op, mb_error *err)
         for (uint32_t i = 0; op->kind == MB_OP_FW_ENTRY && op->number < 0xffff && i < n; i++)
                 if (e[i].number == op->number)
                         found = &e[i];
+        /* a new FW_ENTRY (0xffff) takes no other entry of its description:
+         * that one may be a survivor's own, which must keep booting it; it
+         * only finds itself, made by a run killed before it was recorded */
         for (uint32_t i = 0; !found && i < n; i++)
-                if (op->description[0] ? strcmp(e[i].option.description, op->description) == 0
-                                       : e[i].number == op->number)
+                if (op->kind == MB_OP_FW_ENTRY && op->number >= 0xffff
+                            ? same_option(&e[i].option, &o)
+                            : op->description[0] ? strcmp(e[i].option.description, op->description) == 0
+                                                 : e[i].number == op->number)
                         found = &e[i];
         if (found) {
                 number = found->number;

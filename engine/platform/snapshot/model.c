@@ -486,6 +486,14 @@ static mb_bcd_fact *store_dup(const mb_bcd_fact *b, const char *where)
         return n;
 }
 
+/* Does firmware entry e name the partition op points an entry at? */
+static bool fw_names_target(const mb_facts *f, const mb_fw_entry_fact *e, const mb_op *op)
+{
+        const mb_part_fact *p = mb_disk_part_by_role(mb_facts_disk(f, op->disk), op->role);
+
+        return p && p->unique_guid && e->partition && strcasecmp(e->partition, p->unique_guid) == 0;
+}
+
 static int fw_op(mb_facts *f, const mb_op *op, mb_error *err)
 {
         mb_firmware_fact *fw = f->firmware;
@@ -500,8 +508,12 @@ static int fw_op(mb_facts *f, const mb_op *op, mb_error *err)
         for (uint32_t i = 0; op->kind == MB_OP_FW_ENTRY && op->number < 0xffff && i < fw->n_entries; i++)
                 if (fw->entries[i].number == op->number)
                         e = &fw->entries[i];
+        /* a new entry (0xffff) takes no other entry of its description (a
+         * survivor's own), only one already naming the same ESP */
         for (uint32_t i = 0; !e && i < fw->n_entries; i++)
-                if (fw->entries[i].description && strcmp(fw->entries[i].description, op->description) == 0)
+                if (fw->entries[i].description && strcmp(fw->entries[i].description, op->description) == 0 &&
+                    (op->kind != MB_OP_FW_ENTRY || op->number < 0xffff ||
+                     fw_names_target(f, &fw->entries[i], op)))
                         e = &fw->entries[i];
         /* drop it from the order; re-added below */
         for (uint32_t i = 0; e && i < fw->n_order; i++)
