@@ -60,36 +60,12 @@ L="$D0,$D1"
 TARGET="image:$D0,$D1,nvram=$T/vars.fd"
 lower() { tr A-Z a-z; }
 
-# boot NAME VARS DISK...: one boot from a copy of VARS, Secure Boot
-# enforcing; transcript in $T/NAME.log. Stops when the stand-in powers off,
-# when the firmware has nothing left to boot, or after BOOT_LIMIT seconds.
-boot() {
-        name=$1 vars=$2; shift 2
-        cp "$vars" "$T/$name.vars.fd"
-        args=()
-        for d in "$@"; do args+=(-drive "file=$d,format=raw,if=virtio"); done
-        # BOOT_CDROM=1: an empty DVD drive as well (the firmware lists it)
-        [ -n "${BOOT_CDROM:-}" ] && args+=(-drive "if=ide,media=cdrom")
-        start=$(date +%s.%N)
-        qemu-system-x86_64 -machine q35,smm=on -global driver=cfi.pflash01,property=secure,value=on \
-                -m 256 -display none -monitor none -serial "file:$T/$name.raw" -nic none -no-reboot \
-                -drive if=pflash,format=raw,readonly=on,file="$OVMF_CODE" \
-                -drive if=pflash,format=raw,file="$T/$name.vars.fd" \
-                "${args[@]}" </dev/null >/dev/null 2>&1 &
-        qpid=$!
-        for _ in $(seq 1 $((BOOT_LIMIT * 2))); do
-                kill -0 $qpid 2>/dev/null || break
-                grep -a -q "No bootable option or device was found" "$T/$name.raw" 2>/dev/null && break
-                sleep 0.5
-        done
-        kill $qpid 2>/dev/null
-        wait $qpid 2>/dev/null
-        end=$(date +%s.%N)
-        tr -d '\r' <"$T/$name.raw" | sed 's/\x1b\[[0-9;?=]*[a-zA-Z]//g' >"$T/$name.log"
-        secs=$(echo "$start $end" | awk '{ printf "%.1f", $2 - $1 }')
-        echo "--- boot ($name, Secure Boot): $* -- ${secs} s"
-        grep -a -E "BdsDxe: (failed|loading|starting|No bootable)|MBSTATE-BOOT" "$T/$name.log" | sed 's/^/    /'
-}
+# shellcheck source=ovmf-lib.sh
+. "$(dirname "$0")/ovmf-lib.sh"
+OVMF_MACHINE=(-machine q35,smm=on -global driver=cfi.pflash01,property=secure,value=on)
+BOOT_STOP='No bootable option or device was found'
+BOOT_LABEL='Secure Boot'
+boot() { ovmf_boot "$@"; }
 marker() { grep -a -c "MBSTATE-BOOT $2 partition=$3 " "$T/$1.log"; }
 # verdict FILE NAME: "bootable|via|reason" of declared disk NAME in a JSON report
 verdict() {

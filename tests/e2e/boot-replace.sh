@@ -60,34 +60,12 @@ START=$(date +%s)
 OVMF_VARS=$OVMF_VARS "$MAKE_IMAGES" "$T" "$MKSEED" >/dev/null || { echo "FAIL: make-images"; exit 1; }
 [ -f "$T/vars.fd" ] || { echo "FAIL: make-images wrote no vars.fd"; exit 1; }
 
-# boot NAME VARS DISK...: one boot from a copy of VARS; transcript in
-# $T/NAME.log. Stops when the stand-in powers off, when the firmware has
-# nothing left to boot or reaches its shell or a GRUB prompt, or after BOOT_LIMIT seconds.
-boot() {
-        name=$1 vars=$2; shift 2
-        cp "$vars" "$T/$name.vars.fd"
-        args=()
-        for d in "$@"; do args+=(-drive "file=$d,format=raw,if=virtio"); done
-        start=$(date +%s.%N)
-        qemu-system-x86_64 -machine q35 -m 256 -display none -monitor none \
-                -serial "file:$T/$name.raw" -nic none -no-reboot \
-                -drive if=pflash,format=raw,readonly=on,file="$OVMF_CODE" \
-                -drive if=pflash,format=raw,file="$T/$name.vars.fd" \
-                "${args[@]}" </dev/null >/dev/null 2>&1 &
-        qpid=$!
-        for _ in $(seq 1 $((BOOT_LIMIT * 2))); do
-                kill -0 $qpid 2>/dev/null || break
-                grep -a -q -E "No bootable option or device was found|Shell> |grub> " "$T/$name.raw" 2>/dev/null && break
-                sleep 0.5
-        done
-        kill $qpid 2>/dev/null
-        wait $qpid 2>/dev/null
-        end=$(date +%s.%N)
-        tr -d '\r' <"$T/$name.raw" | sed 's/\x1b\[[0-9;?=]*[a-zA-Z]//g' >"$T/$name.log"
-        secs=$(echo "$start $end" | awk '{ printf "%.1f", $2 - $1 }')
-        echo "--- boot ($name): $(for d in "$@"; do basename "$d"; done | paste -s -d ' ') alone -- ${secs} s"
-        grep -a -E "BdsDxe: (failed|loading|starting|No bootable)|MBSTATE-" "$T/$name.log" | sed 's/^/    /'
-}
+# shellcheck source=ovmf-lib.sh
+. "$(dirname "$0")/ovmf-lib.sh"
+OVMF_MACHINE=(-machine q35)
+BOOT_STOP='No bootable option or device was found|Shell> |grub> '
+BOOT_LABEL='alone'
+boot() { ovmf_boot "$@"; }
 
 # esp IMG: unique GUID of the EFI system partition (type EF00) of IMG
 esp() {

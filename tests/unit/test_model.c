@@ -252,18 +252,26 @@ Test(model, set_default_of_a_missing_object_is_enoent)
         cr_assert_str_eq(obj(f->bcd, "{bootmgr}")->default_id, LOADER0);
 }
 
-Test(model, firmware_entry_rewritten_by_number)
+/* FW_ENTRY: "Windows Boot Manager Cloned" on disk's ESP, Boot#### number, first. */
+static mb_op fw_entry(uint32_t disk, uint32_t number)
 {
         mb_op op;
 
         memset(&op, 0, sizeof(op));
         op.kind = MB_OP_FW_ENTRY;
-        op.disk = 1;
+        op.disk = disk;
         op.role = MB_ROLE_EFI;
-        op.number = 0;
+        op.number = number;
         op.position = MB_POS_FIRST;
         snprintf(op.description, sizeof(op.description), "Windows Boot Manager Cloned");
         snprintf(op.path, sizeof(op.path), "\\EFI\\Microsoft\\Boot\\bootmgfw.efi");
+        return op;
+}
+
+Test(model, firmware_entry_rewritten_by_number)
+{
+        mb_op op = fw_entry(1, 0);
+
         ok(op);
         cr_assert_eq(f->firmware->n_entries, 1);
         cr_assert_eq(f->firmware->entries[0].number, 0);
@@ -284,16 +292,8 @@ Test(model, firmware_entry_rewritten_by_number)
  * with the entry already made, nothing is added. */
 Test(model, new_firmware_entry_never_takes_another_disks_entry)
 {
-        mb_op op;
+        mb_op op = fw_entry(0, 0);
 
-        memset(&op, 0, sizeof(op));
-        op.kind = MB_OP_FW_ENTRY;
-        op.disk = 0;
-        op.role = MB_ROLE_EFI;
-        op.number = 0;
-        op.position = MB_POS_FIRST;
-        snprintf(op.description, sizeof(op.description), "Windows Boot Manager Cloned");
-        snprintf(op.path, sizeof(op.path), "\\EFI\\Microsoft\\Boot\\bootmgfw.efi");
         ok(op);                 /* disk 0's entry carries the name */
         op.disk = 1;
         op.number = 0xffff;
