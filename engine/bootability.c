@@ -134,7 +134,10 @@ static void bcd_check(const mb_facts *f, const mb_disk_fact *disk, const mb_part
                 return;
         }
         if (esp->bcd) {
-                store_check(f, disk, esp->bcd, false, why, len);
+                /* a store Windows read (the system store is not "disk N ..."):
+                 * how it names a dynamic boot volume is not yet observed */
+                store_check(f, disk, esp->bcd,
+                            f->bcd && f->bcd->store && strncmp(f->bcd->store, "disk ", 5) != 0, why, len);
                 return;
         }
         if (!f->bcd || !f->bcd->store)

@@ -416,6 +416,10 @@ static int store_diff(const mb_config *c, const mb_facts *f, mb_plan *p, const m
                 /* a declared boot manager copy is the boot_entry row's to point again */
                 reused |= o->type && strcmp(o->type, "boot-manager") == 0 &&
                           declared_manager(c, o->description);
+                /* what the boot manager starts now is never removed: first the
+                 * default moves to this disk's own loader (a later plan) */
+                reused |= (bm->default_id && strcasecmp(bm->default_id, o->id) == 0) ||
+                          (bm->n_displayorder && strcasecmp(bm->displayorder[0], o->id) == 0);
                 if (reused || !o->type || strcmp(o->id, "{bootmgr}") == 0 ||
                     (strcmp(o->type, "os-loader") != 0 && strcmp(o->type, "boot-manager") != 0) ||
                     !(names_gone_disk(f, o->device) || names_gone_disk(f, o->osdevice)))

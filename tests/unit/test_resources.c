@@ -716,3 +716,45 @@ Test(resources, only_disk_entry_goes_ahead_of_the_firmware_entries)
         cr_assert(strstr(p->changes[0].desired, "BootOrder 0001*,0000,0007"), "%s", p->changes[0].desired);
         mb_plan_free(p);
 }
+
+/* A loader that boots a disk that is gone is removed, but not while the boot
+ * manager starts it: first the default moves to the disk's own loader. */
+Test(resources, each_disk_stale_default_moved_before_it_is_removed)
+{
+        mb_bcd_object_fact *bm = mb_facts_bcd_object(facts, "{bootmgr}");
+        mb_bcd_object_fact *o = mb_bcd_store_loader_on(facts->bcd,
+                                                       mb_disk_part_by_role(mb_facts_disk(facts, 1), MB_ROLE_OS));
+        mb_plan *p;
+        bool set_default = false, deleted = false;
+
+        cr_assert_not_null(o);
+        free(o->device->partition), free(o->device->disk);
+        free(o->osdevice->partition), free(o->osdevice->disk);
+        o->device->partition = strdup("0badc0de-0000-4000-8000-000000000002");
+        o->osdevice->partition = strdup("0badc0de-0000-4000-8000-000000000002");
+        o->device->disk = strdup("0badc0de-0000-4000-8000-000000000003");
+        o->osdevice->disk = strdup("0badc0de-0000-4000-8000-000000000003");
+        free(o->description);
+        o->description = strdup("an old loader");       /* not one a create would reuse */
+        free(bm->default_id);
+        bm->default_id = strdup(o->id);         /* the gone disk's loader is the default */
+        p = plan();
+        for (size_t i = 0; i < p->n_changes; i++) {
+                const mb_op *op = &p->changes[i].op;
+
+                set_default |= op->kind == MB_OP_BCD_SET_DEFAULT && !op->esp_store && op->disk == 0;
+                deleted |= op->kind == MB_OP_BCD_DELETE && !op->esp_store && strcmp(op->object, o->id) == 0;
+        }
+        cr_assert(set_default, "the default moves to disk 0's own loader");
+        cr_assert_not(deleted, "the loader the boot manager starts now is not removed in the same plan");
+        mb_plan_free(p);
+        free(bm->default_id);
+        bm->default_id = strdup(bm->displayorder[0]);   /* moved: now it goes */
+        p = plan();
+        deleted = false;
+        for (size_t i = 0; i < p->n_changes; i++)
+                deleted |= p->changes[i].op.kind == MB_OP_BCD_DELETE && !p->changes[i].op.esp_store &&
+                           strcmp(p->changes[i].op.object, o->id) == 0;
+        cr_assert(deleted, "once it is not started, the loader of the gone disk is removed");
+        mb_plan_free(p);
+}
