@@ -320,3 +320,51 @@ Test(bootability, path_check_round_trips_through_the_facts_document)
         mb_facts_free(back);
         mb_facts_free(f);
 }
+
+/* The ESP's own store (part bcd): its default loader decides. On a store
+ * the image target read ("disk N ..."), a default naming a partition on no
+ * disk means the disk would not boot; on a store Windows read (the system
+ * store named as the live one) only a missing loader file is a reason, as
+ * for the live store. */
+static mb_boot_verdict verdict_own_store(const char *system_store)
+{
+        char doc[8192];
+        mb_facts *f = NULL;
+        mb_error err = { 0 };
+        mb_boot_verdict v;
+        int n = snprintf(doc, sizeof(doc), "%s", disk_doc);
+
+        n += snprintf(doc + n, sizeof(doc) - (size_t)n,
+                      "    bcd:\n"
+                      "      store: disk 1 partition 1 /EFI/Microsoft/Boot/BCD\n"
+                      "      objects:\n"
+                      "      - id: '{bootmgr}'\n"
+                      "        type: boot-manager\n"
+                      "        default: '{11111111-0000-0000-0000-000000000001}'\n"
+                      "        displayorder: ['{11111111-0000-0000-0000-000000000001}']\n"
+                      "      - id: '{11111111-0000-0000-0000-000000000001}'\n"
+                      "        type: os-loader\n"
+                      "        osdevice:\n"
+                      "          kind: partition\n"
+                      "          partition: 99999999-9999-9999-9999-999999999999\n"
+                      "bcd:\n"
+                      "  store: %s\n"
+                      "  objects: []\n", system_store);
+        snprintf(doc + n, sizeof(doc) - (size_t)n, entry, "\\EFI\\Microsoft\\Boot\\bootmgfw.efi", "false",
+                 "/CN=CA", NOT_REVOKED);
+        cr_assert_eq(mb_facts_load_buffer("test", doc, strlen(doc), &f, &err), 0, "%s", err.msg);
+        mb_boot_verdict_of(NULL, f, &f->disks[0], &v);
+        mb_facts_free(f);
+        return v;
+}
+
+Test(bootability, the_esps_own_store_decides)
+{
+        mb_boot_verdict v = verdict_own_store("disk 0 partition 1 /EFI/Microsoft/Boot/BCD");
+
+        cr_assert_not(v.bootable);
+        cr_assert(strstr(v.reason, "the default loader \"{11111111-0000-0000-0000-000000000001}\" of the BCD on disk 1's ESP boots partition 99999999-9999-9999-9999-999999999999, which is on none of the disks"),
+                  "%s", v.reason);
+        v = verdict_own_store("system store (HKLM\\BCD00000000)");
+        cr_assert(v.bootable, "a store Windows read: %s", v.reason);
+}
