@@ -12,7 +12,8 @@
 #   (c) the primary replaced, the survivor listed second: the target names
 #       the ESP the machine booted from (booted=GUID of the survivor's ESP),
 #       which makes the survivor the system disk;
-#   (d) the primary replaced by a larger blank disk (40 GiB), survivor first.
+#   (d) the primary replaced by a larger blank disk (40 GiB), survivor first;
+#   (o) no failure: the converged pair listed the other way round.
 # After `apply`, `mbstate check` must exit 0, and each disk, attached alone,
 # is booted by OVMF (OVMF_CODE_4M.fd, no Secure Boot) under QEMU. From the
 # serial transcript:
@@ -181,8 +182,26 @@ alone d d0 "$TD" 0 "$D/disk1.img" "$D/vars.fd"
 alone d d1 "$TD" 1 "$D/new.img" "$D/vars.fd"
 done_case d
 
+# ---- (o) no failure: the converged pair listed the other way round ----
+# (what system: true gives once the machine booted from the second disk):
+# the seed site binds primary to disk1.img; the entries follow the disks,
+# one per ESP, and each disk still boots its own
+fresh o
+TO="image:$D/disk1.img,$D/disk0.img,nvram=$D/vars.fd"
+converged o "$SEED" "$TO"
+check "(o) the firmware keeps one Windows Boot Manager entry per ESP" sh -c "
+        '$MBSTATE' facts --target '$TO' --json | python3 -c '
+import json, sys
+f = json.load(sys.stdin)
+esps = [p[\"unique_guid\"] for d in f[\"disks\"] for p in d[\"partitions\"] if p[\"role\"] == \"efi\"]
+n = [e[\"partition\"] for e in f[\"firmware\"][\"entries\"] if (e.get(\"path\") or \"\").lower() == \"\\\\efi\\\\microsoft\\\\boot\\\\bootmgfw.efi\"]
+sys.exit(not (sorted(n) == sorted(esps)))'"
+alone o o0 "$TO" 0 "$D/disk1.img" "$D/vars.fd"
+alone o o1 "$TO" 1 "$D/disk0.img" "$D/vars.fd"
+done_case o
+
 echo "--- each disk alone after each replacement: what the firmware started, what ran (compact)"
-for n in a0 a1 b0 b1 c1 c0 d0 d1; do
+for n in a0 a1 b0 b1 c1 c0 d0 d1 o0 o1; do
         [ -f "$T/$n.log" ] || continue
         s=$(grep -a -m1 "^BdsDxe: starting Boot" "$T/$n.log" | sed 's/^BdsDxe: starting //; s/ from HD([0-9]*,GPT,\([0-9A-F-]*\),[^)]*)/ ESP \1/')
         b=$(grep -a -m1 "^MBSTATE-BOOT bootmgfw" "$T/$n.log" | sed 's/^MBSTATE-BOOT //; s/ device=.*//')
