@@ -175,8 +175,7 @@ static void store_check(const mb_facts *f, const mb_disk_fact *disk, const mb_bc
         /* the boot manager starts the default without a prompt: a missing file
          * there, or a device on a disk that is gone, stops an unattended boot
          * at an error screen */
-        def = mb_bcd_store_object(s, bm->default_id ? bm->default_id
-                                     : bm->n_displayorder ? bm->displayorder[0] : NULL);
+        def = mb_bcd_store_object(s, mb_bcd_default_id(bm));
         if (is_os_loader(def)) {
                 loader_check(def, why, len);
                 if (why[0])

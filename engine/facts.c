@@ -182,6 +182,11 @@ mb_bcd_object_fact *mb_facts_bcd_object(const mb_facts *f, const char *id)
         return mb_bcd_store_object(f->bcd, id);
 }
 
+const char *mb_bcd_default_id(const mb_bcd_object_fact *bm)
+{
+        return !bm ? NULL : bm->default_id ? bm->default_id : bm->n_displayorder ? bm->displayorder[0] : NULL;
+}
+
 bool mb_bcd_device_names(const mb_bcd_device_fact *dev, const mb_part_fact *part)
 {
         return dev && part && dev->kind && strcmp(dev->kind, "partition") == 0 && dev->partition &&

@@ -312,6 +312,9 @@ bool mb_disk_role_span(const mb_disk_fact *d, mb_role r, uint64_t *ret_first,
 mb_bcd_object_fact *mb_facts_bcd_object(const mb_facts *f, const char *id);
 /* The object id (or alias "{bootmgr}") of store b; NULL when absent or b NULL. */
 mb_bcd_object_fact *mb_bcd_store_object(const mb_bcd_fact *b, const char *id);
+/* The id a boot manager object starts: its default element, else the first
+ * of its displayorder; NULL when it has neither (or bm is NULL). */
+const char *mb_bcd_default_id(const mb_bcd_object_fact *bm);
 /* Does dev name partition part (a "partition" device with its unique GUID)? */
 bool mb_bcd_device_names(const mb_bcd_device_fact *dev, const mb_part_fact *part);
 /* The os-loader of store b whose device and osdevice are part, or NULL. */

@@ -13,17 +13,6 @@
 
 #include "resource.h"
 
-static bool device_is(const mb_bcd_device_fact *dev, const mb_part_fact *part)
-{
-        return mb_bcd_device_names(dev, part);
-}
-
-/* The OS loader of the system store whose device and osdevice are part, or NULL. */
-static const mb_bcd_object_fact *loader_on(const mb_facts *f, const mb_part_fact *part)
-{
-        return mb_bcd_store_loader_on(f->bcd, part);
-}
-
 static const char *device_text(const mb_bcd_device_fact *dev, char *buf, size_t len)
 {
         if (!dev || !dev->kind)
@@ -33,14 +22,6 @@ static const char *device_text(const mb_bcd_device_fact *dev, char *buf, size_t 
         else
                 snprintf(buf, len, "%s", dev->kind);
         return buf;
-}
-
-static bool listed(const mb_bcd_object_fact *list_owner, const char *id)
-{
-        for (uint32_t i = 0; list_owner && i < list_owner->n_displayorder; i++)
-                if (strcasecmp(list_owner->displayorder[i], id) == 0)
-                        return true;
-        return false;
 }
 
 static bool names_partition(const mb_firmware_fact *fw, uint32_t number)
@@ -315,7 +296,7 @@ int mb_res_boot_entry_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb
                 obj = mb_facts_bcd_by_description(f, manager ? "boot-manager" : "os-loader",
                                                   e->description);
                 if (!manager) {
-                        const mb_bcd_object_fact *by_dev = loader_on(f, tpart);
+                        const mb_bcd_object_fact *by_dev = mb_bcd_store_loader_on(f->bcd, tpart);
 
                         if (by_dev && obj && by_dev != obj)
                                 mb_plan_note(p, "BCD entry %s \"%s\" has the description of the plex entry but boots %s, not the os plex on %s (%s is that entry)",
@@ -337,8 +318,8 @@ int mb_res_boot_entry_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb
                         if (r)
                                 return r;
                 } else {
-                        bool ok = device_is(obj->device, tpart) &&
-                                  (manager || device_is(obj->osdevice, tpart));
+                        bool ok = mb_bcd_device_names(obj->device, tpart) &&
+                                  (manager || mb_bcd_device_names(obj->osdevice, tpart));
 
                         if (!ok) {
                                 res_op_init(&op, MB_OP_BCD_SET_DEVICE, t, role);
@@ -356,7 +337,7 @@ int mb_res_boot_entry_diff(const mb_config *c, const mb_facts *f, mb_plan *p, mb
                                 if (r)
                                         return r;
                         }
-                        if (!manager && !listed(mb_facts_bcd_object(f, "{bootmgr}"), obj->id)) {
+                        if (!manager && !res_bcd_listed(mb_facts_bcd_object(f, "{bootmgr}"), obj->id)) {
                                 res_op_init(&op, MB_OP_BCD_DISPLAYORDER, t, role);
                                 snprintf(op.object, sizeof(op.object), "%s", obj->id);
                                 op.position = MB_POS_LAST;

@@ -151,9 +151,7 @@ static void loader_name(const mb_config *c, const mb_bcd_fact *s, const char *na
                         return;
                 }
         }
-        def = bm ? mb_bcd_store_object(s, bm->default_id ? bm->default_id
-                                          : bm->n_displayorder ? bm->displayorder[0] : NULL)
-                 : NULL;
+        def = mb_bcd_store_object(s, mb_bcd_default_id(bm));
         snprintf(buf, len, "%s (%s)", def && def->description ? def->description : "Windows", name);
 }
 
@@ -280,14 +278,6 @@ static bool names_gone_disk(const mb_facts *f, const mb_bcd_device_fact *dev)
                !disk_guid_present(f, dev->disk);
 }
 
-static bool listed(const mb_bcd_object_fact *bm, const char *id)
-{
-        for (uint32_t i = 0; bm && i < bm->n_displayorder; i++)
-                if (strcasecmp(bm->displayorder[i], id) == 0)
-                        return true;
-        return false;
-}
-
 /* Is description a declared boot-manager entry's (which the boot_entry row
  * points at its disk's ESP again)? */
 static bool declared_manager(const mb_config *c, const char *description)
@@ -343,8 +333,7 @@ static int store_diff(const mb_config *c, const mb_facts *f, mb_plan *p, const m
                         return rc;
         }
         /* without a default element the boot manager starts the first of the menu */
-        if (!ld || (bm->default_id ? strcasecmp(bm->default_id, ld->id) != 0
-                                   : !bm->n_displayorder || strcasecmp(bm->displayorder[0], ld->id) != 0)) {
+        if (!ld || !mb_bcd_default_id(bm) || strcasecmp(mb_bcd_default_id(bm), ld->id) != 0) {
                 rc = add_bcd(p, subject, &r, MB_OP_BCD_SET_DEFAULT, ld ? ld->id : "", t, MB_ROLE_OS, 0,
                              NULL, res_text(cur, "%s: default %s", sn, bm->default_id ? bm->default_id : "none"),
                              res_text(want, "default = the loader of the os plex on disk %u", t->number), err);
@@ -379,7 +368,7 @@ static int store_diff(const mb_config *c, const mb_facts *f, mb_plan *p, const m
                         if (rc)
                                 return rc;
                 }
-                if (!lo || !listed(bm, lo->id)) {
+                if (!lo || !res_bcd_listed(bm, lo->id)) {
                         rc = add_bcd(p, subject, &r, MB_OP_BCD_DISPLAYORDER, lo ? lo->id : "", md->d[i],
                                      MB_ROLE_OS, MB_POS_LAST, NULL,
                                      res_text(cur, "%s: the loader of disk %u's plex is not in the boot menu", sn,
@@ -391,8 +380,7 @@ static int store_diff(const mb_config *c, const mb_facts *f, mb_plan *p, const m
         }
         /* WinRE of its own loader (a new one copies the default's) on its own recovery */
         if (!ld)
-                ld = mb_bcd_store_object(r.store, bm->default_id ? bm->default_id
-                                                  : bm->n_displayorder ? bm->displayorder[0] : NULL);
+                ld = mb_bcd_store_object(r.store, mb_bcd_default_id(bm));
         re = ld ? mb_bcd_store_object(r.store, ld->recovery) : NULL;
         if (rec && re && re->device && re->device->kind && strcmp(re->device->kind, "ramdisk") == 0 &&
             (!re->device->partition || !rec->unique_guid ||

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "plan.h"
 
@@ -24,6 +25,15 @@ static inline void res_op_init(mb_op *op, mb_op_kind kind, const mb_disk_fact *d
         op->kind = kind;
         op->disk = d ? d->number : 0;
         op->role = role;
+}
+
+/* Is id in boot manager bm's displayorder (its boot menu)? */
+static inline bool res_bcd_listed(const mb_bcd_object_fact *bm, const char *id)
+{
+        for (uint32_t i = 0; bm && i < bm->n_displayorder; i++)
+                if (strcasecmp(bm->displayorder[i], id) == 0)
+                        return true;
+        return false;
 }
 
 /* Is role block-cloned onto the disk with index to_idx? */

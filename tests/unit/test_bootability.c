@@ -132,34 +132,43 @@ Test(bootability, no_esp)
         cr_assert_str_eq(line, "disk 2 would not boot: no ESP");
 }
 
-/* The system store is this ESP's BCD (same file): its os-loader must be on
- * a present disk. */
-static mb_boot_verdict verdict_bcd(const char *osdevice)
+/* The verdict of disk_doc's disk with stores (YAML appended to the disk,
+ * so it may open with its ESP's own "    bcd:") and the firmware entry. */
+static mb_boot_verdict verdict_with(const char *stores)
 {
         char doc[8192];
         mb_facts *f = NULL;
         mb_error err = { 0 };
         mb_boot_verdict v;
-        int n = snprintf(doc, sizeof(doc), "%s", disk_doc);
+        int n = snprintf(doc, sizeof(doc), "%s%s", disk_doc, stores);
 
-        n += snprintf(doc + n, sizeof(doc) - (size_t)n,
-                      "bcd:\n"
-                      "  store: disk 1 partition 1 /EFI/Microsoft/Boot/BCD\n"
-                      "  objects:\n"
-                      "  - id: '{bootmgr}'\n"
-                      "    type: boot-manager\n"
-                      "    displayorder: ['{11111111-0000-0000-0000-000000000001}']\n"
-                      "  - id: '{11111111-0000-0000-0000-000000000001}'\n"
-                      "    type: os-loader\n"
-                      "    osdevice:\n"
-                      "      kind: partition\n"
-                      "      partition: %s\n", osdevice);
         snprintf(doc + n, sizeof(doc) - (size_t)n, entry, "\\EFI\\Microsoft\\Boot\\bootmgfw.efi", "false",
                  "/CN=CA", NOT_REVOKED);
         cr_assert_eq(mb_facts_load_buffer("test", doc, strlen(doc), &f, &err), 0, "%s", err.msg);
         mb_boot_verdict_of(NULL, f, &f->disks[0], &v);
         mb_facts_free(f);
         return v;
+}
+
+/* The system store is this ESP's BCD (same file): its os-loader must be on
+ * a present disk. */
+static mb_boot_verdict verdict_bcd(const char *osdevice)
+{
+        char stores[1024];
+
+        snprintf(stores, sizeof(stores),
+                 "bcd:\n"
+                 "  store: disk 1 partition 1 /EFI/Microsoft/Boot/BCD\n"
+                 "  objects:\n"
+                 "  - id: '{bootmgr}'\n"
+                 "    type: boot-manager\n"
+                 "    displayorder: ['{11111111-0000-0000-0000-000000000001}']\n"
+                 "  - id: '{11111111-0000-0000-0000-000000000001}'\n"
+                 "    type: os-loader\n"
+                 "    osdevice:\n"
+                 "      kind: partition\n"
+                 "      partition: %s\n", osdevice);
+        return verdict_with(stores);
 }
 
 Test(bootability, the_bcd_must_reach_an_os_loader_on_a_present_disk)
@@ -328,34 +337,25 @@ Test(bootability, path_check_round_trips_through_the_facts_document)
  * for the live store. */
 static mb_boot_verdict verdict_own_store(const char *system_store)
 {
-        char doc[8192];
-        mb_facts *f = NULL;
-        mb_error err = { 0 };
-        mb_boot_verdict v;
-        int n = snprintf(doc, sizeof(doc), "%s", disk_doc);
+        char stores[1024];
 
-        n += snprintf(doc + n, sizeof(doc) - (size_t)n,
-                      "    bcd:\n"
-                      "      store: disk 1 partition 1 /EFI/Microsoft/Boot/BCD\n"
-                      "      objects:\n"
-                      "      - id: '{bootmgr}'\n"
-                      "        type: boot-manager\n"
-                      "        default: '{11111111-0000-0000-0000-000000000001}'\n"
-                      "        displayorder: ['{11111111-0000-0000-0000-000000000001}']\n"
-                      "      - id: '{11111111-0000-0000-0000-000000000001}'\n"
-                      "        type: os-loader\n"
-                      "        osdevice:\n"
-                      "          kind: partition\n"
-                      "          partition: 99999999-9999-9999-9999-999999999999\n"
-                      "bcd:\n"
-                      "  store: %s\n"
-                      "  objects: []\n", system_store);
-        snprintf(doc + n, sizeof(doc) - (size_t)n, entry, "\\EFI\\Microsoft\\Boot\\bootmgfw.efi", "false",
-                 "/CN=CA", NOT_REVOKED);
-        cr_assert_eq(mb_facts_load_buffer("test", doc, strlen(doc), &f, &err), 0, "%s", err.msg);
-        mb_boot_verdict_of(NULL, f, &f->disks[0], &v);
-        mb_facts_free(f);
-        return v;
+        snprintf(stores, sizeof(stores),
+                 "    bcd:\n"
+                 "      store: disk 1 partition 1 /EFI/Microsoft/Boot/BCD\n"
+                 "      objects:\n"
+                 "      - id: '{bootmgr}'\n"
+                 "        type: boot-manager\n"
+                 "        default: '{11111111-0000-0000-0000-000000000001}'\n"
+                 "        displayorder: ['{11111111-0000-0000-0000-000000000001}']\n"
+                 "      - id: '{11111111-0000-0000-0000-000000000001}'\n"
+                 "        type: os-loader\n"
+                 "        osdevice:\n"
+                 "          kind: partition\n"
+                 "          partition: 99999999-9999-9999-9999-999999999999\n"
+                 "bcd:\n"
+                 "  store: %s\n"
+                 "  objects: []\n", system_store);
+        return verdict_with(stores);
 }
 
 Test(bootability, the_esps_own_store_decides)

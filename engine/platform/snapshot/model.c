@@ -136,14 +136,6 @@ static mb_bcd_device_fact *device_for(const mb_disk_fact *d, const mb_part_fact 
 }
 
 
-static mb_bcd_object_fact *store_object(mb_bcd_fact *b, const char *id)
-{
-        for (uint32_t i = 0; b && id && i < b->n_objects; i++)
-                if (strcasecmp(b->objects[i].id, id) == 0)
-                        return &b->objects[i];
-        return NULL;
-}
-
 static mb_bcd_object_fact *bcd_add_copy(mb_bcd_fact *b, const mb_bcd_object_fact *src,
                                         const char *description)
 {
@@ -174,12 +166,12 @@ static mb_bcd_object_fact *bcd_add_copy(mb_bcd_fact *b, const mb_bcd_object_fact
  * display order (as bcd.c's copy takes it). */
 static mb_bcd_object_fact *default_loader(mb_bcd_fact *b)
 {
-        mb_bcd_object_fact *bm = store_object(b, "{bootmgr}"), *o = NULL;
+        mb_bcd_object_fact *bm = mb_bcd_store_object(b, "{bootmgr}"), *o = NULL;
 
         if (bm && bm->default_id)
-                o = store_object(b, bm->default_id);
+                o = mb_bcd_store_object(b, bm->default_id);
         if (!o && bm && bm->n_displayorder)
-                o = store_object(b, bm->displayorder[0]);
+                o = mb_bcd_store_object(b, bm->displayorder[0]);
         return o;
 }
 
@@ -209,25 +201,6 @@ static int displayorder_add(mb_bcd_object_fact *owner, const char *id, mb_positi
         }
         owner->n_displayorder++;
         return 0;
-}
-
-static bool dev_on(const mb_bcd_device_fact *d, const mb_part_fact *p)
-{
-        return d && d->kind && strcmp(d->kind, "partition") == 0 && d->partition && p->unique_guid &&
-               strcasecmp(d->partition, p->unique_guid) == 0;
-}
-
-/* The os-loader of b whose device and osdevice are both partition p. */
-static mb_bcd_object_fact *loader_on(mb_bcd_fact *b, const mb_part_fact *p)
-{
-        for (uint32_t i = 0; i < b->n_objects; i++) {
-                mb_bcd_object_fact *o = &b->objects[i];
-
-                if (o->type && strcmp(o->type, "os-loader") == 0 && dev_on(o->device, p) &&
-                    dev_on(o->osdevice, p))
-                        return o;
-        }
-        return NULL;
 }
 
 /* The store an op edits: f->bcd, or (esp_store) the store on the ESP of
@@ -267,13 +240,13 @@ static mb_bcd_object_fact *op_object(mb_facts *f, mb_bcd_fact *b, const mb_op *o
         mb_part_fact *p;
 
         if (op->object[0]) {
-                if (!(o = store_object(b, op->object)))
+                if (!(o = mb_bcd_store_object(b, op->object)))
                         mb_error_set(err, MB_ENOENT, "BCD object %s not found", op->object);
                 return o;
         }
         if (!(p = role_part(f, op->disk, op->role, NULL, err)))
                 return NULL;
-        if (!(o = loader_on(b, p)))
+        if (!(o = mb_bcd_store_loader_on(b, p)))
                 mb_error_set(err, MB_ENOENT,
                              "BCD store %s: no os-loader whose device and osdevice are the %s partition of disk %u",
                              b->store ? b->store : "(system)", mb_role_to_string(op->role), op->disk);
@@ -286,7 +259,7 @@ static mb_bcd_object_fact *op_object(mb_facts *f, mb_bcd_fact *b, const mb_op *o
 static mb_bcd_object_fact *loader_to_reuse(mb_facts *f, mb_bcd_fact *b, const mb_part_fact *p,
                                            const char *desc)
 {
-        mb_bcd_object_fact *o = loader_on(b, p);
+        mb_bcd_object_fact *o = mb_bcd_store_loader_on(b, p);
 
         for (uint32_t i = 0; !o && i < b->n_objects; i++) {
                 mb_bcd_object_fact *x = &b->objects[i];
@@ -346,7 +319,7 @@ static int bcd_op(mb_facts *f, const mb_op *op, mb_error *err)
         case MB_OP_BCD_CREATE_LOADER:
                 if (!(p = role_part(f, op->disk, op->role, &d, err)))
                         return err->code;
-                src = op->kind == MB_OP_BCD_COPY_BOOTMGR ? store_object(b, "{bootmgr}")
+                src = op->kind == MB_OP_BCD_COPY_BOOTMGR ? mb_bcd_store_object(b, "{bootmgr}")
                                                          : default_loader(b);
                 if (!src)
                         return mb_error_set(err, MB_ESTATE, "BCD: no %s object to copy",
@@ -363,7 +336,7 @@ static int bcd_op(mb_facts *f, const mb_op *op, mb_error *err)
                 r = set_dev(&o->device, d, p);
                 if (r == 0 && op->kind == MB_OP_BCD_CREATE_LOADER) {
                         r = set_dev(&o->osdevice, d, p);
-                        if (r == 0 && (bm = store_object(b, "{bootmgr}")))
+                        if (r == 0 && (bm = mb_bcd_store_object(b, "{bootmgr}")))
                                 r = displayorder_add(bm, o->id, MB_POS_LAST);
                 }
                 break;
@@ -388,14 +361,14 @@ static int bcd_op(mb_facts *f, const mb_op *op, mb_error *err)
                         }
                         return err->code;
                 }
-                if (!(bm = store_object(b, "{bootmgr}")))
+                if (!(bm = mb_bcd_store_object(b, "{bootmgr}")))
                         return mb_error_set(err, MB_ESTATE, "BCD has no {bootmgr}");
                 r = displayorder_add(bm, o->id, op->position);
                 break;
         case MB_OP_BCD_SET_DEFAULT:
                 if (!(o = op_object(f, b, op, err)))
                         return err->code;
-                if (!(bm = store_object(b, "{bootmgr}")))
+                if (!(bm = mb_bcd_store_object(b, "{bootmgr}")))
                         return mb_error_set(err, MB_ESTATE, "BCD has no {bootmgr}");
                 free(bm->default_id);
                 if (!(bm->default_id = strdup(o->id)))

@@ -194,30 +194,6 @@ static bool is_type(const mb_bcd_object_fact *o, const char *type)
         return o && o->type && strcmp(o->type, type) == 0;
 }
 
-static bool on_partition(const mb_bcd_device_fact *dev, const char *part)
-{
-        return dev && dev->kind && strcmp(dev->kind, "partition") == 0 && dev->partition &&
-               strcasecmp(dev->partition, part) == 0;
-}
-
-/* The os-loader of store b whose device and osdevice are partition part. */
-static const mb_bcd_object_fact *loader_on(const mb_bcd_fact *b, const char *part)
-{
-        for (uint32_t i = 0; b && part && i < b->n_objects; i++)
-                if (is_type(&b->objects[i], "os-loader") && on_partition(b->objects[i].device, part) &&
-                    on_partition(b->objects[i].osdevice, part))
-                        return &b->objects[i];
-        return NULL;
-}
-
-static const mb_bcd_object_fact *store_object(const mb_bcd_fact *b, const char *id)
-{
-        for (uint32_t i = 0; b && i < b->n_objects; i++)
-                if (b->objects[i].id && strcasecmp(b->objects[i].id, id) == 0)
-                        return &b->objects[i];
-        return NULL;
-}
-
 void mb_win_op_store(const mb_facts *f, const mb_op *op, const mb_bcd_fact **ret, bool *ret_other)
 {
         const mb_disk_fact *d;
@@ -283,7 +259,7 @@ static int resolve_object(render *r, char id[40])
         if (!r->store)
                 return mb_error_set(r->err, MB_ESTATE, "%s: %s was not read (there is none, or it is no readable BCD store)",
                                     mb_op_kind_to_string(op->kind), store_name(r));
-        o = loader_on(r->store, p->unique_guid);
+        o = mb_bcd_store_loader_on(r->store, p);
         if (!o)
                 return mb_error_set(r->err, MB_ESTATE,
                                     "%s: %s has no OS loader whose device and osdevice are the %s partition of disk %u (%s)",
@@ -725,7 +701,7 @@ static int render_winre_device(render *r, const char *object, const mb_disk_fact
                                mb_win_steps *s)
 {
         const mb_part_fact *p = role_part(d, MB_ROLE_RECOVERY);
-        const mb_bcd_object_fact *o = store_object(r->store, object);
+        const mb_bcd_object_fact *o = mb_bcd_store_object(r->store, object);
         const char *opts = NULL;
         char opt[80];
         int rc;
@@ -824,7 +800,7 @@ int mb_win_check_plex_entry(const mb_facts *f, const mb_op *op, mb_error *err)
         char part[64] = "", where[64] = "the BCD store";
 
         mb_win_op_store(f, op, &store, &other);
-        if (p && p->unique_guid && loader_on(store, p->unique_guid))
+        if (mb_bcd_store_loader_on(store, p))
                 return 0;
         if (p && p->unique_guid)
                 snprintf(part, sizeof(part), " (partition %s)", p->unique_guid);
@@ -864,10 +840,10 @@ static int render_bcd_set_device(render *r, const mb_disk_fact *d, mb_win_steps 
                 return rc;
         if (r->op->role == MB_ROLE_RECOVERY)
                 return render_winre_device(r, id, d, s);
-        o = store_object(r->store, id);
+        o = mb_bcd_store_object(r->store, id);
         if (is_type(o, "os-loader") && r->op->role == MB_ROLE_OS) {
                 os = role_part(d, MB_ROLE_OS);
-                return render_plex_entry(r, d, os && os->unique_guid && loader_on(r->store, os->unique_guid) == o
+                return render_plex_entry(r, d, mb_bcd_store_loader_on(r->store, os) == o
                                                        ? NULL : o, s);
         }
         return render_bcd_device(r, id, d, is_type(o, "os-loader"), s);
